@@ -1,0 +1,8 @@
+//! `clp_nfsmon`: placeholder.
+
+use std::ffi::OsString;
+
+/// Entry point.
+pub fn main(_args: &[OsString]) -> u8 {
+    1
+}

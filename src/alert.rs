@@ -1,0 +1,491 @@
+//! Alerts: the event catalogue of both monitors (event ID + exact text, one table) and the sinks
+//! that deliver them — syslog, the alert log, the console.
+//!
+//! Texts are the original product's, with `{}` placeholders filled in order (`xxx`, `nn`, dates as
+//! `mm/dd/yyyy`). A delivered line carries at most [`MAX_LINE`] bytes of message; longer messages
+//! continue on further lines, split on character boundaries.
+
+use std::fmt::Display;
+use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+
+use crate::paths::Paths;
+
+/// Longest message part of one alert line, in bytes.
+pub const MAX_LINE: usize = 255;
+
+/// Which monitor raises the alert (the original's module name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Module {
+    /// `clp_sambamon`, module `sambamon`.
+    Sambamon,
+    /// `clp_nfsmon`, module `nfsmon`.
+    Nfsmon,
+}
+
+impl Module {
+    /// The applet name (`clp_sambamon`).
+    pub fn applet(self) -> &'static str {
+        match self {
+            Self::Sambamon => "clp_sambamon",
+            Self::Nfsmon => "clp_nfsmon",
+        }
+    }
+
+    /// The module name shown in the alert view (`sambamon`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sambamon => "sambamon",
+            Self::Nfsmon => "nfsmon",
+        }
+    }
+}
+
+/// Event IDs of the catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum Event {
+    /// 0: free text (nfsmon's `clp_nfsmon: …` detail lines).
+    Detail = 0,
+    /// 1: started.
+    Started = 1,
+    /// 2: first probe succeeded.
+    Watching = 2,
+    /// 3: ending on `-stop`.
+    Stopping = 3,
+    /// 6: ending because of a fault.
+    Terminate = 6,
+    /// 7: `-pause`.
+    Paused = 7,
+    /// 8: `-continue`.
+    Resumed = 8,
+    /// 11: malformed or out-of-range parameter.
+    InvalidParameter = 11,
+    /// 12: `-s` / `-d` missing.
+    TargetMissing = 12,
+    /// 13: no monitor ID.
+    IdMissing = 13,
+    /// 14: the ID is used by a live monitor.
+    IdInUse = 14,
+    /// 15: `-stop` could not end the monitor.
+    StopFailed = 15,
+    /// 42: system error (function, errno).
+    SystemError = 42,
+    /// 51: no licence.
+    LicenseNotRegistered = 51,
+    /// 52: trial licence in force until a date.
+    TrialPeriod = 52,
+    /// 53: trial expired.
+    TrialExpired = 53,
+    /// 54: licence store unreadable or corrupt.
+    LicenseCheckFailed = 54,
+    /// 55: trial not yet valid.
+    TrialNotStarted = 55,
+    /// 56: the key is registered on another server.
+    LicenseOverlap = 56,
+    /// 61: host name unavailable.
+    ServerEnvError = 61,
+    /// 62: tree connect failed.
+    TreeConnectError = 62,
+    /// 63: share is neither disk nor printer.
+    ShareTypeError = 63,
+    /// 64: session setup refused.
+    ConnectError = 64,
+    /// 65: negotiate failed.
+    NegotiateError = 65,
+    /// 66: NFS fault.
+    NfsError = 66,
+    /// 71: socket creation failed.
+    SocketError = 71,
+    /// 72: connect failed.
+    NetConnectError = 72,
+    /// 73: send failed.
+    SendError = 73,
+    /// 74: no answer in time / wait failed.
+    SelectError = 74,
+    /// 75: receive failed.
+    RecvError = 75,
+}
+
+impl Event {
+    /// The numeric event ID.
+    pub fn id(self) -> u16 {
+        self as u16
+    }
+
+    /// Syslog severity: errors for faults and refusals, notices otherwise.
+    fn severity(self) -> u8 {
+        match self {
+            Self::Started
+            | Self::Watching
+            | Self::Stopping
+            | Self::Paused
+            | Self::Resumed
+            | Self::TrialPeriod => 5,
+            _ => 3,
+        }
+    }
+}
+
+use Event as E;
+use Module::{Nfsmon as N, Sambamon as S};
+
+/// The catalogue: (module, event, text with `{}` placeholders).
+pub static CATALOGUE: &[(Module, Event, &str)] = &[
+    (S, E::Started, "The clp_sambamon has started watching Samba."),
+    (S, E::Watching, "The clp_sambamon is going to watch share resource [{}]."),
+    (S, E::Stopping, "The clp_sambamon will stop watching Samba [{}]."),
+    (S, E::Terminate, "The clp_sambamon will terminate."),
+    (S, E::Paused, "The clp_sambamon is going to stop monitoring."),
+    (S, E::Resumed, "The clp_sambamon is going to monitor."),
+    (S, E::InvalidParameter, "Invalid parameter in the clp_sambamon."),
+    (S, E::TargetMissing, "'-s' parameter is not specified at the clp_sambamon command."),
+    (S, E::IdMissing, "The monitor id is not specified at the clp_sambamon command."),
+    (S, E::IdInUse, "The specified monitor id is already under use in other processes."),
+    (S, E::StopFailed, "The clp_sambamon has not performed end processing."),
+    (S, E::SystemError, "The clp_sambamon has detected system error ({} {})."),
+    (S, E::LicenseNotRegistered, "The license of clp_sambamon is not registered."),
+    (S, E::TrialPeriod, "Trial Period of clp_sambamon is till {}."),
+    (S, E::TrialExpired, "The license of trial expired by {}."),
+    (S, E::LicenseCheckFailed, "Failed to check license of the clp_sambamon."),
+    (S, E::TrialNotStarted, "The license of trial is valid from {}."),
+    (S, E::LicenseOverlap, "The registration license overlaps."),
+    (
+        S,
+        E::ServerEnvError,
+        "The clp_sambamon could not get environment of server(error[{}]). The clp_sambamon will terminate.",
+    ),
+    (
+        S,
+        E::TreeConnectError,
+        "The clp_sambamon has detected an error in Samba [{}] (tree connect error[{}]).",
+    ),
+    (
+        S,
+        E::ShareTypeError,
+        "The clp_sambamon has detected an error in Samba [{}] (share type error).",
+    ),
+    (
+        S,
+        E::ConnectError,
+        "The clp_sambamon has detected an error in Samba [{}] (connect error[{}]).",
+    ),
+    (
+        S,
+        E::NegotiateError,
+        "The clp_sambamon has detected an error in Samba [{}] (negotiate error[{}]).",
+    ),
+    (S, E::SocketError, "The clp_sambamon has detected network error(socket error[{}])."),
+    (S, E::NetConnectError, "The clp_sambamon has detected network error(connect error[{}])."),
+    (S, E::SendError, "The clp_sambamon has detected network error(send error[{}])."),
+    (S, E::SelectError, "The clp_sambamon has detected network error(select error[{}])."),
+    (S, E::RecvError, "The clp_sambamon has detected network error(recv error[{}])."),
+    (N, E::Detail, "clp_nfsmon: {}"),
+    (N, E::Started, "The clp_nfsmon has started watching NFS."),
+    (N, E::Watching, "The clp_nfsmon is going to watch shared directory '{}'."),
+    (N, E::Stopping, "The clp_nfsmon will stop watching NFS shared directory '{}'."),
+    (N, E::Terminate, "The clp_nfsmon will terminate."),
+    (N, E::Paused, "The clp_nfsmon is going to stop monitoring."),
+    (N, E::Resumed, "The clp_nfsmon is going to monitor."),
+    (N, E::InvalidParameter, "Invalid parameter in the clp_nfsmon."),
+    (N, E::TargetMissing, "'-d' parameter is not specified at the clp_nfsmon command."),
+    (N, E::IdMissing, "The monitor id is not specified at the clp_nfsmon command."),
+    (N, E::IdInUse, "The specified monitor id is already under use in other processes."),
+    (N, E::StopFailed, "The clp_nfsmon has not performed end processing."),
+    (N, E::SystemError, "The clp_nfsmon has detected system error ({} {})."),
+    (N, E::LicenseNotRegistered, "The license of clp_nfsmon is not registered."),
+    (N, E::TrialPeriod, "Trial Period of clp_nfsmon is till {}."),
+    (N, E::TrialExpired, "The license of trial expired by {}."),
+    (N, E::LicenseCheckFailed, "Failed to check license of the clp_nfsmon."),
+    (N, E::TrialNotStarted, "The license of trial is valid from {}."),
+    (N, E::LicenseOverlap, "The registration license overlaps."),
+    (
+        N,
+        E::ServerEnvError,
+        "The clp_nfsmon could not get environment of server(error[{}]). The clp_nfsmon will terminate.",
+    ),
+    (N, E::NfsError, "The clp_nfsmon has detected an error in NFS."),
+];
+
+/// The template of `event` for `module`, if the catalogue has one.
+pub fn template(module: Module, event: Event) -> Option<&'static str> {
+    CATALOGUE
+        .iter()
+        .find(|(m, e, _)| *m == module && *e == event)
+        .map(|(_, _, t)| *t)
+}
+
+/// One alert: module, event and the rendered text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    /// Raising module.
+    pub module: Module,
+    /// Event ID.
+    pub event: Event,
+    /// Rendered message.
+    pub text: String,
+}
+
+impl Alert {
+    /// Renders `event` of `module` with `args` filling the `{}` placeholders in order.
+    ///
+    /// # Panics
+    /// When the catalogue has no such event for the module (a programming error).
+    pub fn new(module: Module, event: Event, args: &[&dyn Display]) -> Self {
+        let tpl = template(module, event)
+            .unwrap_or_else(|| panic!("no event {} for {}", event.id(), module.applet()));
+        let mut text = String::with_capacity(tpl.len() + 32);
+        let mut args = args.iter();
+        let mut rest = tpl;
+        while let Some(pos) = rest.find("{}") {
+            text.push_str(&rest[..pos]);
+            if let Some(a) = args.next() {
+                text.push_str(&a.to_string());
+            }
+            rest = &rest[pos + 2..];
+        }
+        text.push_str(rest);
+        Self {
+            module,
+            event,
+            text,
+        }
+    }
+
+    /// An event without placeholders.
+    pub fn plain(module: Module, event: Event) -> Self {
+        Self::new(module, event, &[])
+    }
+
+    /// The message split into lines of at most [`MAX_LINE`] bytes.
+    pub fn lines(&self) -> Vec<&str> {
+        split_lines(&self.text, MAX_LINE)
+    }
+}
+
+/// Formats a date as the alert texts show it: `mm/dd/yyyy`.
+pub fn us_date(d: chrono::NaiveDate) -> String {
+    d.format("%m/%d/%Y").to_string()
+}
+
+/// Splits `s` into pieces of at most `max` bytes, never inside a UTF-8 character.
+pub fn split_lines(s: &str, max: usize) -> Vec<&str> {
+    assert!(max >= 4, "a line must hold one character");
+    let mut out = Vec::new();
+    let mut rest = s;
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    if !rest.is_empty() || out.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// Delivers alerts to syslog, the alert log and the console.
+#[derive(Debug)]
+pub struct Alerter {
+    server: String,
+    syslog: Option<PathBuf>,
+    alert_log: Option<PathBuf>,
+    console: bool,
+    clplogcmd: bool,
+}
+
+impl Alerter {
+    /// Alerter for this process: syslog at the (re-rooted) `/dev/log` when it exists, the alert
+    /// log, and stderr.
+    pub fn new(paths: &Paths, server: &str) -> Self {
+        let sock = paths.syslog_socket();
+        Self {
+            server: server.to_owned(),
+            syslog: sock.exists().then_some(sock),
+            alert_log: Some(paths.alert_log()),
+            console: true,
+            clplogcmd: crate::sys::which("clplogcmd").is_some(),
+        }
+    }
+
+    /// Alerter that writes to the console only (usage errors before anything is set up).
+    pub fn console_only() -> Self {
+        Self {
+            server: String::new(),
+            syslog: None,
+            alert_log: None,
+            console: true,
+            clplogcmd: false,
+        }
+    }
+
+    /// Turns the console sink off or on.
+    #[must_use]
+    pub fn with_console(mut self, on: bool) -> Self {
+        self.console = on;
+        self
+    }
+
+    /// Delivers one alert to every sink. Sink failures are reported on stderr, never fatal.
+    pub fn emit(&self, alert: &Alert) {
+        let now = chrono::Local::now();
+        for line in alert.lines() {
+            if self.console {
+                eprintln!("{line}");
+            }
+            if let Some(path) = &self.alert_log
+                && let Err(e) = append_alert_log(path, &now, &self.server, alert, line)
+            {
+                eprintln!("clp-fsmon: cannot write alert log {}: {e}", path.display());
+            }
+            if let Some(sock) = &self.syslog
+                && let Err(e) = send_syslog(sock, &now, &self.server, alert, line)
+            {
+                eprintln!("clp-fsmon: cannot write syslog {}: {e}", sock.display());
+            }
+        }
+        if self.clplogcmd {
+            clplogcmd(alert);
+        }
+    }
+}
+
+/// One alert-log line: time, server, module, event ID, message — tab separated.
+pub fn alert_log_line(
+    now: &chrono::DateTime<chrono::Local>,
+    server: &str,
+    alert: &Alert,
+    line: &str,
+) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}\n",
+        now.format("%Y/%m/%d %H:%M:%S"),
+        server,
+        alert.module.name(),
+        alert.event.id(),
+        line
+    )
+}
+
+fn append_alert_log(
+    path: &std::path::Path,
+    now: &chrono::DateTime<chrono::Local>,
+    server: &str,
+    alert: &Alert,
+    line: &str,
+) -> std::io::Result<()> {
+    crate::sys::append_line(path, alert_log_line(now, server, alert, line).as_bytes())
+}
+
+fn send_syslog(
+    sock: &std::path::Path,
+    now: &chrono::DateTime<chrono::Local>,
+    server: &str,
+    alert: &Alert,
+    line: &str,
+) -> std::io::Result<()> {
+    // RFC 3164: <PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG; facility daemon (3).
+    let pri = 3 * 8 + u16::from(alert.event.severity());
+    let msg = format!(
+        "<{pri}>{} {} {}[{}]: {}: ID {}: {}",
+        now.format("%b %e %H:%M:%S"),
+        if server.is_empty() { "-" } else { server },
+        alert.module.applet(),
+        std::process::id(),
+        alert.module.name(),
+        alert.event.id(),
+        line
+    );
+    let s = UnixDatagram::unbound()?;
+    s.set_write_timeout(Some(std::time::Duration::from_secs(1)))?;
+    s.send_to(msg.as_bytes(), sock)?;
+    Ok(())
+}
+
+/// Hands the alert to CLUSTERPRO's `clplogcmd` (bounded: killed after 5 s).
+fn clplogcmd(alert: &Alert) {
+    let level = if alert.event.severity() <= 3 {
+        "ERR"
+    } else {
+        "INFO"
+    };
+    let child = std::process::Command::new("clplogcmd")
+        .args(["-m", &alert.text, "-i", &alert.event.id().to_string()])
+        .args(["-l", level])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Ok(mut c) = child {
+        let _ = crate::sys::wait_child_timeout(&mut c, std::time::Duration::from_secs(5));
+    }
+    let _ = std::io::stderr().flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_placeholders_in_order() {
+        let a = Alert::new(S, E::TreeConnectError, &[&"share", &67]);
+        assert_eq!(
+            a.text,
+            "The clp_sambamon has detected an error in Samba [share] (tree connect error[67])."
+        );
+        let d = Alert::new(N, E::Detail, &[&"RPC: Program not registered."]);
+        assert_eq!(d.text, "clp_nfsmon: RPC: Program not registered.");
+    }
+
+    #[test]
+    fn every_common_event_exists_for_both_modules() {
+        for e in [
+            E::Started,
+            E::Watching,
+            E::Stopping,
+            E::Terminate,
+            E::Paused,
+            E::Resumed,
+            E::InvalidParameter,
+            E::TargetMissing,
+            E::IdMissing,
+            E::IdInUse,
+            E::StopFailed,
+            E::SystemError,
+            E::LicenseNotRegistered,
+            E::TrialPeriod,
+            E::TrialExpired,
+            E::LicenseCheckFailed,
+            E::TrialNotStarted,
+            E::LicenseOverlap,
+            E::ServerEnvError,
+        ] {
+            assert!(template(S, e).is_some(), "sambamon {e:?}");
+            assert!(template(N, e).is_some(), "nfsmon {e:?}");
+        }
+    }
+
+    #[test]
+    fn split_respects_char_boundaries() {
+        let s = "あ".repeat(100); // 300 bytes, 3 bytes a char
+        let parts = split_lines(&s, 255);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].len(), 255);
+        assert_eq!(parts[1].len(), 45);
+        let s = format!("a{}", "あ".repeat(100));
+        let parts = split_lines(&s, 255);
+        assert_eq!(parts[0].len(), 253);
+        assert_eq!(parts.concat(), s);
+        assert_eq!(split_lines("", 255), vec![""]);
+    }
+
+    #[test]
+    fn us_date_format() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 9).unwrap();
+        assert_eq!(us_date(d), "01/09/2026");
+    }
+}

@@ -1,0 +1,368 @@
+//! The legacy single-dash grammar shared by `clp_sambamon` and `clp_nfsmon`.
+//!
+//! ```text
+//! clp_sambamon ID -s SHARE [-a IP] [-u USER] [-p PASSWORD] [-i INTERVAL] [-c RETRIES] [-r TIMEOUT]
+//! clp_nfsmon   ID -d DIR   [-a IP] [-n PORT]                [-i INTERVAL] [-c RETRIES] [-r TIMEOUT]
+//! clp_xxx      ID -stop [WAIT] | -pause | -continue | -disp | -del
+//! ```
+//!
+//! The ID always comes first. Options are whole tokens: `-stop` is a command, never `-s top`.
+//! Errors map to the original events: no ID → 13, malformed / out-of-range / unknown / repeated
+//! option or an invalid ID → 11, no `-s`/`-d` → 12. Extensions (`-a HOST:PORT`, `-A CREDFILE`,
+//! `--once`, `--json`, `--nfs4`, `--udp`, `-v`) never change the meaning of a legacy command line.
+
+use crate::alert::Module;
+
+/// Longest ID and string value, in bytes.
+pub const MAX_VALUE: usize = 255;
+
+/// What was asked of the applet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Start monitoring (or probe once with `--once`).
+    Monitor(Box<MonitorArgs>),
+    /// `-stop [WAIT]`: end the monitor, wait up to WAIT seconds.
+    Stop {
+        /// Seconds to wait for the monitor to end.
+        wait: u32,
+    },
+    /// `-pause`.
+    Pause,
+    /// `-continue`.
+    Continue,
+    /// `-disp`: print the registered pid.
+    Disp,
+    /// `-del`: delete a stale registry entry.
+    Del,
+}
+
+/// A parsed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Parsed {
+    /// `--help` / `-h` anywhere.
+    Help,
+    /// `--version`.
+    Version,
+    /// An ID and what to do with it.
+    Run {
+        /// Monitor ID.
+        id: String,
+        /// What to do.
+        command: Command,
+    },
+}
+
+/// Options of a monitor run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MonitorArgs {
+    /// `-s SHARE` or `-d DIR`.
+    pub target: String,
+    /// `-a IP` (`HOST`, `HOST:PORT`, `[V6]:PORT`).
+    pub address: Option<String>,
+    /// `-u USER` (sambamon).
+    pub user: Option<String>,
+    /// `-p PASSWORD` (sambamon).
+    pub password: Option<String>,
+    /// `-A FILE`: smbclient-style credentials file (sambamon).
+    pub credentials_file: Option<String>,
+    /// `-n PORT` (nfsmon).
+    pub nfs_port: Option<u16>,
+    /// `-i` seconds between probes.
+    pub interval: u32,
+    /// `-c` consecutive failures that make a fault.
+    pub retries: u32,
+    /// `-r` seconds one probe may take.
+    pub timeout: u32,
+    /// `--once`: one probe, plugin exit status.
+    pub once: bool,
+    /// `--json` with `--once`.
+    pub json: bool,
+    /// `--nfs4`: NFSv4 COMPOUND probe only (nfsmon).
+    pub nfs4: bool,
+    /// `--udp`: portmap/MOUNT/NFS over UDP (nfsmon).
+    pub udp: bool,
+    /// `-v` count.
+    pub verbose: u8,
+}
+
+impl MonitorArgs {
+    fn new() -> Self {
+        Self {
+            target: String::new(),
+            address: None,
+            user: None,
+            password: None,
+            credentials_file: None,
+            nfs_port: None,
+            interval: 30,
+            retries: 5,
+            timeout: 60,
+            once: false,
+            json: false,
+            nfs4: false,
+            udp: false,
+            verbose: 0,
+        }
+    }
+}
+
+/// A command line that cannot run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgError {
+    /// Event 13: no ID.
+    IdMissing,
+    /// Event 11: a malformed value, unknown option, or invalid ID; the string says which.
+    Invalid(String),
+    /// Event 12: `-s` / `-d` missing.
+    TargetMissing,
+}
+
+/// Default `-stop` wait in seconds.
+pub const DEFAULT_STOP_WAIT: u32 = 60;
+
+/// True when `id` is a valid monitor ID: ASCII alphanumeric, 1–255 bytes.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_VALUE && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn number(opt: &str, v: &str, lo: u32, hi: u32) -> Result<u32, ArgError> {
+    let bad = || ArgError::Invalid(format!("{opt} must be a whole number from {lo} to {hi}, got {v:?}"));
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: u32 = v.parse().map_err(|_| bad())?;
+    if (lo..=hi).contains(&n) { Ok(n) } else { Err(bad()) }
+}
+
+fn text(opt: &str, v: &str) -> Result<String, ArgError> {
+    if v.is_empty() || v.len() > MAX_VALUE {
+        return Err(ArgError::Invalid(format!(
+            "{opt} needs a value of 1 to {MAX_VALUE} bytes"
+        )));
+    }
+    Ok(v.to_owned())
+}
+
+/// Parses the arguments after the applet name for `module`.
+pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Parsed::Help);
+    }
+    if args.iter().any(|a| a == "--version" || a == "-V") {
+        return Ok(Parsed::Version);
+    }
+    let Some(first) = args.first() else {
+        return Err(ArgError::IdMissing);
+    };
+    if first.starts_with('-') {
+        return Err(ArgError::IdMissing);
+    }
+    if !valid_id(first) {
+        return Err(ArgError::Invalid(format!(
+            "the monitor ID must be 1 to {MAX_VALUE} ASCII letters or digits"
+        )));
+    }
+    let id = first.clone();
+    let rest = &args[1..];
+    let control = |cmd: Command, extra: &[String]| {
+        if extra.is_empty() {
+            Ok(Parsed::Run {
+                id: id.clone(),
+                command: cmd,
+            })
+        } else {
+            Err(ArgError::Invalid(format!("unexpected argument {:?}", extra[0])))
+        }
+    };
+    match rest.first().map(String::as_str) {
+        Some("-stop") => {
+            let wait = match rest.get(1) {
+                Some(w) => number("-stop WAIT", w, 1, 10_000)?,
+                None => DEFAULT_STOP_WAIT,
+            };
+            return control(Command::Stop { wait }, rest.get(2..).unwrap_or(&[]));
+        }
+        Some("-pause") => return control(Command::Pause, &rest[1..]),
+        Some("-continue") => return control(Command::Continue, &rest[1..]),
+        Some("-disp") => return control(Command::Disp, &rest[1..]),
+        Some("-del") => return control(Command::Del, &rest[1..]),
+        _ => {}
+    }
+    let target_flag = match module {
+        Module::Sambamon => "-s",
+        Module::Nfsmon => "-d",
+    };
+    let mut m = MonitorArgs::new();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut it = rest.iter();
+    while let Some(opt) = it.next() {
+        let opt = opt.as_str();
+        let flag = match opt {
+            "--once" => {
+                m.once = true;
+                continue;
+            }
+            "--json" => {
+                m.json = true;
+                continue;
+            }
+            "-v" => {
+                m.verbose = m.verbose.saturating_add(1);
+                continue;
+            }
+            "--nfs4" if module == Module::Nfsmon => {
+                m.nfs4 = true;
+                continue;
+            }
+            "--udp" if module == Module::Nfsmon => {
+                m.udp = true;
+                continue;
+            }
+            "-a" | "-i" | "-c" | "-r" => opt,
+            "-s" | "-u" | "-p" | "-A" if module == Module::Sambamon => opt,
+            "-d" | "-n" if module == Module::Nfsmon => opt,
+            "-stop" | "-pause" | "-continue" | "-disp" | "-del" => {
+                return Err(ArgError::Invalid(format!(
+                    "{opt} must come right after the monitor ID"
+                )));
+            }
+            _ => return Err(ArgError::Invalid(format!("unknown option {opt:?}"))),
+        };
+        if seen.contains(&flag) {
+            return Err(ArgError::Invalid(format!("{flag} given twice")));
+        }
+        seen.push(flag);
+        let v = it
+            .next()
+            .ok_or_else(|| ArgError::Invalid(format!("{flag} needs a value")))?;
+        match flag {
+            "-s" | "-d" => m.target = text(flag, v)?,
+            "-a" => m.address = Some(text(flag, v)?),
+            "-u" => m.user = Some(text(flag, v)?),
+            "-p" => {
+                // An empty password is legitimate for SMB.
+                if v.len() > MAX_VALUE {
+                    return Err(ArgError::Invalid(format!("-p longer than {MAX_VALUE} bytes")));
+                }
+                m.password = Some(v.clone());
+            }
+            "-A" => m.credentials_file = Some(text(flag, v)?),
+            "-n" => m.nfs_port = Some(u16::try_from(number(flag, v, 1, 65_535)?).expect("range")),
+            "-i" => m.interval = number(flag, v, 1, 10_000)?,
+            "-c" => m.retries = number(flag, v, 1, 10_000)?,
+            "-r" => m.timeout = number(flag, v, 1, 10_000)?,
+            _ => unreachable!("flag list above"),
+        }
+    }
+    if m.json && !m.once {
+        return Err(ArgError::Invalid("--json goes with --once".into()));
+    }
+    if m.target.is_empty() {
+        let _ = target_flag;
+        return Err(ArgError::TargetMissing);
+    }
+    Ok(Parsed::Run {
+        id,
+        command: Command::Monitor(Box::new(m)),
+    })
+}
+
+/// Usage text for `--help`.
+pub fn usage(module: Module) -> String {
+    let (applet, target, extra, ext) = match module {
+        Module::Sambamon => (
+            "clp_sambamon",
+            "-s SHARE",
+            "[-u USER] [-p PASSWORD | -A CREDFILE] ",
+            "  -s SHARE      share name from smb.conf (required)\n  -u USER       SMB user (DOMAIN\\user accepted); guest/anonymous when absent\n  -p PASSWORD   password (prefer -A or CLP_FSMON_SMB_PASSWORD: -p shows in ps)\n  -A CREDFILE   smbclient-style credentials file (username=, password=, domain=)\n",
+        ),
+        Module::Nfsmon => (
+            "clp_nfsmon",
+            "-d DIR",
+            "[-n PORT] [--nfs4] [--udp] ",
+            "  -d DIR        exported directory (required)\n  -n PORT       NFS port instead of asking the portmapper\n  --nfs4        probe with NFSv4 COMPOUND only (no portmapper, no MOUNT)\n  --udp         portmapper, MOUNT and NFS over UDP\n",
+        ),
+    };
+    format!(
+        "usage: {applet} ID {target} [-a IP[:PORT]] {extra}[-i INTERVAL] [-c RETRIES] [-r TIMEOUT] [--once [--json]] [-v]\n       {applet} ID -stop [WAIT] | -pause | -continue | -disp | -del\n\n\
+ID is 1-255 ASCII letters/digits, unique on this server.\n\
+{ext}  -a IP         server address; HOST:PORT and [IPv6]:PORT accepted\n  -i INTERVAL   seconds between probes (1-10000, default 30)\n  -c RETRIES    consecutive failed probes that make a fault (1-10000, default 5)\n  -r TIMEOUT    seconds one probe may take (1-10000, default 60)\n  --once        run one probe, print the result, exit 0 OK / 2 CRITICAL / 3 UNKNOWN\n  --json        with --once: print the result as JSON\n  -stop [WAIT]  end the monitor; wait up to WAIT s (1-10000, default 60)\n  -pause        suspend probing      -continue   resume probing\n  -disp         print the monitor's pid      -del   delete a stale entry\n\n\
+exit status: 0 ok/stopped, 1 fault detected, 2 usage, 3 licence refused, 4 ID in use,\n             5 -stop timed out, 6 system error, 7 not root, 8 no such monitor, 9 -del of a live monitor\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(m: Module, s: &str) -> Result<Parsed, ArgError> {
+        let v: Vec<String> = s.split_whitespace().map(String::from).collect();
+        parse(m, &v)
+    }
+
+    fn monitor(r: Result<Parsed, ArgError>) -> MonitorArgs {
+        match r {
+            Ok(Parsed::Run {
+                command: Command::Monitor(m),
+                ..
+            }) => *m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let m = monitor(p(Module::Sambamon, "w1 -s share"));
+        assert_eq!((m.interval, m.retries, m.timeout), (30, 5, 60));
+        assert_eq!(m.target, "share");
+    }
+
+    #[test]
+    fn stop_is_not_s_top() {
+        assert_eq!(
+            p(Module::Sambamon, "w1 -stop"),
+            Ok(Parsed::Run {
+                id: "w1".into(),
+                command: Command::Stop { wait: 60 }
+            })
+        );
+        assert_eq!(
+            p(Module::Nfsmon, "w1 -stop 5"),
+            Ok(Parsed::Run {
+                id: "w1".into(),
+                command: Command::Stop { wait: 5 }
+            })
+        );
+        assert!(matches!(p(Module::Sambamon, "w1 -stop 0"), Err(ArgError::Invalid(_))));
+        assert!(matches!(p(Module::Sambamon, "w1 -stop 5 x"), Err(ArgError::Invalid(_))));
+    }
+
+    #[test]
+    fn errors_map_to_events() {
+        assert_eq!(p(Module::Sambamon, ""), Err(ArgError::IdMissing));
+        assert_eq!(p(Module::Sambamon, "-s share"), Err(ArgError::IdMissing));
+        assert_eq!(p(Module::Sambamon, "w1"), Err(ArgError::TargetMissing));
+        assert_eq!(p(Module::Nfsmon, "w1 -i 5"), Err(ArgError::TargetMissing));
+        for bad in [
+            "w-1 -s x",
+            "w1 -s x -i 0",
+            "w1 -s x -i 10001",
+            "w1 -s x -c abc",
+            "w1 -s x -r",
+            "w1 -s x -d y",
+            "w1 -s x -s y",
+            "w1 -s x -z 1",
+            "w1 -s x -i +5",
+        ] {
+            assert!(matches!(p(Module::Sambamon, bad), Err(ArgError::Invalid(_))), "{bad}");
+        }
+        let long = "a".repeat(256);
+        assert!(matches!(p(Module::Sambamon, &long), Err(ArgError::Invalid(_))));
+        assert!(p(Module::Sambamon, &format!("{} -s x", "a".repeat(255))).is_ok());
+        assert!(matches!(
+            p(Module::Nfsmon, "w1 -d /x -n 65536"),
+            Err(ArgError::Invalid(_))
+        ));
+        assert_eq!(monitor(p(Module::Nfsmon, "w1 -d /x -n 2049")).nfs_port, Some(2049));
+    }
+}

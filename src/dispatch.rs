@@ -1,0 +1,215 @@
+//! Multi-call dispatch: the basename of argv[0] picks the applet (busybox-style);
+//! `clp-fsmon APPLET ARGS…` works too, as do `--list`, `--install [--hardlink] [DIR]` and
+//! `--uninstall [DIR]`.
+//!
+//! Dispatch never uses `current_exe()` for the applet name: that resolves the link and would
+//! always say `clp-fsmon`. `--install` does use it, to know what to link to.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::applets::{self, APPLETS};
+use crate::exit::Exit;
+
+/// Name of the multi-call binary itself.
+pub const BINARY: &str = "clp-fsmon";
+
+/// Default directory for `--install`.
+pub const DEFAULT_INSTALL_DIR: &str = "/usr/sbin";
+
+/// Runs the binary for `argv` and returns the exit status.
+pub fn run(argv: &[OsString]) -> u8 {
+    let name = argv
+        .first()
+        .map(|a| Path::new(a).file_name().unwrap_or(a.as_os_str()).to_os_string())
+        .unwrap_or_default();
+    let name = name.to_string_lossy();
+    if let Some(applet) = applets::find(&name) {
+        return (applet.main)(&argv[1..]);
+    }
+    if name == BINARY || name.starts_with("clp-fsmon") {
+        return run_self(&argv[1..]);
+    }
+    unknown(&name)
+}
+
+fn unknown(name: &str) -> u8 {
+    eprintln!("clp-fsmon: unknown applet {name:?}");
+    eprint!("{}", list());
+    Exit::UnknownApplet.code()
+}
+
+fn list() -> String {
+    let mut s = String::from("applets:\n");
+    for a in APPLETS {
+        s.push_str(&format!("  {:<14} {}\n", a.name, a.about));
+    }
+    s
+}
+
+fn help() -> String {
+    format!(
+        "clp-fsmon {} — file-server monitor for HA clusters\n\n\
+usage: clp-fsmon APPLET [ARGS…]          run an applet (or call it through a link named APPLET)\n       \
+clp-fsmon --list                   list the applets\n       \
+clp-fsmon --install [--hardlink] [DIR]   link every applet into DIR (default {DEFAULT_INSTALL_DIR})\n       \
+clp-fsmon --uninstall [DIR]        remove those links (only links to this binary)\n       \
+clp-fsmon --version\n\n{}",
+        env!("CARGO_PKG_VERSION"),
+        list()
+    )
+}
+
+fn run_self(args: &[OsString]) -> u8 {
+    let Some(first) = args.first() else {
+        eprint!("{}", help());
+        return Exit::Usage.code();
+    };
+    let first_s = first.to_string_lossy();
+    match first_s.as_ref() {
+        "--help" | "-h" => {
+            print!("{}", help());
+            Exit::Ok.code()
+        }
+        "--version" | "-V" => {
+            println!("clp-fsmon {}", env!("CARGO_PKG_VERSION"));
+            Exit::Ok.code()
+        }
+        "--list" => {
+            for a in APPLETS {
+                println!("{}", a.name);
+            }
+            Exit::Ok.code()
+        }
+        "--install" | "--uninstall" => install_cmd(first_s == "--install", &args[1..]),
+        #[cfg(feature = "keygen")]
+        "keygen" => crate::license::keygen_main(&args[1..]),
+        name => match applets::find(name) {
+            Some(a) => (a.main)(&args[1..]),
+            None => unknown(name),
+        },
+    }
+}
+
+fn install_cmd(do_install: bool, args: &[OsString]) -> u8 {
+    let mut hardlink = false;
+    let mut dir: Option<PathBuf> = None;
+    for a in args {
+        match a.to_str() {
+            Some("--hardlink") if do_install => hardlink = true,
+            Some(s) if s.starts_with('-') => {
+                eprintln!("clp-fsmon: unknown option {s:?}");
+                return Exit::Usage.code();
+            }
+            _ if dir.is_none() => dir = Some(PathBuf::from(a)),
+            _ => {
+                eprintln!("clp-fsmon: too many arguments");
+                return Exit::Usage.code();
+            }
+        }
+    }
+    let dir = dir.unwrap_or_else(|| PathBuf::from(DEFAULT_INSTALL_DIR));
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("clp-fsmon: cannot find this binary: {e}");
+            return Exit::System.code();
+        }
+    };
+    let r = if do_install {
+        install(&exe, &dir, hardlink)
+    } else {
+        uninstall(&exe, &dir)
+    };
+    match r {
+        Ok(lines) => {
+            for l in lines {
+                println!("{l}");
+            }
+            Exit::Ok.code()
+        }
+        Err(e) => {
+            eprintln!("clp-fsmon: {e}");
+            Exit::System.code()
+        }
+    }
+}
+
+/// True when `link` already refers to `exe` (a symlink resolving to it, or a hard link to it).
+fn points_at(link: &Path, exe: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(link), std::fs::metadata(exe)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Links every applet into `dir`. Idempotent; each link is created under a temporary name and
+/// renamed into place, so a reader never sees a missing or half-made link. A file that is not a
+/// link to this binary is left alone and reported.
+pub fn install(exe: &Path, dir: &Path, hardlink: bool) -> io::Result<Vec<String>> {
+    std::fs::create_dir_all(dir)?;
+    let mut out = Vec::new();
+    for a in APPLETS {
+        let link = dir.join(a.name);
+        if let Ok(meta) = std::fs::symlink_metadata(&link) {
+            let is_ours = points_at(&link, exe);
+            let kind_ok = meta.file_type().is_symlink() != hardlink;
+            if is_ours && kind_ok {
+                out.push(format!("{}: already installed", link.display()));
+                continue;
+            }
+            if !is_ours {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a link to {}", link.display(), exe.display()),
+                ));
+            }
+        }
+        let tmp = dir.join(format!(".{}.tmp-{}", a.name, std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        if hardlink {
+            std::fs::hard_link(exe, &tmp)?;
+        } else {
+            std::os::unix::fs::symlink(exe, &tmp)?;
+        }
+        if let Err(e) = std::fs::rename(&tmp, &link) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        out.push(format!("{} -> {}", link.display(), exe.display()));
+    }
+    Ok(out)
+}
+
+/// Removes the applet links in `dir` that point at `exe`; anything else is left alone.
+pub fn uninstall(exe: &Path, dir: &Path) -> io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for a in APPLETS {
+        let link = dir.join(a.name);
+        if std::fs::symlink_metadata(&link).is_err() {
+            continue;
+        }
+        if points_at(&link, exe) || dangling_link_to(&link, exe) {
+            std::fs::remove_file(&link)?;
+            out.push(format!("removed {}", link.display()));
+        } else {
+            out.push(format!("kept {} (not a link to {})", link.display(), exe.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn dangling_link_to(link: &Path, exe: &Path) -> bool {
+    std::fs::read_link(link).is_ok_and(|t| t == exe && !t.exists())
+}
+
+/// The applet name of an argv[0] (its basename).
+pub fn applet_name(argv0: &OsStr) -> String {
+    Path::new(argv0)
+        .file_name()
+        .unwrap_or(argv0)
+        .to_string_lossy()
+        .into_owned()
+}

@@ -1,0 +1,80 @@
+//! Exit codes: an API for start/stop scripts and cluster managers, defined in this one place.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success; a monitor stopped on request (`-stop`) |
+//! | 1 | fault detected: the target failed `-c` probes in a row (the cluster should fail over) |
+//! | 2 | usage error: invalid or missing parameter (events 11, 12, 13) |
+//! | 3 | licence refused: none, expired, not yet valid, unreadable or overlapping (51, 53–56) |
+//! | 4 | the monitor ID is already in use by a live monitor (14) |
+//! | 5 | `-stop`: the monitor did not end within WAIT seconds (15) |
+//! | 6 | system error (42, 61): a system call the runtime needs failed |
+//! | 7 | permission denied: the command needs root |
+//! | 8 | no monitor is registered (or running) under this ID |
+//! | 9 | `-del` refused: the monitor is alive |
+//! | 127 | unknown applet name |
+//!
+//! `--once` uses the monitoring-plugin convention instead: 0 OK, 2 CRITICAL, 3 UNKNOWN.
+
+/// Every exit status the binary uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Success, or a monitor stopped on request.
+    Ok = 0,
+    /// Fault detected: the monitored service failed `-c` consecutive probes.
+    Fault = 1,
+    /// Invalid or missing parameters.
+    Usage = 2,
+    /// The licence check refused to run.
+    License = 3,
+    /// The ID is held by a live monitor.
+    IdInUse = 4,
+    /// `-stop` gave up waiting.
+    StopTimeout = 5,
+    /// A system call failed.
+    System = 6,
+    /// Not root.
+    Permission = 7,
+    /// No monitor under this ID.
+    NotFound = 8,
+    /// `-del` of a live monitor.
+    Alive = 9,
+    /// Unknown applet.
+    UnknownApplet = 127,
+}
+
+impl Exit {
+    /// The numeric status.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// Monitoring-plugin statuses for `--once`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PluginStatus {
+    /// The probe succeeded.
+    Ok = 0,
+    /// The probe failed.
+    Critical = 2,
+    /// The probe could not be run (bad arguments, no licence, …).
+    Unknown = 3,
+}
+
+impl PluginStatus {
+    /// The numeric status.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The label monitoring plugins print (`OK`, `CRITICAL`, `UNKNOWN`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "OK",
+            Self::Critical => "CRITICAL",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+}

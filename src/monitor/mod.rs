@@ -1,0 +1,1 @@
+//! Monitoring runtime (placeholder).

@@ -1,0 +1,1 @@
+//! SMB probe (clp_sambamon): placeholder until the SMB2/3 client lands.

@@ -1,0 +1,130 @@
+//! Small system helpers shared by the runtime: atomic state writes, append-only log lines,
+//! root check, host name, process identity from /proc, and bounded child waits.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// True when the effective user is root.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// This server's host name (event 61 when it cannot be had).
+pub fn hostname() -> Result<String, nix::Error> {
+    let h = nix::unistd::gethostname()?;
+    Ok(h.to_string_lossy().into_owned())
+}
+
+/// Creates `dir` (and parents) with `mode` when missing.
+pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(mode)
+        .create(dir)
+}
+
+/// Writes `data` to `path` atomically: a temp file in the same directory, fsync, rename.
+/// Callers that race on the same path hold a lock around the call.
+pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.write_all(data)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Appends one line with a single `write(2)` on an `O_APPEND` descriptor, under an exclusive
+/// lock, so concurrent writers never interleave. Creates the file (0640) and its directory.
+pub fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        ensure_dir(dir, 0o755)?;
+    }
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .open(path)?;
+    f.lock()?;
+    let r = f.write_all(line);
+    let _ = f.unlock();
+    r
+}
+
+/// The start time of `pid` (clock ticks since boot, field 22 of /proc/PID/stat), or None when
+/// the process does not exist.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may contain spaces and parentheses: fields start after the last ')'.
+    let after = &stat[stat.rfind(')')? + 2..];
+    // after[0] is field 3 (state); start time is field 22 → index 19.
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Finds `prog` on PATH.
+pub fn which(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+}
+
+/// Waits for `child` at most `limit`, then kills it. Returns its status if it ended by itself.
+pub fn wait_child_timeout(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> io::Result<Option<std::process::ExitStatus>> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait()? {
+            return Ok(Some(st));
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The errno of an I/O error (0 when it carries none).
+pub fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_of_self_and_of_nothing() {
+        assert!(process_start_time(std::process::id()).is_some());
+        assert!(process_start_time(u32::MAX - 1).is_none());
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        atomic_write(&p, b"one", 0o600).unwrap();
+        atomic_write(&p, b"two", 0o600).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        // no temp files left behind
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}
