@@ -1,0 +1,1 @@
+//! clp_nfsmon tests (placeholder).

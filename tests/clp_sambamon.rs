@@ -1,0 +1,1 @@
+//! clp_sambamon tests (placeholder).

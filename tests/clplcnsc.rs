@@ -1,0 +1,1 @@
+//! clplcnsc tests (placeholder).

@@ -1,0 +1,9 @@
+//! The one integration-test binary: runs the real `clp-fsmon` binary through links named after
+//! each applet, against real servers started by [`rig`].
+
+mod rig;
+
+mod clp_nfsmon;
+mod clp_sambamon;
+mod clplcnsc;
+mod runtime;

@@ -1,0 +1,1 @@
+//! smb rig (placeholder).
