@@ -126,12 +126,20 @@ pub fn valid_id(id: &str) -> bool {
 }
 
 fn number(opt: &str, v: &str, lo: u32, hi: u32) -> Result<u32, ArgError> {
-    let bad = || ArgError::Invalid(format!("{opt} must be a whole number from {lo} to {hi}, got {v:?}"));
+    let bad = || {
+        ArgError::Invalid(format!(
+            "{opt} must be a whole number from {lo} to {hi}, got {v:?}"
+        ))
+    };
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
     }
     let n: u32 = v.parse().map_err(|_| bad())?;
-    if (lo..=hi).contains(&n) { Ok(n) } else { Err(bad()) }
+    if (lo..=hi).contains(&n) {
+        Ok(n)
+    } else {
+        Err(bad())
+    }
 }
 
 fn text(opt: &str, v: &str) -> Result<String, ArgError> {
@@ -171,7 +179,10 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
                 command: cmd,
             })
         } else {
-            Err(ArgError::Invalid(format!("unexpected argument {:?}", extra[0])))
+            Err(ArgError::Invalid(format!(
+                "unexpected argument {:?}",
+                extra[0]
+            )))
         }
     };
     match rest.first().map(String::as_str) {
@@ -242,7 +253,9 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
             "-p" => {
                 // An empty password is legitimate for SMB.
                 if v.len() > MAX_VALUE {
-                    return Err(ArgError::Invalid(format!("-p longer than {MAX_VALUE} bytes")));
+                    return Err(ArgError::Invalid(format!(
+                        "-p longer than {MAX_VALUE} bytes"
+                    )));
                 }
                 m.password = Some(v.clone());
             }
@@ -333,8 +346,14 @@ mod tests {
                 command: Command::Stop { wait: 5 }
             })
         );
-        assert!(matches!(p(Module::Sambamon, "w1 -stop 0"), Err(ArgError::Invalid(_))));
-        assert!(matches!(p(Module::Sambamon, "w1 -stop 5 x"), Err(ArgError::Invalid(_))));
+        assert!(matches!(
+            p(Module::Sambamon, "w1 -stop 0"),
+            Err(ArgError::Invalid(_))
+        ));
+        assert!(matches!(
+            p(Module::Sambamon, "w1 -stop 5 x"),
+            Err(ArgError::Invalid(_))
+        ));
     }
 
     #[test]
@@ -354,15 +373,24 @@ mod tests {
             "w1 -s x -z 1",
             "w1 -s x -i +5",
         ] {
-            assert!(matches!(p(Module::Sambamon, bad), Err(ArgError::Invalid(_))), "{bad}");
+            assert!(
+                matches!(p(Module::Sambamon, bad), Err(ArgError::Invalid(_))),
+                "{bad}"
+            );
         }
         let long = "a".repeat(256);
-        assert!(matches!(p(Module::Sambamon, &long), Err(ArgError::Invalid(_))));
+        assert!(matches!(
+            p(Module::Sambamon, &long),
+            Err(ArgError::Invalid(_))
+        ));
         assert!(p(Module::Sambamon, &format!("{} -s x", "a".repeat(255))).is_ok());
         assert!(matches!(
             p(Module::Nfsmon, "w1 -d /x -n 65536"),
             Err(ArgError::Invalid(_))
         ));
-        assert_eq!(monitor(p(Module::Nfsmon, "w1 -d /x -n 2049")).nfs_port, Some(2049));
+        assert_eq!(
+            monitor(p(Module::Nfsmon, "w1 -d /x -n 2049")).nfs_port,
+            Some(2049)
+        );
     }
 }

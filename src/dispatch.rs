@@ -22,7 +22,12 @@ pub const DEFAULT_INSTALL_DIR: &str = "/usr/sbin";
 pub fn run(argv: &[OsString]) -> u8 {
     let name = argv
         .first()
-        .map(|a| Path::new(a).file_name().unwrap_or(a.as_os_str()).to_os_string())
+        .map(|a| {
+            Path::new(a)
+                .file_name()
+                .unwrap_or(a.as_os_str())
+                .to_os_string()
+        })
         .unwrap_or_default();
     let name = name.to_string_lossy();
     if let Some(applet) = applets::find(&name) {
@@ -163,7 +168,11 @@ pub fn install(exe: &Path, dir: &Path, hardlink: bool) -> io::Result<Vec<String>
             if !is_ours {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is not a link to {}", link.display(), exe.display()),
+                    format!(
+                        "{} exists and is not a link to {}",
+                        link.display(),
+                        exe.display()
+                    ),
                 ));
             }
         }
@@ -195,7 +204,11 @@ pub fn uninstall(exe: &Path, dir: &Path) -> io::Result<Vec<String>> {
             std::fs::remove_file(&link)?;
             out.push(format!("removed {}", link.display()));
         } else {
-            out.push(format!("kept {} (not a link to {})", link.display(), exe.display()));
+            out.push(format!(
+                "kept {} (not a link to {})",
+                link.display(),
+                exe.display()
+            ));
         }
     }
     Ok(out)

@@ -101,7 +101,10 @@ mod tests {
             p.license_dir(),
             Path::new("/tmp/x/var/lib/clp-fsmon/licenses")
         );
-        assert_eq!(p.alert_log(), Path::new("/tmp/x/var/log/clp-fsmon/alert.log"));
+        assert_eq!(
+            p.alert_log(),
+            Path::new("/tmp/x/var/log/clp-fsmon/alert.log")
+        );
         assert_eq!(p.syslog_socket(), Path::new("/tmp/x/dev/log"));
         // Falls back to the system file when the sandbox has none.
         assert_eq!(p.etc_file("machine-id"), Path::new("/etc/machine-id"));

@@ -1,1 +1,824 @@
-//! Monitoring runtime (placeholder).
+//! The shared monitoring runtime used by every monitor applet.
+//!
+//! [`run_loop`] is the heart: probe → result; a failure raises the count k of c, a success resets
+//! it; at k = c the loop ends with the fault. Between probes it waits `-i` seconds but wakes at
+//! once for control commands. Every probe runs on its own thread under one deadline (`-r`): the
+//! probe honours it itself, and the loop cuts a probe that does not (cancelling it), so a hung
+//! server or a hung probe can never hold the monitor. A `-stop` is acted on immediately, even in
+//! the middle of a probe.
+//!
+//! [`main`] wires an applet to it: grammar, root check, licence, registry, control socket, signal
+//! handling, alerts and the fault log. [`control_main`] implements `-stop/-pause/-continue/-disp/
+//! -del` on the client side.
+
+pub mod control;
+pub mod registry;
+
+use std::ffi::OsString;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use crate::alert::{Alert, Alerter, Event, Module, us_date};
+use crate::args::{self, ArgError, Command, MonitorArgs, Parsed};
+use crate::exit::{Exit, PluginStatus};
+use crate::license::{self, Grant, Refusal};
+use crate::paths::Paths;
+use crate::probe::{Cancel, Deadline, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
+use crate::sys;
+use control::{ControlCmd, ControlServer};
+use registry::{AcquireError, DeleteError, Entry, Liveness, Registry};
+
+/// A message to the monitor loop.
+#[derive(Debug)]
+pub enum Msg {
+    /// A control command and where to send the acknowledgement.
+    Control(ControlCmd, Sender<String>),
+    /// A probe ended (sequence number, result).
+    ProbeDone(u64, Result<ProbeReport, ProbeFailure>),
+}
+
+/// Timing of the loop.
+#[derive(Clone, Copy, Debug)]
+pub struct LoopConfig {
+    /// Wait after a probe ends before the next starts (`-i`).
+    pub interval: Duration,
+    /// Consecutive failures that make a fault (`-c`).
+    pub retries: u32,
+    /// Deadline of one probe (`-r`).
+    pub timeout: Duration,
+}
+
+/// Grace after the deadline for a probe to report its own (more precise) timeout before the
+/// loop cuts it.
+pub const CUT_GRACE: Duration = Duration::from_millis(100);
+
+/// What the loop reports as it goes.
+#[derive(Debug)]
+pub enum LoopEvent<'a> {
+    /// A probe started (1-based count).
+    ProbeStarted(u64),
+    /// A probe succeeded; `first` for the first success of this run.
+    ProbeOk {
+        /// The report.
+        report: &'a ProbeReport,
+        /// First success of the run (event 2).
+        first: bool,
+    },
+    /// A probe failed: `k` of `c` consecutive.
+    ProbeFailed {
+        /// The failure.
+        failure: &'a ProbeFailure,
+        /// Consecutive failures so far.
+        k: u32,
+        /// Failures that make a fault.
+        c: u32,
+    },
+    /// `-pause` taken (event 7).
+    Paused,
+    /// `-continue` taken (event 8).
+    Resumed,
+}
+
+/// How the loop ended.
+#[derive(Debug)]
+pub enum LoopEnd {
+    /// On `-stop` (or SIGTERM).
+    Stopped,
+    /// `-c` consecutive failures; the last one.
+    Fault(ProbeFailure),
+}
+
+/// Runs one probe on its own thread and waits for it, handling control messages meanwhile.
+/// Returns `None` when a stop arrived (the probe is cancelled and abandoned).
+fn probe_once(
+    probe: &Arc<dyn Probe>,
+    timeout: Duration,
+    seq: u64,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+    on_control: &mut dyn FnMut(ControlCmd) -> (String, bool),
+) -> Option<Result<ProbeReport, ProbeFailure>> {
+    let ctx = ProbeCtx {
+        deadline: Deadline::after(timeout),
+        cancel: Cancel::new(),
+    };
+    let cut_at = ctx.deadline.at() + CUT_GRACE;
+    {
+        let worker = Arc::clone(probe);
+        let ctx = ctx.clone();
+        let tx = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("probe-{seq}"))
+            .spawn(move || {
+                let r = worker.run(&ctx);
+                let _ = tx.send(Msg::ProbeDone(seq, r));
+            });
+        if let Err(e) = spawned {
+            let mut f = probe.timeout_failure(timeout);
+            f.phase = "spawn";
+            f.status = format!("cannot start probe thread: {e}");
+            return Some(Err(f));
+        }
+    }
+    loop {
+        let wait = cut_at.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(Msg::ProbeDone(s, r)) if s == seq => return Some(r),
+            Ok(Msg::ProbeDone(..)) => {} // a late answer from an abandoned probe
+            Ok(Msg::Control(cmd, reply)) => {
+                let (text, stop) = on_control(cmd);
+                let _ = reply.send(text);
+                if stop {
+                    ctx.cancel.cancel();
+                    return None;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                ctx.cancel.cancel();
+                return Some(Err(probe.timeout_failure(timeout)));
+            }
+            Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
+        }
+    }
+}
+
+/// The monitor loop (see the module doc). `tx` must be a sender of `rx`'s channel; the control
+/// socket and signal threads hold clones of it.
+pub fn run_loop(
+    probe: &Arc<dyn Probe>,
+    cfg: LoopConfig,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+    observe: &mut dyn FnMut(LoopEvent<'_>),
+) -> LoopEnd {
+    let mut k: u32 = 0;
+    let mut seen_ok = false;
+    let mut paused = false;
+    let mut seq: u64 = 0;
+    let mut next_probe = Instant::now();
+    let mut last = String::from("none yet");
+    loop {
+        // Wait for the next probe (forever while paused), answering control commands.
+        loop {
+            let msg = if paused {
+                rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                let wait = next_probe.saturating_duration_since(Instant::now());
+                if wait.is_zero() {
+                    break;
+                }
+                rx.recv_timeout(wait)
+            };
+            match msg {
+                Ok(Msg::Control(cmd, reply)) => {
+                    let (text, stop) =
+                        control_reply(cmd, &mut paused, k, cfg.retries, seq, &last, observe);
+                    let _ = reply.send(text);
+                    if stop {
+                        return LoopEnd::Stopped;
+                    }
+                    if cmd == ControlCmd::Continue && !paused {
+                        next_probe = Instant::now();
+                    }
+                }
+                Ok(Msg::ProbeDone(..)) => {}
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
+            }
+        }
+        seq += 1;
+        observe(LoopEvent::ProbeStarted(seq));
+        let mut paused_during = false;
+        let result = probe_once(probe, cfg.timeout, seq, tx, rx, &mut |cmd| {
+            let was = paused;
+            let r = control_reply(cmd, &mut paused, k, cfg.retries, seq, &last, observe);
+            if paused && !was {
+                paused_during = true;
+            }
+            r
+        });
+        let Some(result) = result else {
+            return LoopEnd::Stopped;
+        };
+        next_probe = Instant::now() + cfg.interval;
+        if paused || paused_during {
+            // Maintenance began while the probe ran: its result does not count.
+            continue;
+        }
+        match result {
+            Ok(report) => {
+                k = 0;
+                last = format!("ok {}", report.summary);
+                observe(LoopEvent::ProbeOk {
+                    report: &report,
+                    first: !seen_ok,
+                });
+                seen_ok = true;
+            }
+            Err(failure) => {
+                k += 1;
+                last = format!("fail {} {}", failure.phase, failure.status);
+                observe(LoopEvent::ProbeFailed {
+                    failure: &failure,
+                    k,
+                    c: cfg.retries,
+                });
+                if k >= cfg.retries {
+                    return LoopEnd::Fault(failure);
+                }
+            }
+        }
+    }
+}
+
+fn control_reply(
+    cmd: ControlCmd,
+    paused: &mut bool,
+    k: u32,
+    c: u32,
+    probes: u64,
+    last: &str,
+    observe: &mut dyn FnMut(LoopEvent<'_>),
+) -> (String, bool) {
+    match cmd {
+        ControlCmd::Stop => ("ok stopping".into(), true),
+        ControlCmd::Pause => {
+            if !*paused {
+                *paused = true;
+                observe(LoopEvent::Paused);
+            }
+            ("ok paused".into(), false)
+        }
+        ControlCmd::Continue => {
+            if *paused {
+                *paused = false;
+                observe(LoopEvent::Resumed);
+            }
+            ("ok monitoring".into(), false)
+        }
+        ControlCmd::Status => {
+            let state = if *paused { "paused" } else { "monitoring" };
+            (
+                format!("ok state={state} failures={k}/{c} probes={probes} last={last}"),
+                false,
+            )
+        }
+    }
+}
+
+/// Builds an applet's probe from its arguments (`Err` = invalid parameter, event 11).
+pub type ProbeFactory = fn(&MonitorArgs) -> Result<Arc<dyn Probe>, String>;
+
+fn to_strings(args: &[OsString]) -> Option<Vec<String>> {
+    args.iter().map(|a| a.to_str().map(String::from)).collect()
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = std::env::var("CLP_FSMON_LOG").unwrap_or_else(|_| default.to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Entry point of a monitor applet.
+pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
+    let paths = Paths::from_env();
+    let console = Alerter::console_only();
+    let alerter_for_usage = || {
+        if sys::is_root() {
+            sys::hostname().map_or(Alerter::console_only(), |h| Alerter::new(&paths, &h))
+        } else {
+            Alerter::console_only()
+        }
+    };
+    let Some(args) = to_strings(args) else {
+        alerter_for_usage().emit(&Alert::plain(module, Event::InvalidParameter));
+        eprintln!("{}: arguments must be valid UTF-8", module.applet());
+        return Exit::Usage.code();
+    };
+    let (id, command) = match args::parse(module, &args) {
+        Ok(Parsed::Help) => {
+            print!("{}", args::usage(module));
+            return Exit::Ok.code();
+        }
+        Ok(Parsed::Version) => {
+            println!(
+                "{} (clp-fsmon {})",
+                module.applet(),
+                env!("CARGO_PKG_VERSION")
+            );
+            return Exit::Ok.code();
+        }
+        Ok(Parsed::Run { id, command }) => (id, command),
+        Err(e) => {
+            let (event, why) = match e {
+                ArgError::IdMissing => (Event::IdMissing, None),
+                ArgError::TargetMissing => (Event::TargetMissing, None),
+                ArgError::Invalid(why) => (Event::InvalidParameter, Some(why)),
+            };
+            alerter_for_usage().emit(&Alert::plain(module, event));
+            if let Some(why) = why {
+                eprintln!("{}: {why}", module.applet());
+            }
+            eprintln!("Try '{} --help'.", module.applet());
+            return Exit::Usage.code();
+        }
+    };
+    drop(console);
+    if !sys::is_root() {
+        eprintln!(
+            "{}: permission denied: this command must be run as root",
+            module.applet()
+        );
+        return Exit::Permission.code();
+    }
+    let server = match sys::hostname() {
+        Ok(h) => h,
+        Err(e) => {
+            Alerter::console_only().emit(&Alert::new(
+                module,
+                Event::ServerEnvError,
+                &[&(e as i32)],
+            ));
+            return Exit::System.code();
+        }
+    };
+    let alerter = Alerter::new(&paths, &server);
+    match command {
+        Command::Monitor(m) => {
+            init_tracing(m.verbose);
+            run_monitor(module, &paths, &alerter, &id, &m, factory)
+        }
+        other => control_main(module, &paths, &alerter, &id, &other),
+    }
+}
+
+/// Appends fault-log lines for one monitor (`<log>/fault-<module>.log`).
+struct FaultLog {
+    path: std::path::PathBuf,
+    id: String,
+}
+
+impl FaultLog {
+    fn write(&self, what: &str) {
+        let line = format!(
+            "{} id={} pid={} {what}\n",
+            chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.3f%:z"),
+            self.id,
+            std::process::id()
+        );
+        if let Err(e) = sys::append_line(&self.path, line.as_bytes()) {
+            eprintln!(
+                "clp-fsmon: cannot write fault log {}: {e}",
+                self.path.display()
+            );
+        }
+        tracing::info!("{}", what);
+    }
+}
+
+/// Renders phases as `connect=0.120ms,negotiate=1.042ms`.
+pub fn phases_text(phases: &[crate::probe::PhaseTiming]) -> String {
+    phases
+        .iter()
+        .map(|p| format!("{}={:.3}ms", p.phase, ms(p.micros)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+fn failure_text(f: &ProbeFailure) -> String {
+    let mut s = format!(
+        "phase={} status=\"{}\" latency={:.3}ms phases={}",
+        f.phase,
+        f.status,
+        ms(f.total_micros),
+        phases_text(&f.phases)
+    );
+    for (k, v) in &f.detail {
+        s.push_str(&format!(" {k}={v}"));
+    }
+    s
+}
+
+fn license_gate(
+    module: Module,
+    paths: &Paths,
+    alerter: &Alerter,
+    log: Option<&FaultLog>,
+) -> Result<(), u8> {
+    let today = chrono::Local::now().date_naive();
+    match license::check_monitor(paths, module.applet(), today) {
+        Ok(Grant::Product { .. }) => Ok(()),
+        Ok(Grant::Trial { until, days_left }) => {
+            alerter.emit(&Alert::new(module, Event::TrialPeriod, &[&us_date(until)]));
+            if days_left <= 7 {
+                let msg = format!(
+                    "licence warning: the trial licence ends in {days_left} day(s), on {}",
+                    us_date(until)
+                );
+                eprintln!("{}: {msg}", module.applet());
+                if let Some(l) = log {
+                    l.write(&msg);
+                }
+            }
+            Ok(())
+        }
+        Err(r) => {
+            let a = match &r {
+                Refusal::NotRegistered => Alert::plain(module, Event::LicenseNotRegistered),
+                Refusal::Expired(d) => Alert::new(module, Event::TrialExpired, &[&us_date(*d)]),
+                Refusal::NotYetValid(d) => {
+                    Alert::new(module, Event::TrialNotStarted, &[&us_date(*d)])
+                }
+                Refusal::Overlap => Alert::plain(module, Event::LicenseOverlap),
+                Refusal::Unreadable(why) => {
+                    eprintln!("{}: licence store: {why}", module.applet());
+                    Alert::plain(module, Event::LicenseCheckFailed)
+                }
+            };
+            alerter.emit(&a);
+            Err(Exit::License.code())
+        }
+    }
+}
+
+/// Blocks SIGTERM/SIGINT/SIGHUP in every thread and turns them into a stop on a thread of
+/// their own (a monitor ended by its service manager ends like `-stop`).
+fn stop_on_signals(tx: Sender<Msg>) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        set.add(s);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            while let Ok(sig) = set.wait() {
+                tracing::info!("{sig:?}: stopping");
+                let (rtx, _rrx) = mpsc::channel();
+                if tx.send(Msg::Control(ControlCmd::Stop, rtx)).is_err() {
+                    break;
+                }
+            }
+        });
+}
+
+fn run_monitor(
+    module: Module,
+    paths: &Paths,
+    alerter: &Alerter,
+    id: &str,
+    m: &MonitorArgs,
+    factory: ProbeFactory,
+) -> u8 {
+    let probe = match scripted_or(module, paths, m, factory) {
+        Ok(p) => p,
+        Err(why) => {
+            alerter.emit(&Alert::plain(module, Event::InvalidParameter));
+            eprintln!("{}: {why}", module.applet());
+            return Exit::Usage.code();
+        }
+    };
+    if m.once {
+        if let Err(code) = license_gate(
+            module,
+            paths,
+            &Alerter::console_only().with_console(false),
+            None,
+        ) {
+            let _ = code;
+            println!("{} UNKNOWN - licence refused", module.applet());
+            return PluginStatus::Unknown.code();
+        }
+        return run_once(&probe, m);
+    }
+    let log = FaultLog {
+        path: paths.log_dir().join(format!("fault-{}.log", module.name())),
+        id: id.to_owned(),
+    };
+    if let Err(code) = license_gate(module, paths, alerter, Some(&log)) {
+        return code;
+    }
+    let registry = Registry::new(paths, module);
+    let held = match registry.acquire(id, &Entry::for_self(module, id, &m.target)) {
+        Ok(h) => h,
+        Err(AcquireError::InUse(e)) => {
+            alerter.emit(&Alert::plain(module, Event::IdInUse));
+            if let Some(e) = e {
+                eprintln!("{}: ID {id} is held by pid {}", module.applet(), e.pid);
+            }
+            return Exit::IdInUse.code();
+        }
+        Err(AcquireError::Io { op, source }) => {
+            alerter.emit(&Alert::new(
+                module,
+                Event::SystemError,
+                &[&op, &sys::errno_of(&source)],
+            ));
+            return Exit::System.code();
+        }
+    };
+    let (tx, rx) = mpsc::channel();
+    stop_on_signals(tx.clone());
+    let server = match ControlServer::start(&registry.socket_path(id), tx.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            alerter.emit(&Alert::new(
+                module,
+                Event::SystemError,
+                &[&"bind", &sys::errno_of(&e)],
+            ));
+            return Exit::System.code();
+        }
+    };
+    let cfg = LoopConfig {
+        interval: Duration::from_secs(u64::from(m.interval)),
+        retries: m.retries,
+        timeout: Duration::from_secs(u64::from(m.timeout)),
+    };
+    log.write(&format!(
+        "start target={:?} interval={}s retries={} timeout={}s",
+        m.target, m.interval, m.retries, m.timeout
+    ));
+    alerter.emit(&Alert::plain(module, Event::Started));
+    let target = probe.target().to_owned();
+    let end = run_loop(&probe, cfg, &tx, &rx, &mut |ev| match ev {
+        LoopEvent::ProbeStarted(_) => {}
+        LoopEvent::ProbeOk { report, first } => {
+            if first {
+                alerter.emit(&Alert::new(module, Event::Watching, &[&target]));
+            }
+            tracing::debug!(
+                "probe ok: {} {}",
+                report.summary,
+                phases_text(&report.phases)
+            );
+        }
+        LoopEvent::ProbeFailed { failure, k, c } => {
+            log.write(&format!("probe failed {k}/{c} {}", failure_text(failure)));
+        }
+        LoopEvent::Paused => {
+            log.write("paused");
+            alerter.emit(&Alert::plain(module, Event::Paused));
+        }
+        LoopEvent::Resumed => {
+            log.write("resumed");
+            alerter.emit(&Alert::plain(module, Event::Resumed));
+        }
+    });
+    let code = match end {
+        LoopEnd::Stopped => {
+            log.write("stopped on request");
+            alerter.emit(&Alert::new(module, Event::Stopping, &[&target]));
+            Exit::Ok
+        }
+        LoopEnd::Fault(f) => {
+            log.write(&format!(
+                "fault: {} consecutive failures; terminating",
+                m.retries
+            ));
+            for a in &f.alerts {
+                alerter.emit(a);
+            }
+            alerter.emit(&Alert::plain(module, Event::Terminate));
+            Exit::Fault
+        }
+    };
+    drop(server);
+    drop(held);
+    code.code()
+}
+
+/// The scripted test probe when `CLP_FSMON_TEST_PROBE` is set in a re-rooted sandbox, else the
+/// applet's real probe.
+fn scripted_or(
+    module: Module,
+    paths: &Paths,
+    m: &MonitorArgs,
+    factory: ProbeFactory,
+) -> Result<Arc<dyn Probe>, String> {
+    if paths.is_rerooted()
+        && let Ok(script) = std::env::var(crate::probe::scripted::SCRIPT_ENV)
+    {
+        let p = crate::probe::scripted::ScriptedProbe::parse(module, &m.target, &script)?;
+        return Ok(Arc::new(p));
+    }
+    factory(m)
+}
+
+/// `--once`: one probe through the same path as the loop, a plugin-style line (or JSON), and a
+/// plugin exit status.
+fn run_once(probe: &Arc<dyn Probe>, m: &MonitorArgs) -> u8 {
+    let (tx, rx) = mpsc::channel();
+    let timeout = Duration::from_secs(u64::from(m.timeout));
+    let r = probe_once(probe, timeout, 1, &tx, &rx, &mut |_| ("ok".into(), false))
+        .expect("no control channel in --once");
+    let applet = probe.module().applet();
+    let (status, line, json) = match &r {
+        Ok(rep) => (
+            PluginStatus::Ok,
+            format!(
+                "{applet} OK - {} [{}] {} | time={:.6}s",
+                probe.target(),
+                rep.summary,
+                phases_text(&rep.phases),
+                ms(rep.total_micros) / 1000.0
+            ),
+            serde_json::json!({"status": "OK", "target": probe.target(), "report": rep}),
+        ),
+        Err(f) => (
+            PluginStatus::Critical,
+            format!(
+                "{applet} CRITICAL - {} {}: {} ({}) | time={:.6}s",
+                probe.target(),
+                f.phase,
+                f.status,
+                f.alerts
+                    .iter()
+                    .map(|a| a.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                ms(f.total_micros) / 1000.0
+            ),
+            serde_json::json!({
+                "status": "CRITICAL",
+                "target": probe.target(),
+                "failure": f,
+                "alerts": f.alerts.iter().map(|a| serde_json::json!({"id": a.event.id(), "text": a.text})).collect::<Vec<_>>(),
+            }),
+        ),
+    };
+    if m.json {
+        println!("{json}");
+    } else {
+        println!("{line}");
+    }
+    status.code()
+}
+
+/// How often `-stop` looks whether the monitor has ended.
+const STOP_POLL: Duration = Duration::from_millis(20);
+
+fn process_alive(e: &Entry) -> bool {
+    sys::process_start_time(e.pid).is_some_and(|t| t == e.start_time)
+}
+
+/// `-stop`, `-pause`, `-continue`, `-disp`, `-del`.
+pub fn control_main(
+    module: Module,
+    paths: &Paths,
+    alerter: &Alerter,
+    id: &str,
+    cmd: &Command,
+) -> u8 {
+    let applet = module.applet();
+    let registry = Registry::new(paths, module);
+    let status = match registry.status(id) {
+        Ok(s) => s,
+        Err(e) => {
+            alerter.emit(&Alert::new(
+                module,
+                Event::SystemError,
+                &[&"flock", &sys::errno_of(&e)],
+            ));
+            return Exit::System.code();
+        }
+    };
+    let sock = registry.socket_path(id);
+    match cmd {
+        Command::Stop { wait } => {
+            let Liveness::Alive(entry) = status else {
+                println!("{applet}: no monitor is running under ID {id}; nothing to stop");
+                return Exit::Ok.code();
+            };
+            let deadline = Instant::now() + Duration::from_secs(u64::from(*wait));
+            if let Err(e) = control::send(&sock, ControlCmd::Stop) {
+                // The loop did not answer: ask through the signal thread instead.
+                eprintln!("{applet}: control channel: {e}; sending SIGTERM");
+                if let Some(en) = entry.as_ref().filter(|en| process_alive(en)) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(i32::try_from(en.pid).unwrap_or(i32::MAX)),
+                        nix::sys::signal::Signal::SIGTERM,
+                    );
+                }
+            }
+            loop {
+                let still = matches!(registry.status(id), Ok(Liveness::Alive(_)))
+                    || entry.as_ref().is_some_and(process_alive);
+                if !still {
+                    return Exit::Ok.code();
+                }
+                if Instant::now() >= deadline {
+                    alerter.emit(&Alert::plain(module, Event::StopFailed));
+                    return Exit::StopTimeout.code();
+                }
+                std::thread::sleep(STOP_POLL);
+            }
+        }
+        Command::Pause | Command::Continue => {
+            if !matches!(status, Liveness::Alive(_)) {
+                eprintln!("{applet}: no monitor is running under ID {id}");
+                return Exit::NotFound.code();
+            }
+            let c = if *cmd == Command::Pause {
+                ControlCmd::Pause
+            } else {
+                ControlCmd::Continue
+            };
+            match control::send(&sock, c) {
+                Ok(reply) => {
+                    println!("{applet}: {id}: {reply}");
+                    Exit::Ok.code()
+                }
+                Err(e) => {
+                    eprintln!("{applet}: {id}: no acknowledgement: {e}");
+                    Exit::System.code()
+                }
+            }
+        }
+        Command::Disp => match status {
+            Liveness::Alive(Some(e)) => {
+                println!("{}", e.pid);
+                if let Ok(s) = control::send(&sock, ControlCmd::Status) {
+                    eprintln!("{applet}: {id}: {s}");
+                }
+                Exit::Ok.code()
+            }
+            Liveness::Alive(None) => {
+                eprintln!("{applet}: {id}: running, entry unreadable");
+                Exit::Ok.code()
+            }
+            Liveness::Stale(Some(e)) => {
+                println!("{}", e.pid);
+                eprintln!(
+                    "{applet}: {id}: stale entry ({}); the next start replaces it, or remove it with -del",
+                    e.stale_reason()
+                );
+                Exit::NotFound.code()
+            }
+            Liveness::Stale(None) | Liveness::Absent => {
+                eprintln!("{applet}: no monitor is registered under ID {id}");
+                Exit::NotFound.code()
+            }
+        },
+        Command::Del => match registry.delete(id) {
+            Ok(e) => {
+                println!(
+                    "{applet}: deleted the stale entry of {id}{}",
+                    e.map(|e| format!(" (pid {}, {})", e.pid, e.stale_reason()))
+                        .unwrap_or_default()
+                );
+                Exit::Ok.code()
+            }
+            Err(DeleteError::Alive(e)) => {
+                eprintln!(
+                    "{applet}: refusing to delete {id}: the monitor is running (pid {}); use -stop",
+                    e.map_or_else(|| "?".into(), |e| e.pid.to_string())
+                );
+                Exit::Alive.code()
+            }
+            Err(DeleteError::NotFound) => {
+                eprintln!("{applet}: no monitor is registered under ID {id}");
+                Exit::NotFound.code()
+            }
+            Err(DeleteError::Io(e)) => {
+                alerter.emit(&Alert::new(
+                    module,
+                    Event::SystemError,
+                    &[&"unlink", &sys::errno_of(&e)],
+                ));
+                Exit::System.code()
+            }
+        },
+        Command::Monitor(_) => unreachable!("handled by run_monitor"),
+    }
+}
+
+/// Milliseconds of a report's total latency, for display.
+pub fn report_ms(r: &ProbeReport) -> f64 {
+    ms(r.total_micros)
+}
+
+/// Microseconds elapsed since `t` (saturating).
+pub fn since_micros(t: Instant) -> u64 {
+    micros(t.elapsed())
+}
+
+#[cfg(test)]
+mod tests;

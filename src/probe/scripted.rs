@@ -106,7 +106,13 @@ impl ScriptedProbe {
         }
     }
 
-    fn failure(&self, phase: &'static str, status: String, event: Event, started: Instant) -> ProbeFailure {
+    fn failure(
+        &self,
+        phase: &'static str,
+        status: String,
+        event: Event,
+        started: Instant,
+    ) -> ProbeFailure {
         let alerts = match self.module {
             Module::Sambamon => vec![Alert::new(self.module, event, &[&111])],
             Module::Nfsmon => vec![

@@ -1,0 +1,162 @@
+//! The control channel: a Unix stream socket per monitor (mode 0600, in a root-only directory,
+//! peer credentials checked) carrying one-line commands — `stop`, `pause`, `continue`, `status` —
+//! each acknowledged with one line. The socket thread forwards commands to the monitor loop and
+//! relays its reply, so an acknowledgement means the loop itself has taken the command.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::time::Duration;
+
+use crate::monitor::Msg;
+use crate::sys;
+
+/// A command sent over the control channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlCmd {
+    /// End the monitor (event 3).
+    Stop,
+    /// Suspend probing (event 7).
+    Pause,
+    /// Resume probing (event 8).
+    Continue,
+    /// Report state.
+    Status,
+}
+
+impl ControlCmd {
+    /// The wire word.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Stop => "stop",
+            Self::Pause => "pause",
+            Self::Continue => "continue",
+            Self::Status => "status",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim() {
+            "stop" => Self::Stop,
+            "pause" => Self::Pause,
+            "continue" => Self::Continue,
+            "status" => Self::Status,
+            _ => return None,
+        })
+    }
+}
+
+/// How long either side waits for the other on one exchange.
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The listening side, owned by a monitor; dropping it removes the socket file.
+#[derive(Debug)]
+pub struct ControlServer {
+    path: PathBuf,
+}
+
+impl ControlServer {
+    /// Binds `path` (replacing a stale socket; the caller holds the registry lock) and serves it
+    /// on a thread that forwards commands to `tx`.
+    pub fn start(path: &Path, tx: Sender<Msg>) -> io::Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        if let Some(dir) = path.parent() {
+            sys::ensure_dir(dir, 0o700)?;
+        }
+        let _ = std::fs::remove_file(path);
+        let listener = UnixListener::bind(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        std::thread::Builder::new()
+            .name("control".into())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    match conn {
+                        Ok(s) => {
+                            if let Err(e) = serve(s, &tx) {
+                                tracing::warn!("control connection: {e}");
+                            }
+                        }
+                        Err(e) => tracing::warn!("control accept: {e}"),
+                    }
+                }
+            })?;
+        Ok(Self {
+            path: path.to_owned(),
+        })
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn peer_allowed(s: &UnixStream) -> bool {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    match getsockopt(s, PeerCredentials) {
+        Ok(c) => c.uid() == 0 || c.uid() == nix::unistd::geteuid().as_raw(),
+        Err(_) => false,
+    }
+}
+
+fn serve(s: UnixStream, tx: &Sender<Msg>) -> io::Result<()> {
+    s.set_read_timeout(Some(EXCHANGE_TIMEOUT))?;
+    s.set_write_timeout(Some(EXCHANGE_TIMEOUT))?;
+    let mut w = s.try_clone()?;
+    if !peer_allowed(&s) {
+        return w.write_all(b"error permission denied\n");
+    }
+    let mut line = String::new();
+    BufReader::new(&s).take_line(&mut line)?;
+    let Some(cmd) = ControlCmd::parse(&line) else {
+        return w.write_all(b"error unknown command\n");
+    };
+    let (rtx, rrx) = mpsc::channel();
+    if tx.send(Msg::Control(cmd, rtx)).is_err() {
+        return w.write_all(b"error monitor is ending\n");
+    }
+    let reply = rrx
+        .recv_timeout(EXCHANGE_TIMEOUT)
+        .unwrap_or_else(|_| "error no reply from monitor loop".into());
+    w.write_all(reply.as_bytes())?;
+    w.write_all(b"\n")
+}
+
+trait TakeLine {
+    fn take_line(self, buf: &mut String) -> io::Result<()>;
+}
+
+impl<R: BufRead> TakeLine for R {
+    fn take_line(mut self, buf: &mut String) -> io::Result<()> {
+        // Bounded read: a command is a short word.
+        let mut limited = (&mut self).take(256);
+        limited.read_line(buf)?;
+        Ok(())
+    }
+}
+
+use std::io::Read;
+
+/// Sends `cmd` to the monitor listening on `path` and returns its one-line reply.
+pub fn send(path: &Path, cmd: ControlCmd) -> io::Result<String> {
+    let mut s = UnixStream::connect(path)?;
+    s.set_read_timeout(Some(EXCHANGE_TIMEOUT))?;
+    s.set_write_timeout(Some(EXCHANGE_TIMEOUT))?;
+    s.write_all(cmd.word().as_bytes())?;
+    s.write_all(b"\n")?;
+    let mut reply = String::new();
+    BufReader::new(&s).take_line(&mut reply)?;
+    let reply = reply.trim_end().to_owned();
+    if reply.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "monitor closed the control channel without a reply",
+        ));
+    }
+    if let Some(e) = reply.strip_prefix("error ") {
+        return Err(io::Error::other(e.to_owned()));
+    }
+    Ok(reply)
+}

@@ -1,0 +1,328 @@
+//! The registry of monitor IDs: one entry per applet + ID, alive exactly while its monitor holds
+//! an exclusive `flock` on the entry's lock file.
+//!
+//! ```text
+//! <state>/<module>/<ID>/lock         flock'd by the monitor for its whole life
+//! <state>/<module>/<ID>/entry.json   pid, process start time, target (written atomically)
+//! ```
+//!
+//! A monitor killed with `kill -9` loses its lock with its last descriptor, so its entry is stale
+//! by construction and the next start of the same ID replaces it — no `-del` needed. The recorded
+//! pid and start time only explain *why* an entry is stale (process gone, or pid reused by another
+//! program); they never decide liveness. Lock files may be removed by the owner on exit; every
+//! locker re-checks after locking that the path still names the inode it locked.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::alert::Module;
+use crate::paths::Paths;
+use crate::sys;
+
+/// What a live monitor records about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Monitor process id.
+    pub pid: u32,
+    /// Its start time in clock ticks since boot (/proc/PID/stat field 22).
+    pub start_time: u64,
+    /// Monitor ID.
+    pub id: String,
+    /// Applet name.
+    pub applet: String,
+    /// Share or directory watched.
+    pub target: String,
+    /// When the monitor started (RFC 3339).
+    pub started: String,
+}
+
+impl Entry {
+    /// The entry for this process.
+    pub fn for_self(module: Module, id: &str, target: &str) -> Self {
+        let pid = std::process::id();
+        Self {
+            pid,
+            start_time: sys::process_start_time(pid).unwrap_or(0),
+            id: id.to_owned(),
+            applet: module.applet().to_owned(),
+            target: target.to_owned(),
+            started: chrono::Local::now().to_rfc3339(),
+        }
+    }
+
+    /// Why this entry's process is not the monitor any more.
+    pub fn stale_reason(&self) -> &'static str {
+        match sys::process_start_time(self.pid) {
+            None => "process gone",
+            Some(t) if t != self.start_time => "pid reused by another program",
+            Some(_) => "monitor no longer holds its lock",
+        }
+    }
+}
+
+/// The state of an ID in the registry.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// A live monitor holds the ID (its entry, if readable).
+    Alive(Option<Entry>),
+    /// Files are left from a monitor that is gone.
+    Stale(Option<Entry>),
+    /// Nothing is registered.
+    Absent,
+}
+
+/// Why [`Registry::acquire`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AcquireError {
+    /// Event 14: a live monitor holds the ID.
+    #[error("the ID is in use by pid {}", .0.as_ref().map_or_else(|| "?".to_string(), |e| e.pid.to_string()))]
+    InUse(Option<Entry>),
+    /// A system call failed.
+    #[error("{op}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+/// Why [`Registry::delete`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    /// The monitor is alive: use `-stop`.
+    #[error("the monitor is running")]
+    Alive(Option<Entry>),
+    /// Nothing registered under this ID.
+    #[error("no entry")]
+    NotFound,
+    /// A system call failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// The registry of one applet.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    dir: PathBuf,
+    ctl_dir: PathBuf,
+    module: Module,
+}
+
+/// A registry entry held by this process; dropping it removes the entry and releases the ID.
+#[derive(Debug)]
+pub struct Held {
+    lock: File,
+    dir: PathBuf,
+}
+
+const ENTRY: &str = "entry.json";
+const LOCK: &str = "lock";
+
+fn same_file(f: &File, path: &Path) -> bool {
+    match (f.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+fn read_entry(dir: &Path) -> Option<Entry> {
+    let data = std::fs::read(dir.join(ENTRY)).ok()?;
+    serde_json::from_slice(&data).ok()
+}
+
+impl Registry {
+    /// The registry of `module` under `paths`.
+    pub fn new(paths: &Paths, module: Module) -> Self {
+        let state = paths.state_dir();
+        Self {
+            dir: state.join(module.name()),
+            ctl_dir: state.join("ctl"),
+            module,
+        }
+    }
+
+    fn entry_dir(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    /// The control socket of `id`. IDs may be 255 bytes but socket paths only 108, so the name
+    /// is a digest of the ID.
+    pub fn socket_path(&self, id: &str) -> PathBuf {
+        let h = Sha256::digest(id.as_bytes());
+        let hex: String = h[..10].iter().map(|b| format!("{b:02x}")).collect();
+        self.ctl_dir
+            .join(format!("{}.{hex}.sock", self.module.name()))
+    }
+
+    /// Directory for control sockets.
+    pub fn ctl_dir(&self) -> &Path {
+        &self.ctl_dir
+    }
+
+    /// Takes `id` for this process, replacing a stale entry. Fails with `InUse` when a live
+    /// monitor holds it.
+    pub fn acquire(&self, id: &str, entry: &Entry) -> Result<Held, AcquireError> {
+        let dir = self.entry_dir(id);
+        let io = |op| move |source| AcquireError::Io { op, source };
+        for _ in 0..100 {
+            sys::ensure_dir(&dir, 0o700).map_err(io("mkdir"))?;
+            let lock_path = dir.join(LOCK);
+            let f = match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .mode(0o600)
+                .open(&lock_path)
+            {
+                Ok(f) => f,
+                // The previous owner removed the directory between our mkdir and open.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io("open")(e)),
+            };
+            match f.try_lock() {
+                Ok(()) => {}
+                Err(TryLockError::WouldBlock) => return Err(AcquireError::InUse(read_entry(&dir))),
+                Err(TryLockError::Error(e)) => return Err(io("flock")(e)),
+            }
+            if !same_file(&f, &lock_path) {
+                continue; // we locked a file its owner had just removed
+            }
+            let data = serde_json::to_vec_pretty(entry).expect("entry serialises");
+            sys::atomic_write(&dir.join(ENTRY), &data, 0o600).map_err(io("write entry"))?;
+            return Ok(Held { lock: f, dir });
+        }
+        Err(io("acquire")(io::Error::other(
+            "registry entry kept changing",
+        )))
+    }
+
+    /// The state of `id`.
+    pub fn status(&self, id: &str) -> io::Result<Liveness> {
+        let dir = self.entry_dir(id);
+        let lock_path = dir.join(LOCK);
+        let f = match File::open(&lock_path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(match read_entry(&dir) {
+                    Some(e) => Liveness::Stale(Some(e)),
+                    None if dir.exists() => Liveness::Stale(None),
+                    None => Liveness::Absent,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        match f.try_lock_shared() {
+            Ok(()) => {
+                let _ = f.unlock();
+                Ok(Liveness::Stale(read_entry(&dir)))
+            }
+            Err(TryLockError::WouldBlock) => Ok(Liveness::Alive(read_entry(&dir))),
+            Err(TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    /// Deletes a stale entry. Refuses a live one.
+    pub fn delete(&self, id: &str) -> Result<Option<Entry>, DeleteError> {
+        let dir = self.entry_dir(id);
+        if !dir.exists() {
+            return Err(DeleteError::NotFound);
+        }
+        let lock_path = dir.join(LOCK);
+        let entry = read_entry(&dir);
+        match OpenOptions::new().read(true).write(true).open(&lock_path) {
+            Ok(f) => match f.try_lock() {
+                Ok(()) => {
+                    remove_entry(&dir, Some(&self.socket_path(id)));
+                    drop(f);
+                    Ok(entry)
+                }
+                Err(TryLockError::WouldBlock) => Err(DeleteError::Alive(entry)),
+                Err(TryLockError::Error(e)) => Err(e.into()),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                remove_entry(&dir, Some(&self.socket_path(id)));
+                Ok(entry)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn remove_entry(dir: &Path, socket: Option<&Path>) {
+    let _ = std::fs::remove_file(dir.join(ENTRY));
+    if let Some(s) = socket {
+        let _ = std::fs::remove_file(s);
+    }
+    let _ = std::fs::remove_file(dir.join(LOCK));
+    let _ = std::fs::remove_dir(dir);
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // Remove while still holding the lock; lockers re-check the inode after locking.
+        remove_entry(&self.dir, None);
+        let _ = self.lock.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reg() -> (tempfile::TempDir, Registry) {
+        let d = tempfile::tempdir().unwrap();
+        let r = Registry::new(&Paths::with_root(d.path()), Module::Sambamon);
+        (d, r)
+    }
+
+    #[test]
+    fn acquire_twice_is_in_use_then_free_after_drop() {
+        let (_d, r) = reg();
+        let e = Entry::for_self(Module::Sambamon, "w1", "share");
+        let held = r.acquire("w1", &e).unwrap();
+        assert!(matches!(
+            r.acquire("w1", &e),
+            Err(AcquireError::InUse(Some(_)))
+        ));
+        assert_eq!(r.status("w1").unwrap(), Liveness::Alive(Some(e.clone())));
+        assert!(matches!(r.delete("w1"), Err(DeleteError::Alive(_))));
+        drop(held);
+        assert_eq!(r.status("w1").unwrap(), Liveness::Absent);
+        let _again = r.acquire("w1", &e).unwrap();
+    }
+
+    #[test]
+    fn leftover_entry_is_stale_and_replaceable() {
+        let (_d, r) = reg();
+        let dir = r.entry_dir("w2");
+        std::fs::create_dir_all(&dir).unwrap();
+        let ghost = Entry {
+            pid: u32::MAX - 7,
+            start_time: 1,
+            ..Entry::for_self(Module::Sambamon, "w2", "s")
+        };
+        std::fs::write(dir.join(ENTRY), serde_json::to_vec(&ghost).unwrap()).unwrap();
+        std::fs::write(dir.join(LOCK), b"").unwrap();
+        match r.status("w2").unwrap() {
+            Liveness::Stale(Some(e)) => assert_eq!(e.stale_reason(), "process gone"),
+            other => panic!("{other:?}"),
+        }
+        let me = Entry::for_self(Module::Sambamon, "w2", "s");
+        let _h = r.acquire("w2", &me).unwrap();
+        assert_eq!(r.status("w2").unwrap(), Liveness::Alive(Some(me)));
+    }
+
+    #[test]
+    fn socket_path_fits_sun_path_for_longest_id() {
+        let (_d, r) = reg();
+        let id = "a".repeat(255);
+        let p = r.socket_path(&id);
+        assert!(p.file_name().unwrap().len() < 40);
+    }
+}

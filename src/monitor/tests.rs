@@ -1,0 +1,210 @@
+//! Loop semantics, driven by the scripted probe: retry count, reset on success, interval,
+//! per-probe deadline, pause/continue and stop — exact counts, no real server.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::probe::scripted::ScriptedProbe;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Ev {
+    Started(u64, Duration),
+    Ok(bool),
+    Failed(u32, u32, u64),
+    Paused,
+    Resumed,
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn probe(script: &str) -> Arc<dyn Probe> {
+    Arc::new(ScriptedProbe::parse(Module::Sambamon, "share", script).unwrap())
+}
+
+/// Runs the loop on a thread; returns the control sender and a join handle with the events.
+fn spawn(
+    script: &str,
+    cfg: LoopConfig,
+) -> (
+    Sender<Msg>,
+    thread::JoinHandle<(LoopEnd, Vec<Ev>, Duration)>,
+) {
+    let p = probe(script);
+    let (tx, rx) = mpsc::channel();
+    let tx2 = tx.clone();
+    let h = thread::spawn(move || {
+        let t0 = Instant::now();
+        let mut evs = Vec::new();
+        let end = run_loop(&p, cfg, &tx, &rx, &mut |e| {
+            evs.push(match e {
+                LoopEvent::ProbeStarted(n) => Ev::Started(n, t0.elapsed()),
+                LoopEvent::ProbeOk { first, .. } => Ev::Ok(first),
+                LoopEvent::ProbeFailed { failure, k, c } => Ev::Failed(k, c, failure.total_micros),
+                LoopEvent::Paused => Ev::Paused,
+                LoopEvent::Resumed => Ev::Resumed,
+            });
+        });
+        (end, evs, t0.elapsed())
+    });
+    (tx2, h)
+}
+
+fn control(tx: &Sender<Msg>, cmd: ControlCmd) -> String {
+    let (rtx, rrx) = mpsc::channel();
+    tx.send(Msg::Control(cmd, rtx)).unwrap();
+    rrx.recv_timeout(Duration::from_secs(2)).unwrap()
+}
+
+fn cfg(interval: u64, retries: u32, timeout: u64) -> LoopConfig {
+    LoopConfig {
+        interval: ms(interval),
+        retries,
+        timeout: ms(timeout),
+    }
+}
+
+fn started(evs: &[Ev]) -> Vec<Duration> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Ev::Started(_, t) => Some(*t),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn fault_after_exactly_c_consecutive_failures() {
+    let (_tx, h) = spawn("ok,fail", cfg(10, 3, 1000));
+    let (end, evs, _) = h.join().unwrap();
+    assert!(matches!(end, LoopEnd::Fault(_)));
+    let kinds: Vec<_> = evs
+        .iter()
+        .filter(|e| !matches!(e, Ev::Started(..)))
+        .cloned()
+        .collect();
+    assert_eq!(kinds[0], Ev::Ok(true));
+    assert!(matches!(kinds[1], Ev::Failed(1, 3, _)));
+    assert!(matches!(kinds[2], Ev::Failed(2, 3, _)));
+    assert!(matches!(kinds[3], Ev::Failed(3, 3, _)));
+    assert_eq!(kinds.len(), 4);
+    assert_eq!(started(&evs).len(), 4);
+}
+
+#[test]
+fn success_resets_the_count() {
+    let (_tx, h) = spawn("fail,fail,ok,fail,fail,ok,fail,fail,fail", cfg(5, 3, 1000));
+    let (end, evs, _) = h.join().unwrap();
+    assert!(matches!(end, LoopEnd::Fault(_)));
+    let ks: Vec<u32> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Failed(k, ..) => Some(*k),
+            Ev::Ok(_) => Some(0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ks, vec![1, 2, 0, 1, 2, 0, 1, 2, 3]);
+    // Event 2 (first success) only once.
+    assert_eq!(evs.iter().filter(|e| **e == Ev::Ok(true)).count(), 1);
+}
+
+#[test]
+fn probes_are_interval_apart() {
+    let (tx, h) = spawn("ok", cfg(150, 1, 1000));
+    thread::sleep(ms(700));
+    assert_eq!(control(&tx, ControlCmd::Stop), "ok stopping");
+    let (end, evs, _) = h.join().unwrap();
+    assert!(matches!(end, LoopEnd::Stopped));
+    let t = started(&evs);
+    assert!((4..=6).contains(&t.len()), "{t:?}");
+    for w in t.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(gap >= ms(150) && gap < ms(300), "gap {gap:?}");
+    }
+}
+
+#[test]
+fn hanging_probe_is_cut_at_the_deadline() {
+    let (_tx, h) = spawn("hang", cfg(10, 2, 300));
+    let (end, evs, total) = h.join().unwrap();
+    let LoopEnd::Fault(f) = end else { panic!() };
+    assert_eq!(f.phase, "wait");
+    let fails: Vec<u64> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Failed(_, _, us) => Some(*us),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fails.len(), 2);
+    let t = started(&evs);
+    let gap = t[1] - t[0];
+    // cut at r (+ grace), then the interval
+    assert!(
+        gap >= ms(300 + 10) && gap < ms(300 + 100 + 10 + 120),
+        "gap {gap:?}"
+    );
+    assert!(total < ms(2 * 300 + 2 * 100 + 10 + 300), "total {total:?}");
+}
+
+#[test]
+fn stop_during_a_hanging_probe_is_prompt() {
+    let (tx, h) = spawn("hang", cfg(10, 5, 30_000));
+    thread::sleep(ms(200));
+    let t = Instant::now();
+    assert_eq!(control(&tx, ControlCmd::Stop), "ok stopping");
+    let (end, evs, _) = h.join().unwrap();
+    assert!(t.elapsed() < ms(200), "stop took {:?}", t.elapsed());
+    assert!(matches!(end, LoopEnd::Stopped));
+    assert_eq!(started(&evs).len(), 1);
+}
+
+#[test]
+fn pause_suspends_probing_and_continue_resumes_at_once() {
+    let (tx, h) = spawn("ok", cfg(100, 1, 1000));
+    thread::sleep(ms(50));
+    assert_eq!(control(&tx, ControlCmd::Pause), "ok paused");
+    // a second pause is acknowledged but raises no second event
+    assert_eq!(control(&tx, ControlCmd::Pause), "ok paused");
+    let status = control(&tx, ControlCmd::Status);
+    assert!(status.contains("state=paused"), "{status}");
+    thread::sleep(ms(500));
+    let before = Instant::now();
+    assert_eq!(control(&tx, ControlCmd::Continue), "ok monitoring");
+    thread::sleep(ms(50));
+    assert_eq!(control(&tx, ControlCmd::Stop), "ok stopping");
+    let (_, evs, _) = h.join().unwrap();
+    let _ = before;
+    let paused_at = evs.iter().position(|e| *e == Ev::Paused).unwrap();
+    let resumed_at = evs.iter().position(|e| *e == Ev::Resumed).unwrap();
+    assert_eq!(evs.iter().filter(|e| **e == Ev::Paused).count(), 1);
+    // no probe started while paused
+    assert!(
+        evs[paused_at..resumed_at]
+            .iter()
+            .all(|e| !matches!(e, Ev::Started(..)))
+    );
+    // a probe starts right after continue
+    assert!(
+        matches!(evs.get(resumed_at + 1), Some(Ev::Started(..))),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn failures_while_paused_do_not_count() {
+    // The probe hangs; pause arrives mid-probe, so its (timeout) result is discarded.
+    let (tx, h) = spawn("hang", cfg(10, 1, 300));
+    thread::sleep(ms(100));
+    control(&tx, ControlCmd::Pause);
+    thread::sleep(ms(500));
+    control(&tx, ControlCmd::Stop);
+    let (end, evs, _) = h.join().unwrap();
+    assert!(matches!(end, LoopEnd::Stopped), "{evs:?}");
+    assert!(!evs.iter().any(|e| matches!(e, Ev::Failed(..))), "{evs:?}");
+}
