@@ -3,7 +3,9 @@
 
 mod rig;
 
+mod cluster;
 mod clp_nfsmon;
 mod clp_sambamon;
 mod clplcnsc;
+mod packaging;
 mod runtime;

@@ -1,0 +1,1 @@
+//! packaging tests (placeholder).
