@@ -1,0 +1,281 @@
+//! NFS version 4.0 (RFC 7530) for servers without portmapper or MOUNT: one `COMPOUND` of
+//! `PUTROOTFH`, a `LOOKUP` per path component, `GETFH` and `GETATTR(type)`, sent after a `NULL`.
+//!
+//! `NFSv4` names the export by its place in the server's pseudo file system (for Ganesha its
+//! `Pseudo` path), which is not necessarily the directory's real path. A server that speaks only
+//! v4.1+ answers `NFS4ERR_MINOR_VERS_MISMATCH`; that is reported as such (sessions are not
+//! negotiated here).
+
+use super::rpc::{RpcClient, RpcError};
+use super::xdr::{Decoder, Encoder, XdrError};
+
+/// NFS program number.
+pub const PROG: u32 = 100_003;
+/// Version 4.
+pub const VERS: u32 = 4;
+/// `NFSPROC4_NULL`.
+pub const NULL: u32 = 0;
+/// `NFSPROC4_COMPOUND`.
+pub const COMPOUND: u32 = 1;
+/// `OP_GETATTR`.
+pub const OP_GETATTR: u32 = 9;
+/// `OP_GETFH`.
+pub const OP_GETFH: u32 = 10;
+/// `OP_LOOKUP`.
+pub const OP_LOOKUP: u32 = 15;
+/// `OP_PUTROOTFH`.
+pub const OP_PUTROOTFH: u32 = 24;
+/// `NFS4ERR_MINOR_VERS_MISMATCH`.
+pub const NFS4ERR_MINOR_VERS_MISMATCH: u32 = 10021;
+/// Longest v4 file handle (`NFS4_FHSIZE`).
+pub const NFS4_FHSIZE: u32 = 128;
+/// `FATTR4_TYPE` bit in word 0.
+const FATTR4_TYPE: u32 = 1 << 1;
+/// Most results decoded (one per op sent; the probe sends a few).
+const MAX_RESULTS: u32 = 1024;
+
+/// Name of an `nfsstat4` (`NFS4ERR_NOENT`), or `None` for an unknown code.
+pub fn nfsstat4_name(s: u32) -> Option<&'static str> {
+    Some(match s {
+        0 => "NFS4_OK",
+        1 => "NFS4ERR_PERM",
+        2 => "NFS4ERR_NOENT",
+        5 => "NFS4ERR_IO",
+        6 => "NFS4ERR_NXIO",
+        13 => "NFS4ERR_ACCESS",
+        17 => "NFS4ERR_EXIST",
+        18 => "NFS4ERR_XDEV",
+        20 => "NFS4ERR_NOTDIR",
+        21 => "NFS4ERR_ISDIR",
+        22 => "NFS4ERR_INVAL",
+        27 => "NFS4ERR_FBIG",
+        28 => "NFS4ERR_NOSPC",
+        30 => "NFS4ERR_ROFS",
+        31 => "NFS4ERR_MLINK",
+        63 => "NFS4ERR_NAMETOOLONG",
+        66 => "NFS4ERR_NOTEMPTY",
+        69 => "NFS4ERR_DQUOT",
+        70 => "NFS4ERR_STALE",
+        10001 => "NFS4ERR_BADHANDLE",
+        10003 => "NFS4ERR_BAD_COOKIE",
+        10004 => "NFS4ERR_NOTSUPP",
+        10005 => "NFS4ERR_TOOSMALL",
+        10006 => "NFS4ERR_SERVERFAULT",
+        10007 => "NFS4ERR_BADTYPE",
+        10008 => "NFS4ERR_DELAY",
+        10013 => "NFS4ERR_GRACE",
+        10014 => "NFS4ERR_FHEXPIRED",
+        10016 => "NFS4ERR_WRONGSEC",
+        10018 => "NFS4ERR_RESOURCE",
+        10019 => "NFS4ERR_MOVED",
+        10020 => "NFS4ERR_NOFILEHANDLE",
+        10021 => "NFS4ERR_MINOR_VERS_MISMATCH",
+        10029 => "NFS4ERR_BADCHAR",
+        10030 => "NFS4ERR_BADNAME",
+        10036 => "NFS4ERR_BADXDR",
+        10044 => "NFS4ERR_OP_ILLEGAL",
+        10071 => "NFS4ERR_OP_NOT_IN_SESSION",
+        _ => return None,
+    })
+}
+
+/// Name of an operation number.
+pub fn op_name(op: u32) -> &'static str {
+    match op {
+        OP_GETATTR => "GETATTR",
+        OP_GETFH => "GETFH",
+        OP_LOOKUP => "LOOKUP",
+        OP_PUTROOTFH => "PUTROOTFH",
+        _ => "op",
+    }
+}
+
+/// The path components LOOKUP walks (`/srv/nfs/` → `srv`, `nfs`).
+pub fn components(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect()
+}
+
+/// Encodes `COMPOUND4args` (minor version `minor`) for the probe's walk to `path`.
+pub fn encode_walk(path: &str, minor: u32) -> Vec<u8> {
+    let comps = components(path);
+    let mut e = Encoder::new();
+    e.string("clp_nfsmon").u32(minor);
+    e.u32(u32::try_from(comps.len() + 3).unwrap_or(u32::MAX));
+    e.u32(OP_PUTROOTFH);
+    for c in comps {
+        e.u32(OP_LOOKUP).string(c);
+    }
+    e.u32(OP_GETFH);
+    e.u32(OP_GETATTR).u32(1).u32(FATTR4_TYPE);
+    e.finish()
+}
+
+/// What a COMPOUND answered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompoundRes {
+    /// Overall status (that of the last op evaluated).
+    pub status: u32,
+    /// Per op evaluated: (opcode, status).
+    pub ops: Vec<(u32, u32)>,
+    /// The handle from GETFH.
+    pub fh: Option<Vec<u8>>,
+    /// `nfs_ftype4` from GETATTR (2 = directory).
+    pub ftype: Option<u32>,
+}
+
+impl CompoundRes {
+    /// The first failed op: (index, opcode, status).
+    pub fn failed_op(&self) -> Option<(usize, u32, u32)> {
+        self.ops
+            .iter()
+            .enumerate()
+            .find(|(_, (_, s))| *s != 0)
+            .map(|(i, (op, s))| (i, *op, *s))
+    }
+}
+
+/// Decodes `COMPOUND4res` of the walk (only the ops [`encode_walk`] sends have bodies).
+pub fn decode_compound(res: &[u8]) -> Result<CompoundRes, XdrError> {
+    let mut d = Decoder::new(res);
+    let mut out = CompoundRes {
+        status: d.u32()?,
+        ..CompoundRes::default()
+    };
+    d.opaque(1024)?; // tag
+    let n = d.u32()?;
+    if n > MAX_RESULTS {
+        return Err(XdrError::TooLong {
+            len: n,
+            max: MAX_RESULTS,
+        });
+    }
+    for _ in 0..n {
+        let op = d.u32()?;
+        let status = d.u32()?;
+        out.ops.push((op, status));
+        if status != 0 {
+            break;
+        }
+        match op {
+            OP_GETFH => out.fh = Some(d.opaque(NFS4_FHSIZE)?.to_vec()),
+            OP_GETATTR => {
+                let words = d.u32()?;
+                if words > 8 {
+                    return Err(XdrError::TooLong { len: words, max: 8 });
+                }
+                let mut mask = Vec::new();
+                for _ in 0..words {
+                    mask.push(d.u32()?);
+                }
+                let attrs = d.opaque(64 * 1024)?;
+                if mask.first().is_some_and(|w| w & FATTR4_TYPE != 0) {
+                    out.ftype = Some(Decoder::new(attrs).u32()?);
+                }
+            }
+            OP_PUTROOTFH | OP_LOOKUP => {}
+            other => return Err(XdrError::BadValue("resop", other)),
+        }
+    }
+    Ok(out)
+}
+
+/// `NULL`.
+pub fn null(client: &mut RpcClient) -> Result<(), RpcError> {
+    client.call(PROG, VERS, NULL, &[]).map(drop)
+}
+
+/// The walk to `path` as one COMPOUND with minor version `minor`.
+pub fn walk(client: &mut RpcClient, path: &str, minor: u32) -> Result<CompoundRes, RpcError> {
+    Ok(decode_compound(&client.call(
+        PROG,
+        VERS,
+        COMPOUND,
+        &encode_walk(path, minor),
+    )?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn walk_layout() {
+        let b = encode_walk("/a//b/", 0);
+        let mut d = Decoder::new(&b);
+        assert_eq!(d.string(64).unwrap(), "clp_nfsmon");
+        assert_eq!((d.u32().unwrap(), d.u32().unwrap()), (0, 5));
+        assert_eq!(d.u32().unwrap(), OP_PUTROOTFH);
+        assert_eq!(
+            (d.u32().unwrap(), d.string(9).unwrap().as_str()),
+            (OP_LOOKUP, "a")
+        );
+        assert_eq!(
+            (d.u32().unwrap(), d.string(9).unwrap().as_str()),
+            (OP_LOOKUP, "b")
+        );
+        assert_eq!(d.u32().unwrap(), OP_GETFH);
+        assert_eq!(
+            [d.u32().unwrap(), d.u32().unwrap(), d.u32().unwrap()],
+            [OP_GETATTR, 1, 2]
+        );
+        assert_eq!(d.remaining(), 0);
+    }
+
+    #[test]
+    fn decodes_ok_and_failed_walks() {
+        let mut e = Encoder::new();
+        e.u32(0).string("t").u32(4);
+        e.u32(OP_PUTROOTFH).u32(0).u32(OP_LOOKUP).u32(0);
+        e.u32(OP_GETFH).u32(0).opaque(&[1; 20]);
+        e.u32(OP_GETATTR)
+            .u32(0)
+            .u32(1)
+            .u32(FATTR4_TYPE)
+            .opaque(&[0, 0, 0, 2]);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(
+            (r.fh.as_deref(), r.ftype, r.failed_op()),
+            (Some(&[1u8; 20][..]), Some(2), None)
+        );
+
+        let mut e = Encoder::new();
+        e.u32(2)
+            .string("")
+            .u32(2)
+            .u32(OP_PUTROOTFH)
+            .u32(0)
+            .u32(OP_LOOKUP)
+            .u32(2);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(r.failed_op(), Some((1, OP_LOOKUP, 2)));
+        assert_eq!(nfsstat4_name(2), Some("NFS4ERR_NOENT"));
+
+        let mut e = Encoder::new();
+        e.u32(NFS4ERR_MINOR_VERS_MISMATCH).string("").u32(0);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!((r.status, r.ops.len()), (NFS4ERR_MINOR_VERS_MISMATCH, 0));
+    }
+
+    proptest! {
+        #[test]
+        fn decoder_never_panics(b in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = decode_compound(&b);
+        }
+
+        #[test]
+        fn fh_round_trip(fh in proptest::collection::vec(any::<u8>(), 0..=128), t in any::<u32>()) {
+            let mut e = Encoder::new();
+            e.u32(0).string("x").u32(3).u32(OP_PUTROOTFH).u32(0);
+            e.u32(OP_GETFH).u32(0).opaque(&fh);
+            let mut a = Encoder::new();
+            a.u32(t);
+            e.u32(OP_GETATTR).u32(0).u32(1).u32(FATTR4_TYPE).opaque(&a.finish());
+            let r = decode_compound(&e.finish()).unwrap();
+            prop_assert_eq!(r.fh, Some(fh));
+            prop_assert_eq!(r.ftype, Some(t));
+        }
+    }
+}
