@@ -1,1 +1,194 @@
-//! license rig (placeholder).
+//! Licence rig: applet links, server identities and registrations made with the real binary.
+//!
+//! Every helper works on a sandbox root (`CLP_FSMON_ROOT`). Registrations run
+//! `clplcnsc -i -p FSMON20 …` non-interactively through `<root>/bin/clplcnsc` and panic with the
+//! command's output unless it printed `command was success.` and exited 0, so a test that calls
+//! them starts from a known licence state.
+//!
+//! Keys come from `licenses/dev-keys.toml` (the published keys for the development secret) when
+//! one matches; any other serial or trial period is issued with the library generator, which uses
+//! the same secret the binary was built with.
+//!
+//! | helper | licence registered | monitor state |
+//! |---|---|---|
+//! | `register_product(root)` | product AB123456 | runs (product) |
+//! | `register_trial(root, "2020-01-01", "2099-12-31")` | trial in force | 52, runs |
+//! | `register_trial(root, "2020-01-01", "2020-12-31")` | trial expired | 53, refuses |
+//! | `register_trial(root, "2099-01-01", "2099-12-31")` | trial not started | 55, refuses |
+//! | nothing | — | 51, refuses |
+//!
+//! For two servers sharing one store (overlap, 56) see [`server`].
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use clp_fsmon::license::{catalog, key};
+use serde::Deserialize;
+
+/// The product every helper registers.
+pub const PRODUCT: &str = "FSMON20";
+/// Serial of the published product key [`register_product`] uses.
+pub const SERIAL: &str = "AB123456";
+/// User name of the published trial keys.
+pub const TRIAL_USER: &str = "clp-fsmon-test";
+
+/// The published known-good keys (`licenses/dev-keys.toml`).
+pub const DEV_KEYS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/licenses/dev-keys.toml"
+));
+
+/// One published product key.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DevProduct {
+    pub product: String,
+    pub serial: String,
+    pub key: String,
+}
+
+/// One published trial key.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DevTrial {
+    pub product: String,
+    pub user: String,
+    pub from: String,
+    pub until: String,
+    pub key: String,
+}
+
+/// `licenses/dev-keys.toml`, parsed.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DevKeys {
+    pub product: Vec<DevProduct>,
+    pub trial: Vec<DevTrial>,
+}
+
+/// The published keys.
+pub fn dev_keys() -> DevKeys {
+    toml::from_str(DEV_KEYS).expect("licenses/dev-keys.toml parses")
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse()
+        .unwrap_or_else(|e| panic!("date {s:?} (want YYYY-MM-DD): {e}"))
+}
+
+/// The product key for `serial`: the published one when there is one, else a fresh one.
+pub fn product_key(serial: &str) -> String {
+    if let Some(k) = dev_keys().product.iter().find(|k| k.serial == serial) {
+        return k.key.clone();
+    }
+    let p = catalog::product(PRODUCT).unwrap();
+    key::issue_product(p, key::Serial::parse(serial).expect("serial XX000000"))
+}
+
+/// The trial key for `user` from `from` to `until` (YYYY-MM-DD): published or fresh.
+pub fn trial_key(user: &str, from: &str, until: &str) -> String {
+    if let Some(k) = dev_keys()
+        .trial
+        .iter()
+        .find(|k| k.user == user && k.from == from && k.until == until)
+    {
+        return k.key.clone();
+    }
+    let p = catalog::product(PRODUCT).unwrap();
+    key::issue_trial(p, user, date(from), date(until)).expect("valid trial")
+}
+
+/// A command running `applet` through `<root>/bin/<applet>` (a symlink to the built binary,
+/// made when missing) with `CLP_FSMON_ROOT=root`.
+pub fn applet_cmd(root: &Path, applet: &str) -> assert_cmd::Command {
+    let link = applet_link(root, applet);
+    let mut c = assert_cmd::Command::new(link);
+    c.env("CLP_FSMON_ROOT", root)
+        .env_remove("CLP_FSMON_TEST_PROBE")
+        .timeout(Duration::from_secs(60));
+    c
+}
+
+/// `<root>/bin/<applet>`, a symlink to the built binary (made when missing).
+pub fn applet_link(root: &Path, applet: &str) -> PathBuf {
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let link = bin.join(applet);
+    if std::fs::symlink_metadata(&link).is_err() {
+        // Another thread may make the same link at the same moment.
+        if let Err(e) = std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_clp-fsmon"), &link) {
+            assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists, "{e}");
+        }
+    }
+    link
+}
+
+/// Gives `root` a server identity: `etc/hostname` and `etc/machine-id`. With `shared`, the
+/// root's licence directory becomes a symlink to it, so several roots act as servers of one
+/// cluster sharing one store (two roots with the same host name and different machine ids are a
+/// clone). Call before anything is registered under `root`.
+pub fn server(root: &Path, host: &str, machine_id: &str, shared: Option<&Path>) {
+    let etc = root.join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(etc.join("hostname"), format!("{host}\n")).unwrap();
+    std::fs::write(etc.join("machine-id"), format!("{machine_id}\n")).unwrap();
+    if let Some(dir) = shared {
+        std::fs::create_dir_all(dir).unwrap();
+        let lic = root.join("var/lib/clp-fsmon/licenses");
+        std::fs::create_dir_all(lic.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(dir, &lic).unwrap();
+    }
+}
+
+/// The licence directory of `root`.
+pub fn store_dir(root: &Path) -> PathBuf {
+    root.join("var/lib/clp-fsmon/licenses")
+}
+
+/// Without `/etc/machine-id` on the test host, gives the sandbox one of its own.
+fn ensure_identity(root: &Path) {
+    let mine = root.join("etc/machine-id");
+    if !mine.exists() && !Path::new("/etc/machine-id").exists() {
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(mine, "0123456789abcdef0123456789abcdef\n").unwrap();
+    }
+}
+
+fn run_ok(root: &Path, args: &[&str]) {
+    ensure_identity(root);
+    let out = applet_cmd(root, "clplcnsc").args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("command was success."),
+        "clplcnsc {args:?} under {}: {:?}\nstdout: {stdout}\nstderr: {}",
+        root.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Registers the published product licence AB123456 under `root` with the real binary.
+pub fn register_product(root: &Path) {
+    register_product_serial(root, SERIAL);
+}
+
+/// Registers a product licence for `serial` (XX000000) under `root` with the real binary.
+pub fn register_product_serial(root: &Path, serial: &str) {
+    let k = product_key(serial);
+    run_ok(
+        root,
+        &["-i", "-p", PRODUCT, "--serial", serial, "--key", &k],
+    );
+}
+
+/// Registers a trial licence of user [`TRIAL_USER`] valid `from`..=`until` (YYYY-MM-DD) under
+/// `root` with the real binary. The three published periods are in force (2020-01-01..2099-12-31),
+/// expired (2020-01-01..2020-12-31) and not yet valid (2099-01-01..2099-12-31); any other period
+/// works too (e.g. one ending in three days, for the ≤ 7 days warning).
+pub fn register_trial(root: &Path, from: &str, until: &str) {
+    let k = trial_key(TRIAL_USER, from, until);
+    run_ok(
+        root,
+        &[
+            "-i", "-p", PRODUCT, "--trial", "--user", TRIAL_USER, "--key", &k,
+        ],
+    );
+}
