@@ -1,1 +1,306 @@
-//! clp_nfsmon tests (placeholder).
+//! `clp_nfsmon` against real NFS-Ganesha servers (see `rig::nfs`): each test starts its own server in
+//! its own network namespace, so they run in parallel; faults are real (rpcbind killed, Ganesha
+//! killed, stopped cleanly, or frozen with SIGSTOP).
+
+use std::time::{Duration, Instant};
+
+use clp_fsmon::alert::{Event, Module};
+use clp_fsmon::args::{self, Command, MonitorArgs, Parsed};
+use clp_fsmon::probe::nfs::NfsProbe;
+use clp_fsmon::probe::nfs::mount;
+use clp_fsmon::probe::nfs::rpc::{AuthSys, Proto, RpcClient};
+use clp_fsmon::probe::{Deadline, Probe, ProbeCtx, ProbeFailure, ProbeReport};
+use nix::sys::signal::Signal;
+
+use crate::rig::nfs::{NfsServer, available};
+
+fn margs(v: &[&str]) -> MonitorArgs {
+    let mut all = vec!["nfs1".to_owned()];
+    all.extend(v.iter().map(|s| (*s).to_owned()));
+    match args::parse(Module::Nfsmon, &all).unwrap() {
+        Parsed::Run {
+            command: Command::Monitor(m),
+            ..
+        } => *m,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn probe(srv: &NfsServer, extra: &[&str]) -> NfsProbe {
+    assert!(
+        available(),
+        "the NFS rig needs root, ganesha.nfsd, rpcbind and ip"
+    );
+    let addr = srv.addr().to_string();
+    let mut v = vec!["-d", srv.export(), "-a", &addr];
+    v.extend_from_slice(extra);
+    NfsProbe::from_args(&margs(&v)).unwrap()
+}
+
+fn once(p: &NfsProbe, timeout: Duration) -> Result<ProbeReport, ProbeFailure> {
+    p.run(&ProbeCtx::new(timeout))
+}
+
+fn ok(p: &NfsProbe) -> ProbeReport {
+    once(p, Duration::from_secs(10)).unwrap_or_else(|f| panic!("probe failed: {f:?}"))
+}
+
+fn fail(p: &NfsProbe, timeout: Duration) -> ProbeFailure {
+    match once(p, timeout) {
+        Ok(r) => panic!("probe unexpectedly succeeded: {r:?}"),
+        Err(f) => f,
+    }
+}
+
+/// The `clp_nfsmon: …` detail line and the event that follows it.
+fn detail(f: &ProbeFailure) -> &str {
+    assert_eq!(f.alerts.len(), 2, "{f:?}");
+    assert_eq!(f.alerts[0].event, Event::Detail);
+    assert_eq!(f.alerts[1].event, Event::NfsError);
+    assert_eq!(
+        f.alerts[1].text,
+        "The clp_nfsmon has detected an error in NFS."
+    );
+    f.alerts[0].text.as_str()
+}
+
+fn phase_names(r: &ProbeReport) -> Vec<&str> {
+    r.phases.iter().map(|p| p.phase).collect()
+}
+
+#[test]
+fn nfsmon_v3_export_ok_over_tcp() {
+    let srv = NfsServer::start_v3_v4();
+    let r = ok(&probe(&srv, &[]));
+    assert!(
+        r.summary.starts_with("NFSv3 over TCP, port 2049, fh "),
+        "{}",
+        r.summary
+    );
+    assert_eq!(
+        phase_names(&r),
+        [
+            "portmap", "mount", "nfs_null", "getattr", "fsinfo", "umount"
+        ]
+    );
+}
+
+#[test]
+fn nfsmon_v3_export_ok_over_udp() {
+    let srv = NfsServer::start_v3_v4();
+    let r = ok(&probe(&srv, &["--udp"]));
+    assert!(
+        r.summary.starts_with("NFSv3 over UDP, port 2049"),
+        "{}",
+        r.summary
+    );
+}
+
+#[test]
+fn nfsmon_n_gives_the_nfs_port() {
+    let srv = NfsServer::start_v3_v4();
+    let r = ok(&probe(&srv, &["-n", "2049"]));
+    assert!(r.summary.contains("port 2049"), "{}", r.summary);
+    // The portmapper is not asked for NFS: a wrong -n is what the NFS calls hit.
+    let f = fail(&probe(&srv, &["-n", "2050"]), Duration::from_secs(5));
+    assert_eq!(f.phase, "nfs_null");
+    assert_eq!(
+        detail(&f),
+        "clp_nfsmon: RPC: Unable to receive: errno = Connection refused."
+    );
+}
+
+#[test]
+fn nfsmon_unknown_directory_is_a_mount_error() {
+    let srv = NfsServer::start_v3_v4();
+    let addr = srv.addr().to_string();
+    let p = NfsProbe::from_args(&margs(&["-d", "/no/such/export", "-a", &addr])).unwrap();
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(f.phase, "mount");
+    // Ganesha answers a path it does not export with ACCES (knfsd too).
+    assert_eq!(detail(&f), "clp_nfsmon: mount error(MNT3ERR_ACCES)");
+    assert_eq!(f.status, "MNT3ERR_ACCES (13)");
+}
+
+#[test]
+fn nfsmon_rpcbind_stopped_is_a_port_mapper_failure() {
+    let srv = NfsServer::start_v3_v4();
+    let p = probe(&srv, &[]);
+    let pu = probe(&srv, &["--udp"]);
+    ok(&p);
+    ok(&pu);
+    srv.kill_rpcbind();
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(f.phase, "portmap");
+    assert_eq!(
+        detail(&f),
+        "clp_nfsmon: RPC: Port mapper failure - Unable to receive: errno = Connection refused."
+    );
+    assert_eq!(f.status, "ECONNREFUSED (111)");
+    // Same over UDP (ICMP port unreachable).
+    let f = fail(&pu, Duration::from_secs(5));
+    assert_eq!(
+        detail(&f),
+        "clp_nfsmon: RPC: Port mapper failure - Unable to receive: errno = Connection refused."
+    );
+    // A monitor that has never seen the portmapper takes the server for NFSv4-only.
+    let fresh = probe(&srv, &[]);
+    let r = ok(&fresh);
+    assert!(r.summary.starts_with("NFSv4.0 over TCP"), "{}", r.summary);
+}
+
+#[test]
+fn nfsmon_ganesha_killed_is_connection_refused() {
+    let mut srv = NfsServer::start_v3_v4();
+    let p = probe(&srv, &[]);
+    ok(&p);
+    srv.kill_ganesha();
+    // rpcbind still holds Ganesha's registrations, the MOUNT port refuses.
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(f.phase, "mount");
+    assert_eq!(
+        detail(&f),
+        "clp_nfsmon: RPC: Unable to receive: errno = Connection refused."
+    );
+    assert_eq!(f.status, "ECONNREFUSED (111)");
+}
+
+#[test]
+fn nfsmon_ganesha_stopped_is_not_registered() {
+    let mut srv = NfsServer::start_v3_v4();
+    let p = probe(&srv, &[]);
+    ok(&p);
+    srv.stop_ganesha();
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(f.phase, "portmap");
+    assert_eq!(detail(&f), "clp_nfsmon: RPC: Program not registered.");
+}
+
+fn stalled_probe_is_cut_at(srv: &NfsServer, extra: &[&str], r: u64) {
+    let p = probe(srv, extra);
+    let t = Instant::now();
+    let f = fail(&p, Duration::from_secs(r));
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_secs(r)
+            && took < Duration::from_secs(r) + Duration::from_millis(300),
+        "took {took:?} for -r {r}"
+    );
+    assert_eq!(detail(&f), "clp_nfsmon: RPC: Timed out");
+    assert_eq!(f.status, "RPC_TIMEDOUT");
+}
+
+#[test]
+fn nfsmon_ganesha_sigstopped_times_out_at_r() {
+    let srv = NfsServer::start_v3_v4();
+    ok(&probe(&srv, &[]));
+    srv.signal(Signal::SIGSTOP);
+    stalled_probe_is_cut_at(&srv, &[], 1);
+    stalled_probe_is_cut_at(&srv, &[], 2);
+    stalled_probe_is_cut_at(&srv, &["--udp"], 1);
+    stalled_probe_is_cut_at(&srv, &["--nfs4"], 1);
+    srv.signal(Signal::SIGCONT);
+    ok(&probe(&srv, &[]));
+}
+
+#[test]
+fn nfsmon_cancel_ends_a_stalled_probe_promptly() {
+    let srv = NfsServer::start_v3_v4();
+    let p = probe(&srv, &[]);
+    ok(&p);
+    srv.signal(Signal::SIGSTOP);
+    let ctx = ProbeCtx::new(Duration::from_secs(60));
+    let cancel = ctx.cancel.clone();
+    let t = Instant::now();
+    let h = std::thread::spawn(move || {
+        let r = p.run(&ctx);
+        (r.is_err(), Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let raised = Instant::now();
+    cancel.cancel();
+    let (failed, ended) = h.join().unwrap();
+    srv.signal(Signal::SIGCONT);
+    assert!(failed);
+    assert!(
+        ended.duration_since(raised) < Duration::from_millis(200),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn nfsmon_v4_only_server_ok_with_nfs4_and_automatically() {
+    let srv = NfsServer::start_v4_only();
+    let r = ok(&probe(&srv, &["--nfs4"]));
+    assert!(
+        r.summary.starts_with("NFSv4.0 over TCP, port 2049, fh "),
+        "{}",
+        r.summary
+    );
+    assert_eq!(phase_names(&r), ["nfs_null", "nfs4_compound"]);
+    // No flag: port 111 refuses, so the probe walks NFSv4, and stays with it.
+    let auto = probe(&srv, &[]);
+    let r = ok(&auto);
+    assert!(r.summary.starts_with("NFSv4.0"), "{}", r.summary);
+    assert_eq!(phase_names(&r), ["portmap", "nfs_null", "nfs4_compound"]);
+    let r = ok(&auto);
+    assert_eq!(phase_names(&r), ["nfs_null", "nfs4_compound"]);
+    // A path that is not in the pseudo file system.
+    let addr = srv.addr().to_string();
+    let p = NfsProbe::from_args(&margs(&["-d", "/no/such", "-a", &addr, "--nfs4"])).unwrap();
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(f.phase, "nfs4_compound");
+    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
+    assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
+}
+
+/// Waits until Ganesha has logged `want` (MNT, UMNT) requests; returns what it logged.
+fn mount_calls_settle(srv: &NfsServer, want: (usize, usize)) -> (usize, usize) {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let got = srv.mount_calls();
+        if got == want || Instant::now() > until {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn nfsmon_mount_list_does_not_grow_over_100_probes() {
+    let srv = NfsServer::start_with(crate::rig::nfs::Flavor::V3V4, crate::rig::nfs::LOG_REQUESTS);
+    let before = srv.mount_list().unwrap();
+    // The count is real: a MNT without UMNT shows as one more MNT than UMNT.
+    let ctx = ProbeCtx::new(Duration::from_secs(5));
+    let mut c = RpcClient::connect(
+        std::net::SocketAddr::new(srv.addr(), 20048),
+        Proto::Tcp,
+        true,
+        Some(AuthSys::root()),
+        Deadline::after(Duration::from_secs(5)),
+        &ctx.cancel,
+    )
+    .unwrap();
+    mount::mnt(&mut c, srv.export()).unwrap().unwrap();
+    assert_eq!(mount_calls_settle(&srv, (1, 0)), (1, 0));
+    mount::umnt(&mut c, srv.export()).unwrap();
+    assert_eq!(mount_calls_settle(&srv, (1, 1)), (1, 1));
+
+    let tcp = probe(&srv, &[]);
+    let udp = probe(&srv, &["--udp"]);
+    for i in 0..100 {
+        ok(if i % 2 == 0 { &tcp } else { &udp });
+    }
+    // Every MNT of the 100 probes was undone by its UMNT, and DUMP is what it was.
+    assert_eq!(mount_calls_settle(&srv, (101, 101)), (101, 101));
+    assert_eq!(srv.mount_list().unwrap(), before);
+}
+
+#[test]
+fn nfsmon_default_address_is_used_when_a_is_absent() {
+    let p = NfsProbe::from_args(&margs(&["-d", "/x"])).unwrap();
+    assert_eq!(p.host(), clp_fsmon::probe::nfs::default_address());
+    assert!(NfsProbe::from_args(&margs(&["-d", "/x", "-a", "1.2.3.4:0"])).is_err());
+    assert!(NfsProbe::from_args(&margs(&["-d", "/x", "--nfs4", "--udp"])).is_err());
+}

@@ -1,1 +1,415 @@
-//! nfs rig (placeholder).
+//! NFS rig: a real NFS-Ganesha server (VFS FSAL) per test, each in its own network namespace.
+//!
+//! rpcbind owns port 111 and its socket under /run, so a test that needs its own portmapper (or
+//! none at all, or one it can kill) gets its own host: a network namespace `cfn…` joined to this
+//! one by a veth pair on a private /30, and a private tmpfs on /run inside it
+//! (`ip netns exec NS unshare -m`). Tests therefore run in parallel and need no lock, and
+//! nothing on the machine's own port 111 or 2049 is touched.
+//!
+//! Inside the namespace a shell mounts the tmpfs, starts `rpcbind -w -f` in the background (v3
+//! servers only) and `exec`s `ganesha.nfsd -F`, so [`NfsServer::pid`] is Ganesha's pid (for
+//! SIGSTOP / SIGCONT / SIGKILL). The export directory's real path is also its `NFSv4` pseudo path,
+//! so the same `-d` works for v3 and v4. Grace is off (`Graceless = true`). Everything is torn
+//! down on drop; the server's log is printed when it does not come up.
+
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use clp_fsmon::probe::nfs::rpc::{Proto, RpcClient};
+use clp_fsmon::probe::nfs::{mount, nfs4, portmap};
+use clp_fsmon::probe::{Cancel, Deadline};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// Extra ganesha.conf that logs every RPC request (for [`NfsServer::mount_calls`]).
+pub const LOG_REQUESTS: &str = "LOG { COMPONENTS { DISPATCH = DEBUG; } }\n";
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Which protocols the server offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// rpcbind + MOUNT v3 + `NFSv3` + `NFSv4`, TCP and UDP.
+    V3V4,
+    /// `NFSv4` over TCP only; no rpcbind, no MOUNT.
+    V4Only,
+}
+
+/// True when this process can build the rig (root, ganesha.nfsd, rpcbind, ip).
+pub fn available() -> bool {
+    nix::unistd::geteuid().is_root()
+        && [
+            "/usr/bin/ganesha.nfsd",
+            "/usr/sbin/rpcbind",
+            "/usr/sbin/ip",
+            "/usr/bin/unshare",
+        ]
+        .iter()
+        .all(|p| Path::new(p).exists() || which(p))
+}
+
+fn which(p: &str) -> bool {
+    let name = Path::new(p).file_name().unwrap();
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(name).exists()))
+}
+
+fn sh(args: &[&str]) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("spawn");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running Ganesha in its own network namespace.
+pub struct NfsServer {
+    ns: String,
+    host_if: String,
+    server_ip: Ipv4Addr,
+    dir: tempfile::TempDir,
+    export: PathBuf,
+    child: Option<Child>,
+    flavor: Flavor,
+}
+
+impl NfsServer {
+    /// Starts a v3+v4 server (rpcbind, MOUNT and NFS on TCP and UDP).
+    pub fn start_v3_v4() -> Self {
+        Self::start(Flavor::V3V4)
+    }
+
+    /// Starts an NFSv4-only server with no rpcbind at all.
+    pub fn start_v4_only() -> Self {
+        Self::start(Flavor::V4Only)
+    }
+
+    /// Starts a server of `flavor` and waits (up to 20 s) until it answers.
+    pub fn start(flavor: Flavor) -> Self {
+        Self::start_with(flavor, "")
+    }
+
+    /// Like [`NfsServer::start`], with `extra` appended to ganesha.conf (e.g. a `LOG` block).
+    pub fn start_with(flavor: Flavor, extra: &str) -> Self {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let pid = std::process::id();
+        let ns = format!("cfn{pid:x}x{n}");
+        let host_if = format!("cfh{pid:x}x{n}");
+        let peer_if = format!("cfp{pid:x}x{n}");
+        assert!(host_if.len() <= 15, "{host_if}");
+        let a = 100 + u8::try_from((pid / 256) % 150).unwrap();
+        let b = u8::try_from(pid % 256).unwrap();
+        let k = u8::try_from(n % 63).unwrap() * 4;
+        let local_ip = Ipv4Addr::new(10, a, b, k + 1);
+        let server_ip = Ipv4Addr::new(10, a, b, k + 2);
+
+        let dir = tempfile::Builder::new()
+            .prefix("clp-nfs-rig")
+            .tempdir()
+            .unwrap();
+        let export = dir.path().join("export");
+        fs::create_dir(&export).unwrap();
+        fs::write(export.join("hello"), "hello\n").unwrap();
+        fs::create_dir(dir.path().join("recovery")).unwrap();
+
+        let _ = Command::new("ip").args(["netns", "del", &ns]).output();
+        sh(&["ip", "netns", "add", &ns]);
+        let mut me = Self {
+            ns: ns.clone(),
+            host_if: host_if.clone(),
+            server_ip,
+            dir,
+            export,
+            child: None,
+            flavor,
+        };
+        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+        sh(&[
+            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &peer_if,
+        ]);
+        sh(&["ip", "link", "set", &peer_if, "netns", &ns]);
+        sh(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{local_ip}/30"),
+            "dev",
+            &host_if,
+        ]);
+        sh(&["ip", "link", "set", &host_if, "up"]);
+        sh(&[
+            "ip",
+            "-n",
+            &ns,
+            "addr",
+            "add",
+            &format!("{server_ip}/30"),
+            "dev",
+            &peer_if,
+        ]);
+        sh(&["ip", "-n", &ns, "link", "set", &peer_if, "up"]);
+
+        let conf = me.dir.path().join("ganesha.conf");
+        fs::write(&conf, me.config() + extra).unwrap();
+        let script = format!(
+            "set -e\nmount -t tmpfs tmpfs /run\nmkdir -p /run/ganesha\n{rpcbind}\
+             exec ganesha.nfsd -F -f {conf} -L {log} -p {pidf} -N NIV_EVENT\n",
+            rpcbind = if flavor == Flavor::V3V4 {
+                format!(
+                    "rpcbind -w -f & echo $! > {}\nfor i in $(seq 100); do [ -S /run/rpcbind.sock ] && break; sleep 0.02; done\n",
+                    me.path("rpcbind.pid").display()
+                )
+            } else {
+                String::new()
+            },
+            conf = conf.display(),
+            log = me.log_path().display(),
+            pidf = me.path("ganesha.pid").display(),
+        );
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns,
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+            ])
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(me.path("stderr")).unwrap())
+            .spawn()
+            .expect("spawn ganesha");
+        me.child = Some(child);
+        me.wait_ready(Duration::from_secs(20));
+        me
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Ganesha's log file.
+    pub fn log_path(&self) -> PathBuf {
+        self.path("ganesha.log")
+    }
+
+    /// Ganesha's log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.log_path()).unwrap_or_default()
+            + &fs::read_to_string(self.path("stderr")).unwrap_or_default()
+    }
+
+    fn config(&self) -> String {
+        let (protocols, transports, core) = match self.flavor {
+            Flavor::V3V4 => ("3, 4", "UDP, TCP", "Protocols = 3, 4; MNT_Port = 20048;"),
+            Flavor::V4Only => ("4", "TCP", "Protocols = 4;"),
+        };
+        format!(
+            "NFS_CORE_PARAM {{ {core} NFS_Port = 2049; Enable_NLM = false; Enable_RQUOTA = false; }}\n\
+             NFSV4 {{ Graceless = true; RecoveryRoot = {rec}; }}\n\
+             EXPORT {{ Export_Id = 1; Path = {exp}; Pseudo = {exp}; Access_Type = RW; \
+             Squash = No_Root_Squash; Protocols = {protocols}; Transports = {transports}; \
+             SecType = sys; FSAL {{ Name = VFS; }} }}\n",
+            rec = self.path("recovery").display(),
+            exp = self.export.display(),
+        )
+    }
+
+    fn wait_ready(&mut self, within: Duration) {
+        let until = Instant::now() + within;
+        loop {
+            if self.answers() {
+                return;
+            }
+            if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("ganesha exited ({st}):\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < until,
+                "ganesha not ready within {within:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn answers(&self) -> bool {
+        let deadline = Deadline::after(Duration::from_millis(500));
+        let cancel = Cancel::new();
+        let ip = IpAddr::V4(self.server_ip);
+        match self.flavor {
+            Flavor::V3V4 => {
+                let Ok(mut c) = RpcClient::connect(
+                    SocketAddr::new(ip, 111),
+                    Proto::Tcp,
+                    false,
+                    None,
+                    deadline,
+                    &cancel,
+                ) else {
+                    return false;
+                };
+                [
+                    (mount::PROG, 3, Proto::Tcp),
+                    (mount::PROG, 3, Proto::Udp),
+                    (100_003, 3, Proto::Tcp),
+                    (100_003, 3, Proto::Udp),
+                ]
+                .iter()
+                .all(|&(p, v, t)| matches!(portmap::getport(&mut c, p, v, t), Ok(Some(_))))
+                    && self.mount_list().is_some()
+            }
+            Flavor::V4Only => RpcClient::connect(
+                SocketAddr::new(ip, 2049),
+                Proto::Tcp,
+                false,
+                None,
+                deadline,
+                &cancel,
+            )
+            .is_ok_and(|mut c| nfs4::null(&mut c).is_ok()),
+        }
+    }
+
+    /// The server's address (inside its namespace, reachable from this one).
+    pub fn addr(&self) -> IpAddr {
+        IpAddr::V4(self.server_ip)
+    }
+
+    /// The exported directory (its real path and its `NFSv4` pseudo path).
+    pub fn export(&self) -> &str {
+        self.export.to_str().unwrap()
+    }
+
+    /// The network namespace's name.
+    pub fn netns(&self) -> &str {
+        &self.ns
+    }
+
+    /// Ganesha's pid.
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.as_ref().unwrap().id()).unwrap())
+    }
+
+    /// rpcbind's pid (v3 servers).
+    pub fn rpcbind_pid(&self) -> Option<Pid> {
+        fs::read_to_string(self.path("rpcbind.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .map(Pid::from_raw)
+    }
+
+    /// Sends `sig` to Ganesha.
+    pub fn signal(&self, sig: Signal) {
+        kill(self.pid(), sig).unwrap();
+    }
+
+    /// Kills rpcbind (SIGKILL) and waits until port 111 refuses connections.
+    pub fn kill_rpcbind(&self) {
+        let pid = self.rpcbind_pid().expect("no rpcbind in this rig");
+        kill(pid, Signal::SIGKILL).unwrap();
+        self.wait_refused(111);
+    }
+
+    /// Kills Ganesha (SIGKILL): rpcbind keeps its stale registrations, so clients are sent to
+    /// ports that refuse connections.
+    pub fn kill_ganesha(&mut self) {
+        let mut c = self.child.take().unwrap();
+        let _ = c.kill();
+        let _ = c.wait();
+        self.wait_refused(2049);
+    }
+
+    /// Stops Ganesha cleanly (SIGTERM): it unregisters from rpcbind first.
+    pub fn stop_ganesha(&mut self) {
+        let mut c = self.child.take().unwrap();
+        let _ = kill(
+            Pid::from_raw(i32::try_from(c.id()).unwrap()),
+            Signal::SIGTERM,
+        );
+        let until = Instant::now() + Duration::from_secs(15);
+        while c.try_wait().unwrap().is_none() {
+            if Instant::now() > until {
+                let _ = c.kill();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.wait_refused(2049);
+    }
+
+    fn wait_refused(&self, port: u16) {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            let r = std::net::TcpStream::connect_timeout(
+                &SocketAddr::new(self.addr(), port),
+                Duration::from_millis(200),
+            );
+            if r.is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("port {port} still open");
+    }
+
+    /// MOUNT v3 `MNT` and `UMNT` requests Ganesha has logged so far (needs [`LOG_REQUESTS`]).
+    /// Ganesha 4 keeps no mount list (`DUMP` answers empty even while a client has the export
+    /// mounted), so its request log is where a growing mount list would show.
+    pub fn mount_calls(&self) -> (usize, usize) {
+        let log = self.log();
+        let count = |f: u32| {
+            let needle = format!("for Program 100005, Version 3, Function {f} has");
+            log.lines().filter(|l| l.contains(&needle)).count()
+        };
+        (count(1), count(3))
+    }
+
+    /// The server's MOUNT list (`DUMP`), or `None` when MOUNT does not answer.
+    pub fn mount_list(&self) -> Option<Vec<(String, String)>> {
+        let deadline = Deadline::after(Duration::from_secs(2));
+        let cancel = Cancel::new();
+        let mut c = RpcClient::connect(
+            SocketAddr::new(self.addr(), 20048),
+            Proto::Tcp,
+            false,
+            None,
+            deadline,
+            &cancel,
+        )
+        .ok()?;
+        mount::dump(&mut c).ok()
+    }
+}
+
+impl Drop for NfsServer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = kill(
+                Pid::from_raw(i32::try_from(c.id()).unwrap()),
+                Signal::SIGCONT,
+            );
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if let Some(p) = self.rpcbind_pid() {
+            let _ = kill(p, Signal::SIGKILL);
+        }
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+    }
+}
