@@ -1,1 +1,359 @@
-//! clp_sambamon tests (placeholder).
+//! `clp_sambamon` against real smbd: the SMB probe through the library (one probe per call, as the
+//! monitor loop runs it) for every share kind and server flavour, and the faults the monitor
+//! must tell apart (logon failure 64, bad share 62, share type 63, stall 74, crash 72).
+
+use std::time::{Duration, Instant};
+
+use clp_fsmon::alert::{Event, Module};
+use clp_fsmon::args::{Command, Parsed, parse};
+use clp_fsmon::probe::smb::SambaProbe;
+use clp_fsmon::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
+
+use crate::rig::smb::{self, Flavour, Smbd};
+
+/// Monitor arguments as the applet would parse them (`ID` then `args`).
+fn monitor_args(args: &[&str]) -> clp_fsmon::args::MonitorArgs {
+    let mut v = vec!["smb1".to_string()];
+    v.extend(args.iter().map(ToString::to_string));
+    match parse(Module::Sambamon, &v).unwrap() {
+        Parsed::Run {
+            command: Command::Monitor(m),
+            ..
+        } => *m,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn probe(args: &[&str], timeout: Duration) -> Result<ProbeReport, ProbeFailure> {
+    let p = SambaProbe::from_args(&monitor_args(args)).expect("valid arguments");
+    p.run(&ProbeCtx::new(timeout))
+}
+
+fn ok(server: &Smbd, args: &[&str]) -> ProbeReport {
+    let mut a = vec!["-a", &server_addr(server)]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    a.extend(args.iter().map(ToString::to_string));
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    match probe(&a, Duration::from_secs(10)) {
+        Ok(r) => r,
+        Err(f) => panic!("probe failed: {f:?}\n--- smbd log ---\n{}", server.log()),
+    }
+}
+
+fn fail(server: &Smbd, args: &[&str], timeout: Duration) -> ProbeFailure {
+    let addr = server_addr(server);
+    let mut a = vec!["-a", addr.as_str()];
+    a.extend_from_slice(args);
+    match probe(&a, timeout) {
+        Ok(r) => panic!("probe succeeded: {r:?}"),
+        Err(f) => f,
+    }
+}
+
+fn server_addr(s: &Smbd) -> String {
+    s.address()
+}
+
+fn phases(r: &ProbeReport) -> Vec<&'static str> {
+    r.phases.iter().map(|p| p.phase).collect()
+}
+
+#[test]
+fn guest_share_ok() {
+    let s = Smbd::start(Flavour::Standard);
+    let r = ok(&s, &["-s", smb::GUEST_SHARE]);
+    assert!(
+        r.summary.starts_with("SMB 3.1.1, share disk"),
+        "{}",
+        r.summary
+    );
+    assert_eq!(
+        phases(&r),
+        [
+            "connect",
+            "negotiate",
+            "session_setup",
+            "tree_connect",
+            "disconnect"
+        ]
+    );
+}
+
+#[test]
+fn print_share_ok() {
+    let s = Smbd::start(Flavour::Standard);
+    let r = ok(&s, &["-s", smb::PRINT_SHARE]);
+    assert!(r.summary.contains("share print"), "{}", r.summary);
+}
+
+#[test]
+fn user_share_ok_with_right_password() {
+    let s = Smbd::start(Flavour::Standard);
+    let r = ok(
+        &s,
+        &["-s", smb::USER_SHARE, "-u", smb::USER, "-p", smb::PASSWORD],
+    );
+    assert_eq!(r.summary, "SMB 3.1.1, share disk, user, signed");
+}
+
+#[test]
+fn user_share_ok_with_domain_user_and_credentials_file() {
+    let s = Smbd::start(Flavour::Standard);
+    let f = s.dir().join("cred");
+    std::fs::write(
+        &f,
+        format!(
+            "username = {}\npassword = {}\ndomain = CLPTEST\n",
+            smb::USER,
+            smb::PASSWORD
+        ),
+    )
+    .unwrap();
+    let r = ok(&s, &["-s", smb::USER_SHARE, "-A", f.to_str().unwrap()]);
+    assert!(r.summary.ends_with("user, signed"), "{}", r.summary);
+    let user = format!("CLPTEST\\{}", smb::USER);
+    let r = ok(
+        &s,
+        &["-s", smb::USER_SHARE, "-u", &user, "-p", smb::PASSWORD],
+    );
+    assert!(r.summary.ends_with("user, signed"), "{}", r.summary);
+}
+
+#[test]
+fn wrong_password_is_logon_failure_64() {
+    let s = Smbd::start(Flavour::Standard);
+    let f = fail(
+        &s,
+        &["-s", smb::USER_SHARE, "-u", smb::USER, "-p", "wrong-pass"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(f.phase, "session_setup");
+    assert_eq!(f.status, "STATUS_LOGON_FAILURE (0xc000006d)");
+    assert_eq!(f.alerts.len(), 1);
+    assert_eq!(f.alerts[0].event, Event::ConnectError);
+    assert_eq!(
+        f.alerts[0].text,
+        "The clp_sambamon has detected an error in Samba [data] (connect error[0xc000006d])."
+    );
+    assert!(!format!("{f:?}").contains("wrong-pass"));
+}
+
+#[test]
+fn unknown_share_is_tree_connect_error_62() {
+    let s = Smbd::start(Flavour::Standard);
+    let f = fail(&s, &["-s", "nosuchshare"], Duration::from_secs(10));
+    assert_eq!(f.phase, "tree_connect");
+    assert_eq!(f.status, "STATUS_BAD_NETWORK_NAME (0xc00000cc)");
+    assert_eq!(
+        f.alerts[0].text,
+        "The clp_sambamon has detected an error in Samba [nosuchshare] (tree connect error[0xc00000cc])."
+    );
+}
+
+#[test]
+fn user_share_as_guest_is_access_denied_62() {
+    let s = Smbd::start(Flavour::Standard);
+    let f = fail(&s, &["-s", smb::USER_SHARE], Duration::from_secs(10));
+    assert_eq!(f.phase, "tree_connect");
+    assert_eq!(f.alerts[0].event, Event::TreeConnectError);
+    assert!(
+        f.status.contains("ACCESS_DENIED") || f.status.contains("BAD_NETWORK_NAME"),
+        "{}",
+        f.status
+    );
+}
+
+#[test]
+fn ipc_share_is_share_type_error_63() {
+    let s = Smbd::start(Flavour::Standard);
+    let f = fail(&s, &["-s", "IPC$"], Duration::from_secs(10));
+    assert_eq!(f.phase, "share_type");
+    assert_eq!(f.status, "share type pipe");
+    assert_eq!(
+        f.alerts[0].text,
+        "The clp_sambamon has detected an error in Samba [IPC$] (share type error)."
+    );
+}
+
+#[test]
+fn signing_required_server_ok() {
+    let s = Smbd::start(Flavour::SigningRequired);
+    let r = ok(
+        &s,
+        &["-s", smb::USER_SHARE, "-u", smb::USER, "-p", smb::PASSWORD],
+    );
+    assert_eq!(r.summary, "SMB 3.1.1, share disk, user, signed");
+}
+
+#[test]
+fn encrypted_share_ok() {
+    let s = Smbd::start(Flavour::Standard);
+    let r = ok(
+        &s,
+        &[
+            "-s",
+            smb::ENCRYPTED_SHARE,
+            "-u",
+            smb::USER,
+            "-p",
+            smb::PASSWORD,
+        ],
+    );
+    assert!(
+        r.summary
+            .starts_with("SMB 3.1.1, share disk, user, encrypted (AES-128-"),
+        "{}",
+        r.summary
+    );
+}
+
+#[test]
+fn smb1_only_server_ok() {
+    let s = Smbd::start(Flavour::Smb1Only);
+    let r = ok(
+        &s,
+        &["-s", smb::USER_SHARE, "-u", smb::USER, "-p", smb::PASSWORD],
+    );
+    assert!(
+        r.summary.starts_with("SMB1 NT LM 0.12, share disk"),
+        "{}",
+        r.summary
+    );
+    let r = ok(&s, &["-s", smb::GUEST_SHARE]);
+    assert!(
+        r.summary.starts_with("SMB1 NT LM 0.12, share disk"),
+        "{}",
+        r.summary
+    );
+    let f = fail(&s, &["-s", "nosuchshare"], Duration::from_secs(10));
+    assert_eq!(f.alerts[0].event, Event::TreeConnectError);
+}
+
+#[test]
+fn stopped_smbd_times_out_with_74_at_the_deadline() {
+    let s = Smbd::start(Flavour::Standard);
+    ok(&s, &["-s", smb::GUEST_SHARE]);
+    s.stop();
+    for _ in 0..2 {
+        let t = Instant::now();
+        let f = fail(&s, &["-s", smb::GUEST_SHARE], Duration::from_secs(1));
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_millis(990) && took < Duration::from_millis(1300),
+            "probe took {took:?}"
+        );
+        assert_eq!(f.alerts[0].event, Event::SelectError);
+        assert_eq!(
+            f.alerts[0].text,
+            "The clp_sambamon has detected network error(select error[110])."
+        );
+        assert_eq!(f.phase, "negotiate");
+    }
+    s.cont();
+    ok(&s, &["-s", smb::GUEST_SHARE]);
+}
+
+#[test]
+fn killed_smbd_is_connect_error_72_111() {
+    let mut s = Smbd::start(Flavour::Standard);
+    ok(&s, &["-s", smb::GUEST_SHARE]);
+    s.kill();
+    let f = fail(&s, &["-s", smb::GUEST_SHARE], Duration::from_secs(2));
+    assert_eq!(f.phase, "connect");
+    assert_eq!(f.status, "ECONNREFUSED (111)");
+    assert_eq!(
+        f.alerts[0].text,
+        "The clp_sambamon has detected network error(connect error[111])."
+    );
+}
+
+#[test]
+fn every_dialect_signs_and_encrypts() {
+    for (max, dialect, cipher) in [
+        ("SMB2_02", "2.0.2", None),
+        ("SMB2_10", "2.1", None),
+        ("SMB3_00", "3.0", Some("AES-128-CCM")),
+        ("SMB3_02", "3.0.2", Some("AES-128-CCM")),
+    ] {
+        let s = Smbd::start_extra(
+            Flavour::SigningRequired,
+            &format!("server max protocol = {max}\n"),
+        );
+        let r = ok(
+            &s,
+            &["-s", smb::USER_SHARE, "-u", smb::USER, "-p", smb::PASSWORD],
+        );
+        assert_eq!(
+            r.summary,
+            format!("SMB {dialect}, share disk, user, signed")
+        );
+        let r = ok(&s, &["-s", smb::GUEST_SHARE]);
+        assert!(
+            r.summary.starts_with(&format!("SMB {dialect}, share disk")),
+            "{}",
+            r.summary
+        );
+        let enc = probe(
+            &[
+                "-a",
+                &s.address(),
+                "-s",
+                smb::ENCRYPTED_SHARE,
+                "-u",
+                smb::USER,
+                "-p",
+                smb::PASSWORD,
+            ],
+            Duration::from_secs(10),
+        );
+        match cipher {
+            Some(c) => assert_eq!(
+                enc.map_or_else(|f| format!("{f:?}"), |r| r.summary),
+                format!("SMB {dialect}, share disk, user, encrypted ({c})")
+            ),
+            // 2.x cannot encrypt: the share refuses the tree connect.
+            None => assert_eq!(enc.unwrap_err().alerts[0].event, Event::TreeConnectError),
+        }
+    }
+}
+
+#[test]
+fn wrong_password_on_smb1_is_64() {
+    let s = Smbd::start(Flavour::Smb1Only);
+    let f = fail(
+        &s,
+        &["-s", smb::USER_SHARE, "-u", smb::USER, "-p", "nope"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(f.phase, "session_setup");
+    assert_eq!(f.status, "STATUS_LOGON_FAILURE (0xc000006d)");
+    assert_eq!(f.alerts[0].event, Event::ConnectError);
+}
+
+#[test]
+fn netbios_session_on_port_139() {
+    // The only test on port 139 (smbd binds addresses of interfaces only, so not 127.0.0.x).
+    let s = Smbd::start_with(Flavour::Standard, "127.0.0.1", 139, "");
+    let r = ok(&s, &["-s", smb::GUEST_SHARE]);
+    assert!(
+        r.summary.starts_with("SMB 3.1.1, share disk"),
+        "{}",
+        r.summary
+    );
+    assert_eq!(s.address(), "127.0.0.1:139");
+}
+
+#[test]
+fn password_from_environment() {
+    // Only this test sets the variable, and only a user probe reads it.
+    let s = Smbd::start(Flavour::Standard);
+    unsafe { std::env::set_var(clp_fsmon::probe::smb::PASSWORD_ENV, smb::PASSWORD) };
+    let r = probe(
+        &["-a", &s.address(), "-s", smb::USER_SHARE, "-u", smb::USER],
+        Duration::from_secs(10),
+    );
+    unsafe { std::env::remove_var(clp_fsmon::probe::smb::PASSWORD_ENV) };
+    assert_eq!(r.unwrap().summary, "SMB 3.1.1, share disk, user, signed");
+}

@@ -1,1 +1,329 @@
-//! smb rig (placeholder).
+//! Real smbd instances for the tests: each from its own generated smb.conf in a temp dir (its
+//! own private/lock/state/cache/pid/ncalrpc dirs and passdb), listening on a free port of
+//! 127.0.0.1 only, in the foreground and in its own process group so a test can SIGSTOP,
+//! SIGCONT or SIGKILL the whole server. Killed on drop.
+//!
+//! Shares of every instance: [`GUEST_SHARE`] (guest ok), [`USER_SHARE`] (only [`USER`]),
+//! [`ENCRYPTED_SHARE`] (`smb encrypt = required`, only [`USER`]), [`PRINT_SHARE`] (printable),
+//! plus the built-in `IPC$`. Flavours change the server: [`Flavour::SigningRequired`]
+//! (`server signing = mandatory`) and [`Flavour::Smb1Only`] (NT1 only).
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// Unix and Samba user of the user shares.
+pub const USER: &str = "clpfsmontest";
+/// Its password.
+pub const PASSWORD: &str = "Fsm0n-pass";
+/// Share open to guests.
+pub const GUEST_SHARE: &str = "guest";
+/// Share for [`USER`] only.
+pub const USER_SHARE: &str = "data";
+/// Share with `smb encrypt = required`, for [`USER`] only.
+pub const ENCRYPTED_SHARE: &str = "secure";
+/// A printable share.
+pub const PRINT_SHARE: &str = "printer";
+
+/// What kind of server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// Samba defaults (`SMB2_02` … `SMB3_11`).
+    Standard,
+    /// `server signing = mandatory`.
+    SigningRequired,
+    /// `server min protocol = NT1`, `server max protocol = NT1`.
+    Smb1Only,
+}
+
+/// A running smbd.
+pub struct Smbd {
+    child: Child,
+    dir: tempfile::TempDir,
+    ip: std::net::Ipv4Addr,
+    port: u16,
+}
+
+static USER_ONCE: Once = Once::new();
+
+fn ensure_unix_user() {
+    USER_ONCE.call_once(|| {
+        let exists = Command::new("id")
+            .arg(USER)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        if !exists {
+            let st = Command::new("useradd")
+                .args([
+                    "-M",
+                    "-N",
+                    "-d",
+                    "/nonexistent",
+                    "-s",
+                    "/usr/sbin/nologin",
+                    USER,
+                ])
+                .status()
+                .expect("useradd");
+            assert!(st.success(), "useradd {USER} failed");
+        }
+    });
+}
+
+/// A TCP port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Smbd {
+    /// Starts a server of `flavour` and waits (up to 20 s) until it accepts connections.
+    pub fn start(flavour: Flavour) -> Self {
+        Self::start_on(flavour, free_port())
+    }
+
+    /// Starts a server on `127.0.0.1:port`.
+    pub fn start_on(flavour: Flavour, port: u16) -> Self {
+        Self::start_with(flavour, "127.0.0.1", port, "")
+    }
+
+    /// Starts a server of `flavour` on a free port with `extra` lines added to `[global]`
+    /// (e.g. `server max protocol = SMB3_00`).
+    pub fn start_extra(flavour: Flavour, extra: &str) -> Self {
+        Self::start_with(flavour, "127.0.0.1", free_port(), extra)
+    }
+
+    /// Starts a server on `ip:port` (an address of an interface: smbd binds no other) with
+    /// `extra` lines in `[global]`.
+    pub fn start_with(flavour: Flavour, ip: &str, port: u16, extra: &str) -> Self {
+        ensure_unix_user();
+        let dir = tempfile::Builder::new()
+            .prefix("clpfs-smbd-")
+            .tempdir()
+            .unwrap();
+        let d = dir.path();
+        for sub in [
+            "private", "lock", "state", "cache", "pid", "ncalrpc", "guest", "data", "secure",
+            "spool",
+        ] {
+            std::fs::create_dir_all(d.join(sub)).unwrap();
+        }
+        // Shares must be reachable by the guest account and the test user.
+        for sub in ["guest", "data", "secure", "spool"] {
+            std::fs::set_permissions(
+                d.join(sub),
+                std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+            )
+            .unwrap();
+        }
+        std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let conf = d.join("smb.conf");
+        std::fs::write(&conf, config(d, ip, port, flavour, extra)).unwrap();
+        let mut pw = Command::new("smbpasswd")
+            .args(["-c", conf.to_str().unwrap(), "-a", "-s", USER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("smbpasswd");
+        pw.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PASSWORD}\n{PASSWORD}\n").as_bytes())
+            .unwrap();
+        let out = pw.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "smbpasswd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let log = std::fs::File::create(d.join("smbd.out")).unwrap();
+        let child = Command::new("smbd")
+            .args([
+                "--foreground",
+                "--no-process-group",
+                "--debug-stdout",
+                "-d",
+                "1",
+                "-s",
+            ])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("smbd (is samba installed?)");
+        let mut s = Self {
+            child,
+            dir,
+            ip: ip.parse().expect("IPv4 address"),
+            port,
+        };
+        s.wait_ready(Duration::from_secs(20));
+        s
+    }
+
+    fn wait_ready(&mut self, limit: Duration) {
+        let until = Instant::now() + limit;
+        let addr: SocketAddr = (self.ip, self.port).into();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                panic!("smbd exited ({st}) before listening:\n{}", self.log());
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < until,
+                "smbd not listening on {} after {limit:?}:\n{}",
+                self.port,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Its port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `IP:PORT`, as `-a` takes it.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.ip, self.port)
+    }
+
+    /// Pid of the main smbd (also its process group).
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap()
+    }
+
+    /// The instance directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Path of the generated smb.conf.
+    pub fn conf(&self) -> PathBuf {
+        self.dir.path().join("smb.conf")
+    }
+
+    fn signal(&self, sig: Signal) {
+        killpg(Pid::from_raw(self.pid()), sig).unwrap();
+    }
+
+    /// SIGSTOP the whole server (a stall: connections queue, nothing answers).
+    pub fn stop(&self) {
+        self.signal(Signal::SIGSTOP);
+    }
+
+    /// SIGCONT after [`Smbd::stop`].
+    pub fn cont(&self) {
+        self.signal(Signal::SIGCONT);
+    }
+
+    /// SIGKILL the whole server and reap it (a crash: the port refuses).
+    pub fn kill(&mut self) {
+        let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+
+    /// Server output and log so far.
+    pub fn log(&self) -> String {
+        let mut s = std::fs::read_to_string(self.dir.path().join("smbd.out")).unwrap_or_default();
+        s.push_str(&std::fs::read_to_string(self.dir.path().join("log.smbd")).unwrap_or_default());
+        s
+    }
+}
+
+impl Drop for Smbd {
+    fn drop(&mut self) {
+        let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGCONT);
+        self.kill();
+    }
+}
+
+fn config(d: &Path, ip: &str, port: u16, flavour: Flavour, extra: &str) -> String {
+    let p = |s: &str| d.join(s).display().to_string();
+    let protocol = match flavour {
+        Flavour::Smb1Only => "server min protocol = NT1\n   server max protocol = NT1\n",
+        _ => "",
+    };
+    let signing = match flavour {
+        Flavour::SigningRequired => "server signing = mandatory\n",
+        _ => "",
+    };
+    format!(
+        "[global]
+   workgroup = CLPTEST
+   netbios name = CLPTEST{port}
+   server role = standalone server
+   smb ports = {port}
+   interfaces = {ip}
+   bind interfaces only = yes
+   disable netbios = yes
+   private dir = {private}
+   lock directory = {lock}
+   state directory = {state}
+   cache directory = {cache}
+   pid directory = {pid}
+   ncalrpc dir = {ncalrpc}
+   log file = {log}
+   max log size = 0
+   passdb backend = tdbsam:{private}/passdb.tdb
+   map to guest = Bad User
+   guest account = nobody
+   load printers = no
+   printing = bsd
+   printcap name = /dev/null
+   disable spoolss = yes
+   kernel oplocks = no
+   usershare max shares = 0
+   {protocol}   {signing}   {extra}
+[{GUEST_SHARE}]
+   path = {guest}
+   guest ok = yes
+   read only = no
+
+[{USER_SHARE}]
+   path = {data}
+   valid users = {USER}
+   read only = no
+
+[{ENCRYPTED_SHARE}]
+   path = {secure}
+   valid users = {USER}
+   smb encrypt = required
+
+[{PRINT_SHARE}]
+   path = {spool}
+   printable = yes
+   guest ok = yes
+",
+        private = p("private"),
+        lock = p("lock"),
+        state = p("state"),
+        cache = p("cache"),
+        pid = p("pid"),
+        ncalrpc = p("ncalrpc"),
+        log = p("log.smbd"),
+        guest = p("guest"),
+        data = p("data"),
+        secure = p("secure"),
+        spool = p("spool"),
+    )
+}

@@ -191,7 +191,7 @@ pub struct Client {
     preauth: [u8; 64],
     signer: Option<Signer>,
     sealer: Option<Sealer>,
-    /// Sign requests (server requires signing and the session has a key).
+    /// Sign requests (the session has a key, i.e. it is neither guest nor anonymous).
     pub signing: bool,
     /// Encrypt every request of the session.
     pub encrypt_session: bool,
@@ -537,7 +537,9 @@ impl Client {
                 "final 3.1.1 session setup reply is not signed",
             ));
         }
-        self.signing = self.signer.is_some() && self.neg.security_mode & SIGNING_REQUIRED != 0;
+        // Sign whenever the session has a key: servers require it for 3.1.1 user sessions
+        // (Samba rejects the tree connect otherwise) and it proves the key on every dialect.
+        self.signing = self.signer.is_some();
         if flags & SESSION_ENCRYPT != 0 {
             if self.sealer.is_none() {
                 return Err(Error::Unsupported(
