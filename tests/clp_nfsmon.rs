@@ -304,3 +304,51 @@ fn nfsmon_default_address_is_used_when_a_is_absent() {
     assert!(NfsProbe::from_args(&margs(&["-d", "/x", "-a", "1.2.3.4:0"])).is_err());
     assert!(NfsProbe::from_args(&margs(&["-d", "/x", "--nfs4", "--udp"])).is_err());
 }
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time_cmd(cmd: &str, args: &[&str]) -> Duration {
+    let t = Instant::now();
+    let out = std::process::Command::new(cmd).args(args).output().unwrap();
+    let took = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    took
+}
+
+/// Latency of one probe beside `rpcinfo -t HOST nfs 3` and `nfs-ls nfs://HOST/DIR` against the
+/// same server in the same run (medians of 50; the commands include their process start).
+#[test]
+fn nfsmon_latency_beside_rpcinfo_and_nfs_ls() {
+    let srv = NfsServer::start_v3_v4();
+    let host = srv.addr().to_string();
+    let url = format!("nfs://{host}{}", srv.export());
+    let tcp = probe(&srv, &[]);
+    let udp = probe(&srv, &["--udp"]);
+    let v4 = probe(&srv, &["--nfs4"]);
+    let (mut a, mut b, mut c, mut d, mut e) = (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..50 {
+        a.push(Duration::from_micros(ok(&tcp).total_micros));
+        b.push(Duration::from_micros(ok(&udp).total_micros));
+        c.push(Duration::from_micros(ok(&v4).total_micros));
+        d.push(time_cmd("rpcinfo", &["-t", &host, "nfs", "3"]));
+        e.push(time_cmd("nfs-ls", &[&url]));
+    }
+    let (a, b, c, d, e) = (median(a), median(b), median(c), median(d), median(e));
+    eprintln!(
+        "median of 50: clp_nfsmon v3/TCP {a:?}, v3/UDP {b:?}, v4 {c:?}; \
+         rpcinfo -t {host} nfs 3 {d:?}; nfs-ls {url} {e:?}"
+    );
+    // A full v3 probe (portmap, MNT, NULL, GETATTR, FSINFO, UMNT) stays within a few times the
+    // cost of nfs-ls's own mount and directory listing.
+    assert!(
+        a < e * 5 && a < Duration::from_millis(50),
+        "{a:?} vs nfs-ls {e:?}"
+    );
+}
