@@ -357,3 +357,51 @@ fn password_from_environment() {
     unsafe { std::env::remove_var(clp_fsmon::probe::smb::PASSWORD_ENV) };
     assert_eq!(r.unwrap().summary, "SMB 3.1.1, share disk, user, signed");
 }
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Latency of one probe beside `smbclient //127.0.0.1/guest -N -c exit` against the same smbd
+/// in the same run (medians of 30; smbclient's figure includes its process start, the probe's
+/// is in-process — the monitor keeps one process and runs the probe in it).
+#[test]
+fn sambamon_latency_beside_smbclient() {
+    let s = Smbd::start(Flavour::Standard);
+    let unc = format!("//127.0.0.1/{}", smb::GUEST_SHARE);
+    let port = s.port().to_string();
+    let (mut guest, mut user, mut client) = (vec![], vec![], vec![]);
+    for _ in 0..30 {
+        guest.push(Duration::from_micros(
+            ok(&s, &["-s", smb::GUEST_SHARE]).total_micros,
+        ));
+        user.push(Duration::from_micros(
+            ok(
+                &s,
+                &["-s", smb::USER_SHARE, "-u", smb::USER, "-p", smb::PASSWORD],
+            )
+            .total_micros,
+        ));
+        let t = Instant::now();
+        let out = std::process::Command::new("smbclient")
+            .args([unc.as_str(), "-p", &port, "-N", "-c", "exit"])
+            .output()
+            .unwrap();
+        client.push(t.elapsed());
+        assert!(
+            out.status.success(),
+            "smbclient: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (g, u, c) = (median(guest), median(user), median(client));
+    eprintln!(
+        "median of 30: clp_sambamon guest {g:?}, user (NTLMv2, signed) {u:?}; \
+         smbclient {unc} -N -c exit {c:?}"
+    );
+    assert!(
+        g < c && g < Duration::from_millis(50),
+        "{g:?} vs smbclient {c:?}"
+    );
+}

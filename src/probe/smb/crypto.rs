@@ -270,6 +270,87 @@ mod tests {
             .collect()
     }
 
+    // Microsoft Open Specifications blog, "SMB 2 and SMB 3 security in Windows 10: the anatomy
+    // of signing and cryptographic keys", appendix "Key derivation examples".
+    const SMB311_HASH: &str = concat!(
+        "0DD13628CC3ED218EF9DF9772D436D0887AB9814BFAE63A80AA845F36909DB79",
+        "28622DDDAD522D9751640A459762C5A9D6BB084CBB3CE6BDADEF5D5BCE3C6C01"
+    );
+
+    #[test]
+    fn kdf_matches_published_smb30_keys() {
+        let k = hex("7CD451825D0450D235424E44BA6E78CC");
+        assert_eq!(
+            kdf(&k, b"SMB2AESCMAC\0", b"SmbSign\0").to_vec(),
+            hex("0B7E9C5CAC36C0F6EA9AB275298CEDCE")
+        );
+        assert_eq!(
+            kdf(&k, b"SMB2AESCCM\0", b"ServerIn \0").to_vec(),
+            hex("FAD27796665B313EBB578F388632B4F7")
+        );
+        assert_eq!(
+            kdf(&k, b"SMB2AESCCM\0", b"ServerOut\0").to_vec(),
+            hex("B0F0427F7CEB416D1D9DCC0CD4F99447")
+        );
+        assert_eq!(
+            kdf(&k, b"SMB2APP\0", b"SmbRpc\0").to_vec(),
+            hex("BB23A4575AA26C721AF525AF15A87B4F")
+        );
+    }
+
+    #[test]
+    fn kdf_matches_published_smb311_keys() {
+        let k = hex("270E1BA896585EEB7AF3472D3B4C75A7");
+        let h = hex(SMB311_HASH);
+        assert_eq!(
+            kdf(&k, b"SMBSigningKey\0", &h).to_vec(),
+            hex("73FE7A9A77BEF0BDE49C650D8CCB5F76")
+        );
+        assert_eq!(
+            kdf(&k, b"SMBC2SCipherKey\0", &h).to_vec(),
+            hex("629BCBC54422A0F572B97F45989B6073")
+        );
+        assert_eq!(
+            kdf(&k, b"SMBS2CCipherKey\0", &h).to_vec(),
+            hex("E2AF0DCEFAC68DA71A0DFBD0D1350D74")
+        );
+    }
+
+    #[test]
+    fn preauth_hash_matches_published_negotiate() {
+        let request = hex(concat!(
+            "FE534D4240000100000000000000800000000000000000000100000000000000FFFE000000000000",
+            "00000000000000000000000000000000000000000000000024000500000000003F000000ECD86F32",
+            "6276024F9F7752B89BB33F3A70000000020000000202100200030203110300000100260000000000",
+            "010020000100FA49E6578F1F3A9F4CD3E9CC14A67AA884B3D05844E0E5A118225C15887F32FF0000",
+            "0200060000000000020002000100"
+        ));
+        let mut h = [0u8; 64];
+        preauth_update(&mut h, &request);
+        assert_eq!(
+            h.to_vec(),
+            hex(concat!(
+                "DD94EFC5321BB618A2E208BA8920D2F422992526947A409B5037DE1E0FE8C736",
+                "2B8C47122594CDE0CE26AA9DFC8BCDBDE0621957672623351A7540F1E54A0426"
+            ))
+        );
+    }
+
+    #[test]
+    fn smb311_final_session_setup_signature_matches_published_one() {
+        let signer = Signer::AesCmac(hex("73FE7A9A77BEF0BDE49C650D8CCB5F76").try_into().unwrap());
+        let reply = hex(concat!(
+            "FE534D4240000100000000000100800009000000000000000300000000000000FFFE000000000000",
+            "1900000000100000EBE146DA120BA25FC3376A49DFE31BC10900000048001D00A11B3019A0030A01",
+            "00A3120410010000003B453CDC3524164200000000"
+        ));
+        assert_eq!(
+            signer.signature(&reply).to_vec(),
+            hex("EBE146DA120BA25FC3376A49DFE31BC1")
+        );
+        assert!(signer.verify(&reply));
+    }
+
     #[test]
     fn aes_cmac_matches_rfc4493() {
         // RFC 4493 4, example 2 (16-byte message).
