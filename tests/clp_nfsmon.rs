@@ -268,6 +268,29 @@ fn mount_calls_settle(srv: &NfsServer, want: (usize, usize)) -> (usize, usize) {
 }
 
 #[test]
+fn nfsmon_v41_only_server_ok_through_a_session() {
+    let srv = NfsServer::start(crate::rig::nfs::Flavor::V41Only);
+    let p = probe(&srv, &["--nfs4"]);
+    for _ in 0..3 {
+        let r = ok(&p);
+        assert!(
+            r.summary.starts_with("NFSv4.1 over TCP, port 2049, fh "),
+            "{}",
+            r.summary
+        );
+        assert_eq!(
+            phase_names(&r),
+            ["nfs_null", "nfs4_session", "nfs4_compound"]
+        );
+    }
+    let addr = srv.addr().to_string();
+    let p = NfsProbe::from_args(&margs(&["-d", "/no/such", "-a", &addr, "--nfs4"])).unwrap();
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
+    assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
+}
+
+#[test]
 fn nfsmon_mount_list_does_not_grow_over_100_probes() {
     let srv = NfsServer::start_with(crate::rig::nfs::Flavor::V3V4, crate::rig::nfs::LOG_REQUESTS);
     let before = srv.mount_list().unwrap();
@@ -331,24 +354,24 @@ fn nfsmon_latency_beside_rpcinfo_and_nfs_ls() {
     let url = format!("nfs://{host}{}", srv.export());
     let tcp = probe(&srv, &[]);
     let udp = probe(&srv, &["--udp"]);
-    let v4 = probe(&srv, &["--nfs4"]);
-    let (mut a, mut b, mut c, mut d, mut e) = (vec![], vec![], vec![], vec![], vec![]);
+    let v4p = probe(&srv, &["--nfs4"]);
+    let mut t: [Vec<Duration>; 5] = Default::default();
     for _ in 0..50 {
-        a.push(Duration::from_micros(ok(&tcp).total_micros));
-        b.push(Duration::from_micros(ok(&udp).total_micros));
-        c.push(Duration::from_micros(ok(&v4).total_micros));
-        d.push(time_cmd("rpcinfo", &["-t", &host, "nfs", "3"]));
-        e.push(time_cmd("nfs-ls", &[&url]));
+        t[0].push(Duration::from_micros(ok(&tcp).total_micros));
+        t[1].push(Duration::from_micros(ok(&udp).total_micros));
+        t[2].push(Duration::from_micros(ok(&v4p).total_micros));
+        t[3].push(time_cmd("rpcinfo", &["-t", &host, "nfs", "3"]));
+        t[4].push(time_cmd("nfs-ls", &[&url]));
     }
-    let (a, b, c, d, e) = (median(a), median(b), median(c), median(d), median(e));
+    let [v3t, v3u, v4, rpcinfo, nfsls] = t.map(median);
     eprintln!(
-        "median of 50: clp_nfsmon v3/TCP {a:?}, v3/UDP {b:?}, v4 {c:?}; \
-         rpcinfo -t {host} nfs 3 {d:?}; nfs-ls {url} {e:?}"
+        "median of 50: clp_nfsmon v3/TCP {v3t:?}, v3/UDP {v3u:?}, v4 {v4:?}; \
+         rpcinfo -t {host} nfs 3 {rpcinfo:?}; nfs-ls {url} {nfsls:?}"
     );
     // A full v3 probe (portmap, MNT, NULL, GETATTR, FSINFO, UMNT) stays within a few times the
     // cost of nfs-ls's own mount and directory listing.
     assert!(
-        a < e * 5 && a < Duration::from_millis(50),
-        "{a:?} vs nfs-ls {e:?}"
+        v3t < nfsls * 5 && v3t < Duration::from_millis(50),
+        "{v3t:?} vs nfs-ls {nfsls:?}"
     );
 }

@@ -37,6 +37,8 @@ pub enum Flavor {
     V3V4,
     /// `NFSv4` over TCP only; no rpcbind, no MOUNT.
     V4Only,
+    /// `NFSv4.1` and 4.2 only (v4.0 refused with `NFS4ERR_MINOR_VERS_MISMATCH`); no rpcbind.
+    V41Only,
 }
 
 /// True when this process can build the rig (root, ganesha.nfsd, rpcbind, ip).
@@ -215,11 +217,16 @@ impl NfsServer {
     fn config(&self) -> String {
         let (protocols, transports, core) = match self.flavor {
             Flavor::V3V4 => ("3, 4", "UDP, TCP", "Protocols = 3, 4; MNT_Port = 20048;"),
-            Flavor::V4Only => ("4", "TCP", "Protocols = 4;"),
+            Flavor::V4Only | Flavor::V41Only => ("4", "TCP", "Protocols = 4;"),
+        };
+        let minor = if self.flavor == Flavor::V41Only {
+            "Minor_Versions = 1, 2;"
+        } else {
+            ""
         };
         format!(
             "NFS_CORE_PARAM {{ {core} NFS_Port = 2049; Enable_NLM = false; Enable_RQUOTA = false; }}\n\
-             NFSV4 {{ Graceless = true; RecoveryRoot = {rec}; }}\n\
+             NFSV4 {{ Graceless = true; RecoveryRoot = {rec}; {minor} }}\n\
              EXPORT {{ Export_Id = 1; Path = {exp}; Pseudo = {exp}; Access_Type = RW; \
              Squash = No_Root_Squash; Protocols = {protocols}; Transports = {transports}; \
              SecType = sys; FSAL {{ Name = VFS; }} }}\n",
@@ -272,7 +279,7 @@ impl NfsServer {
                 .all(|&(p, v, t)| matches!(portmap::getport(&mut c, p, v, t), Ok(Some(_))))
                     && self.mount_list().is_some()
             }
-            Flavor::V4Only => RpcClient::connect(
+            Flavor::V4Only | Flavor::V41Only => RpcClient::connect(
                 SocketAddr::new(ip, 2049),
                 Proto::Tcp,
                 false,

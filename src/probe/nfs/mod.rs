@@ -176,6 +176,14 @@ impl Fail {
         }
     }
 
+    fn garbage(phase: &'static str, what: &str) -> Self {
+        Self {
+            phase,
+            status: "RPC_CANTDECODERES".into(),
+            text: format!("RPC: Can't decode result ({what} without its result)"),
+        }
+    }
+
     fn nfs3(phase: &'static str, s: u32) -> Self {
         let name = nfs3::nfsstat3_name(s).map_or_else(|| format!("nfsstat3 {s}"), str::to_owned);
         Self {
@@ -318,47 +326,97 @@ impl Run<'_> {
             .map_err(|e| Fail::rpc("nfs_null", &e))?;
         nfs4::null(&mut c).map_err(|e| Fail::rpc("nfs_null", &e))?;
         self.clock.lap("nfs_null");
-        let r =
-            nfs4::walk(&mut c, &self.p.target, 0).map_err(|e| Fail::rpc("nfs4_compound", &e))?;
+        let r = nfs4::walk(&mut c, &self.p.target, 0, None)
+            .map_err(|e| Fail::rpc("nfs4_compound", &e))?;
+        let (minor, r) = if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
+            tracing::debug!("clp_nfsmon: NFSv4.0 refused, opening an NFSv4.1 session");
+            (1, self.v41_walk(&mut c)?)
+        } else {
+            (0, r)
+        };
+        self.check_walk("nfs4_compound", &r)?;
+        let fh = r.fh.unwrap_or_default();
+        self.clock.lap("nfs4_compound");
+        self.p.learn(Road::V4);
+        Ok(format!(
+            "NFSv4.{minor} over TCP, port {port}, fh {} bytes",
+            fh.len()
+        ))
+    }
+
+    /// `EXCHANGE_ID`, `CREATE_SESSION`, the walk behind `SEQUENCE`, then `DESTROY_SESSION` and
+    /// `DESTROY_CLIENTID` (best effort, while time is left).
+    fn v41_walk(&mut self, c: &mut RpcClient) -> Result<nfs4::CompoundRes, Fail> {
+        let phase = "nfs4_session";
+        let rpc = |e: RpcError| Fail::rpc(phase, &e);
+        let owner = format!(
+            "clp_nfsmon:{}:{}",
+            AuthSys::root().machine,
+            std::process::id()
+        );
+        let mut verifier = [0u8; 8];
+        getrandom::fill(&mut verifier).ok();
+        let r = nfs4::single(
+            c,
+            nfs4::OP_EXCHANGE_ID,
+            &nfs4::exchange_id_args(owner.as_bytes(), verifier),
+        )
+        .map_err(rpc)?;
+        self.check_walk(phase, &r)?;
+        let (clientid, seq) = r
+            .client
+            .ok_or_else(|| Fail::garbage(phase, "EXCHANGE_ID"))?;
+        let r = nfs4::single(
+            c,
+            nfs4::OP_CREATE_SESSION,
+            &nfs4::create_session_args(clientid, seq),
+        )
+        .map_err(rpc)?;
+        self.check_walk(phase, &r)?;
+        let sid = r
+            .session
+            .ok_or_else(|| Fail::garbage(phase, "CREATE_SESSION"))?;
+        self.clock.lap(phase);
+        let walk = nfs4::walk(c, &self.p.target, 1, Some(&sid))
+            .map_err(|e| Fail::rpc("nfs4_compound", &e));
+        if !self.ctx.deadline.expired() && !self.ctx.cancel.is_cancelled() {
+            let _ = nfs4::single(c, nfs4::OP_DESTROY_SESSION, &sid);
+            let _ = nfs4::single(c, nfs4::OP_DESTROY_CLIENTID, &clientid.to_be_bytes());
+        }
+        walk
+    }
+
+    /// Turns a COMPOUND's first failed op (or a failed overall status) into a failure.
+    fn check_walk(&self, phase: &'static str, r: &nfs4::CompoundRes) -> Result<(), Fail> {
         let name =
             |s: u32| nfs4::nfsstat4_name(s).map_or_else(|| format!("nfsstat4 {s}"), str::to_owned);
-        if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
-            return Err(Fail {
-                phase: "nfs4_compound",
-                status: format!("NFS4ERR_MINOR_VERS_MISMATCH ({})", r.status),
-                text: "NFS4ERR_MINOR_VERS_MISMATCH (the server does not speak NFSv4.0)".into(),
-            });
-        }
         if let Some((i, op, s)) = r.failed_op() {
             let comps = nfs4::components(&self.p.target);
             let what = if op == nfs4::OP_LOOKUP {
-                format!(
-                    "LOOKUP {:?}",
-                    comps.get(i.wrapping_sub(1)).copied().unwrap_or("")
-                )
+                // The ops before the LOOKUPs: PUTROOTFH, and SEQUENCE in v4.1.
+                let first = r
+                    .ops
+                    .iter()
+                    .position(|(o, _)| *o == nfs4::OP_LOOKUP)
+                    .unwrap_or(i);
+                format!("LOOKUP {:?}", comps.get(i - first).copied().unwrap_or(""))
             } else {
                 nfs4::op_name(op).to_owned()
             };
             return Err(Fail {
-                phase: "nfs4_compound",
+                phase,
                 status: format!("{} ({s}) at {what}", name(s)),
                 text: name(s),
             });
         }
         if r.status != 0 {
             return Err(Fail {
-                phase: "nfs4_compound",
+                phase,
                 status: format!("{} ({})", name(r.status), r.status),
                 text: name(r.status),
             });
         }
-        let fh = r.fh.unwrap_or_default();
-        self.clock.lap("nfs4_compound");
-        self.p.learn(Road::V4);
-        Ok(format!(
-            "NFSv4.0 over TCP, port {port}, fh {} bytes",
-            fh.len()
-        ))
+        Ok(())
     }
 }
 

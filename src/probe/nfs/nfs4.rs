@@ -1,10 +1,12 @@
-//! NFS version 4.0 (RFC 7530) for servers without portmapper or MOUNT: one `COMPOUND` of
-//! `PUTROOTFH`, a `LOOKUP` per path component, `GETFH` and `GETATTR(type)`, sent after a `NULL`.
+//! NFS version 4 for servers without portmapper or MOUNT: one `COMPOUND` of `PUTROOTFH`, a
+//! `LOOKUP` per path component, `GETFH` and `GETATTR(type)`, sent after a `NULL`.
 //!
 //! `NFSv4` names the export by its place in the server's pseudo file system (for Ganesha its
-//! `Pseudo` path), which is not necessarily the directory's real path. A server that speaks only
-//! v4.1+ answers `NFS4ERR_MINOR_VERS_MISMATCH`; that is reported as such (sessions are not
-//! negotiated here).
+//! `Pseudo` path), which is not necessarily the directory's real path. The walk is first sent as
+//! v4.0 (RFC 7530). A server that speaks only v4.1+ answers `NFS4ERR_MINOR_VERS_MISMATCH`; then
+//! the probe opens a session (RFC 8881: `EXCHANGE_ID`, `CREATE_SESSION`), sends the same walk
+//! behind `SEQUENCE` as v4.1, and tears the session and client id down again
+//! (`DESTROY_SESSION`, `DESTROY_CLIENTID`) so probes leave no state behind.
 
 use super::rpc::{RpcClient, RpcError};
 use super::xdr::{Decoder, Encoder, XdrError};
@@ -25,6 +27,20 @@ pub const OP_GETFH: u32 = 10;
 pub const OP_LOOKUP: u32 = 15;
 /// `OP_PUTROOTFH`.
 pub const OP_PUTROOTFH: u32 = 24;
+/// `OP_EXCHANGE_ID`.
+pub const OP_EXCHANGE_ID: u32 = 42;
+/// `OP_CREATE_SESSION`.
+pub const OP_CREATE_SESSION: u32 = 43;
+/// `OP_DESTROY_SESSION`.
+pub const OP_DESTROY_SESSION: u32 = 44;
+/// `OP_SEQUENCE`.
+pub const OP_SEQUENCE: u32 = 53;
+/// `OP_DESTROY_CLIENTID`.
+pub const OP_DESTROY_CLIENTID: u32 = 57;
+/// `EXCHGID4_FLAG_USE_NON_PNFS`.
+const EXCHGID4_FLAG_USE_NON_PNFS: u32 = 0x0001_0000;
+/// Longest opaque in the v4.1 results decoded here (`NFS4_OPAQUE_LIMIT`).
+const NFS4_OPAQUE_LIMIT: u32 = 1024;
 /// `NFS4ERR_MINOR_VERS_MISMATCH`.
 pub const NFS4ERR_MINOR_VERS_MISMATCH: u32 = 10021;
 /// Longest v4 file handle (`NFS4_FHSIZE`).
@@ -86,6 +102,11 @@ pub fn op_name(op: u32) -> &'static str {
         OP_GETFH => "GETFH",
         OP_LOOKUP => "LOOKUP",
         OP_PUTROOTFH => "PUTROOTFH",
+        OP_EXCHANGE_ID => "EXCHANGE_ID",
+        OP_CREATE_SESSION => "CREATE_SESSION",
+        OP_DESTROY_SESSION => "DESTROY_SESSION",
+        OP_SEQUENCE => "SEQUENCE",
+        OP_DESTROY_CLIENTID => "DESTROY_CLIENTID",
         _ => "op",
     }
 }
@@ -97,18 +118,61 @@ pub fn components(path: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Encodes `COMPOUND4args` (minor version `minor`) for the probe's walk to `path`.
-pub fn encode_walk(path: &str, minor: u32) -> Vec<u8> {
+/// Encodes `COMPOUND4args` (minor version `minor`) for the probe's walk to `path`; with a
+/// session (v4.1), the walk goes behind `SEQUENCE` on slot 0 with sequence id 1.
+pub fn encode_walk(path: &str, minor: u32, session: Option<&[u8; 16]>) -> Vec<u8> {
     let comps = components(path);
     let mut e = Encoder::new();
     e.string("clp_nfsmon").u32(minor);
-    e.u32(u32::try_from(comps.len() + 3).unwrap_or(u32::MAX));
+    e.u32(u32::try_from(comps.len() + 3 + usize::from(session.is_some())).unwrap_or(u32::MAX));
+    if let Some(sid) = session {
+        e.u32(OP_SEQUENCE)
+            .fixed(sid)
+            .u32(1)
+            .u32(0)
+            .u32(0)
+            .bool(false);
+    }
     e.u32(OP_PUTROOTFH);
     for c in comps {
         e.u32(OP_LOOKUP).string(c);
     }
     e.u32(OP_GETFH);
     e.u32(OP_GETATTR).u32(1).u32(FATTR4_TYPE);
+    e.finish()
+}
+
+/// Encodes a v4.1 COMPOUND holding the single operation `op` with encoded `args`.
+pub fn encode_single(op: u32, args: &[u8]) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.string("clp_nfsmon").u32(1).u32(1).u32(op).raw(args);
+    e.finish()
+}
+
+/// Arguments of `EXCHANGE_ID` for client `owner` with boot `verifier`.
+pub fn exchange_id_args(owner: &[u8], verifier: [u8; 8]) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.fixed(&verifier).opaque(owner);
+    e.u32(EXCHGID4_FLAG_USE_NON_PNFS).u32(0).u32(0); // SP4_NONE, no impl id
+    e.finish()
+}
+
+/// Arguments of `CREATE_SESSION`: one slot, small fore channel, no back channel use.
+pub fn create_session_args(clientid: u64, sequence: u32) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.u64(clientid).u32(sequence).u32(0);
+    for _ in 0..2 {
+        // headerpadsize, maxrequestsize, maxresponsesize, maxresponsesize_cached,
+        // maxoperations, maxrequests, rdma_ird<1>
+        e.u32(0)
+            .u32(64 * 1024)
+            .u32(64 * 1024)
+            .u32(4096)
+            .u32(16)
+            .u32(1)
+            .u32(0);
+    }
+    e.u32(0x4000_0000).u32(1).u32(0); // cb_program, one AUTH_NONE callback flavor
     e.finish()
 }
 
@@ -123,6 +187,10 @@ pub struct CompoundRes {
     pub fh: Option<Vec<u8>>,
     /// `nfs_ftype4` from GETATTR (2 = directory).
     pub ftype: Option<u32>,
+    /// From `EXCHANGE_ID`: client id and the sequence id for `CREATE_SESSION`.
+    pub client: Option<(u64, u32)>,
+    /// From `CREATE_SESSION`: the session id.
+    pub session: Option<[u8; 16]>,
 }
 
 impl CompoundRes {
@@ -174,7 +242,28 @@ pub fn decode_compound(res: &[u8]) -> Result<CompoundRes, XdrError> {
                     out.ftype = Some(Decoder::new(attrs).u32()?);
                 }
             }
-            OP_PUTROOTFH | OP_LOOKUP => {}
+            OP_SEQUENCE => d.skip(16 + 20)?,
+            OP_EXCHANGE_ID => {
+                let clientid = d.u64()?;
+                let seq = d.u32()?;
+                let _flags = d.u32()?;
+                match d.u32()? {
+                    0 => {}
+                    sp => return Err(XdrError::BadValue("state_protect4_r", sp)),
+                }
+                d.u64()?; // so_minor_id
+                d.opaque(NFS4_OPAQUE_LIMIT)?; // so_major_id
+                d.opaque(NFS4_OPAQUE_LIMIT)?; // server scope
+                // server impl id<1>: ignored.
+                out.client = Some((clientid, seq));
+            }
+            OP_CREATE_SESSION => {
+                let mut sid = [0u8; 16];
+                sid.copy_from_slice(d.fixed(16)?);
+                out.session = Some(sid);
+                // sequence, flags and channel attributes: not needed.
+            }
+            OP_PUTROOTFH | OP_LOOKUP | OP_DESTROY_SESSION | OP_DESTROY_CLIENTID => {}
             other => return Err(XdrError::BadValue("resop", other)),
         }
     }
@@ -186,13 +275,28 @@ pub fn null(client: &mut RpcClient) -> Result<(), RpcError> {
     client.call(PROG, VERS, NULL, &[]).map(drop)
 }
 
-/// The walk to `path` as one COMPOUND with minor version `minor`.
-pub fn walk(client: &mut RpcClient, path: &str, minor: u32) -> Result<CompoundRes, RpcError> {
+/// The walk to `path` as one COMPOUND with minor version `minor` (and a v4.1 session).
+pub fn walk(
+    client: &mut RpcClient,
+    path: &str,
+    minor: u32,
+    session: Option<&[u8; 16]>,
+) -> Result<CompoundRes, RpcError> {
     Ok(decode_compound(&client.call(
         PROG,
         VERS,
         COMPOUND,
-        &encode_walk(path, minor),
+        &encode_walk(path, minor, session),
+    )?)?)
+}
+
+/// Sends a v4.1 COMPOUND of the single operation `op`.
+pub fn single(client: &mut RpcClient, op: u32, args: &[u8]) -> Result<CompoundRes, RpcError> {
+    Ok(decode_compound(&client.call(
+        PROG,
+        VERS,
+        COMPOUND,
+        &encode_single(op, args),
     )?)?)
 }
 
@@ -203,7 +307,7 @@ mod tests {
 
     #[test]
     fn walk_layout() {
-        let b = encode_walk("/a//b/", 0);
+        let b = encode_walk("/a//b/", 0, None);
         let mut d = Decoder::new(&b);
         assert_eq!(d.string(64).unwrap(), "clp_nfsmon");
         assert_eq!((d.u32().unwrap(), d.u32().unwrap()), (0, 5));
@@ -257,6 +361,54 @@ mod tests {
         e.u32(NFS4ERR_MINOR_VERS_MISMATCH).string("").u32(0);
         let r = decode_compound(&e.finish()).unwrap();
         assert_eq!((r.status, r.ops.len()), (NFS4ERR_MINOR_VERS_MISMATCH, 0));
+    }
+
+    #[test]
+    fn decodes_session_setup() {
+        let mut e = Encoder::new();
+        e.u32(0).string("").u32(1).u32(OP_EXCHANGE_ID).u32(0);
+        e.u64(0x1122)
+            .u32(7)
+            .u32(0)
+            .u32(0)
+            .u64(1)
+            .opaque(b"major")
+            .opaque(b"scope")
+            .u32(0);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(r.client, Some((0x1122, 7)));
+        let mut e = Encoder::new();
+        e.u32(0)
+            .string("")
+            .u32(1)
+            .u32(OP_CREATE_SESSION)
+            .u32(0)
+            .fixed(&[9; 16])
+            .u32(7);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(r.session, Some([9; 16]));
+        // SEQUENCE's result is skipped before the walk's.
+        let mut e = Encoder::new();
+        e.u32(0)
+            .string("")
+            .u32(2)
+            .u32(OP_SEQUENCE)
+            .u32(0)
+            .fixed(&[9; 16]);
+        e.u32(1).u32(0).u32(0).u32(0).u32(0);
+        e.u32(OP_PUTROOTFH).u32(0);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(r.ops, [(OP_SEQUENCE, 0), (OP_PUTROOTFH, 0)]);
+        let w = encode_walk("/x", 1, Some(&[9; 16]));
+        let mut d = Decoder::new(&w);
+        d.string(64).unwrap();
+        assert_eq!(
+            [d.u32().unwrap(), d.u32().unwrap(), d.u32().unwrap()],
+            [1, 5, OP_SEQUENCE]
+        );
+        assert_eq!(d.fixed(16).unwrap(), &[9; 16]);
+        assert_eq!(exchange_id_args(b"o", [1; 8]).len(), 8 + 8 + 12);
+        assert_eq!(create_session_args(1, 2).len(), 16 + 2 * 28 + 12);
     }
 
     proptest! {
