@@ -405,3 +405,19 @@ fn sambamon_latency_beside_smbclient() {
         "{g:?} vs smbclient {c:?}"
     );
 }
+
+#[test]
+fn smb1_only_server_requiring_signing_ok() {
+    let s = Smbd::start_extra(Flavour::Smb1Only, "server signing = mandatory\n");
+    let r = ok(
+        &s,
+        &["-s", smb::USER_SHARE, "-u", smb::USER, "-p", smb::PASSWORD],
+    );
+    assert_eq!(r.summary, "SMB1 NT LM 0.12, share disk, user, signed");
+    let r = ok(&s, &["-s", smb::GUEST_SHARE]);
+    assert!(
+        r.summary.starts_with("SMB1 NT LM 0.12, share disk"),
+        "{}",
+        r.summary
+    );
+}

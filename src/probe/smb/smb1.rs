@@ -2,10 +2,12 @@
 //! NEGOTIATE, SESSION_SETUP_ANDX with extended security (the same NTLMSSP tokens as SMB2),
 //! TREE_CONNECT_ANDX with service `?????`, TREE_DISCONNECT and LOGOFF_ANDX.
 //!
-//! SMB1 message signing is not implemented: a server that *requires* SMB1 signing for a user
-//! session is reported as a session-setup error (`STATUS_NOT_SUPPORTED`) rather than probed
-//! half-way. Servers that only offer signing, the default, work.
+//! When the server requires signing, a user session signs its requests and checks the server's
+//! signatures (MS-CIFS 3.1.5.1: the first 8 bytes of `MD5(session key || message)` with the
+//! sequence number in the signature field; the final session setup exchange is numbers 0 and 1).
+//! Guest and anonymous sessions have no key and are never signed.
 
+use super::crypto::md5;
 use super::error::{Error, Result};
 use super::ntlmssp::{self, Identity};
 use super::status;
@@ -35,6 +37,10 @@ const FLAGS2_UNICODE: u16 = 0x8000;
 const FLAGS2_NT_STATUS: u16 = 0x4000;
 const FLAGS2_EXTENDED_SECURITY: u16 = 0x0800;
 const FLAGS2_LONG_NAMES: u16 = 0x0001;
+const FLAGS2_SECURITY_SIGNATURE: u16 = 0x0004;
+
+/// Offset of the 8-byte signature in the header.
+const SIG_OFF: usize = 14;
 
 const CAP_UNICODE: u32 = 0x0004;
 const CAP_NT_SMBS: u32 = 0x0010;
@@ -215,8 +221,31 @@ pub struct Client {
     mid: u16,
     /// The session is a guest session.
     pub guest: bool,
-    /// Messages are signed (never: see the module doc).
+    /// Messages are signed.
     pub signing: bool,
+    mac_key: Option<[u8; 16]>,
+    seq: u32,
+}
+
+/// The SMB1 signature of `msg` with sequence number `seq` (MS-CIFS 3.1.5.1).
+pub fn signature(key: &[u8; 16], msg: &[u8], seq: u32) -> [u8; 8] {
+    let mut m = msg.to_vec();
+    if let Some(field) = m.get_mut(SIG_OFF..SIG_OFF + 8) {
+        field[..4].copy_from_slice(&seq.to_le_bytes());
+        field[4..].fill(0);
+    }
+    let d = md5(&[key, &m]);
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&d[..8]);
+    out
+}
+
+fn verify(key: &[u8; 16], msg: &[u8], seq: u32) -> Result<()> {
+    if msg.get(SIG_OFF..SIG_OFF + 8) == Some(&signature(key, msg, seq)[..]) {
+        Ok(())
+    } else {
+        Err(Error::Status(super::smb2::STATUS_INVALID_SIGNATURE))
+    }
 }
 
 fn header(command: u8, tid: u16, uid: u16, mid: u16) -> Vec<u8> {
@@ -261,10 +290,23 @@ impl Client {
             mid: 1,
             guest: false,
             signing: false,
+            mac_key: None,
+            seq: 0,
         })
     }
 
     fn call(&mut self, command: u8, tid: u16, words: &[u8], bytes: &[u8]) -> Result<Reply> {
+        self.call_raw(command, tid, words, bytes).map(|(_, r)| r)
+    }
+
+    /// Sends one request (signed once signing is on) and returns the raw and parsed reply.
+    fn call_raw(
+        &mut self,
+        command: u8,
+        tid: u16,
+        words: &[u8],
+        bytes: &[u8],
+    ) -> Result<(Vec<u8>, Reply)> {
         let mid = self.mid;
         self.mid = self.mid.wrapping_add(1);
         let mut m = header(command, tid, self.uid, mid);
@@ -272,15 +314,28 @@ impl Client {
         m.extend_from_slice(words);
         m.u16(len16(bytes.len())?);
         m.extend_from_slice(bytes);
+        let key = self.mac_key.filter(|_| self.signing);
+        let seq = self.seq;
+        if let Some(k) = &key {
+            let flags2 = u16::from_le_bytes([m[10], m[11]]) | FLAGS2_SECURITY_SIGNATURE;
+            m[10..12].copy_from_slice(&flags2.to_le_bytes());
+            let sig = signature(k, &m, seq);
+            m[SIG_OFF..SIG_OFF + 8].copy_from_slice(&sig);
+            self.seq = seq.wrapping_add(2);
+        }
         self.t.send(&m)?;
-        let r = Reply::parse(&self.t.recv()?)?;
+        let raw = self.t.recv()?;
+        let r = Reply::parse(&raw)?;
         if r.mid != mid {
             return Err(Error::protocol("reply to another message"));
         }
-        Ok(r)
+        if let Some(k) = &key {
+            verify(k, &raw, seq.wrapping_add(1))?;
+        }
+        Ok((raw, r))
     }
 
-    fn session_leg(&mut self, blob: &[u8]) -> Result<Reply> {
+    fn session_leg(&mut self, blob: &[u8]) -> Result<(Vec<u8>, Reply)> {
         let mut w = Vec::with_capacity(24);
         w.extend_from_slice(&[0xff, 0, 0, 0]);
         w.u16(u16::try_from(self.neg.max_buffer.min(0xffff)).unwrap_or(0xffff));
@@ -295,12 +350,12 @@ impl Client {
             b.push(0);
         }
         b.extend_from_slice(&[0, 0, 0, 0]);
-        self.call(cmd::SESSION_SETUP_ANDX, 0, &w, &b)
+        self.call_raw(cmd::SESSION_SETUP_ANDX, 0, &w, &b)
     }
 
     /// SESSION_SETUP_ANDX with NTLMSSP.
     pub fn session_setup(&mut self, id: &Identity) -> Result<()> {
-        let r1 = self.session_leg(&ntlmssp::negotiate())?;
+        let (_, r1) = self.session_leg(&ntlmssp::negotiate())?;
         let (_, blob) = parse_session_setup(&r1)?;
         if r1.status != status::MORE_PROCESSING_REQUIRED {
             return Err(Error::protocol("no NTLMSSP challenge"));
@@ -308,7 +363,7 @@ impl Client {
         self.uid = r1.uid;
         let challenge = ntlmssp::parse_challenge(&blob)?;
         let auth = ntlmssp::authenticate(id, &challenge, &ntlmssp::Entropy::fresh()?)?;
-        let r2 = self.session_leg(&auth.message)?;
+        let (raw2, r2) = self.session_leg(&auth.message)?;
         let (action, _) = parse_session_setup(&r2)?;
         if r2.status != status::SUCCESS {
             return Err(Error::protocol("session setup did not complete"));
@@ -316,9 +371,13 @@ impl Client {
         self.guest = action & 1 != 0;
         if self.neg.security_mode & SECURITY_SIGNATURES_REQUIRED != 0
             && !self.guest
-            && !id.is_anonymous()
+            && let Some(k) = auth.session_key
         {
-            return Err(Error::Unsupported("server requires SMB1 signing".into()));
+            // Signing starts with the final session setup: request 0, reply 1.
+            verify(&k, &raw2, 1)?;
+            self.mac_key = Some(k);
+            self.signing = true;
+            self.seq = 2;
         }
         Ok(())
     }
