@@ -459,7 +459,8 @@ impl Alerter {
         let now = chrono::Local::now();
         for line in alert.lines() {
             if self.console {
-                eprintln!("{line}");
+                // Never panic on a closed or broken stderr (monitors often run detached).
+                let _ = writeln!(std::io::stderr(), "{line}");
             }
             if let Some(path) = &self.alert_log
                 && let Err(e) = append_alert_log(path, &now, &self.server, alert, line)

@@ -53,6 +53,7 @@ pub enum Parsed {
 }
 
 /// Options of a monitor run.
+#[allow(clippy::struct_excessive_bools)] // each is an independent command-line switch
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MonitorArgs {
     /// `-s SHARE` or `-d DIR`.
@@ -77,7 +78,7 @@ pub struct MonitorArgs {
     pub once: bool,
     /// `--json` with `--once`.
     pub json: bool,
-    /// `--nfs4`: NFSv4 COMPOUND probe only (nfsmon).
+    /// `--nfs4`: `NFSv4` COMPOUND probe only (nfsmon).
     pub nfs4: bool,
     /// `--udp`: portmap/MOUNT/NFS over UDP (nfsmon).
     pub udp: bool,

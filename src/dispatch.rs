@@ -6,6 +6,7 @@
 //! always say `clp-fsmon`. `--install` does use it, to know what to link to.
 
 use std::ffi::{OsStr, OsString};
+use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -48,7 +49,7 @@ fn unknown(name: &str) -> u8 {
 fn list() -> String {
     let mut s = String::from("applets:\n");
     for a in APPLETS {
-        s.push_str(&format!("  {:<14} {}\n", a.name, a.about));
+        let _ = writeln!(s, "  {:<14} {}", a.name, a.about);
     }
     s
 }

@@ -64,13 +64,16 @@ pub fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
 }
 
 /// The start time of `pid` (clock ticks since boot, field 22 of /proc/PID/stat), or None when
-/// the process does not exist.
+/// the process does not exist or has already ended (a zombie waiting for its parent).
 pub fn process_start_time(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // comm may contain spaces and parentheses: fields start after the last ')'.
-    let after = &stat[stat.rfind(')')? + 2..];
-    // after[0] is field 3 (state); start time is field 22 → index 19.
-    after.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 2..].split_whitespace();
+    // field 3 (state) first; start time is field 22, 19 further on.
+    if matches!(fields.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
 /// Finds `prog` on PATH.
@@ -113,6 +116,19 @@ mod tests {
     fn start_time_of_self_and_of_nothing() {
         assert!(process_start_time(std::process::id()).is_some());
         assert!(process_start_time(u32::MAX - 1).is_none());
+    }
+
+    #[test]
+    fn a_zombie_has_no_start_time() {
+        let mut c = std::process::Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        // not reaped yet: a zombie once it has exited
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while process_start_time(pid).is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(process_start_time(pid).is_none());
+        c.wait().unwrap();
     }
 
     #[test]

@@ -1,1 +1,580 @@
-//! runtime tests (placeholder).
+//! The shared runtime through the real binary: dispatch and install, the legacy grammar (every
+//! event 11–14 path), the registry (stale after kill -9, pid reuse, -del refusal), control
+//! (stop/pause/continue with acknowledgement, stop during a hanging probe), faults and alert
+//! formatting. Probes are scripted (`CLP_FSMON_TEST_PROBE`) so no server is needed here.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use predicates::prelude::*;
+
+use crate::rig::{APPLETS, Sandbox, binary, wait_until};
+
+const S: Duration = Duration::from_secs(1);
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+// ---- dispatch and install ------------------------------------------------------------
+
+#[test]
+fn dispatch_by_link_name_and_by_first_argument() {
+    let sb = Sandbox::new();
+    sb.cmd("clp_sambamon")
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("usage: clp_sambamon ID -s SHARE"));
+    sb.cmd("clp_nfsmon")
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("usage: clp_nfsmon ID -d DIR"));
+    assert_cmd::Command::new(binary())
+        .args(["clp_nfsmon", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("usage: clp_nfsmon"));
+}
+
+#[test]
+fn dispatch_lists_every_applet_and_rejects_unknown_names() {
+    let out = assert_cmd::Command::new(binary())
+        .arg("--list")
+        .assert()
+        .success();
+    let listed: Vec<String> = text(&out.get_output().stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(listed, APPLETS);
+    let sb = Sandbox::new();
+    let bogus = sb.path().join("bin/clp_foomon");
+    std::os::unix::fs::symlink(binary(), &bogus).unwrap();
+    let out = assert_cmd::Command::new(&bogus).assert().code(127);
+    let err = text(&out.get_output().stderr);
+    for a in APPLETS {
+        assert!(err.contains(a), "{err}");
+    }
+    assert_cmd::Command::new(binary())
+        .arg("clp_nope")
+        .assert()
+        .code(127);
+}
+
+#[test]
+fn install_is_idempotent_and_uninstall_touches_only_our_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("sbin");
+    let run = |args: &[&str]| assert_cmd::Command::new(binary()).args(args).assert();
+    run(&["--install", d.to_str().unwrap()]).success();
+    for a in APPLETS {
+        let l = d.join(a);
+        assert!(
+            std::fs::symlink_metadata(&l)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::canonicalize(&l).unwrap(),
+            std::fs::canonicalize(binary()).unwrap()
+        );
+    }
+    run(&["--install", d.to_str().unwrap()])
+        .success()
+        .stdout(predicate::str::contains("already installed"));
+    // an installed link works
+    assert_cmd::Command::new(d.join("clp_sambamon"))
+        .arg("--help")
+        .assert()
+        .success();
+    // hard links, in another directory
+    let h = dir.path().join("hard");
+    run(&["--install", "--hardlink", h.to_str().unwrap()]).success();
+    assert!(
+        std::fs::symlink_metadata(h.join("clplcnsc"))
+            .unwrap()
+            .file_type()
+            .is_file()
+    );
+    // a foreign file is never replaced
+    let f = dir.path().join("foreign");
+    std::fs::create_dir_all(&f).unwrap();
+    std::fs::write(f.join("clp_nfsmon"), b"#!/bin/sh\n").unwrap();
+    run(&["--install", f.to_str().unwrap()])
+        .failure()
+        .stderr(predicate::str::contains("is not a link to"));
+    assert_eq!(std::fs::read(f.join("clp_nfsmon")).unwrap(), b"#!/bin/sh\n");
+    // uninstall removes ours and keeps a foreign link
+    std::fs::remove_file(d.join("clp_nfsmon")).unwrap();
+    std::os::unix::fs::symlink("/bin/true", d.join("clp_nfsmon")).unwrap();
+    run(&["--uninstall", d.to_str().unwrap()])
+        .success()
+        .stdout(predicate::str::contains("kept"));
+    assert!(std::fs::symlink_metadata(d.join("clp_sambamon")).is_err());
+    assert!(std::fs::symlink_metadata(d.join("clplcnsc")).is_err());
+    assert_eq!(
+        std::fs::read_link(d.join("clp_nfsmon")).unwrap(),
+        Path::new("/bin/true")
+    );
+    // and again: nothing to do, still fine
+    run(&["--uninstall", d.to_str().unwrap()]).success();
+}
+
+use std::path::Path;
+
+// ---- grammar: events 11, 12, 13 -------------------------------------------------------
+
+fn expect_event(sb: &Sandbox, applet: &str, args: &[&str], event: u16, text_: &str) {
+    let out = sb.cmd(applet).args(args).assert().code(2);
+    let err = text(&out.get_output().stderr);
+    assert!(err.contains(text_), "{applet} {args:?}: {err}");
+    let last = sb.alerts().pop().expect("an alert was logged");
+    assert_eq!(last.2, event, "{applet} {args:?}");
+    assert_eq!(last.3, text_);
+}
+
+#[test]
+fn grammar_errors_raise_events_11_12_13() {
+    let sb = Sandbox::new();
+    let id_missing_s = "The monitor id is not specified at the clp_sambamon command.";
+    let id_missing_n = "The monitor id is not specified at the clp_nfsmon command.";
+    expect_event(&sb, "clp_sambamon", &[], 13, id_missing_s);
+    expect_event(&sb, "clp_sambamon", &["-s", "share"], 13, id_missing_s);
+    expect_event(&sb, "clp_nfsmon", &["-d", "/x"], 13, id_missing_n);
+    expect_event(
+        &sb,
+        "clp_sambamon",
+        &["w1"],
+        12,
+        "'-s' parameter is not specified at the clp_sambamon command.",
+    );
+    expect_event(
+        &sb,
+        "clp_nfsmon",
+        &["w1", "-i", "5"],
+        12,
+        "'-d' parameter is not specified at the clp_nfsmon command.",
+    );
+    let inv_s = "Invalid parameter in the clp_sambamon.";
+    let long_id = "a".repeat(256);
+    for args in [
+        vec!["w-1", "-s", "share"],
+        vec![long_id.as_str(), "-s", "share"],
+        vec!["w1", "-s", "share", "-i", "0"],
+        vec!["w1", "-s", "share", "-i", "10001"],
+        vec!["w1", "-s", "share", "-c", "x"],
+        vec!["w1", "-s", "share", "-r"],
+        vec!["w1", "-s", "share", "-d", "/x"],
+        vec!["w1", "-s", "share", "-z"],
+        vec!["w1", "-stop", "0"],
+        vec!["w1", "-stop", "10001"],
+        vec!["w1", "-pause", "now"],
+    ] {
+        expect_event(&sb, "clp_sambamon", &args, 11, inv_s);
+    }
+    expect_event(
+        &sb,
+        "clp_nfsmon",
+        &["w1", "-d", "/x", "-n", "70000"],
+        11,
+        "Invalid parameter in the clp_nfsmon.",
+    );
+    // a 255-byte ID is valid: it reaches the licence check (51), not 11
+    let id255 = "b".repeat(255);
+    sb.cmd("clp_sambamon")
+        .args([id255.as_str(), "-s", "share"])
+        .env("CLP_FSMON_TEST_PROBE", "ok")
+        .assert()
+        .code(3);
+    assert_eq!(sb.alerts().pop().unwrap().2, 51);
+}
+
+#[test]
+fn stop_is_never_read_as_s_top() {
+    let sb = Sandbox::new();
+    // With no monitor running, -stop is a successful no-op, not "-s top" (which would need a licence).
+    sb.cmd("clp_sambamon")
+        .args(["w1", "-stop"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to stop"));
+    sb.cmd("clp_nfsmon")
+        .args(["w1", "-stop", "3"])
+        .assert()
+        .success();
+    assert!(sb.alerts().is_empty());
+}
+
+#[test]
+fn non_root_callers_are_refused() {
+    let sb = Sandbox::new();
+    for (applet, args) in [
+        ("clp_sambamon", vec!["w1", "-s", "share"]),
+        ("clp_nfsmon", vec!["w1", "-stop"]),
+        ("clp_nfsmon", vec!["w1", "-disp"]),
+    ] {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(sb.link(applet))
+            .args(&args)
+            .env("CLP_FSMON_ROOT", sb.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(7), "{applet} {args:?}");
+        assert!(text(&out.stderr).contains("must be run as root"));
+    }
+}
+
+// ---- registry --------------------------------------------------------------------------
+
+fn started(sb: &Sandbox, n: usize) -> bool {
+    wait_until(10 * S, || {
+        sb.event_ids().iter().filter(|&&e| e == 1).count() >= n
+    })
+}
+
+#[test]
+fn second_monitor_with_a_live_id_gets_14() {
+    let sb = Sandbox::licensed();
+    let _m = sb.spawn_monitor(
+        "clp_sambamon",
+        &["w1", "-s", "share", "-i", "1"],
+        Some("ok"),
+    );
+    assert!(started(&sb, 1));
+    let out = sb
+        .cmd("clp_sambamon")
+        .args(["w1", "-s", "other"])
+        .env("CLP_FSMON_TEST_PROBE", "ok")
+        .assert()
+        .code(4);
+    assert!(
+        text(&out.get_output().stderr)
+            .contains("The specified monitor id is already under use in other processes.")
+    );
+    assert_eq!(sb.alerts().pop().unwrap().2, 14);
+    // the same ID under the other applet is a different monitor
+    let _n = sb.spawn_monitor("clp_nfsmon", &["w1", "-d", "/x", "-i", "1"], Some("ok"));
+    assert!(started(&sb, 2));
+}
+
+#[test]
+fn kill_9_leaves_a_stale_entry_that_the_next_start_replaces() {
+    let sb = Sandbox::licensed();
+    let mut m = sb.spawn_monitor("clp_sambamon", &["w1", "-s", "share"], Some("ok"));
+    assert!(started(&sb, 1));
+    let old = m.pid();
+    m.signal(Signal::SIGKILL);
+    m.wait_exit(5 * S);
+    // -disp shows the stale pid and says why
+    let out = sb
+        .cmd("clp_sambamon")
+        .args(["w1", "-disp"])
+        .assert()
+        .code(8);
+    assert_eq!(text(&out.get_output().stdout).trim(), old.to_string());
+    assert!(text(&out.get_output().stderr).contains("stale entry (process gone)"));
+    // the same ID starts again with no -del
+    let m2 = sb.spawn_monitor("clp_sambamon", &["w1", "-s", "share"], Some("ok"));
+    assert!(started(&sb, 2));
+    sb.cmd("clp_sambamon")
+        .args(["w1", "-disp"])
+        .assert()
+        .success()
+        .stdout(format!("{}\n", m2.pid()));
+}
+
+#[test]
+fn entry_whose_pid_was_reused_is_stale() {
+    let sb = Sandbox::licensed();
+    // A leftover entry naming a live, unrelated process.
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let dir = sb.path().join("run/clp-fsmon/nfsmon/w7");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lock"), b"").unwrap();
+    std::fs::write(
+        dir.join("entry.json"),
+        format!(
+            r#"{{"pid":{},"start_time":1,"id":"w7","applet":"clp_nfsmon","target":"/x","started":"then"}}"#,
+            sleeper.id()
+        ),
+    )
+    .unwrap();
+    let out = sb.cmd("clp_nfsmon").args(["w7", "-disp"]).assert().code(8);
+    assert!(text(&out.get_output().stderr).contains("pid reused by another program"));
+    let _m = sb.spawn_monitor("clp_nfsmon", &["w7", "-d", "/x"], Some("ok"));
+    assert!(started(&sb, 1));
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+}
+
+#[test]
+fn del_refuses_a_live_monitor_and_removes_a_stale_one() {
+    let sb = Sandbox::licensed();
+    let mut m = sb.spawn_monitor("clp_nfsmon", &["d1", "-d", "/x"], Some("ok"));
+    assert!(started(&sb, 1));
+    sb.cmd("clp_nfsmon")
+        .args(["d1", "-del"])
+        .assert()
+        .code(9)
+        .stderr(predicate::str::contains("refusing to delete d1"));
+    // still alive and still registered
+    assert!(m.wait_exit(Duration::from_millis(100)).is_none());
+    sb.cmd("clp_nfsmon")
+        .args(["d1", "-disp"])
+        .assert()
+        .success();
+    m.signal(Signal::SIGKILL);
+    m.wait_exit(5 * S);
+    sb.cmd("clp_nfsmon").args(["d1", "-del"]).assert().success();
+    sb.cmd("clp_nfsmon").args(["d1", "-disp"]).assert().code(8);
+    sb.cmd("clp_nfsmon").args(["d1", "-del"]).assert().code(8);
+}
+
+// ---- control ---------------------------------------------------------------------------
+
+#[test]
+fn pause_and_continue_are_acknowledged_and_logged() {
+    let sb = Sandbox::licensed();
+    let _m = sb.spawn_monitor(
+        "clp_sambamon",
+        &["p1", "-s", "share", "-i", "1"],
+        Some("ok"),
+    );
+    assert!(sb.wait_event(2, 10 * S));
+    sb.cmd("clp_sambamon")
+        .args(["p1", "-pause"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok paused"));
+    sb.cmd("clp_sambamon")
+        .args(["p1", "-continue"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok monitoring"));
+    let texts: Vec<(u16, String)> = sb.alerts().into_iter().map(|a| (a.2, a.3)).collect();
+    assert!(texts.contains(&(7, "The clp_sambamon is going to stop monitoring.".into())));
+    assert!(texts.contains(&(8, "The clp_sambamon is going to monitor.".into())));
+    let f = sb.fault_log("sambamon");
+    assert!(
+        f.contains("id=p1") && f.contains("paused") && f.contains("resumed"),
+        "{f}"
+    );
+    // not running → clear error
+    sb.cmd("clp_sambamon")
+        .args(["zz", "-pause"])
+        .assert()
+        .code(8);
+}
+
+#[test]
+fn stop_returns_once_the_monitor_has_exited() {
+    let sb = Sandbox::licensed();
+    let mut m = sb.spawn_monitor(
+        "clp_nfsmon",
+        &["s1", "-d", "/export", "-i", "1"],
+        Some("ok"),
+    );
+    assert!(sb.wait_event(2, 10 * S));
+    sb.cmd("clp_nfsmon")
+        .args(["s1", "-stop", "10"])
+        .assert()
+        .success();
+    // by the time -stop returned the process is gone
+    assert_eq!(m.wait_exit(Duration::from_millis(200)), Some(0));
+    let last = sb.alerts().pop().unwrap();
+    assert_eq!(
+        (last.2, last.3.as_str()),
+        (
+            3,
+            "The clp_nfsmon will stop watching NFS shared directory '/export'."
+        )
+    );
+    assert!(!sb.path().join("run/clp-fsmon/nfsmon/s1").exists());
+}
+
+#[test]
+fn stop_during_a_hanging_probe_ends_within_a_second() {
+    let sb = Sandbox::licensed();
+    let mut m = sb.spawn_monitor(
+        "clp_sambamon",
+        &["h1", "-s", "share", "-r", "600"],
+        Some("hang"),
+    );
+    assert!(started(&sb, 1));
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    sb.cmd("clp_sambamon")
+        .args(["h1", "-stop"])
+        .assert()
+        .success();
+    let took = t.elapsed();
+    assert!(took < S, "-stop took {took:?}");
+    assert_eq!(m.wait_exit(S), Some(0));
+    assert_eq!(sb.event_ids().last(), Some(&3));
+}
+
+#[test]
+fn stop_of_a_frozen_monitor_reports_15() {
+    let sb = Sandbox::licensed();
+    let m = sb.spawn_monitor("clp_sambamon", &["f1", "-s", "share"], Some("ok"));
+    assert!(started(&sb, 1));
+    m.signal(Signal::SIGSTOP);
+    let t = Instant::now();
+    let out = sb
+        .cmd("clp_sambamon")
+        .args(["f1", "-stop", "1"])
+        .assert()
+        .code(5);
+    assert!(t.elapsed() < 3 * S);
+    assert!(
+        text(&out.get_output().stderr)
+            .contains("The clp_sambamon has not performed end processing.")
+    );
+    assert_eq!(sb.event_ids().last(), Some(&15));
+    // thawed, it takes the SIGTERM that -stop left for it and ends like -stop
+    m.signal(Signal::SIGCONT);
+    let mut m = m;
+    assert_eq!(m.wait_exit(5 * S), Some(0));
+}
+
+#[test]
+fn sigterm_ends_a_monitor_like_stop() {
+    let sb = Sandbox::licensed();
+    let mut m = sb.spawn_monitor("clp_nfsmon", &["t1", "-d", "/x"], Some("hang"));
+    assert!(started(&sb, 1));
+    m.signal(Signal::SIGTERM);
+    assert_eq!(m.wait_exit(S), Some(0));
+    assert_eq!(sb.event_ids().last(), Some(&3));
+}
+
+// ---- faults ----------------------------------------------------------------------------
+
+#[test]
+fn fault_after_c_failures_exits_1_with_the_error_then_6() {
+    let sb = Sandbox::licensed();
+    let t = Instant::now();
+    let mut m = sb.spawn_monitor(
+        "clp_sambamon",
+        &["e1", "-s", "share", "-i", "1", "-c", "3"],
+        Some("ok,fail"),
+    );
+    assert_eq!(m.wait_exit(20 * S), Some(1));
+    // ok, then 3 failures 1 s apart: about 3 s
+    let took = t.elapsed();
+    assert!(took >= 3 * S && took < 8 * S, "{took:?}");
+    let ids = sb.event_ids();
+    assert_eq!(ids, vec![1, 2, 72, 6], "{:?}", sb.alert_log());
+    let a = sb.alerts();
+    assert_eq!(
+        a[2].3,
+        "The clp_sambamon has detected network error(connect error[111])."
+    );
+    assert_eq!(a[3].3, "The clp_sambamon will terminate.");
+    let f = sb.fault_log("sambamon");
+    for k in 1..=3 {
+        assert!(
+            f.contains(&format!("probe failed {k}/3 phase=connect")),
+            "{f}"
+        );
+    }
+    assert!(!f.contains("probe failed 4/3"));
+    // the ID is free again
+    assert!(!sb.path().join("run/clp-fsmon/sambamon/e1").exists());
+}
+
+#[test]
+fn hanging_probes_are_cut_at_r_and_count_as_failures() {
+    let sb = Sandbox::licensed();
+    let t = Instant::now();
+    let mut m = sb.spawn_monitor(
+        "clp_nfsmon",
+        &["e2", "-d", "/exp", "-i", "1", "-c", "2", "-r", "1"],
+        Some("hang"),
+    );
+    assert_eq!(m.wait_exit(20 * S), Some(1));
+    let took = t.elapsed();
+    // two probes cut at 1 s (+0.1 s grace) with 1 s between them
+    assert!(
+        took >= 3 * S && took < Duration::from_millis(5500),
+        "{took:?}"
+    );
+    let a = sb.alerts();
+    let tail: Vec<(u16, &str)> = a.iter().skip(1).map(|x| (x.2, x.3.as_str())).collect();
+    assert_eq!(
+        tail,
+        vec![
+            (0, "clp_nfsmon: RPC: Timed out"),
+            (66, "The clp_nfsmon has detected an error in NFS."),
+            (6, "The clp_nfsmon will terminate."),
+        ]
+    );
+    assert!(
+        sb.fault_log("nfsmon")
+            .contains("probe failed 2/2 phase=wait")
+    );
+}
+
+// ---- alert formatting --------------------------------------------------------------------
+
+#[test]
+fn alerts_reach_syslog_and_long_lines_are_split_at_255_bytes() {
+    let sb = Sandbox::licensed();
+    let sock = sb.syslog();
+    let share = "s".repeat(250);
+    let mut m = sb.spawn_monitor("clp_sambamon", &["l1", "-s", &share, "-i", "1"], Some("ok"));
+    assert!(sb.wait_event(2, 10 * S));
+    sb.cmd("clp_sambamon")
+        .args(["l1", "-stop"])
+        .assert()
+        .success();
+    m.wait_exit(5 * S);
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    let a = sb.alerts();
+    // event 2 with a 250-byte share is longer than 255 bytes: two lines, both event 2
+    let twos: Vec<&String> = a.iter().filter(|x| x.2 == 2).map(|x| &x.3).collect();
+    assert_eq!(twos.len(), 2);
+    assert_eq!(twos[0].len(), 255);
+    assert_eq!(
+        format!("{}{}", twos[0], twos[1]),
+        format!("The clp_sambamon is going to watch share resource [{share}].")
+    );
+    for x in &a {
+        assert_eq!(x.0, host);
+        assert_eq!(x.1, "sambamon");
+        assert!(x.3.len() <= 255);
+    }
+    // the alert log's time column
+    let first = sb.alert_log().lines().next().unwrap().to_owned();
+    let time = first.split('\t').next().unwrap();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(time, "%Y/%m/%d %H:%M:%S").is_ok(),
+        "{time}"
+    );
+    // syslog got the same events, RFC 3164 with module and event ID
+    let mut buf = [0u8; 2048];
+    let mut got = Vec::new();
+    while let Ok(n) = sock.recv(&mut buf) {
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        if got.iter().any(|g| g.contains("ID 3:")) {
+            break;
+        }
+    }
+    assert!(got[0].starts_with("<29>"), "{got:?}");
+    assert!(
+        got[0].contains(&format!(" {host} clp_sambamon[")),
+        "{got:?}"
+    );
+    assert!(
+        got[0].ends_with("]: sambamon: ID 1: The clp_sambamon has started watching Samba."),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|g| g.contains("ID 3: The clp_sambamon will stop watching Samba ["))
+    );
+}

@@ -73,7 +73,7 @@ impl ControlServer {
                 for conn in listener.incoming() {
                     match conn {
                         Ok(s) => {
-                            if let Err(e) = serve(s, &tx) {
+                            if let Err(e) = serve(&s, &tx) {
                                 tracing::warn!("control connection: {e}");
                             }
                         }
@@ -101,15 +101,15 @@ fn peer_allowed(s: &UnixStream) -> bool {
     }
 }
 
-fn serve(s: UnixStream, tx: &Sender<Msg>) -> io::Result<()> {
+fn serve(s: &UnixStream, tx: &Sender<Msg>) -> io::Result<()> {
     s.set_read_timeout(Some(EXCHANGE_TIMEOUT))?;
     s.set_write_timeout(Some(EXCHANGE_TIMEOUT))?;
     let mut w = s.try_clone()?;
-    if !peer_allowed(&s) {
+    if !peer_allowed(s) {
         return w.write_all(b"error permission denied\n");
     }
     let mut line = String::new();
-    BufReader::new(&s).take_line(&mut line)?;
+    BufReader::new(s).take_line(&mut line)?;
     let Some(cmd) = ControlCmd::parse(&line) else {
         return w.write_all(b"error unknown command\n");
     };
@@ -139,11 +139,13 @@ impl<R: BufRead> TakeLine for R {
 
 use std::io::Read;
 
-/// Sends `cmd` to the monitor listening on `path` and returns its one-line reply.
-pub fn send(path: &Path, cmd: ControlCmd) -> io::Result<String> {
+/// Sends `cmd` to the monitor listening on `path` and returns its one-line reply, waiting at
+/// most `limit` (and never more than [`EXCHANGE_TIMEOUT`]).
+pub fn send(path: &Path, cmd: ControlCmd, limit: Duration) -> io::Result<String> {
+    let limit = limit.min(EXCHANGE_TIMEOUT).max(Duration::from_millis(10));
     let mut s = UnixStream::connect(path)?;
-    s.set_read_timeout(Some(EXCHANGE_TIMEOUT))?;
-    s.set_write_timeout(Some(EXCHANGE_TIMEOUT))?;
+    s.set_read_timeout(Some(limit))?;
+    s.set_write_timeout(Some(limit))?;
     s.write_all(cmd.word().as_bytes())?;
     s.write_all(b"\n")?;
     let mut reply = String::new();

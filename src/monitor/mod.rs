@@ -15,6 +15,7 @@ pub mod control;
 pub mod registry;
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -408,7 +409,7 @@ fn failure_text(f: &ProbeFailure) -> String {
         phases_text(&f.phases)
     );
     for (k, v) in &f.detail {
-        s.push_str(&format!(" {k}={v}"));
+        let _ = write!(s, " {k}={v}");
     }
     s
 }
@@ -708,7 +709,11 @@ pub fn control_main(
                 return Exit::Ok.code();
             };
             let deadline = Instant::now() + Duration::from_secs(u64::from(*wait));
-            if let Err(e) = control::send(&sock, ControlCmd::Stop) {
+            if let Err(e) = control::send(
+                &sock,
+                ControlCmd::Stop,
+                deadline.saturating_duration_since(Instant::now()),
+            ) {
                 // The loop did not answer: ask through the signal thread instead.
                 eprintln!("{applet}: control channel: {e}; sending SIGTERM");
                 if let Some(en) = entry.as_ref().filter(|en| process_alive(en)) {
@@ -741,7 +746,7 @@ pub fn control_main(
             } else {
                 ControlCmd::Continue
             };
-            match control::send(&sock, c) {
+            match control::send(&sock, c, control::EXCHANGE_TIMEOUT) {
                 Ok(reply) => {
                     println!("{applet}: {id}: {reply}");
                     Exit::Ok.code()
@@ -755,7 +760,7 @@ pub fn control_main(
         Command::Disp => match status {
             Liveness::Alive(Some(e)) => {
                 println!("{}", e.pid);
-                if let Ok(s) = control::send(&sock, ControlCmd::Status) {
+                if let Ok(s) = control::send(&sock, ControlCmd::Status, control::EXCHANGE_TIMEOUT) {
                     eprintln!("{applet}: {id}: {s}");
                 }
                 Exit::Ok.code()

@@ -12,6 +12,7 @@
 //! program); they never decide liveness. Lock files may be removed by the owner on exit; every
 //! locker re-checks after locking that the path still names the inode it locked.
 
+use std::fmt::Write as _;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -155,7 +156,10 @@ impl Registry {
     /// is a digest of the ID.
     pub fn socket_path(&self, id: &str) -> PathBuf {
         let h = Sha256::digest(id.as_bytes());
-        let hex: String = h[..10].iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = h[..10].iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        });
         self.ctl_dir
             .join(format!("{}.{hex}.sock", self.module.name()))
     }
@@ -177,6 +181,7 @@ impl Registry {
                 .read(true)
                 .write(true)
                 .create(true)
+                .truncate(false)
                 .mode(0o600)
                 .open(&lock_path)
             {

@@ -27,13 +27,9 @@ fn probe(script: &str) -> Arc<dyn Probe> {
 }
 
 /// Runs the loop on a thread; returns the control sender and a join handle with the events.
-fn spawn(
-    script: &str,
-    cfg: LoopConfig,
-) -> (
-    Sender<Msg>,
-    thread::JoinHandle<(LoopEnd, Vec<Ev>, Duration)>,
-) {
+type Outcome = (LoopEnd, Vec<Ev>, Duration);
+
+fn spawn(script: &str, cfg: LoopConfig) -> (Sender<Msg>, thread::JoinHandle<Outcome>) {
     let p = probe(script);
     let (tx, rx) = mpsc::channel();
     let tx2 = tx.clone();
@@ -123,7 +119,7 @@ fn probes_are_interval_apart() {
     let t = started(&evs);
     assert!((4..=6).contains(&t.len()), "{t:?}");
     for w in t.windows(2) {
-        let gap = w[1] - w[0];
+        let gap = w[1].checked_sub(w[0]).unwrap();
         assert!(gap >= ms(150) && gap < ms(300), "gap {gap:?}");
     }
 }
@@ -143,7 +139,7 @@ fn hanging_probe_is_cut_at_the_deadline() {
         .collect();
     assert_eq!(fails.len(), 2);
     let t = started(&evs);
-    let gap = t[1] - t[0];
+    let gap = t[1].checked_sub(t[0]).unwrap();
     // cut at r (+ grace), then the interval
     assert!(
         gap >= ms(300 + 10) && gap < ms(300 + 100 + 10 + 120),

@@ -192,9 +192,13 @@ impl Probe for ScriptedProbe {
             Instant::now(),
         );
         f.total_micros = micros(timeout);
-        if self.module == Module::Sambamon {
-            f.alerts = vec![Alert::new(self.module, Event::SelectError, &[&110])];
-        }
+        f.alerts = match self.module {
+            Module::Sambamon => vec![Alert::new(self.module, Event::SelectError, &[&110])],
+            Module::Nfsmon => vec![
+                Alert::new(self.module, Event::Detail, &[&"RPC: Timed out"]),
+                Alert::plain(self.module, Event::NfsError),
+            ],
+        };
         f
     }
 }

@@ -6,3 +6,191 @@
 pub mod license;
 pub mod nfs;
 pub mod smb;
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every applet name (kept in step with `applets::APPLETS` by `dispatch_lists_every_applet`).
+pub const APPLETS: [&str; 3] = ["clp_sambamon", "clp_nfsmon", "clplcnsc"];
+
+/// The built multi-call binary.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_clp-fsmon"))
+}
+
+/// A re-rooted sandbox with every applet linked under `<root>/bin`.
+pub struct Sandbox {
+    pub root: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// An empty sandbox (no licence).
+    pub fn new() -> Self {
+        let root = tempfile::Builder::new().prefix("clpfs-").tempdir().unwrap();
+        let bin = root.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for a in APPLETS {
+            std::os::unix::fs::symlink(binary(), bin.join(a)).unwrap();
+        }
+        Self { root }
+    }
+
+    /// A sandbox holding a valid product licence.
+    pub fn licensed() -> Self {
+        let s = Self::new();
+        license::register_product(s.path());
+        s
+    }
+
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// Path of an applet link.
+    pub fn link(&self, applet: &str) -> PathBuf {
+        self.path().join("bin").join(applet)
+    }
+
+    /// A command running `applet` through its link, inside the sandbox.
+    pub fn cmd(&self, applet: &str) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(self.link(applet));
+        c.env("CLP_FSMON_ROOT", self.path())
+            .env_remove("CLP_FSMON_TEST_PROBE")
+            .timeout(Duration::from_secs(60));
+        c
+    }
+
+    /// The same as a std command (for spawning monitors).
+    pub fn std_cmd(&self, applet: &str) -> Command {
+        let mut c = Command::new(self.link(applet));
+        c.env("CLP_FSMON_ROOT", self.path())
+            .env_remove("CLP_FSMON_TEST_PROBE");
+        c
+    }
+
+    /// Starts a monitor in the background with a scripted probe (`None`: the real probe).
+    pub fn spawn_monitor(&self, applet: &str, args: &[&str], script: Option<&str>) -> Monitor {
+        let mut c = self.std_cmd(applet);
+        c.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(s) = script {
+            c.env("CLP_FSMON_TEST_PROBE", s);
+        }
+        Monitor {
+            child: c.spawn().unwrap(),
+        }
+    }
+
+    pub fn alert_log(&self) -> String {
+        std::fs::read_to_string(self.path().join("var/log/clp-fsmon/alert.log")).unwrap_or_default()
+    }
+
+    pub fn fault_log(&self, module: &str) -> String {
+        std::fs::read_to_string(
+            self.path()
+                .join(format!("var/log/clp-fsmon/fault-{module}.log")),
+        )
+        .unwrap_or_default()
+    }
+
+    /// Alert-log lines as (server, module, event id, message).
+    pub fn alerts(&self) -> Vec<(String, String, u16, String)> {
+        self.alert_log()
+            .lines()
+            .map(|l| {
+                let f: Vec<&str> = l.splitn(5, '\t').collect();
+                assert_eq!(f.len(), 5, "alert log line has 5 columns: {l:?}");
+                (f[1].into(), f[2].into(), f[3].parse().unwrap(), f[4].into())
+            })
+            .collect()
+    }
+
+    /// Event IDs in the alert log, in order.
+    pub fn event_ids(&self) -> Vec<u16> {
+        self.alerts().into_iter().map(|a| a.2).collect()
+    }
+
+    /// Waits until the alert log has `event`, up to `limit`.
+    pub fn wait_event(&self, event: u16, limit: Duration) -> bool {
+        wait_until(limit, || self.event_ids().contains(&event))
+    }
+
+    /// Binds a syslog listener at `<root>/dev/log`.
+    pub fn syslog(&self) -> UnixDatagram {
+        let dir = self.path().join("dev");
+        std::fs::create_dir_all(&dir).unwrap();
+        let s = UnixDatagram::bind(dir.join("log")).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    }
+}
+
+/// A monitor process started by a test; killed on drop if still running.
+pub struct Monitor {
+    pub child: Child,
+}
+
+impl Monitor {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the exit status, up to `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid().cast_signed()), sig).unwrap();
+    }
+
+    /// Everything it wrote to stderr (after it ended).
+    pub fn stderr(&mut self) -> String {
+        use std::io::Read;
+        let mut s = String::new();
+        if let Some(e) = self.child.stderr.as_mut() {
+            let _ = e.read_to_string(&mut s);
+        }
+        s
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid().cast_signed()),
+                nix::sys::signal::Signal::SIGCONT,
+            );
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Polls `f` every 10 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
