@@ -578,3 +578,146 @@ fn alerts_reach_syslog_and_long_lines_are_split_at_255_bytes() {
             .any(|g| g.contains("ID 3: The clp_sambamon will stop watching Samba ["))
     );
 }
+
+// ---- licence check at monitor start -------------------------------------------------------
+
+use crate::rig::license;
+
+/// Starts a monitor (scripted probe `ok`, stopped right after it starts) and returns
+/// (exit code, alert log events as (id, text)).
+fn start_under_licence(sb: &Sandbox, applet: &str) -> (i32, Vec<(u16, String)>, String) {
+    let target = if applet == "clp_sambamon" { "-s" } else { "-d" };
+    let mut m = sb.spawn_monitor(applet, &["lic1", target, "x"], Some("ok"));
+    let code = match m.wait_exit(Duration::from_millis(1500)) {
+        Some(c) => c,
+        None => {
+            sb.cmd(applet).args(["lic1", "-stop"]).assert().success();
+            m.wait_exit(5 * S).unwrap()
+        }
+    };
+    let err = m.stderr();
+    (
+        code,
+        sb.alerts().into_iter().map(|a| (a.2, a.3)).collect(),
+        err,
+    )
+}
+
+#[test]
+fn no_licence_is_51_and_refuses() {
+    let sb = Sandbox::new();
+    for applet in ["clp_sambamon", "clp_nfsmon"] {
+        let (code, a, _) = start_under_licence(&sb, applet);
+        assert_eq!(code, 3);
+        assert_eq!(
+            a.last().unwrap(),
+            &(51, format!("The license of {applet} is not registered."))
+        );
+        assert!(!a.iter().any(|x| x.0 == 1), "refused before starting");
+    }
+}
+
+#[test]
+fn trial_in_force_is_52_and_runs() {
+    let sb = Sandbox::new();
+    license::register_trial(sb.path(), "2020-01-01", "2099-12-31");
+    let (code, a, err) = start_under_licence(&sb, "clp_nfsmon");
+    assert_eq!(code, 0, "stopped on request");
+    assert_eq!(
+        a[0],
+        (52, "Trial Period of clp_nfsmon is till 12/31/2099.".into())
+    );
+    assert_eq!(a[1].0, 1);
+    assert!(!err.contains("licence warning"));
+}
+
+#[test]
+fn trial_ending_within_a_week_warns() {
+    let sb = Sandbox::new();
+    let until = chrono::Local::now().date_naive() + chrono::Days::new(3);
+    license::register_trial(
+        sb.path(),
+        "2020-01-01",
+        &until.format("%Y-%m-%d").to_string(),
+    );
+    let (code, a, err) = start_under_licence(&sb, "clp_sambamon");
+    assert_eq!(code, 0);
+    assert_eq!(a[0].0, 52);
+    assert!(
+        err.contains("licence warning: the trial licence ends in 4 day(s)"),
+        "{err}"
+    );
+    assert!(sb.fault_log("sambamon").contains("licence warning"));
+}
+
+#[test]
+fn expired_trial_is_53_and_not_yet_valid_is_55() {
+    let sb = Sandbox::new();
+    license::register_trial(sb.path(), "2020-01-01", "2020-12-31");
+    let (code, a, _) = start_under_licence(&sb, "clp_sambamon");
+    assert_eq!(code, 3);
+    assert_eq!(
+        a.last().unwrap(),
+        &(53, "The license of trial expired by 12/31/2020.".into())
+    );
+
+    let sb = Sandbox::new();
+    license::register_trial(sb.path(), "2099-01-01", "2099-12-31");
+    let (code, a, _) = start_under_licence(&sb, "clp_nfsmon");
+    assert_eq!(code, 3);
+    assert_eq!(
+        a.last().unwrap(),
+        &(55, "The license of trial is valid from 01/01/2099.".into())
+    );
+}
+
+#[test]
+fn corrupt_store_is_54_and_refuses() {
+    let sb = Sandbox::licensed();
+    let dir = license::store_dir(sb.path());
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.is_file() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .expect("a store file");
+    let data = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &data[..data.len() / 2]).unwrap();
+    let (code, a, err) = start_under_licence(&sb, "clp_sambamon");
+    assert_eq!(code, 3);
+    assert_eq!(
+        a.last().unwrap(),
+        &(54, "Failed to check license of the clp_sambamon.".into())
+    );
+    assert!(err.contains("licence store"), "{err}");
+}
+
+#[test]
+fn key_held_by_another_server_is_56_at_monitor_start() {
+    // Two servers registered the same key while their stores were apart; then the cluster's
+    // store is shared (B's file lands beside A's): A's monitor must refuse.
+    let a = Sandbox::new();
+    let b = Sandbox::new();
+    license::server(a.path(), "nodea", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", None);
+    license::server(b.path(), "nodeb", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", None);
+    license::register_product(a.path());
+    license::register_product(b.path());
+    let (code, _, _) = start_under_licence(&a, "clp_nfsmon");
+    assert_eq!(code, 0, "alone, A's licence is fine");
+    for e in std::fs::read_dir(license::store_dir(b.path())).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() && !p.file_name().unwrap().to_string_lossy().starts_with('.') {
+            std::fs::copy(
+                &p,
+                license::store_dir(a.path()).join(p.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+    }
+    let (code, ev, _) = start_under_licence(&a, "clp_nfsmon");
+    assert_eq!(code, 3);
+    assert_eq!(
+        ev.last().unwrap(),
+        &(56, "The registration license overlaps.".into())
+    );
+}
