@@ -375,3 +375,232 @@ fn nfsmon_latency_beside_rpcinfo_and_nfs_ls() {
         "{v3t:?} vs nfs-ls {nfsls:?}"
     );
 }
+
+// ---- the real binary (`clp_nfsmon` link, re-rooted sandbox, real licence) -------------------
+
+/// A licensed sandbox root for running the binary.
+fn sandbox() -> tempfile::TempDir {
+    let root = tempfile::Builder::new()
+        .prefix("clpnfs-")
+        .tempdir()
+        .unwrap();
+    crate::rig::license::register_product(root.path());
+    root
+}
+
+/// Alert-log lines of `root` as (event id, message).
+fn alerts(root: &std::path::Path) -> Vec<(u16, String)> {
+    std::fs::read_to_string(root.join("var/log/clp-fsmon/alert.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(5, '\t').collect();
+            (f[3].parse().unwrap(), f[4].to_owned())
+        })
+        .collect()
+}
+
+fn fault_log(root: &std::path::Path) -> String {
+    std::fs::read_to_string(root.join("var/log/clp-fsmon/fault-nfsmon.log")).unwrap_or_default()
+}
+
+fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f()
+}
+
+/// A monitor process; killed on drop.
+struct Mon(std::process::Child);
+
+impl Mon {
+    fn spawn(root: &std::path::Path, args: &[&str]) -> Self {
+        let link = crate::rig::license::applet_link(root, "clp_nfsmon");
+        let child = std::process::Command::new(link)
+            .args(args)
+            .env("CLP_FSMON_ROOT", root)
+            .env_remove("CLP_FSMON_TEST_PROBE")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        Self(child)
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(st) = self.0.try_wait().unwrap() {
+                return st.code();
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Resident set size in KiB.
+    fn rss_kib(&self) -> u64 {
+        let st = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap();
+        st.lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+}
+
+impl Drop for Mon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn nfsmon_bin_once_reports_ok_and_the_original_texts() {
+    let srv = NfsServer::start_v3_v4();
+    let root = sandbox();
+    let addr = srv.addr().to_string();
+    let out = crate::rig::license::applet_cmd(root.path(), "clp_nfsmon")
+        .args(["o1", "-d", srv.export(), "-a", &addr, "--once"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!(
+            "clp_nfsmon OK - {} [NFSv3 over TCP, port 2049, fh ",
+            srv.export()
+        )),
+        "{stdout}"
+    );
+    let out = crate::rig::license::applet_cmd(root.path(), "clp_nfsmon")
+        .args(["o1", "-d", "/not/exported", "-a", &addr, "--once", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["status"], "CRITICAL");
+    assert_eq!(j["failure"]["phase"], "mount");
+    assert_eq!(j["alerts"][0]["id"], 0);
+    assert_eq!(
+        j["alerts"][0]["text"],
+        "clp_nfsmon: mount error(MNT3ERR_ACCES)"
+    );
+    assert_eq!(j["alerts"][1]["id"], 66);
+}
+
+#[test]
+fn nfsmon_bin_stalled_ganesha_is_a_fault_after_c_probes_cut_at_r() {
+    let srv = NfsServer::start_v3_v4();
+    let root = sandbox();
+    let addr = srv.addr().to_string();
+    let mut m = Mon::spawn(
+        root.path(),
+        &[
+            "st1",
+            "-d",
+            srv.export(),
+            "-a",
+            &addr,
+            "-i",
+            "1",
+            "-c",
+            "3",
+            "-r",
+            "1",
+        ],
+    );
+    assert!(wait_for(Duration::from_secs(10), || alerts(root.path())
+        .iter()
+        .any(|a| a.0 == 2)));
+    let rss = m.rss_kib();
+    eprintln!("clp_nfsmon monitor resident: {rss} KiB");
+    assert!(rss < 16 * 1024, "{rss} KiB");
+    srv.signal(Signal::SIGSTOP);
+    let t = Instant::now();
+    let code = m.wait_exit(Duration::from_secs(20));
+    let took = t.elapsed();
+    srv.signal(Signal::SIGCONT);
+    assert_eq!(code, Some(1));
+    // Up to 1 s of the interval already running, then 3 probes of 1 s with 2 intervals of 1 s.
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_millis(6500),
+        "{took:?}"
+    );
+    let a = alerts(root.path());
+    let tail: Vec<(u16, &str)> = a.iter().skip(2).map(|(i, t)| (*i, t.as_str())).collect();
+    assert_eq!(
+        tail,
+        [
+            (0, "clp_nfsmon: RPC: Timed out"),
+            (66, "The clp_nfsmon has detected an error in NFS."),
+            (6, "The clp_nfsmon will terminate."),
+        ]
+    );
+    let f = fault_log(root.path());
+    for k in 1..=3 {
+        assert!(
+            f.contains(&format!(
+                "probe failed {k}/3 phase=mount status=\"RPC_TIMEDOUT\""
+            )),
+            "{f}"
+        );
+    }
+    assert!(!f.contains("probe failed 4/3"), "{f}");
+}
+
+#[test]
+fn nfsmon_bin_stop_during_a_stalled_probe_ends_within_a_second() {
+    let srv = NfsServer::start_v3_v4();
+    let root = sandbox();
+    let addr = srv.addr().to_string();
+    let mut m = Mon::spawn(
+        root.path(),
+        &[
+            "sp1",
+            "-d",
+            srv.export(),
+            "-a",
+            &addr,
+            "-i",
+            "1",
+            "-r",
+            "60",
+        ],
+    );
+    assert!(wait_for(Duration::from_secs(10), || alerts(root.path())
+        .iter()
+        .any(|a| a.0 == 2)));
+    srv.signal(Signal::SIGSTOP);
+    // Let the next probe start and hang on the frozen server.
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = Instant::now();
+    let out = crate::rig::license::applet_cmd(root.path(), "clp_nfsmon")
+        .args(["sp1", "-stop"])
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    srv.signal(Signal::SIGCONT);
+    assert!(out.status.success(), "{out:?}");
+    assert!(took < Duration::from_secs(1), "-stop took {took:?}");
+    assert_eq!(m.wait_exit(Duration::from_secs(1)), Some(0));
+    let a = alerts(root.path());
+    assert_eq!(
+        a.last().unwrap(),
+        &(
+            3,
+            format!(
+                "The clp_nfsmon will stop watching NFS shared directory '{}'.",
+                srv.export()
+            )
+        )
+    );
+}
