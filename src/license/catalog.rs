@@ -1,6 +1,6 @@
 //! The product catalogue: which products exist, the number their keys carry, and which applets a
 //! licence of each unlocks. The data lives in `licenses/*.toml` and is compiled in with
-//! `include_str!`, so a new product is a new data file plus one line in [`SOURCES`].
+//! `include_str!`, so a new product is a new data file plus one line in `SOURCES`.
 
 use std::sync::OnceLock;
 

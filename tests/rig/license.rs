@@ -6,8 +6,9 @@
 //! them starts from a known licence state.
 //!
 //! Keys come from `licenses/dev-keys.toml` (the published keys for the development secret) when
-//! one matches; any other serial or trial period is issued with the library generator, which uses
-//! the same secret the binary was built with.
+//! one matches; any other serial or trial period, and every key when the build has a vendor
+//! secret (`CLP_FSMON_VENDOR_SECRET`), is issued with the library generator, which uses the same
+//! secret the binary was built with.
 //!
 //! | helper | licence registered | monitor state |
 //! |---|---|---|
@@ -76,7 +77,11 @@ fn date(s: &str) -> NaiveDate {
 
 /// The product key for `serial`: the published one when there is one, else a fresh one.
 pub fn product_key(serial: &str) -> String {
-    if let Some(k) = dev_keys().product.iter().find(|k| k.serial == serial) {
+    if let Some(k) = dev_keys()
+        .product
+        .iter()
+        .find(|k| k.serial == serial && key::is_dev_secret())
+    {
         return k.key.clone();
     }
     let p = catalog::product(PRODUCT).unwrap();
@@ -88,7 +93,7 @@ pub fn trial_key(user: &str, from: &str, until: &str) -> String {
     if let Some(k) = dev_keys()
         .trial
         .iter()
-        .find(|k| k.user == user && k.from == from && k.until == until)
+        .find(|k| k.user == user && k.from == from && k.until == until && key::is_dev_secret())
     {
         return k.key.clone();
     }
