@@ -555,3 +555,692 @@ fn zsh_completion_parses() {
         eprintln!("zsh not installed: only the structure of {ZSH_FILE} was checked");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Debian package
+
+const DEB_NAME: &str = "clusterpro-fsmon";
+/// Present while this test owns an installation of the package (on tmpfs: gone after a reboot).
+const MARKER: &str = "/run/clp-fsmon-packaging-test.owner";
+/// Serialises the tests that install the package (and with any copy of this suite).
+const LOCK: &str = "/run/lock/clp-fsmon-packaging.lock";
+
+fn deb_metadata() -> toml::Table {
+    let manifest: toml::Table =
+        toml::from_str(&fs::read_to_string(repo().join("Cargo.toml")).unwrap()).unwrap();
+    manifest["package"]["metadata"]["deb"]
+        .as_table()
+        .expect("[package.metadata.deb]")
+        .clone()
+}
+
+/// One entry of the package's data archive.
+#[derive(Debug)]
+enum Asset {
+    File {
+        src: PathBuf,
+        dest: String,
+        mode: u32,
+    },
+    Symlink {
+        dest: String,
+        target: String,
+    },
+}
+
+/// The files below `dir` (recursively or not) whose names end with `suffix`, sorted.
+fn files_below(dir: &Path, recursive: bool, suffix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if recursive {
+                    dirs.push(p);
+                }
+            } else if p.to_string_lossy().ends_with(suffix) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The assets of `[package.metadata.deb]` resolved as cargo-deb resolves them:
+/// `target/release/clp-fsmon` is the binary under test; `DIR/*SUFFIX` copies DIR's files into
+/// the destination directory, `DIR/**/*` keeps their paths below DIR; a destination ending in `/`
+/// is a directory; `{ dest, link_name }` is a symlink.
+fn deb_assets(binary: &Path) -> Vec<Asset> {
+    let mut out = Vec::new();
+    for a in deb_metadata()["assets"].as_array().expect("assets") {
+        if let Some(t) = a.as_table() {
+            out.push(Asset::Symlink {
+                dest: t["dest"].as_str().unwrap().to_owned(),
+                target: t["link_name"].as_str().unwrap().to_owned(),
+            });
+            continue;
+        }
+        let a: Vec<&str> = a
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let (src, dest) = (a[0], a[1]);
+        let mode = a.get(2).map(|m| u32::from_str_radix(m, 8).unwrap());
+        let sources: Vec<(PathBuf, String)> = if src == "target/release/clp-fsmon" {
+            vec![(binary.to_path_buf(), "clp-fsmon".into())]
+        } else if let Some((dir, pattern)) = src.rsplit_once('/')
+            && pattern.contains('*')
+        {
+            let suffix = pattern
+                .strip_prefix('*')
+                .expect("stager: only *SUFFIX globs");
+            let (dir, recursive) = match dir.strip_suffix("/**") {
+                Some(d) => (d, true),
+                None => (dir, false),
+            };
+            assert!(!dir.contains('*'), "stager: unsupported glob {src}");
+            let base = repo().join(dir);
+            let found = files_below(&base, recursive, suffix);
+            assert!(!found.is_empty(), "asset {src} matches no file");
+            found
+                .into_iter()
+                .map(|p| {
+                    let rel = if recursive {
+                        p.strip_prefix(&base)
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned()
+                    } else {
+                        p.file_name().unwrap().to_string_lossy().into_owned()
+                    };
+                    (p, rel)
+                })
+                .collect()
+        } else {
+            let p = repo().join(src);
+            assert!(p.is_file(), "asset {src} does not exist");
+            vec![(
+                p,
+                Path::new(src).file_name().unwrap().to_string_lossy().into(),
+            )]
+        };
+        for (p, rel) in sources {
+            let dest = if dest.ends_with('/') {
+                format!("{dest}{rel}")
+            } else {
+                dest.to_owned()
+            };
+            let mode = mode.unwrap_or_else(|| {
+                use std::os::unix::fs::PermissionsExt;
+                fs::metadata(&p).unwrap().permissions().mode() & 0o7777
+            });
+            out.push(Asset::File { src: p, dest, mode });
+        }
+    }
+    out
+}
+
+/// A stripped copy of the binary under test (the package ships a stripped binary; a debug build
+/// is tens of MiB and slow to compress).
+fn packaged_binary(work: &Path) -> PathBuf {
+    let copy = work.join("clp-fsmon");
+    fs::copy(bin(), &copy).unwrap();
+    if have("strip") {
+        ok(Command::new("strip").arg(&copy));
+    }
+    copy
+}
+
+/// Builds the package with `dpkg-deb` from a staging tree laid out from the metadata, as
+/// cargo-deb would (man pages gzipped, a copyright file, the maintainer scripts).
+fn stage_deb(work: &Path, binary: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = deb_metadata();
+    let root = work.join("stage");
+    let mut size = 0;
+    for a in deb_assets(binary) {
+        match a {
+            Asset::File { src, dest, mode } => {
+                let mut to = root.join(&dest);
+                fs::create_dir_all(to.parent().unwrap()).unwrap();
+                if dest.starts_with("usr/share/man/") {
+                    let gz = run(Command::new("gzip").args(["-9n", "-c"]).arg(&src));
+                    assert!(gz.status.success());
+                    to.as_mut_os_string().push(".gz");
+                    fs::write(&to, gz.stdout).unwrap();
+                } else {
+                    fs::copy(&src, &to).unwrap();
+                }
+                fs::set_permissions(&to, fs::Permissions::from_mode(mode)).unwrap();
+                size += fs::metadata(&to).unwrap().len();
+            }
+            Asset::Symlink { dest, target } => {
+                let to = root.join(&dest);
+                fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::os::unix::fs::symlink(&target, &to).unwrap();
+            }
+        }
+    }
+    let doc = root.join(format!("usr/share/doc/{DEB_NAME}"));
+    fs::create_dir_all(&doc).unwrap();
+    fs::write(
+        doc.join("copyright"),
+        format!(
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
+             Upstream-Name: clp-fsmon\n\nFiles: *\nCopyright: {}\nLicense: {}\n",
+            meta["copyright"].as_str().unwrap(),
+            env!("CARGO_PKG_LICENSE")
+        ),
+    )
+    .unwrap();
+    let control = root.join("DEBIAN");
+    fs::create_dir_all(&control).unwrap();
+    let scripts = repo().join(meta["maintainer-scripts"].as_str().unwrap());
+    for s in ["postinst", "prerm", "postrm"] {
+        fs::copy(scripts.join(s), control.join(s)).unwrap();
+        fs::set_permissions(control.join(s), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let arch = ok(Command::new("dpkg").arg("--print-architecture"));
+    let extended = meta["extended-description"].as_str().unwrap();
+    fs::write(
+        control.join("control"),
+        format!(
+            "Package: {DEB_NAME}\nVersion: {}-1\nArchitecture: {}\nSection: {}\nPriority: {}\n\
+             Maintainer: {}\nInstalled-Size: {}\nDepends: libc6\nDescription: {}\n {}\n",
+            env!("CARGO_PKG_VERSION"),
+            arch.trim(),
+            meta["section"].as_str().unwrap(),
+            meta["priority"].as_str().unwrap(),
+            meta["maintainer"].as_str().unwrap(),
+            size.div_ceil(1024),
+            env!("CARGO_PKG_DESCRIPTION"),
+            extended.replace('\n', " "),
+        ),
+    )
+    .unwrap();
+    let deb = work.join(format!("{DEB_NAME}-staged.deb"));
+    ok(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zgzip", "-z1", "--build"])
+        .arg(&root)
+        .arg(&deb));
+    deb
+}
+
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+fn have_cargo_deb() -> bool {
+    Command::new(cargo())
+        .args(["deb", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Builds the package with `cargo deb --no-build` around the binary under test.
+fn cargo_deb(work: &Path, binary: &Path) -> PathBuf {
+    let target = work.join("target");
+    fs::create_dir_all(target.join("release")).unwrap();
+    fs::copy(binary, target.join("release/clp-fsmon")).unwrap();
+    let deb = work.join(format!("{DEB_NAME}-cargo-deb.deb"));
+    ok(Command::new(cargo())
+        .args(["deb", "--no-build", "--no-strip", "--fast", "-o"])
+        .arg(&deb)
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(repo()));
+    deb
+}
+
+/// The non-directory entries of a .deb: path (without `./`) → `d`/`-`/`l` type, mode and,
+/// for a symlink, its target.
+fn deb_contents(deb: &Path) -> BTreeSet<String> {
+    ok(Command::new("dpkg-deb").arg("-c").arg(deb))
+        .lines()
+        .filter(|l| !l.starts_with('d'))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let path = f[5..].join(" ");
+            format!("{} {}", f[0], path.trim_start_matches("./"))
+        })
+        .collect()
+}
+
+fn deb_field(deb: &Path, field: &str) -> String {
+    ok(Command::new("dpkg-deb").args(["-f"]).arg(deb).arg(field))
+        .trim()
+        .to_owned()
+}
+
+/// What the package must hold, whoever builds it.
+fn check_deb_contents(deb: &Path) {
+    let c = deb_contents(deb);
+    let has = |entry: &str| {
+        assert!(
+            c.contains(entry),
+            "{} lacks {entry}:\n{c:#?}",
+            deb.display()
+        );
+    };
+    has("-rwxr-xr-x usr/sbin/clp-fsmon");
+    for n in cli::names() {
+        has(&format!("-rw-r--r-- usr/share/man/man8/{n}.8.gz"));
+    }
+    has("-rw-r--r-- usr/share/bash-completion/completions/clp-fsmon");
+    for a in APPLETS {
+        has(&format!(
+            "lrwxrwxrwx usr/share/bash-completion/completions/{} -> clp-fsmon",
+            a.name
+        ));
+        // The applet links are made by postinst, never shipped: dpkg must not own them.
+        assert!(
+            !c.iter()
+                .any(|e| e.ends_with(&format!("usr/sbin/{}", a.name))),
+            "{} ships usr/sbin/{}",
+            deb.display(),
+            a.name
+        );
+    }
+    has("-rw-r--r-- usr/share/zsh/vendor-completions/_clp-fsmon");
+    for s in files_below(&repo().join("contrib/scripts"), true, ".sh") {
+        let rel = s.strip_prefix(repo().join("contrib/scripts")).unwrap();
+        has(&format!(
+            "-rwxr-xr-x usr/share/{DEB_NAME}/scripts/{}",
+            rel.display()
+        ));
+    }
+    has("-rwxr-xr-x usr/lib/ocf/resource.d/clp-fsmon/clp-fsmon");
+    has(&format!("-rw-r--r-- usr/share/doc/{DEB_NAME}/README.md"));
+    has(&format!("-rw-r--r-- usr/share/doc/{DEB_NAME}/copyright"));
+    assert_eq!(deb_field(deb, "Package"), DEB_NAME);
+    assert_eq!(
+        deb_field(deb, "Version"),
+        format!("{}-1", env!("CARGO_PKG_VERSION"))
+    );
+    // A Rust binary: nothing beyond the C library.
+    let depends = deb_field(deb, "Depends");
+    for d in depends.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        assert!(
+            d.starts_with("libc6") || d.starts_with("libgcc-s1"),
+            "unexpected dependency {d}"
+        );
+    }
+}
+
+fn is_root() -> bool {
+    ok(Command::new("id").arg("-u")).trim() == "0"
+}
+
+fn package_status() -> String {
+    let out = run(Command::new("dpkg-query").args(["-W", "-f=${db:Status-Abbrev}", DEB_NAME]));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Where the package puts things, and what the applets and a purge touch.
+const WATCHED: [&str; 11] = [
+    "/usr/sbin",
+    "/usr/share/man/man8",
+    "/usr/share/bash-completion/completions",
+    "/usr/share/zsh/vendor-completions",
+    "/usr/share/clusterpro-fsmon",
+    "/usr/share/doc/clusterpro-fsmon",
+    "/usr/lib/ocf/resource.d",
+    "/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/var/lib/clp-fsmon",
+    "/var/log/clp-fsmon",
+];
+
+fn snapshot() -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut todo: Vec<PathBuf> = WATCHED.iter().map(PathBuf::from).collect();
+    while let Some(p) = todo.pop() {
+        let Ok(meta) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            for e in fs::read_dir(&p).unwrap() {
+                todo.push(e.unwrap().path());
+            }
+        }
+        out.insert(p);
+    }
+    out
+}
+
+/// Refuses (fails) when the machine has an installation this test did not make: the test
+/// installs into /usr/sbin and purges, and must never remove a real one.
+fn refuse_to_clobber() {
+    let ours = Path::new(MARKER).exists();
+    let status = package_status();
+    assert!(
+        ours || status.is_empty() || status.starts_with("un"),
+        "refusing to run: {DEB_NAME} is installed ({status}) and not by this test; \
+         dpkg --purge {DEB_NAME} first"
+    );
+    let mut paths = vec!["/usr/sbin/clp-fsmon".to_owned()];
+    paths.extend(APPLETS.iter().map(|a| format!("/usr/sbin/{}", a.name)));
+    paths.extend(["/var/lib/clp-fsmon".into(), "/var/log/clp-fsmon".into()]);
+    for p in paths {
+        assert!(
+            ours || fs::symlink_metadata(&p).is_err(),
+            "refusing to run: {p} exists and was not installed by this test's {DEB_NAME}"
+        );
+    }
+}
+
+/// Purges the package if this test installed it, whatever happened (also on a failed assertion).
+struct Cleanup;
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if Path::new(MARKER).exists() {
+            let st = package_status();
+            if !st.is_empty() && !st.starts_with("un") {
+                let _ = Command::new("dpkg").args(["--purge", DEB_NAME]).status();
+            }
+            // Links a broken prerm left (none existed before: see refuse_to_clobber).
+            for a in APPLETS {
+                let link = format!("/usr/sbin/{}", a.name);
+                if fs::read_link(&link).is_ok_and(|t| t == Path::new("/usr/sbin/clp-fsmon")) {
+                    let _ = fs::remove_file(&link);
+                }
+            }
+            let _ = fs::remove_file(MARKER);
+        }
+    }
+}
+
+fn dpkg(args: &[&str], deb: Option<&Path>) -> String {
+    let mut cmd = Command::new("dpkg");
+    cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    if let Some(d) = deb {
+        cmd.arg(d);
+    }
+    let out = run(&mut cmd);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "dpkg {args:?} failed:\n{text}");
+    text
+}
+
+/// The files (not directories) dpkg lists for the package.
+fn dpkg_files() -> Vec<PathBuf> {
+    ok(Command::new("dpkg").args(["-L", DEB_NAME]))
+        .lines()
+        .map(PathBuf::from)
+        .filter(|p| fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir()))
+        .collect()
+}
+
+fn assert_installed(deb: &Path) {
+    assert!(package_status().starts_with("ii"), "{}", package_status());
+    let exe = Path::new("/usr/sbin/clp-fsmon");
+    assert!(exe.is_file());
+    for a in APPLETS {
+        let link = PathBuf::from(format!("/usr/sbin/{}", a.name));
+        assert_eq!(
+            fs::read_link(&link).unwrap_or_else(|e| panic!("{}: {e}", link.display())),
+            exe,
+            "{}",
+            link.display()
+        );
+    }
+    let help = ok(Command::new("/usr/sbin/clp_sambamon").arg("--help"));
+    assert!(help.starts_with("usage: clp_sambamon ID"), "{help}");
+    let v = ok(Command::new("/usr/sbin/clp_nfsmon").arg("--version"));
+    assert!(v.contains(env!("CARGO_PKG_VERSION")), "{v}");
+    let lic = ok(Command::new("/usr/sbin/clplcnsc").arg("--help"));
+    assert!(lic.contains("-p <PRODUCT_ID>"), "{lic}");
+    let list = ok(Command::new("clp-fsmon")
+        .arg("--list")
+        .env("PATH", "/usr/sbin:/usr/bin:/bin"));
+    assert_eq!(list.lines().count(), APPLETS.len());
+    for n in cli::names() {
+        let page = PathBuf::from(format!("/usr/share/man/man8/{n}.8.gz"));
+        assert!(page.is_file(), "{}", page.display());
+    }
+    if have("man") {
+        let text = strip_overstrike(&ok(Command::new("man")
+            .args(["8", "clp_sambamon"])
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .env("LC_ALL", "C.UTF-8")));
+        assert!(text.contains("CONTROL COMMANDS"), "{text}");
+    }
+    // Only the C library (and the unwinder) at run time.
+    if have("ldd") {
+        for l in ok(Command::new("ldd").arg(exe)).lines() {
+            let lib = l.split_whitespace().next().unwrap_or("");
+            assert!(
+                [
+                    "linux-vdso",
+                    "libc.so",
+                    "libgcc_s.so",
+                    "libm.so",
+                    "/lib64/ld-linux",
+                    "ld-linux"
+                ]
+                .iter()
+                .any(|ok| lib.starts_with(ok) || lib.contains(ok)),
+                "{} links {lib}",
+                deb.display()
+            );
+        }
+    }
+}
+
+fn install_remove_purge(deb: &Path) {
+    let lock = fs::File::create(LOCK).unwrap();
+    lock.lock().unwrap();
+    refuse_to_clobber();
+    let before = snapshot();
+    fs::write(MARKER, format!("{}\n", std::process::id())).unwrap();
+    let _cleanup = Cleanup;
+
+    dpkg(&["-i"], Some(deb));
+    assert_installed(deb);
+    let files = dpkg_files();
+    assert!(files.iter().any(|f| f == Path::new("/usr/sbin/clp-fsmon")));
+
+    // Reinstalling is an upgrade (prerm upgrade, postinst configure): the links stay.
+    dpkg(&["-i"], Some(deb));
+    assert_installed(deb);
+
+    // A monitor leaves logs behind it; they go with a purge, not with a removal.
+    fs::create_dir_all("/var/log/clp-fsmon").unwrap();
+    fs::write(
+        "/var/log/clp-fsmon/alert.log",
+        "written by the packaging test\n",
+    )
+    .unwrap();
+
+    dpkg(&["-r", DEB_NAME], None);
+    let st = package_status();
+    assert!(
+        st.starts_with("rc") || st.starts_with("un") || st.is_empty(),
+        "{st}"
+    );
+    for a in APPLETS {
+        let link = format!("/usr/sbin/{}", a.name);
+        assert!(
+            fs::symlink_metadata(&link).is_err(),
+            "{link} left after dpkg -r"
+        );
+    }
+    for f in &files {
+        assert!(
+            fs::symlink_metadata(f).is_err(),
+            "{} left after dpkg -r",
+            f.display()
+        );
+    }
+    assert!(
+        Path::new("/var/log/clp-fsmon/alert.log").exists(),
+        "dpkg -r removed the logs"
+    );
+
+    dpkg(&["--purge", DEB_NAME], None);
+    let st = package_status();
+    assert!(st.is_empty() || st.starts_with("un"), "after purge: {st}");
+    let after = snapshot();
+    let left: Vec<_> = after.difference(&before).collect();
+    let gone: Vec<_> = before.difference(&after).collect();
+    assert!(
+        left.is_empty() && gone.is_empty(),
+        "left behind: {left:?}; removed: {gone:?}"
+    );
+}
+
+/// Builds the .deb (with cargo-deb when it is installed, and always from a staging tree laid out
+/// from the same metadata), checks its contents, and as root installs it, runs the applets
+/// through their links, reinstalls, removes and purges it, and checks nothing is left behind.
+#[test]
+fn deb_builds_installs_and_removes_cleanly() {
+    let work = tempfile::tempdir().unwrap();
+    let binary = packaged_binary(work.path());
+    let staged = stage_deb(work.path(), &binary);
+    check_deb_contents(&staged);
+    let deb = if have_cargo_deb() {
+        let built = cargo_deb(work.path(), &binary);
+        check_deb_contents(&built);
+        assert_eq!(
+            deb_contents(&built),
+            deb_contents(&staged),
+            "cargo-deb and the test's staging disagree"
+        );
+        built
+    } else {
+        assert!(
+            std::env::var_os("CLP_FSMON_REQUIRE_CARGO_DEB").is_none(),
+            "CLP_FSMON_REQUIRE_CARGO_DEB is set but `cargo deb` is not installed"
+        );
+        eprintln!("cargo-deb not installed: testing the package staged from the same metadata");
+        staged
+    };
+    if is_root() {
+        install_remove_purge(&deb);
+    } else {
+        eprintln!("not root: the package was built and checked, not installed");
+    }
+}
+
+#[test]
+fn maintainer_scripts_are_posix_sh() {
+    let dir = repo().join(deb_metadata()["maintainer-scripts"].as_str().unwrap());
+    for s in ["postinst", "prerm", "postrm"] {
+        let p = dir.join(s);
+        let text = fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with("#!/bin/sh\n"), "{s}: not /bin/sh");
+        assert!(text.contains("\nset -e\n"), "{s}: no set -e");
+        ok(Command::new("sh").arg("-n").arg(&p));
+        if have("dash") {
+            ok(Command::new("dash").arg("-n").arg(&p));
+        }
+        if have("shellcheck") {
+            ok(Command::new("shellcheck").args(["-s", "sh"]).arg(&p));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The RPM spec
+
+/// A deb or rpm path in the layout both share: man pages without `.gz`, the zsh and unit
+/// directories and the doc directory under one name; the Debian copyright file and RPM's
+/// build-id links dropped.
+fn common_layout(path: &str) -> Option<String> {
+    let p = path.trim_start_matches("./").trim_start_matches('/');
+    if p.starts_with("usr/lib/.build-id") || p.ends_with(&format!("doc/{DEB_NAME}/copyright")) {
+        return None;
+    }
+    let p = p.trim_end_matches(".gz");
+    let p = p.replace(
+        "usr/share/zsh/site-functions/",
+        "usr/share/zsh/vendor-completions/",
+    );
+    let p = p.replace(
+        &format!("usr/share/doc/{DEB_NAME}-{}/", env!("CARGO_PKG_VERSION")),
+        &format!("usr/share/doc/{DEB_NAME}/"),
+    );
+    let p = p.replacen("lib/systemd/system/", "usr/lib/systemd/system/", 1);
+    Some(p.replacen("usr/usr/", "usr/", 1))
+}
+
+/// The spec's version is the crate's, its scriptlets make and remove the links, and (when
+/// rpmbuild is installed) it builds a package whose files are the Debian package's.
+#[test]
+fn rpm_spec_matches_the_deb_layout() {
+    let spec_path = repo().join("contrib/rpm/clusterpro-fsmon.spec");
+    let spec = fs::read_to_string(&spec_path).unwrap();
+    let field = |name: &str| {
+        spec.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_else(|| panic!("spec has no {name}"))
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(field("Name"), DEB_NAME);
+    assert_eq!(field("Version"), env!("CARGO_PKG_VERSION"));
+    assert_eq!(field("License"), env!("CARGO_PKG_LICENSE"));
+    let section = |name: &str| {
+        let start = spec
+            .find(&format!("\n{name}\n"))
+            .unwrap_or_else(|| panic!("no {name}"));
+        let rest = &spec[start + name.len() + 2..];
+        rest[..rest.find("\n%").unwrap_or(rest.len())].to_owned()
+    };
+    assert!(section("%post").contains("clp-fsmon --install %{_sbindir}"));
+    let preun = section("%preun");
+    assert!(preun.contains("clp-fsmon --uninstall %{_sbindir}") && preun.contains("\"$1\" -eq 0"));
+    if !have("rpmbuild") {
+        eprintln!("rpmbuild not installed: the spec was checked, not built");
+        return;
+    }
+    // Build in a copy of what the spec reads (rpmbuild --build-in-place works in the cwd).
+    let work = tempfile::tempdir().unwrap();
+    let src = work.path().join("src");
+    for dir in [
+        "contrib/man",
+        "contrib/completions",
+        "contrib/scripts",
+        "contrib/ocf",
+    ] {
+        for f in files_below(&repo().join(dir), true, "") {
+            let to = src.join(f.strip_prefix(repo()).unwrap());
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            fs::copy(&f, &to).unwrap();
+        }
+    }
+    fs::copy(repo().join("README.md"), src.join("README.md")).unwrap();
+    let binary = packaged_binary(work.path());
+    ok(Command::new("rpmbuild")
+        .args(["-bb", "--build-in-place", "--nodeps", "--define"])
+        .arg(format!("_topdir {}", work.path().join("rpm").display()))
+        .arg("--define")
+        .arg(format!("prebuilt {}", binary.display()))
+        .arg(&spec_path)
+        .current_dir(&src));
+    let rpm = files_below(&work.path().join("rpm/RPMS"), true, ".rpm")
+        .pop()
+        .expect("an .rpm");
+    let rpm_files: BTreeSet<String> = ok(Command::new("rpm").args(["-qlp", "--dump"]).arg(&rpm))
+        .lines()
+        .filter(|l| {
+            !l.split_whitespace()
+                .nth(4)
+                .is_some_and(|m| m.starts_with("04"))
+        })
+        .filter_map(|l| common_layout(l.split_whitespace().next().unwrap()))
+        .collect();
+    let staged = stage_deb(work.path(), &binary);
+    let deb_files: BTreeSet<String> = deb_contents(&staged)
+        .iter()
+        .filter_map(|e| common_layout(e.split_whitespace().nth(1).unwrap()))
+        .collect();
+    assert!(rpm_files.contains("usr/sbin/clp-fsmon"), "{rpm_files:#?}");
+    assert_eq!(rpm_files, deb_files, "rpm vs deb layout");
+}
