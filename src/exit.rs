@@ -12,6 +12,7 @@
 //! | 7 | permission denied: the command needs root |
 //! | 8 | no monitor is registered (or running) under this ID |
 //! | 9 | `-del` refused: the monitor is alive |
+//! | 130 | interrupted (Ctrl-C) during the `clplcnsc` dialogue; nothing was written |
 //! | 127 | unknown applet name |
 //!
 //! `--once` uses the monitoring-plugin convention instead: 0 OK, 2 CRITICAL, 3 UNKNOWN.
@@ -42,6 +43,8 @@ pub enum Exit {
     Alive = 9,
     /// Unknown applet.
     UnknownApplet = 127,
+    /// Ctrl-C in the licence dialogue (128 + SIGINT).
+    Interrupted = 130,
 }
 
 impl Exit {

@@ -125,7 +125,7 @@ pub fn run<R: BufRead, W: Write>(input: &mut R, out: &mut W) -> Result<Request, 
 const INTERRUPTED: &[u8] = b"\nclplcnsc: interrupted; nothing was registered.\n";
 
 /// Exit status after Ctrl-C (128 + SIGINT).
-pub const INTERRUPTED_EXIT: u8 = 130;
+pub const INTERRUPTED_EXIT: u8 = crate::exit::Exit::Interrupted as u8;
 
 extern "C" fn interrupted(_sig: nix::libc::c_int) {
     // Only async-signal-safe calls: write(2) and _exit(2).
