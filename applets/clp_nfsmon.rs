@@ -1,6 +1,6 @@
 //! `clp_nfsmon ID -d DIR …`: watches an NFS export over ONC RPC (never a kernel mount) and exits
 //! when it fails `-c` times in a row. Parsing and orchestration only; the runtime is
-//! [`crate::monitor`].
+//! [`crate::monitor`], the probe [`crate::probe::nfs::NfsProbe`].
 
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -8,9 +8,10 @@ use std::sync::Arc;
 use crate::alert::Module;
 use crate::args::MonitorArgs;
 use crate::probe::Probe;
+use crate::probe::nfs::NfsProbe;
 
-fn probe(_a: &MonitorArgs) -> Result<Arc<dyn Probe>, String> {
-    Err("the NFS probe is not available in this build".into())
+fn probe(a: &MonitorArgs) -> Result<Arc<dyn Probe>, String> {
+    Ok(Arc::new(NfsProbe::from_args(a)?))
 }
 
 /// Entry point.

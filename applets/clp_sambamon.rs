@@ -1,5 +1,6 @@
 //! `clp_sambamon ID -s SHARE …`: watches a Samba share with a real SMB session and exits when it
-//! fails `-c` times in a row. Parsing and orchestration only; the runtime is [`crate::monitor`].
+//! fails `-c` times in a row. Parsing and orchestration only; the runtime is [`crate::monitor`],
+//! the probe [`crate::probe::smb::SambaProbe`].
 
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -7,9 +8,10 @@ use std::sync::Arc;
 use crate::alert::Module;
 use crate::args::MonitorArgs;
 use crate::probe::Probe;
+use crate::probe::smb::SambaProbe;
 
-fn probe(_a: &MonitorArgs) -> Result<Arc<dyn Probe>, String> {
-    Err("the SMB probe is not available in this build".into())
+fn probe(a: &MonitorArgs) -> Result<Arc<dyn Probe>, String> {
+    Ok(Arc::new(SambaProbe::from_args(a)?))
 }
 
 /// Entry point.
