@@ -452,6 +452,9 @@ pub fn exit_meaning(e: Exit) -> &'static str {
         Exit::NotFound => "No monitor is registered, or running, under this ID.",
         Exit::Alive => "-del refused: the monitor is alive.",
         Exit::UnknownApplet => "Called under a name that is not an applet.",
+        Exit::Interrupted => {
+            "Interrupted (Ctrl-C) during the licence dialogue; nothing was written."
+        }
     }
 }
 
@@ -497,10 +500,7 @@ fn exit_section(name: &str) -> Section {
             );
             let s = exit_item(s, Exit::Permission, exit_meaning(Exit::Permission));
             let s = exit_item(s, Exit::NotFound, "-d: no such licence on this server.");
-            s.literal(
-                "130",
-                "Interrupted (Ctrl-C) during the dialogue; nothing was written.",
-            )
+            exit_item(s, Exit::Interrupted, exit_meaning(Exit::Interrupted))
         }
         _ => {
             let mut s = s;

@@ -1011,6 +1011,23 @@ fn assert_installed(deb: &Path) {
             .env("LC_ALL", "C.UTF-8")));
         assert!(text.contains("CONTROL COMMANDS"), "{text}");
     }
+    // bash-completion finds the applets' completions through the symlinks.
+    if Path::new("/usr/share/bash-completion/bash_completion").exists() {
+        for a in APPLETS {
+            let script = format!(
+                "source /usr/share/bash-completion/bash_completion; \
+                 if declare -F _comp_load >/dev/null; then _comp_load {0}; else __load_completion {0}; fi; \
+                 complete -p {0}",
+                a.name
+            );
+            let out = ok(Command::new("bash").args(["-c", &script]));
+            assert!(
+                out.contains(&format!("_{} {}", a.name, a.name)),
+                "{}: {out}",
+                a.name
+            );
+        }
+    }
     // Only the C library (and the unwinder) at run time.
     if have("ldd") {
         for l in ok(Command::new("ldd").arg(exe)).lines() {
