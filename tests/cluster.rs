@@ -1,1 +1,1312 @@
-//! cluster tests (placeholder).
+//! Cluster integration: the guide's start/stop templates (`contrib/scripts`), the Pacemaker OCF
+//! agent (`contrib/ocf/clp-fsmon`: `ocf-tester`, its fault path, and a real one-node corosync +
+//! Pacemaker cluster that recovers a stalled smbd), the systemd units (`contrib/systemd`) and the
+//! `clplogcmd` alert sink.
+//!
+//! The templates run against stub commands (a directory first on PATH holding fake `systemctl`,
+//! `service`, `clp_sambamon` and `clp_nfsmon` that record their argv). Everything that needs a
+//! cluster stack runs as root only; as root, a missing tool (shellcheck, ocf-tester, xmllint,
+//! corosync, pacemaker) is a failure that names the Debian package to install.
+
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::rig::{Sandbox, binary, wait_until};
+
+const S: Duration = Duration::from_secs(1);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn which(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// The tools a test needs, as `(program, Debian package)`. `None`: run the test. `Some(())`: skip
+/// it (not root: the message says why). As root a missing tool fails the test with the package
+/// to install, so CI cannot pass without running it.
+fn need(what: &str, tools: &[(&str, &str)]) -> Option<()> {
+    if !is_root() {
+        eprintln!("SKIP {what}: needs root");
+        return Some(());
+    }
+    let missing: Vec<String> = tools
+        .iter()
+        .filter(|(prog, _)| which(prog).is_none())
+        .map(|(prog, pkg)| format!("{prog} (apt-get install {pkg})"))
+        .collect();
+    assert!(missing.is_empty(), "{what}: missing {}", missing.join(", "));
+    None
+}
+
+fn chmod(p: &Path, mode: u32) {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A tempdir every user may enter (`ocf-tester` runs the agent as `nobody` too).
+fn open_tempdir(prefix: &str) -> tempfile::TempDir {
+    let d = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+    chmod(d.path(), 0o755);
+    d
+}
+
+// ---- the templates ------------------------------------------------------------------------------
+
+const TEMPLATES: [&str; 8] = [
+    "contrib/scripts/samba/start.sh",
+    "contrib/scripts/samba/stop.sh",
+    "contrib/scripts/samba-mon/start.sh",
+    "contrib/scripts/samba-mon/stop.sh",
+    "contrib/scripts/nfs/start.sh",
+    "contrib/scripts/nfs/stop.sh",
+    "contrib/scripts/nfs-mon/start.sh",
+    "contrib/scripts/nfs-mon/stop.sh",
+];
+
+#[test]
+fn shell_scripts_pass_shellcheck() {
+    let Some(sc) = which("shellcheck") else {
+        eprintln!("SKIP shellcheck: not installed (apt-get install shellcheck)");
+        return;
+    };
+    let mut files: Vec<&str> = TEMPLATES.to_vec();
+    files.extend(["contrib/ocf/clp-fsmon", "contrib/ci/pcmk-sandbox.sh"]);
+    for f in files {
+        let p = repo().join(f);
+        let mode = fs::metadata(&p).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "{f} is executable by all");
+        let head = fs::read_to_string(&p).unwrap();
+        assert!(head.starts_with("#!/bin/sh\n"), "{f}: POSIX sh");
+        let out = Command::new(&sc)
+            .args(["-s", "sh", "-S", "style"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "shellcheck {f}:\n{}",
+            text(&out.stdout)
+        );
+    }
+}
+
+/// The stub commands the templates call, recording their argv in a log.
+struct Stubs {
+    dir: tempfile::TempDir,
+}
+
+const RECORDER: &str = r#"#!/bin/sh
+name=${0##*/}
+echo "$name $*" >>"$STUB_LOG"
+case $name in
+systemctl)
+	case $1 in
+	is-system-running)
+		echo "${FAKE_SYSTEMD:-running}"
+		[ "${FAKE_SYSTEMD:-running}" = running ]
+		exit
+		;;
+	cat)
+		for u in $FAKE_UNITS; do [ "$2" = "$u.service" ] && exit 0; done
+		exit 1
+		;;
+	esac
+	exit "${FAKE_RC:-0}"
+	;;
+service) exit "${FAKE_RC:-0}" ;;
+esac
+case $2 in
+-disp) exit "${FAKE_DISP_RC:-0}" ;;
+-stop) exit "${FAKE_STOP_RC:-0}" ;;
+esac
+echo "$$" >"$STUB_LOG.pid"
+sleep "${FAKE_MON_SLEEP:-0}"
+exit "${FAKE_MON_RC:-0}"
+"#;
+
+impl Stubs {
+    fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("clpfs-stubs-")
+            .tempdir()
+            .unwrap();
+        let bin = dir.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        for name in ["systemctl", "service", "clp_sambamon", "clp_nfsmon"] {
+            let p = bin.join(name);
+            fs::write(&p, RECORDER).unwrap();
+            chmod(&p, 0o755);
+        }
+        Self { dir }
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("calls")
+    }
+
+    /// Runs a template with a clean environment: PATH starts with the stubs, then `env`.
+    fn run<K: AsRef<OsStr>, V: AsRef<OsStr>>(&self, script: &str, env: &[(K, V)]) -> Output {
+        let _ = fs::remove_file(self.log());
+        let mut c = Command::new(repo().join(script));
+        c.env_clear()
+            .env(
+                "PATH",
+                format!("{}:/usr/bin:/bin", self.dir.path().join("bin").display()),
+            )
+            .env("STUB_LOG", self.log())
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    /// The recorded calls, without systemd's queries (is-system-running, cat).
+    fn calls(&self) -> Vec<String> {
+        fs::read_to_string(self.log())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                !l.starts_with("systemctl is-system-running") && !l.starts_with("systemctl cat ")
+            })
+            .map(String::from)
+            .collect()
+    }
+}
+
+/// What the guide's templates echo for an event / disk / server combination, and whether they act.
+fn trail(event: Option<&str>, disk: &str, server: &str, label: &str) -> (Vec<String>, bool) {
+    let home = server == "HOME";
+    let v = |s: &[&str]| s.iter().map(|x| (*x).to_string()).collect::<Vec<_>>();
+    match (event, disk == "SUCCESS") {
+        (Some("START"), true) => (
+            v(&["NORMAL1", if home { "NORMAL2" } else { "ON_OTHER1" }, label]),
+            true,
+        ),
+        (Some("FAILOVER"), true) => (
+            v(&[
+                "FAILOVER1",
+                if home { "FAILOVER2" } else { "ON_OTHER2" },
+                label,
+            ]),
+            true,
+        ),
+        (Some(e @ ("START" | "FAILOVER")), false) => (vec![format!("ERROR_DISK from {e}")], false),
+        _ => (v(&["NO_CLP"]), false),
+    }
+}
+
+const EVENTS: [Option<&str>; 4] = [Some("START"), Some("FAILOVER"), None, Some("RECOVER")];
+
+/// One run of a template: its environment, the expected echo trail, and whether it acts.
+type Case = (Vec<(&'static str, &'static str)>, Vec<String>, bool);
+
+/// Every `CLP_EVENT` / `CLP_DISK` / `CLP_SERVER` combination.
+fn combinations(label: &str) -> Vec<Case> {
+    let mut all = Vec::new();
+    for event in EVENTS {
+        for disk in ["SUCCESS", "FAILURE"] {
+            for server in ["HOME", "OTHER"] {
+                let mut env = vec![("CLP_DISK", disk), ("CLP_SERVER", server)];
+                if let Some(e) = event {
+                    env.push(("CLP_EVENT", e));
+                }
+                let (lines, acts) = trail(event, disk, server, label);
+                all.push((env, lines, acts));
+            }
+        }
+    }
+    all
+}
+
+fn lines(out: &Output) -> Vec<String> {
+    text(&out.stdout).lines().map(String::from).collect()
+}
+
+fn with_exit(mut l: Vec<String>) -> Vec<String> {
+    l.push("EXIT".into());
+    l
+}
+
+#[test]
+fn service_templates_branch_like_the_guide_and_use_systemd() {
+    let st = Stubs::new();
+    for (dir, label, unit, setting) in [
+        ("samba", "SAMBA", "smbd", "SAMBA_SERVICE"),
+        ("nfs", "NFS", "nfs-server", "NFS_SERVICE"),
+    ] {
+        for action in ["start", "stop"] {
+            let script = format!("contrib/scripts/{dir}/{action}.sh");
+            for (env, expect, acts) in combinations(&format!("{label} {action}")) {
+                let mut env = env.clone();
+                env.push(("FAKE_UNITS", unit));
+                let out = st.run(&script, &env);
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{script} {env:?}: {}",
+                    text(&out.stderr)
+                );
+                assert_eq!(lines(&out), with_exit(expect), "{script} {env:?}");
+                let want = if acts {
+                    vec![format!("systemctl {action} {unit}")]
+                } else {
+                    vec![]
+                };
+                assert_eq!(st.calls(), want, "{script} {env:?}");
+            }
+            let go = [
+                ("CLP_EVENT", "FAILOVER"),
+                ("CLP_DISK", "SUCCESS"),
+                ("CLP_SERVER", "HOME"),
+            ];
+            let run = |extra: &[(&'static str, &'static str)]| {
+                let mut env = go.to_vec();
+                env.extend_from_slice(extra);
+                let out = st.run(&script, &env);
+                (out.status.code(), st.calls(), text(&out.stderr))
+            };
+            // The unit name this server has: smb (RHEL, SUSE) rather than smbd, ganesha first.
+            let (alt, alt_unit) = if dir == "samba" {
+                ("smb", "smb")
+            } else {
+                ("nfs-ganesha nfs-server", "nfs-ganesha")
+            };
+            assert_eq!(
+                run(&[("FAKE_UNITS", alt)]).1,
+                [format!("systemctl {action} {alt_unit}")]
+            );
+            // An explicit list of services.
+            let list = if dir == "samba" {
+                "smbd nmbd"
+            } else {
+                "rpcbind nfs-server"
+            };
+            let (a, b) = list.split_once(' ').unwrap();
+            assert_eq!(
+                run(&[(setting, list)]).1,
+                [
+                    format!("systemctl {action} {a}"),
+                    format!("systemctl {action} {b}")
+                ]
+            );
+            // A failing systemctl is the script's failure (the original always said 0).
+            let (code, calls, _) = run(&[("FAKE_UNITS", unit), ("FAKE_RC", "5")]);
+            assert_eq!((code, calls.len()), (Some(5), 1), "{script}");
+            // No systemd: `service NAME ACTION`.
+            assert_eq!(
+                run(&[("FAKE_SYSTEMD", "offline"), (setting, "fileserver")]).1,
+                [format!("service fileserver {action}")]
+            );
+            // Without a name, the first candidate with an init script here, else the first one.
+            let candidates: &[&str] = if dir == "samba" {
+                &["smbd", "smb"]
+            } else {
+                &["nfs-ganesha", "nfs-server", "nfs-kernel-server", "nfs"]
+            };
+            let first = candidates
+                .iter()
+                .find(|n| Path::new("/etc/init.d").join(n).exists())
+                .unwrap_or(&candidates[0]);
+            assert_eq!(
+                run(&[("FAKE_SYSTEMD", "offline")]).1,
+                [format!("service {first} {action}")]
+            );
+            let (code, _, _) = run(&[("FAKE_SYSTEMD", "offline"), ("FAKE_RC", "3")]);
+            assert_eq!(code, Some(3));
+        }
+    }
+}
+
+#[test]
+fn monitor_templates_branch_like_the_guide_and_run_the_monitor() {
+    let st = Stubs::new();
+    for (dir, applet, id, opt, setting) in [
+        (
+            "samba-mon",
+            "clp_sambamon",
+            "sambawatch",
+            "-s",
+            "FSMON_SHARE",
+        ),
+        ("nfs-mon", "clp_nfsmon", "nfswatch", "-d", "FSMON_DIR"),
+    ] {
+        let start = format!("contrib/scripts/{dir}/start.sh");
+        let stop = format!("contrib/scripts/{dir}/stop.sh");
+        for (env, expect, acts) in combinations(&format!("{applet} start")) {
+            let mut env = env.clone();
+            env.extend([(setting, "target"), ("FAKE_MON_RC", "1")]);
+            let out = st.run(&start, &env);
+            if acts {
+                // The script became the monitor (exec): the monitor's exit is the script's, so a
+                // PID monitor on the script sees the fault; no "EXIT" after it.
+                assert_eq!(out.status.code(), Some(1), "{start} {env:?}");
+                assert_eq!(lines(&out), expect, "{start} {env:?}");
+                assert_eq!(st.calls(), [format!("{applet} {id} {opt} target")]);
+            } else {
+                assert_eq!(out.status.code(), Some(0), "{start} {env:?}");
+                assert_eq!(lines(&out), with_exit(expect), "{start} {env:?}");
+                assert!(st.calls().is_empty(), "{start} {env:?}: {:?}", st.calls());
+            }
+        }
+        for (env, expect, acts) in combinations(&format!("{applet} stop")) {
+            let out = st.run(&stop, &env);
+            assert_eq!(out.status.code(), Some(0), "{stop} {env:?}");
+            assert_eq!(lines(&out), with_exit(expect), "{stop} {env:?}");
+            let want = if acts {
+                vec![format!("{applet} {id} -stop 60")]
+            } else {
+                vec![]
+            };
+            assert_eq!(st.calls(), want, "{stop} {env:?}");
+        }
+        let go = [
+            ("CLP_EVENT", "START"),
+            ("CLP_DISK", "SUCCESS"),
+            ("CLP_SERVER", "HOME"),
+        ];
+        let env = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+            go.iter()
+                .chain(extra)
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect()
+        };
+
+        // Foreground: the script process IS the monitor.
+        let pidfile = PathBuf::from(format!("{}.pid", st.log().display()));
+        let _ = fs::remove_file(&pidfile);
+        let mut child = Command::new(repo().join(&start))
+            .env_clear()
+            .env(
+                "PATH",
+                format!("{}:/usr/bin:/bin", st.dir.path().join("bin").display()),
+            )
+            .env("STUB_LOG", st.log())
+            .envs(env(&[(setting, "target"), ("FAKE_MON_SLEEP", "1")]))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(wait_until(5 * S, || pidfile.exists()
+            && fs::read_to_string(&pidfile)
+                .is_ok_and(|s| s.ends_with('\n'))));
+        assert_eq!(
+            fs::read_to_string(&pidfile).unwrap().trim(),
+            child.id().to_string()
+        );
+        assert!(child.wait().unwrap().success());
+
+        // The guide's XXXX left in place: refused, nothing run.
+        let out = st.run(&start, &env(&[]));
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains(&format!("set {setting}")),
+            "{}",
+            text(&out.stderr)
+        );
+        assert!(st.calls().is_empty());
+
+        // ID and options from the settings; FSMON_OPTS is split into words.
+        let out = st.run(
+            &start,
+            &env(&[
+                ("FSMON_ID", "w2"),
+                (setting, "t2"),
+                ("FSMON_OPTS", "-i 5  -c 3"),
+            ]),
+        );
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(st.calls(), [format!("{applet} w2 {opt} t2 -i 5 -c 3")]);
+        let out = st.run(&stop, &env(&[("FSMON_ID", "w2"), ("FSMON_STOP_WAIT", "7")]));
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(st.calls(), [format!("{applet} w2 -stop 7")]);
+        // -stop that times out (exit 5) fails the stop script.
+        let out = st.run(&stop, &env(&[("FAKE_STOP_RC", "5")]));
+        assert_eq!(out.status.code(), Some(5));
+
+        // Background: detached, returns once -disp sees it.
+        let log = st.dir.path().join("mon.out");
+        let logs = log.to_str().unwrap();
+        let out = st.run(
+            &start,
+            &env(&[
+                (setting, "target"),
+                ("FSMON_MODE", "background"),
+                ("FSMON_LOG", logs),
+                ("FAKE_MON_SLEEP", "30"),
+            ]),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(lines(&out).contains(&"EXIT".to_string()));
+        // (The detached monitor and -disp race to the log: compare as a set.)
+        assert!(wait_until(5 * S, || st.calls().len() >= 2 && pidfile.exists()));
+        let mut calls = st.calls();
+        calls.sort();
+        let mut want = vec![
+            format!("{applet} {id} {opt} target"),
+            format!("{applet} {id} -disp"),
+        ];
+        want.sort();
+        assert_eq!(calls, want);
+        assert!(wait_until(5 * S, || pidfile.exists()));
+        let pid: i32 = fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // In a session of its own (setsid): killing the group ends it and its sleep.
+        assert_eq!(
+            nix::unistd::getsid(Some(Pid::from_raw(pid))).unwrap(),
+            Pid::from_raw(pid)
+        );
+        kill(Pid::from_raw(-pid), Signal::SIGKILL).unwrap();
+        // A monitor that ends at once (licence refused: 3) fails the start with its status.
+        let out = st.run(
+            &start,
+            &env(&[
+                (setting, "target"),
+                ("FSMON_MODE", "background"),
+                ("FSMON_LOG", logs),
+                ("FAKE_MON_RC", "3"),
+                ("FAKE_DISP_RC", "8"),
+            ]),
+        );
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+        assert!(
+            text(&out.stderr).contains("ended at once (exit 3)"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// The monitor templates with the real binary: start.sh (background) starts a monitor that -disp
+/// sees, stop.sh ends it.
+#[test]
+fn monitor_templates_start_and_stop_a_real_monitor() {
+    let sb = Sandbox::licensed();
+    for (dir, applet, setting) in [
+        ("samba-mon", "clp_sambamon", "FSMON_SHARE"),
+        ("nfs-mon", "clp_nfsmon", "FSMON_DIR"),
+    ] {
+        let run = |script: &str| {
+            Command::new(repo().join(format!("contrib/scripts/{dir}/{script}")))
+                .env("CLP_EVENT", "START")
+                .env("CLP_DISK", "SUCCESS")
+                .env("CLP_SERVER", "HOME")
+                .env(
+                    format!("CLP_{}", applet[4..].to_uppercase()),
+                    sb.link(applet),
+                )
+                .env("CLP_FSMON_ROOT", sb.path())
+                .env("CLP_FSMON_TEST_PROBE", "ok")
+                .env(setting, "data")
+                .env("FSMON_ID", "tmpl")
+                .env("FSMON_OPTS", "-i 1")
+                .env("FSMON_MODE", "background")
+                .env("FSMON_LOG", sb.path().join(format!("{applet}.out")))
+                .env("FSMON_STOP_WAIT", "10")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        let out = run("start.sh");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let disp = sb.cmd(applet).args(["tmpl", "-disp"]).output().unwrap();
+        assert_eq!(disp.status.code(), Some(0), "{}", text(&disp.stderr));
+        let out = run("stop.sh");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        sb.cmd(applet).args(["tmpl", "-disp"]).assert().code(8);
+        // Stopping what is not running is fine (idempotent).
+        assert!(run("stop.sh").status.success());
+    }
+}
+
+// ---- the OCF agent ------------------------------------------------------------------------------
+
+/// The agent and the binary copied where `nobody` can read them, plus a licensed sandbox.
+struct OcfRig {
+    dir: tempfile::TempDir,
+    sb: Sandbox,
+}
+
+impl OcfRig {
+    fn new() -> Self {
+        let dir = open_tempdir("clpfs-ocf-");
+        fs::copy(
+            repo().join("contrib/ocf/clp-fsmon"),
+            dir.path().join("clp-fsmon"),
+        )
+        .unwrap();
+        chmod(&dir.path().join("clp-fsmon"), 0o755);
+        let sb = Sandbox::licensed();
+        chmod(sb.path(), 0o755);
+        Self { dir, sb }
+    }
+
+    fn agent(&self) -> PathBuf {
+        self.dir.path().join("clp-fsmon")
+    }
+
+    /// The agent run like Pacemaker does: OCF_* environment, the action as argument.
+    fn action(&self, instance: &str, action: &str, params: &[(&str, &str)], probe: &str) -> Output {
+        let mut c = Command::new(self.agent());
+        c.arg(action)
+            .env("OCF_ROOT", "/usr/lib/ocf")
+            .env("OCF_RESOURCE_INSTANCE", instance)
+            .env("OCF_RESKEY_root", self.sb.path())
+            .env("OCF_RESKEY_binary", binary())
+            .env("OCF_RESKEY_CRM_meta_interval", "2000")
+            .env("OCF_RESKEY_CRM_meta_timeout", "20000")
+            .env("CLP_FSMON_TEST_PROBE", probe)
+            .stdin(Stdio::null());
+        for (k, v) in params {
+            c.env(format!("OCF_RESKEY_{k}"), v);
+        }
+        c.output().unwrap()
+    }
+}
+
+#[test]
+fn ocf_agent_passes_ocf_tester() {
+    if need(
+        "ocf-tester",
+        &[
+            ("ocf-tester", "resource-agents"),
+            ("xmllint", "libxml2-utils"),
+        ],
+    )
+    .is_some()
+    {
+        return;
+    }
+    let r = OcfRig::new();
+    for (applet, target) in [
+        ("clp_sambamon", "share=data"),
+        ("clp_nfsmon", "dir=/export"),
+    ] {
+        let out = Command::new(which("ocf-tester").unwrap())
+            .args(["-n", &format!("t-{applet}")])
+            .args([
+                "-o",
+                &format!("applet={applet}"),
+                "-o",
+                "id=ocftester",
+                "-o",
+                target,
+            ])
+            .args(["-o", &format!("root={}", r.sb.path().display())])
+            .args(["-o", &format!("binary={}", binary().display())])
+            .args(["-o", "probe_interval=1"])
+            .arg(r.agent())
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .output()
+            .unwrap();
+        let o = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        eprintln!("ocf-tester {applet}:\n{o}");
+        assert!(out.status.success(), "{o}");
+        assert!(o.contains("passed all tests"), "{o}");
+        // It really started and stopped the monitor (twice: "Restarting resource...").
+        let started = r.sb.event_ids().iter().filter(|&&e| e == 1).count();
+        assert!(started >= 2, "{:?}", r.sb.alerts());
+        r.sb.cmd(applet)
+            .args(["ocftester", "-disp"])
+            .assert()
+            .code(8);
+    }
+}
+
+#[test]
+fn ocf_agent_reports_the_monitor_fault_as_exit_reason() {
+    if need("the OCF agent", &[("setsid", "util-linux")]).is_some() {
+        return;
+    }
+    assert!(
+        Path::new("/usr/lib/ocf/lib/heartbeat/ocf-shellfuncs").exists(),
+        "apt-get install resource-agents"
+    );
+    let rig = OcfRig::new();
+    let health = rig.sb.path().join("health");
+    fs::write(&health, "ok\n").unwrap();
+    let probe = format!("@{}", health.display());
+    let params = [
+        ("applet", "clp_sambamon"),
+        ("id", "ocffault"),
+        ("share", "data"),
+        ("probe_interval", "1"),
+        ("retries", "2"),
+    ];
+    let act = |a: &str| rig.action("fault", a, &params, &probe);
+    let code = |o: &Output| o.status.code().unwrap();
+
+    assert_eq!(code(&act("validate-all")), 0);
+    assert_eq!(code(&act("monitor")), 7, "not running before start");
+    let out = act("start");
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(code(&act("start")), 0, "start is idempotent");
+    assert_eq!(code(&act("monitor")), 0);
+    let pid: i32 = text(
+        &rig.sb
+            .cmd("clp_sambamon")
+            .args(["ocffault", "-disp"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    // The monitor outlives the action, in a session of its own.
+    assert_ne!(
+        nix::unistd::getsid(Some(Pid::from_raw(pid))).unwrap(),
+        nix::unistd::getsid(None).unwrap()
+    );
+
+    // The share fails: the monitor exits after 2 probes, the agent's monitor says why.
+    fs::write(&health, "fail\n").unwrap();
+    let mut last = None;
+    assert!(wait_until(20 * S, || {
+        let out = act("monitor");
+        let done = code(&out) != 0;
+        last = Some(out);
+        done
+    }));
+    let out = last.unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 1, "OCF_ERR_GENERIC: {err}");
+    let reason = err
+        .lines()
+        .find_map(|l| l.strip_prefix("ocf-exit-reason:"))
+        .unwrap_or_else(|| panic!("no exit reason: {err}"));
+    assert_eq!(
+        reason,
+        "clp_sambamon ocffault ended (fault detected): \
+         The clp_sambamon has detected network error(connect error[111])."
+    );
+    assert!(err.contains("last failed probe:"), "{err}");
+    assert!(err.contains("probe failed 2/2"), "{err}");
+    // A probe (interval 0) of the ended monitor says "not running", not "failed".
+    let out = Command::new(rig.agent())
+        .arg("monitor")
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .env("OCF_RESOURCE_INSTANCE", "fault")
+        .env("OCF_RESKEY_root", rig.sb.path())
+        .env("OCF_RESKEY_binary", binary())
+        .env("OCF_RESKEY_CRM_meta_interval", "0")
+        .envs(params.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), *v)))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 7, "{}", text(&out.stderr));
+    // Recovery: stop (idempotent), then monitor says stopped, and a new start works.
+    assert_eq!(code(&act("stop")), 0);
+    assert_eq!(code(&act("stop")), 0);
+    assert_eq!(code(&act("monitor")), 7);
+    fs::write(&health, "ok\n").unwrap();
+    assert_eq!(code(&act("start")), 0);
+    assert_eq!(code(&act("stop")), 0);
+    rig.sb
+        .cmd("clp_sambamon")
+        .args(["ocffault", "-disp"])
+        .assert()
+        .code(8);
+
+    // Configuration errors.
+    let bad = |extra: &[(&str, &str)]| {
+        let mut q = params.to_vec();
+        q.extend_from_slice(extra);
+        let out = rig.action("bad", "validate-all", &q, "ok");
+        (code(&out), text(&out.stderr))
+    };
+    assert_eq!(bad(&[("applet", "clp_foomon")]).0, 6, "OCF_ERR_CONFIGURED");
+    assert_eq!(bad(&[("id", "no-dashes")]).0, 6);
+    assert_eq!(bad(&[("retries", "0")]).0, 6);
+    assert_eq!(bad(&[("applet", "clp_nfsmon")]).0, 6, "dir is required");
+    let (status, stderr) = bad(&[("binary", "/nonexistent/clp-fsmon")]);
+    assert_eq!(status, 5, "OCF_ERR_INSTALLED: {stderr}");
+    // No licence: the start fails with the monitor's own message, and the node is unfit.
+    let unlicensed = Sandbox::new();
+    let out = Command::new(rig.agent())
+        .arg("start")
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .env("OCF_RESOURCE_INSTANCE", "nolicence")
+        .env("OCF_RESKEY_root", unlicensed.path())
+        .env("OCF_RESKEY_binary", binary())
+        .env("CLP_FSMON_TEST_PROBE", "ok")
+        .envs(params.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), *v)))
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 5, "{err}");
+    assert!(
+        err.contains("ocf-exit-reason:clp_sambamon ocffault ended (licence refused): The license of clp_sambamon is not registered."),
+        "{err}"
+    );
+}
+
+// ---- a real Pacemaker cluster -------------------------------------------------------------------
+
+/// A one-node corosync + Pacemaker cluster (contrib/ci/pcmk-sandbox.sh); torn down on drop.
+struct Cluster {
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn script() -> PathBuf {
+        repo().join("contrib/ci/pcmk-sandbox.sh")
+    }
+
+    fn up(agents: &[&Path]) -> Self {
+        let dir = open_tempdir("clpfs-pcmk-");
+        let out = Command::new(Self::script())
+            .arg("up")
+            .arg(dir.path())
+            .args(agents)
+            .env_remove("CLP_FSMON_TEST_PROBE")
+            .output()
+            .unwrap();
+        let c = Self { dir };
+        assert!(
+            out.status.success(),
+            "cluster did not start: {}\n{}",
+            text(&out.stderr),
+            c.logs()
+        );
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(Self::script())
+            .arg("run")
+            .arg(self.dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}{}",
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        text(&o.stdout)
+    }
+
+    fn status_xml(&self) -> String {
+        text(
+            &self
+                .run(&["crm_mon", "-1", "--output-as=xml", "--inactive"])
+                .stdout,
+        )
+    }
+
+    fn logs(&self) -> String {
+        let mut s = String::new();
+        for f in ["inside.out", "pacemakerd.out", "corosync.log"] {
+            let _ = writeln!(
+                s,
+                "--- {f}:\n{}",
+                fs::read_to_string(self.dir.path().join(f)).unwrap_or_default()
+            );
+        }
+        let log = fs::read_to_string(self.dir.path().join("pacemaker.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(80).collect();
+        let _ = writeln!(s, "--- pacemaker.log (last 80 lines):");
+        for l in tail.iter().rev() {
+            let _ = writeln!(s, "{l}");
+        }
+        s
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(Self::script())
+            .arg("down")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// `<resource id="ID" … role="Started" …>` in `crm_mon`'s XML.
+fn started(xml: &str, id: &str) -> bool {
+    xml.lines().any(|l| {
+        l.contains(&format!("<resource id=\"{id}\""))
+            && l.contains("role=\"Started\"")
+            && l.contains("failed=\"false\"")
+    })
+}
+
+fn read_pid(p: &Path) -> Option<i32> {
+    fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A smb.conf for one guest share on 127.0.0.1:PORT, with every state directory under `dir`.
+fn smb_conf(dir: &Path, port: u16) -> PathBuf {
+    let mut conf = format!(
+        "[global]\n\tserver role = standalone server\n\tworkgroup = CLPTEST\n\tnetbios name = CLPPCMK\n\
+         \tsmb ports = {port}\n\tinterfaces = 127.0.0.1\n\tbind interfaces only = yes\n\
+         \tdisable netbios = yes\n\tmap to guest = Bad User\n\tload printers = no\n\
+         \tprintcap name = /dev/null\n\tdisable spoolss = yes\n\tlog file = {}/log.%m\n",
+        dir.display()
+    );
+    for (key, sub) in [
+        ("private dir", "private"),
+        ("lock directory", "lock"),
+        ("state directory", "state"),
+        ("cache directory", "cache"),
+        ("pid directory", "pid"),
+        ("ncalrpc dir", "ncalrpc"),
+    ] {
+        fs::create_dir_all(dir.join(sub)).unwrap();
+        let _ = writeln!(conf, "\t{key} = {}", dir.join(sub).display());
+    }
+    fs::create_dir_all(dir.join("share")).unwrap();
+    let _ = write!(
+        conf,
+        "[data]\n\tpath = {}\n\tguest ok = yes\n\tread only = no\n",
+        dir.join("share").display()
+    );
+    let p = dir.join("smb.conf");
+    fs::write(&p, conf).unwrap();
+    p
+}
+
+/// The real thing: smbd and the clp-fsmon monitor in one group of a real one-node Pacemaker
+/// cluster. smbd is stalled with SIGSTOP (alive, so its own process check passes); the monitor
+/// detects it, the clp-fsmon resource fails with the monitor's alert as exit reason, and
+/// Pacemaker restarts smbd (the monitor's container) and the monitor: a new smbd pid, both
+/// resources started again, the fail count and the reason in `crm_mon`.
+#[test]
+fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
+    if need(
+        "the Pacemaker cluster test",
+        &[
+            ("corosync", "corosync"),
+            ("pacemakerd", "pacemaker"),
+            ("crm_mon", "pacemaker-cli-utils"),
+            ("cibadmin", "pacemaker-cli-utils"),
+            ("smbd", "samba"),
+            ("unshare", "util-linux"),
+            ("nsenter", "util-linux"),
+        ],
+    )
+    .is_some()
+    {
+        return;
+    }
+    assert!(
+        Path::new("/usr/lib/ocf/resource.d/heartbeat/anything").exists(),
+        "apt-get install resource-agents"
+    );
+    let sb = Sandbox::licensed();
+    chmod(sb.path(), 0o755);
+    let work = open_tempdir("clpfs-pcmk-smb-");
+    let port = free_port();
+    let conf = smb_conf(work.path(), port);
+    let smbd_pid = work.path().join("smbd.pid");
+    let started_at = Instant::now();
+    let cluster = Cluster::up(&[&repo().join("contrib/ocf/clp-fsmon")]);
+    eprintln!("cluster up in {:?}", started_at.elapsed());
+
+    let resources = format!(
+        r#"<group id="g-samba">
+  <primitive id="smbd" class="ocf" provider="heartbeat" type="anything">
+    <instance_attributes id="smbd-ia">
+      <nvpair id="smbd-bin" name="binfile" value="/usr/sbin/smbd"/>
+      <nvpair id="smbd-opts" name="cmdline_options" value="--foreground --no-process-group --configfile={conf}"/>
+      <nvpair id="smbd-pid" name="pidfile" value="{pid}"/>
+      <nvpair id="smbd-log" name="logfile" value="{work}/smbd.out"/>
+      <nvpair id="smbd-stop" name="stop_timeout" value="3"/>
+    </instance_attributes>
+    <operations>
+      <op id="smbd-mon" name="monitor" interval="5s" timeout="20s"/>
+    </operations>
+  </primitive>
+  <primitive id="smbmon" class="ocf" provider="clp-fsmon" type="clp-fsmon">
+    <instance_attributes id="smbmon-ia">
+      <nvpair id="smbmon-applet" name="applet" value="clp_sambamon"/>
+      <nvpair id="smbmon-id" name="id" value="pcmk"/>
+      <nvpair id="smbmon-share" name="share" value="data"/>
+      <nvpair id="smbmon-addr" name="address" value="127.0.0.1:{port}"/>
+      <nvpair id="smbmon-i" name="probe_interval" value="1"/>
+      <nvpair id="smbmon-c" name="retries" value="2"/>
+      <nvpair id="smbmon-r" name="probe_timeout" value="2"/>
+      <nvpair id="smbmon-root" name="root" value="{root}"/>
+      <nvpair id="smbmon-bin" name="binary" value="{bin}"/>
+    </instance_attributes>
+    <meta_attributes id="smbmon-meta">
+      <nvpair id="smbmon-container" name="container" value="smbd"/>
+    </meta_attributes>
+    <operations>
+      <op id="smbmon-mon" name="monitor" interval="2s" timeout="20s" on-fail="restart-container"/>
+      <op id="smbmon-stop" name="stop" interval="0" timeout="30s"/>
+    </operations>
+  </primitive>
+</group>"#,
+        conf = conf.display(),
+        pid = smbd_pid.display(),
+        work = work.path().display(),
+        root = sb.path().display(),
+        bin = binary().display(),
+    );
+    let res_file = work.path().join("resources.xml");
+    fs::write(&res_file, resources).unwrap();
+    cluster.ok(&[
+        "cibadmin",
+        "--create",
+        "-o",
+        "resources",
+        "--xml-file",
+        res_file.to_str().unwrap(),
+    ]);
+
+    // Both started; the monitor watches the share (event 2).
+    let up = |c: &Cluster| {
+        let x = c.status_xml();
+        started(&x, "smbd") && started(&x, "smbmon")
+    };
+    assert!(
+        wait_until(60 * S, || up(&cluster) && sb.wait_event(2, Duration::ZERO)),
+        "group did not start:\n{}\n{}\nalerts {:?}",
+        cluster.status_xml(),
+        cluster.logs(),
+        sb.alerts()
+    );
+    sb.cmd("clp_sambamon")
+        .args(["pcmk", "-disp"])
+        .assert()
+        .success();
+    let first = read_pid(&smbd_pid).expect("smbd pid");
+    eprintln!("{}", cluster.ok(&["crm_mon", "-1", "-f"]));
+
+    // Stall smbd: alive for its process check, silent for SMB.
+    let stalled_at = Instant::now();
+    kill(Pid::from_raw(first), Signal::SIGSTOP).unwrap();
+
+    // Pacemaker sees the clp-fsmon resource fail and restarts the group from smbd.
+    let recovered = wait_until(90 * S, || {
+        read_pid(&smbd_pid).is_some_and(|p| p != first)
+            && up(&cluster)
+            && sb.event_ids().iter().filter(|&&e| e == 2).count() >= 2
+    });
+    let xml = cluster.status_xml();
+    let human = text(&cluster.run(&["crm_mon", "-1", "-f"]).stdout);
+    eprintln!("recovered in {:?}:\n{human}\n{xml}", stalled_at.elapsed());
+    assert!(
+        recovered,
+        "no recovery:\n{xml}\n{}\nalerts {:?}",
+        cluster.logs(),
+        sb.alerts()
+    );
+    let second = read_pid(&smbd_pid).unwrap();
+    assert_ne!(second, first, "smbd was restarted");
+
+    // The failure: the clp-fsmon monitor op, with the monitor's alert as the exit reason.
+    let failure = xml
+        .lines()
+        .find(|l| l.contains("<failure ") && l.contains("op_key=\"smbmon_monitor_2000\""))
+        .unwrap_or_else(|| panic!("no failure of smbmon's monitor in:\n{xml}"));
+    assert!(
+        failure.contains(
+            "exitreason=\"clp_sambamon pcmk ended (fault detected): The clp_sambamon has detected"
+        ),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("status=\"complete\"") && failure.contains("exitstatus=\"error\""),
+        "{failure}"
+    );
+    assert!(
+        human.contains("smbmon: migration-threshold=1000000 fail-count="),
+        "{human}"
+    );
+    let fc = cluster.ok(&["crm_failcount", "--query", "-r", "smbmon"]);
+    assert!(!fc.contains("value=0"), "{fc}");
+    // The scheduler restarted smbd because of smbmon's failure, and recovered smbmon.
+    let log = fs::read_to_string(cluster.dir.path().join("pacemaker.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("Actions: Restart") && l.contains("smbd")),
+        "no smbd restart in the log"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("Actions: Recover") && l.contains("smbmon")),
+        "no smbmon recovery in the log"
+    );
+    // The alert trail of the stall in the monitor's own log: a detection event, then 6.
+    let ids = sb.event_ids();
+    assert!(ids.contains(&6), "{ids:?}");
+    // The old smbd is gone (killed by its agent's stop), not left stopped.
+    let old = fs::read_to_string(format!("/proc/{first}/stat")).unwrap_or_default();
+    assert!(
+        old.is_empty() || old.contains(") Z "),
+        "old smbd still there: {old}"
+    );
+
+    // Clean up through the cluster: stop the group, then the cluster.
+    cluster.ok(&[
+        "crm_resource",
+        "--resource",
+        "g-samba",
+        "--set-parameter",
+        "target-role",
+        "--meta",
+        "--parameter-value",
+        "Stopped",
+    ]);
+    assert!(
+        wait_until(60 * S, || {
+            let x = cluster.status_xml();
+            !x.contains("role=\"Started\"")
+        }),
+        "group did not stop:\n{}",
+        cluster.status_xml()
+    );
+    sb.cmd("clp_sambamon")
+        .args(["pcmk", "-disp"])
+        .assert()
+        .code(8);
+    assert!(read_pid(&smbd_pid).is_none_or(|p| kill(Pid::from_raw(p), None).is_err()));
+    drop(cluster);
+}
+
+// ---- systemd units ----------------------------------------------------------------------------
+
+/// `[Section] Key=Value` lines of a unit.
+fn unit_keys(unit: &str) -> Vec<(String, String, String)> {
+    let mut section = String::new();
+    let mut keys = Vec::new();
+    for l in unit.lines().map(str::trim) {
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        if let Some(s) = l.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            section = s.to_string();
+        } else if let Some((k, v)) = l.split_once('=') {
+            keys.push((section.clone(), k.to_string(), v.to_string()));
+        } else {
+            panic!("not a unit line: {l}");
+        }
+    }
+    keys
+}
+
+fn key<'a>(keys: &'a [(String, String, String)], section: &str, k: &str) -> Option<&'a str> {
+    keys.iter()
+        .find(|(s, kk, _)| s == section && kk == k)
+        .map(|(_, _, v)| v.as_str())
+}
+
+/// The env file's `CLP_ARGS="…"`, split like systemd splits `$CLP_ARGS`.
+fn env_args(env: &str) -> Vec<String> {
+    let line = env
+        .lines()
+        .find_map(|l| l.strip_prefix("CLP_ARGS="))
+        .expect("CLP_ARGS");
+    line.trim_matches('"')
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn systemd_units_run_the_monitor_and_stop_it() {
+    for (applet, example, target_opt) in [
+        ("clp_sambamon", "clp_sambamon-sambawatch.env.example", "-s"),
+        ("clp_nfsmon", "clp_nfsmon-nfswatch.env.example", "-d"),
+    ] {
+        let unit =
+            fs::read_to_string(repo().join(format!("contrib/systemd/{applet}@.service"))).unwrap();
+        let keys = unit_keys(&unit);
+        assert_eq!(
+            key(&keys, "Service", "EnvironmentFile"),
+            Some(format!("/etc/clp-fsmon/{applet}-%i.env").as_str())
+        );
+        assert_eq!(
+            key(&keys, "Service", "ExecStart"),
+            Some(format!("/usr/sbin/{applet} %i $CLP_ARGS").as_str())
+        );
+        assert_eq!(
+            key(&keys, "Service", "ExecStop"),
+            Some(format!("/usr/sbin/{applet} %i -stop 60").as_str())
+        );
+        assert_eq!(key(&keys, "Service", "Restart"), Some("no"));
+        assert_eq!(key(&keys, "Service", "Type"), Some("simple"));
+        let stop_timeout: u32 = key(&keys, "Service", "TimeoutStopSec")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(stop_timeout > 60, "longer than -stop's wait");
+        assert_eq!(key(&keys, "Install", "WantedBy"), Some("multi-user.target"));
+        let env = fs::read_to_string(repo().join("contrib/systemd").join(example)).unwrap();
+        let args = env_args(&env);
+        assert_eq!(args[0], target_opt, "{args:?}");
+
+        // The Exec lines as systemd runs them (%i = the ID, $CLP_ARGS split), with the real
+        // binary in a sandbox: the monitor runs, ExecStop ends it with exit 0.
+        let sb = Sandbox::licensed();
+        let exec = |line: &str| -> Vec<String> {
+            line.split_whitespace()
+                .flat_map(|w| match w {
+                    "%i" => vec!["unit1".to_string()],
+                    "$CLP_ARGS" => args.clone(),
+                    w => vec![w.to_string()],
+                })
+                .collect()
+        };
+        let start = exec(key(&keys, "Service", "ExecStart").unwrap());
+        assert_eq!(start[0], format!("/usr/sbin/{applet}"));
+        let mut m = sb.spawn_monitor(
+            applet,
+            &start[1..].iter().map(String::as_str).collect::<Vec<_>>(),
+            Some("ok"),
+        );
+        assert!(sb.wait_event(1, 10 * S), "{}", m.stderr());
+        let stop = exec(key(&keys, "Service", "ExecStop").unwrap());
+        sb.cmd(applet).args(&stop[1..]).assert().success();
+        assert_eq!(m.wait_exit(10 * S), Some(0));
+    }
+}
+
+#[test]
+fn systemd_units_pass_systemd_analyze_verify() {
+    if need(
+        "systemd-analyze verify",
+        &[("systemd-analyze", "systemd"), ("unshare", "util-linux")],
+    )
+    .is_some()
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for applet in ["clp_sambamon", "clp_nfsmon"] {
+        let f = dir.path().join(format!("{applet}@verify.service"));
+        fs::copy(
+            repo().join(format!("contrib/systemd/{applet}@.service")),
+            &f,
+        )
+        .unwrap();
+        files.push(f);
+    }
+    // ExecStart must exist: /usr/sbin is a private tmpfs holding the applet links.
+    let mut script = String::from("mount -t tmpfs clp-verify /usr/sbin");
+    for applet in ["clp_sambamon", "clp_nfsmon"] {
+        let _ = write!(
+            script,
+            " && ln -s {} /usr/sbin/{applet}",
+            binary().display()
+        );
+    }
+    script.push_str(" && exec systemd-analyze verify --man=no \"$@\"");
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.trim().is_empty(), "warnings: {err}");
+}
+
+// ---- clplogcmd ----------------------------------------------------------------------------------
+
+/// With CLUSTERPRO's `clplogcmd` on PATH, every alert also goes to it (`-m TEXT -i ID -l LEVEL`).
+#[test]
+fn alerts_go_to_clplogcmd_when_it_is_on_path() {
+    let sb = Sandbox::licensed();
+    let fake = sb.path().join("clusterpro");
+    fs::create_dir(&fake).unwrap();
+    let log = sb.path().join("clplogcmd.log");
+    let cmd = fake.join("clplogcmd");
+    fs::write(
+        &cmd,
+        format!(
+            "#!/bin/sh\n{{ echo '---'; printf '%s\\n' \"$@\"; }} >>'{}'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    chmod(&cmd, 0o755);
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = sb.std_cmd("clp_sambamon");
+    let out = c
+        .args(["logcmd", "-s", "data", "-i", "1", "-c", "1"])
+        .env("PATH", path)
+        .env("CLP_FSMON_TEST_PROBE", "fail")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let calls: Vec<Vec<String>> = fs::read_to_string(&log)
+        .unwrap()
+        .split("---\n")
+        .filter(|b| !b.is_empty())
+        .map(|b| b.lines().map(String::from).collect())
+        .collect();
+    let expect = |id: &str, level: &str, msg: &str| {
+        assert!(
+            calls
+                .iter()
+                .any(|c| c == &["-m", msg, "-i", id, "-l", level]),
+            "no clplogcmd -m {msg:?} -i {id} -l {level} in {calls:?}"
+        );
+    };
+    expect("1", "INFO", "The clp_sambamon has started watching Samba.");
+    expect(
+        "72",
+        "ERR",
+        "The clp_sambamon has detected network error(connect error[111]).",
+    );
+    expect("6", "ERR", "The clp_sambamon will terminate.");
+    // The same alerts as in the alert log, in the same order.
+    let logged: Vec<String> = sb.alerts().into_iter().map(|a| a.2.to_string()).collect();
+    let sent: Vec<String> = calls.iter().map(|c| c[3].clone()).collect();
+    assert_eq!(sent, logged);
+}
