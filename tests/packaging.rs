@@ -954,17 +954,28 @@ impl Drop for Cleanup {
     }
 }
 
+/// Runs dpkg; waits (up to two minutes) while another dpkg or apt holds the database lock.
 fn dpkg(args: &[&str], deb: Option<&Path>) -> String {
-    let mut cmd = Command::new("dpkg");
-    cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-    if let Some(d) = deb {
-        cmd.arg(d);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let mut cmd = Command::new("dpkg");
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        if let Some(d) = deb {
+            cmd.arg(d);
+        }
+        let out = run(&mut cmd);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            return text;
+        }
+        let locked = text.contains("lock") && text.contains("held by");
+        assert!(
+            locked && std::time::Instant::now() < deadline,
+            "dpkg {args:?} failed:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(2));
     }
-    let out = run(&mut cmd);
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "dpkg {args:?} failed:\n{text}");
-    text
 }
 
 /// The files (not directories) dpkg lists for the package.
@@ -974,6 +985,22 @@ fn dpkg_files() -> Vec<PathBuf> {
         .map(PathBuf::from)
         .filter(|p| fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir()))
         .collect()
+}
+
+/// True when dpkg is configured (`path-exclude`, as in minimal container images) not to install
+/// files below `dir`.
+fn dpkg_excludes(dir: &str) -> bool {
+    let Ok(entries) = fs::read_dir("/etc/dpkg/dpkg.cfg.d") else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        fs::read_to_string(e.path()).is_ok_and(|t| {
+            t.lines().any(|l| {
+                l.trim().starts_with(&format!("path-exclude={dir}"))
+                    || l.trim().starts_with(&format!("path-exclude {dir}"))
+            })
+        })
+    })
 }
 
 fn assert_installed(deb: &Path) {
@@ -999,17 +1026,21 @@ fn assert_installed(deb: &Path) {
         .arg("--list")
         .env("PATH", "/usr/sbin:/usr/bin:/bin"));
     assert_eq!(list.lines().count(), APPLETS.len());
-    for n in cli::names() {
-        let page = PathBuf::from(format!("/usr/share/man/man8/{n}.8.gz"));
-        assert!(page.is_file(), "{}", page.display());
-    }
-    if have("man") {
-        let text = strip_overstrike(&ok(Command::new("man")
-            .args(["8", "clp_sambamon"])
-            .env("MANWIDTH", "80")
-            .env("MANPAGER", "cat")
-            .env("LC_ALL", "C.UTF-8")));
-        assert!(text.contains("CONTROL COMMANDS"), "{text}");
+    if dpkg_excludes("/usr/share/man") {
+        eprintln!("dpkg is configured not to install man pages (path-exclude): not checked");
+    } else {
+        for n in cli::names() {
+            let page = PathBuf::from(format!("/usr/share/man/man8/{n}.8.gz"));
+            assert!(page.is_file(), "{}", page.display());
+        }
+        if have("man") {
+            let text = strip_overstrike(&ok(Command::new("man")
+                .args(["8", "clp_sambamon"])
+                .env("MANWIDTH", "80")
+                .env("MANPAGER", "cat")
+                .env("LC_ALL", "C.UTF-8")));
+            assert!(text.contains("CONTROL COMMANDS"), "{text}");
+        }
     }
     // bash-completion finds the applets' completions through the symlinks.
     if Path::new("/usr/share/bash-completion/bash_completion").exists() {
@@ -1051,6 +1082,7 @@ fn assert_installed(deb: &Path) {
 }
 
 fn install_remove_purge(deb: &Path) {
+    fs::create_dir_all(Path::new(LOCK).parent().unwrap()).unwrap();
     let lock = fs::File::create(LOCK).unwrap();
     lock.lock().unwrap();
     refuse_to_clobber();
