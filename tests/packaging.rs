@@ -853,6 +853,10 @@ fn check_deb_contents(deb: &Path) {
         ));
     }
     has("-rwxr-xr-x usr/lib/ocf/resource.d/clp-fsmon/clp-fsmon");
+    for unit in files_below(&repo().join("contrib/systemd"), false, ".service") {
+        let name = unit.file_name().unwrap().to_string_lossy().into_owned();
+        has(&format!("-rw-r--r-- lib/systemd/system/{name}"));
+    }
     has(&format!("-rw-r--r-- usr/share/doc/{DEB_NAME}/README.md"));
     has(&format!("-rw-r--r-- usr/share/doc/{DEB_NAME}/copyright"));
     assert_eq!(deb_field(deb, "Package"), DEB_NAME);
@@ -983,7 +987,8 @@ fn dpkg_files() -> Vec<PathBuf> {
     ok(Command::new("dpkg").args(["-L", DEB_NAME]))
         .lines()
         .map(PathBuf::from)
-        .filter(|p| fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir()))
+        // Not directories, nor symlinks to them (/lib on merged-/usr systems).
+        .filter(|p| fs::symlink_metadata(p).is_ok() && !fs::metadata(p).is_ok_and(|m| m.is_dir()))
         .collect()
 }
 
@@ -1257,6 +1262,7 @@ fn rpm_spec_matches_the_deb_layout() {
         "contrib/completions",
         "contrib/scripts",
         "contrib/ocf",
+        "contrib/systemd",
     ] {
         for f in files_below(&repo().join(dir), true, "") {
             let to = src.join(f.strip_prefix(repo()).unwrap());
