@@ -3,9 +3,9 @@
 
 mod rig;
 
-mod cluster;
 mod clp_nfsmon;
 mod clp_sambamon;
 mod clplcnsc;
+mod cluster;
 mod packaging;
 mod runtime;

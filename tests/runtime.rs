@@ -588,13 +588,10 @@ use crate::rig::license;
 fn start_under_licence(sb: &Sandbox, applet: &str) -> (i32, Vec<(u16, String)>, String) {
     let target = if applet == "clp_sambamon" { "-s" } else { "-d" };
     let mut m = sb.spawn_monitor(applet, &["lic1", target, "x"], Some("ok"));
-    let code = match m.wait_exit(Duration::from_millis(1500)) {
-        Some(c) => c,
-        None => {
-            sb.cmd(applet).args(["lic1", "-stop"]).assert().success();
-            m.wait_exit(5 * S).unwrap()
-        }
-    };
+    let code = m.wait_exit(Duration::from_millis(1500)).unwrap_or_else(|| {
+        sb.cmd(applet).args(["lic1", "-stop"]).assert().success();
+        m.wait_exit(5 * S).unwrap()
+    });
     let err = m.stderr();
     (
         code,
