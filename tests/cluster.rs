@@ -445,6 +445,7 @@ fn monitor_templates_branch_like_the_guide_and_run_the_monitor() {
         assert_eq!(out.status.code(), Some(5));
 
         // Background: detached, returns once -disp sees it.
+        let _ = fs::remove_file(&pidfile);
         let log = st.dir.path().join("mon.out");
         let logs = log.to_str().unwrap();
         let out = st.run(
@@ -459,7 +460,7 @@ fn monitor_templates_branch_like_the_guide_and_run_the_monitor() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         assert!(lines(&out).contains(&"EXIT".to_string()));
         // (The detached monitor and -disp race to the log: compare as a set.)
-        assert!(wait_until(5 * S, || st.calls().len() >= 2 && pidfile.exists()));
+        assert!(wait_until(5 * S, || st.calls().len() >= 2));
         let mut calls = st.calls();
         calls.sort();
         let mut want = vec![
@@ -468,12 +469,14 @@ fn monitor_templates_branch_like_the_guide_and_run_the_monitor() {
         ];
         want.sort();
         assert_eq!(calls, want);
-        assert!(wait_until(5 * S, || pidfile.exists()));
-        let pid: i32 = fs::read_to_string(&pidfile)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
+        let read = || {
+            fs::read_to_string(&pidfile)
+                .ok()
+                .filter(|s| s.ends_with('\n'))
+                .and_then(|s| s.trim().parse::<i32>().ok())
+        };
+        assert!(wait_until(5 * S, || read().is_some()));
+        let pid = read().unwrap();
         // In a session of its own (setsid): killing the group ends it and its sleep.
         assert_eq!(
             nix::unistd::getsid(Some(Pid::from_raw(pid))).unwrap(),
@@ -869,6 +872,14 @@ fn started(xml: &str, id: &str) -> bool {
     })
 }
 
+/// The process is gone (or a zombie nobody has reaped yet).
+fn gone(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |st| {
+        st.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+    })
+}
+
 fn read_pid(p: &Path) -> Option<i32> {
     fs::read_to_string(p).ok()?.trim().parse().ok()
 }
@@ -970,7 +981,7 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
       <nvpair id="smbmon-share" name="share" value="data"/>
       <nvpair id="smbmon-addr" name="address" value="127.0.0.1:{port}"/>
       <nvpair id="smbmon-i" name="probe_interval" value="1"/>
-      <nvpair id="smbmon-c" name="retries" value="2"/>
+      <nvpair id="smbmon-c" name="retries" value="3"/>
       <nvpair id="smbmon-r" name="probe_timeout" value="2"/>
       <nvpair id="smbmon-root" name="root" value="{root}"/>
       <nvpair id="smbmon-bin" name="binary" value="{bin}"/>
@@ -1079,11 +1090,18 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
     let ids = sb.event_ids();
     assert!(ids.contains(&6), "{ids:?}");
     // The old smbd is gone (killed by its agent's stop), not left stopped.
-    let old = fs::read_to_string(format!("/proc/{first}/stat")).unwrap_or_default();
     assert!(
-        old.is_empty() || old.contains(") Z "),
-        "old smbd still there: {old}"
+        wait_until(10 * S, || gone(first)),
+        "old smbd {first} still there"
     );
+    // The story, from Pacemaker's log.
+    for l in log.lines().filter(|l| {
+        (l.contains("Result of") && !l.contains("probe"))
+            || l.contains("Actions: Restart")
+            || l.contains("Actions: Recover")
+    }) {
+        eprintln!("{l}");
+    }
 
     // Clean up through the cluster: stop the group, then the cluster.
     cluster.ok(&[
@@ -1108,7 +1126,10 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
         .args(["pcmk", "-disp"])
         .assert()
         .code(8);
-    assert!(read_pid(&smbd_pid).is_none_or(|p| kill(Pid::from_raw(p), None).is_err()));
+    assert!(
+        wait_until(10 * S, || read_pid(&smbd_pid).is_none_or(gone)),
+        "smbd still running after the group stopped"
+    );
     drop(cluster);
 }
 
