@@ -776,6 +776,46 @@ fn ocf_agent_reports_the_monitor_fault_as_exit_reason() {
     );
 }
 
+/// A monitor that never registers: start gives up within its operation timeout, with a reason.
+#[test]
+fn ocf_agent_start_gives_up_at_its_timeout() {
+    if need("the OCF agent", &[("setsid", "util-linux")]).is_some() {
+        return;
+    }
+    let rig = OcfRig::new();
+    let fake = rig.dir.path().join("never-registers");
+    fs::write(
+        &fake,
+        "#!/bin/sh\ncase $3 in -disp) exit 8 ;; -stop) exit 0 ;; esac\necho $$ >\"$0.pid\"\nexec sleep 60\n",
+    )
+    .unwrap();
+    chmod(&fake, 0o755);
+    let begun = Instant::now();
+    let out = Command::new(rig.agent())
+        .arg("start")
+        .env("OCF_ROOT", "/usr/lib/ocf")
+        .env("OCF_RESOURCE_INSTANCE", "slow")
+        .env("OCF_RESKEY_root", rig.sb.path())
+        .env("OCF_RESKEY_binary", &fake)
+        .env("OCF_RESKEY_CRM_meta_timeout", "4000")
+        .env("OCF_RESKEY_applet", "clp_sambamon")
+        .env("OCF_RESKEY_id", "slow")
+        .env("OCF_RESKEY_share", "data")
+        .output()
+        .unwrap();
+    let took = begun.elapsed();
+    let err = text(&out.stderr);
+    if let Some(pid) = read_pid(&rig.dir.path().join("never-registers.pid")) {
+        let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
+    }
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(took >= S && took < 4 * S, "{took:?}");
+    assert!(
+        err.contains("ocf-exit-reason:clp_sambamon slow not registered within the start timeout"),
+        "{err}"
+    );
+}
+
 // ---- a real Pacemaker cluster -------------------------------------------------------------------
 
 /// A one-node corosync + Pacemaker cluster (contrib/ci/pcmk-sandbox.sh); torn down on drop.
