@@ -278,7 +278,8 @@ UNKNOWN; needs no registry entry",
     ]
 }
 
-/// `clplcnsc`: the licence command. Mirrors the parser in `applets/clplcnsc.rs`.
+/// `clplcnsc`: the licence command. Mirrors the parser in `applets/clplcnsc.rs`, constraints
+/// included (the argument ids are its field names), so that parser could be built from this.
 pub fn clplcnsc() -> Command {
     documented("clplcnsc")
         .about(about("clplcnsc"))
@@ -301,6 +302,11 @@ clplcnsc -i -p PRODUCT_ID --trial --user USER --key KEY\n\
 clplcnsc -i -p PRODUCT_ID --file FILE\n\
 clplcnsc -l -p PRODUCT_ID\n\
 clplcnsc -d -p PRODUCT_ID [SERIAL]",
+        )
+        .group(
+            clap::ArgGroup::new("mode")
+                .required(true)
+                .args(["register", "list", "delete"]),
         )
         .arg(
             flag("register").short('i').help(
@@ -330,17 +336,21 @@ clplcnsc -d -p PRODUCT_ID [SERIAL]",
             Arg::new("serial")
                 .long("serial")
                 .value_name("SERIAL")
+                .requires_all(["register", "key"])
+                .conflicts_with("trial")
                 .help("Serial number of a product licence, XX000000 (with -i and --key)"),
         )
         .arg(
             flag("trial")
                 .long("trial")
+                .requires_all(["register", "user", "key"])
                 .help("Register a trial licence (with -i, --user and --key)"),
         )
         .arg(
             Arg::new("user")
                 .long("user")
                 .value_name("USER")
+                .requires("trial")
                 .help("Trial user name (with --trial)"),
         )
         .arg(
@@ -354,11 +364,14 @@ clplcnsc -d -p PRODUCT_ID [SERIAL]",
                 .long("file")
                 .value_name("FILE")
                 .value_hint(clap::ValueHint::FilePath)
+                .requires("register")
+                .conflicts_with_all(["serial", "trial", "key"])
                 .help("Licence file (TOML: kind, serial or user, key), with -i"),
         )
         .arg(
             Arg::new("holder")
                 .value_name("SERIAL")
+                .requires("delete")
                 .help("With -d: the serial number (or trial user name) whose licence to delete"),
         )
 }

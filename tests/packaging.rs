@@ -375,6 +375,52 @@ fn clp_fsmon_description_matches_the_binary() {
     assert_eq!(applets, documented);
 }
 
+/// The description accepts and refuses the same command lines as clplcnsc's own parser (a usage
+/// error is exit status 2; anything else got past the parser).
+#[test]
+fn clplcnsc_description_parses_like_the_applet() {
+    let root = tempfile::tempdir().unwrap();
+    for line in [
+        "-l -p FSMON20",
+        "-d -p FSMON20",
+        "-d -p FSMON20 AB123456",
+        "-i -p FSMON20 --serial AB123456 --key K",
+        "-i -p FSMON20 --trial --user u --key K",
+        "-i -p FSMON20 --file /nonexistent.toml",
+        "-p FSMON20",
+        "-l",
+        "-i -l -p FSMON20",
+        "-l -p FSMON20 AB123456",
+        "-i -p FSMON20 --serial AB123456",
+        "-i -p FSMON20 --serial AB123456 --trial --user u --key K",
+        "-i -p FSMON20 --trial --key K",
+        "-i -p FSMON20 --user u --key K",
+        "-l -p FSMON20 --serial AB123456 --key K",
+        "-i -p FSMON20 --file f.toml --key K",
+        "-l -p FSMON20 --file f.toml",
+        "-x -p FSMON20",
+    ] {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        let described = cli::clplcnsc()
+            .try_get_matches_from(std::iter::once("clplcnsc").chain(args.iter().copied()))
+            .is_ok();
+        let out = run(Command::new(bin())
+            .arg("clplcnsc")
+            .args(&args)
+            .env("CLP_FSMON_ROOT", root.path())
+            .stdin(std::process::Stdio::null()));
+        let parsed = out.status.code() != Some(2)
+            || !String::from_utf8_lossy(&out.stderr).contains("Usage:");
+        assert_eq!(
+            described,
+            parsed,
+            "clplcnsc {line}: src/cli.rs says {described}, the applet exited {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Every variable in an ENVIRONMENT section is one the code reads.
 #[test]
 fn documented_environment_is_read_by_the_code() {
