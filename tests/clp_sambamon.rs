@@ -421,3 +421,235 @@ fn smb1_only_server_requiring_signing_ok() {
         r.summary
     );
 }
+
+// ---- Through the real `clp_sambamon` link (runtime + probe) ----
+
+use crate::rig::Sandbox;
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn once_prints_dialect_and_phases_and_exits_like_a_plugin() {
+    let s = Smbd::start(Flavour::Standard);
+    let sb = Sandbox::licensed();
+    let addr = s.address();
+    let out = sb
+        .cmd("clp_sambamon")
+        .args(["o1", "-s", smb::GUEST_SHARE, "-a", &addr, "--once"])
+        .output()
+        .unwrap();
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("OK") && text.contains("SMB 3.1.1"), "{text}");
+    let out = sb
+        .cmd("clp_sambamon")
+        .args(["o1", "-s", "nosuchshare", "-a", &addr, "--once", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout_of(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    let text = v.to_string();
+    assert!(
+        text.contains("STATUS_BAD_NETWORK_NAME (0xc00000cc)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tree_connect") && text.contains("SMB 3.1.1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stalled_smbd_is_a_fault_after_exactly_c_probes_each_cut_at_r() {
+    let s = Smbd::start(Flavour::Standard);
+    let sb = Sandbox::licensed();
+    let addr = s.address();
+    let mut m = sb.spawn_monitor(
+        "clp_sambamon",
+        &[
+            "st1",
+            "-s",
+            smb::GUEST_SHARE,
+            "-a",
+            &addr,
+            "-i",
+            "1",
+            "-c",
+            "3",
+            "-r",
+            "1",
+        ],
+        None,
+    );
+    assert!(
+        sb.wait_event(2, Duration::from_secs(10)),
+        "{}",
+        sb.alert_log()
+    );
+    s.stop();
+    let t = Instant::now();
+    let code = m.wait_exit(Duration::from_secs(20));
+    let took = t.elapsed();
+    assert_eq!(
+        code,
+        Some(1),
+        "monitor did not end with the fault code: {}",
+        m.stderr()
+    );
+    // Three probes of 1 s each and two 1 s intervals between them (the first may start up to
+    // one interval after the stop).
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
+    let ids = sb.event_ids();
+    assert_eq!(ids.iter().filter(|&&i| i == 74).count(), 1, "{ids:?}");
+    assert!(ids.ends_with(&[74, 6]), "{ids:?}");
+    let fault = sb.fault_log("sambamon");
+    let failed: Vec<&str> = fault
+        .lines()
+        .filter(|l| l.contains("probe failed"))
+        .collect();
+    assert_eq!(failed.len(), 3, "{fault}");
+    for (k, line) in failed.iter().enumerate() {
+        assert!(
+            line.contains(&format!("probe failed {}/3", k + 1)),
+            "{line}"
+        );
+        assert!(
+            line.contains("phase=negotiate") && line.contains("ETIMEDOUT (110)"),
+            "{line}"
+        );
+    }
+    s.cont();
+}
+
+#[test]
+fn stop_during_a_stalled_probe_ends_the_monitor_within_a_second() {
+    let s = Smbd::start(Flavour::Standard);
+    let sb = Sandbox::licensed();
+    let addr = s.address();
+    let mut m = sb.spawn_monitor(
+        "clp_sambamon",
+        &[
+            "st2",
+            "-s",
+            smb::GUEST_SHARE,
+            "-a",
+            &addr,
+            "-i",
+            "1",
+            "-c",
+            "5",
+            "-r",
+            "60",
+        ],
+        None,
+    );
+    assert!(
+        sb.wait_event(2, Duration::from_secs(10)),
+        "{}",
+        sb.alert_log()
+    );
+    s.stop();
+    // Let the next probe start and hang on the stopped server.
+    std::thread::sleep(Duration::from_millis(2500));
+    let t = Instant::now();
+    let out = sb
+        .cmd("clp_sambamon")
+        .args(["st2", "-stop"])
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(took < Duration::from_secs(1), "-stop took {took:?}");
+    assert_eq!(m.wait_exit(Duration::from_secs(2)), Some(0));
+    assert!(sb.event_ids().contains(&3), "{}", sb.alert_log());
+    s.cont();
+}
+
+#[test]
+fn killed_smbd_is_72_then_6_and_the_password_is_nowhere() {
+    let mut s = Smbd::start(Flavour::Standard);
+    let sb = Sandbox::licensed();
+    let addr = s.address();
+    let mut m = sb.spawn_monitor(
+        "clp_sambamon",
+        &[
+            "k1",
+            "-s",
+            smb::USER_SHARE,
+            "-a",
+            &addr,
+            "-u",
+            smb::USER,
+            "-p",
+            smb::PASSWORD,
+            "-i",
+            "1",
+            "-c",
+            "2",
+            "-r",
+            "2",
+        ],
+        None,
+    );
+    assert!(
+        sb.wait_event(2, Duration::from_secs(10)),
+        "{}",
+        sb.alert_log()
+    );
+    // Resident memory of a running monitor, for the record.
+    let rss = std::fs::read_to_string(format!("/proc/{}/status", m.pid()))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .map(str::to_owned)
+        .unwrap();
+    eprintln!("clp_sambamon monitor {rss}");
+    s.kill();
+    assert_eq!(
+        m.wait_exit(Duration::from_secs(10)),
+        Some(1),
+        "{}",
+        m.stderr()
+    );
+    let alerts = sb.alerts();
+    let last: Vec<(u16, &str)> = alerts
+        .iter()
+        .rev()
+        .take(2)
+        .map(|a| (a.2, a.3.as_str()))
+        .collect();
+    assert_eq!(
+        last,
+        [
+            (6, "The clp_sambamon will terminate."),
+            (
+                72,
+                "The clp_sambamon has detected network error(connect error[111])."
+            ),
+        ]
+    );
+    // Nothing the monitor wrote (alert log, fault log, registry, sockets' dirs) holds the password.
+    let mut leaks = Vec::new();
+    let mut stack = vec![sb.path().to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if std::fs::read(&p).is_ok_and(|b| {
+            b.windows(smb::PASSWORD.len())
+                .any(|w| w == smb::PASSWORD.as_bytes())
+        }) {
+            leaks.push(p);
+        }
+    }
+    assert!(leaks.is_empty(), "password found in {leaks:?}");
+}
