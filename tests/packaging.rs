@@ -783,6 +783,13 @@ fn stage_deb(work: &Path, binary: &Path) -> PathBuf {
         ),
     )
     .unwrap();
+    if let Some(changelog) = meta.get("changelog").and_then(|c| c.as_str()) {
+        let gz = run(Command::new("gzip")
+            .args(["-9n", "-c"])
+            .arg(repo().join(changelog)));
+        assert!(gz.status.success());
+        fs::write(doc.join("changelog.Debian.gz"), gz.stdout).unwrap();
+    }
     let control = root.join("DEBIAN");
     fs::create_dir_all(&control).unwrap();
     let scripts = repo().join(meta["maintainer-scripts"].as_str().unwrap());
@@ -905,6 +912,12 @@ fn check_deb_contents(deb: &Path) {
     }
     has(&format!("-rw-r--r-- usr/share/doc/{DEB_NAME}/README.md"));
     has(&format!("-rw-r--r-- usr/share/doc/{DEB_NAME}/copyright"));
+    has(&format!(
+        "-rw-r--r-- usr/share/doc/{DEB_NAME}/changelog.Debian.gz"
+    ));
+    has(&format!(
+        "-rw-r--r-- usr/share/lintian/overrides/{DEB_NAME}"
+    ));
     assert_eq!(deb_field(deb, "Package"), DEB_NAME);
     assert_eq!(
         deb_field(deb, "Version"),
@@ -930,8 +943,9 @@ fn package_status() -> String {
 }
 
 /// Where the package puts things, and what the applets and a purge touch.
-const WATCHED: [&str; 11] = [
+const WATCHED: [&str; 12] = [
     "/usr/sbin",
+    "/usr/share/lintian/overrides",
     "/usr/share/man/man8",
     "/usr/share/bash-completion/completions",
     "/usr/share/zsh/vendor-completions",
@@ -1221,6 +1235,23 @@ fn deb_builds_installs_and_removes_cleanly() {
         eprintln!("cargo-deb not installed: testing the package staged from the same metadata");
         staged
     };
+    if have("lintian") {
+        // The maintainer address is a placeholder until the project names one.
+        let out = run(Command::new("lintian")
+            .args([
+                "--fail-on",
+                "error,warning",
+                "--suppress-tags",
+                "bogus-mail-host,root-in-contact,bogus-mail-host-in-debian-changelog",
+            ])
+            .arg(&deb));
+        assert!(
+            out.status.success(),
+            "lintian:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     if is_root() {
         install_remove_purge(&deb);
     } else {
@@ -1250,11 +1281,15 @@ fn maintainer_scripts_are_posix_sh() {
 // The RPM spec
 
 /// A deb or rpm path in the layout both share: man pages without `.gz`, the zsh and unit
-/// directories and the doc directory under one name; the Debian copyright file and RPM's
-/// build-id links dropped.
+/// directories and the doc directory under one name; what only Debian has (copyright file,
+/// changelog, lintian overrides) and RPM's build-id links dropped.
 fn common_layout(path: &str) -> Option<String> {
     let p = path.trim_start_matches("./").trim_start_matches('/');
-    if p.starts_with("usr/lib/.build-id") || p.ends_with(&format!("doc/{DEB_NAME}/copyright")) {
+    if p.starts_with("usr/lib/.build-id")
+        || p.starts_with("usr/share/lintian/")
+        || p.ends_with(&format!("doc/{DEB_NAME}/copyright"))
+        || p.ends_with(&format!("doc/{DEB_NAME}/changelog.Debian.gz"))
+    {
         return None;
     }
     let p = p.trim_end_matches(".gz");
