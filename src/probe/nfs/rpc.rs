@@ -410,7 +410,11 @@ impl RpcClient {
                 .map_err(|e| RpcError::Io(IoOp::Connect, e))?;
             sock.set_cloexec(true).ok();
             if port != 0 {
-                sock.set_reuse_address(true).ok();
+                // TCP: reuse a port whose earlier connection is in TIME_WAIT (a different
+                // 4-tuple). Never for UDP, where it would let two sockets share the port.
+                if proto == Proto::Tcp {
+                    sock.set_reuse_address(true).ok();
+                }
                 let local: SocketAddr = match peer {
                     SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, port).into(),
                     SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, port).into(),
