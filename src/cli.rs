@@ -265,7 +265,7 @@ fn probe_args() -> Vec<Arg> {
         ),
         flag("once").long("once").help(
             "Run one probe, print one plugin-style status line and exit 0 OK, 2 CRITICAL or 3 \
-UNKNOWN; needs no registry entry",
+UNKNOWN (also for a refused licence); takes no registry entry",
         ),
         flag("json")
             .long("json")
