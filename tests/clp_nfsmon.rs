@@ -204,6 +204,38 @@ fn nfsmon_ganesha_sigstopped_times_out_at_r() {
 }
 
 #[test]
+fn nfsmon_partition_times_out_at_r() {
+    let srv = NfsServer::start_v3_v4();
+    let p = probe(&srv, &[]);
+    let pu = probe(&srv, &["--udp"]);
+    ok(&p);
+    ok(&pu);
+    srv.link(false);
+    for pr in [&p, &pu] {
+        let t = Instant::now();
+        let f = fail(pr, Duration::from_secs(1));
+        let took = t.elapsed();
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_millis(1300),
+            "{took:?}"
+        );
+        assert_eq!(f.phase, "portmap");
+        assert_eq!(
+            detail(&f),
+            "clp_nfsmon: RPC: Port mapper failure - Timed out"
+        );
+    }
+    srv.link(true);
+    assert!(
+        (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            once(&p, Duration::from_secs(2)).is_ok()
+        }),
+        "the probe did not recover after the partition healed"
+    );
+}
+
+#[test]
 fn nfsmon_cancel_ends_a_stalled_probe_promptly() {
     let srv = NfsServer::start_v3_v4();
     let p = probe(&srv, &[]);

@@ -319,6 +319,21 @@ impl NfsServer {
             .map(Pid::from_raw)
     }
 
+    /// Takes the server's end of the veth pair down (`up = false`) or up again: a network
+    /// partition, where packets vanish and nothing answers.
+    pub fn link(&self, up: bool) {
+        let peer = self.host_if.replacen("cfh", "cfp", 1);
+        sh(&[
+            "ip",
+            "-n",
+            &self.ns,
+            "link",
+            "set",
+            &peer,
+            if up { "up" } else { "down" },
+        ]);
+    }
+
     /// Sends `sig` to Ganesha.
     pub fn signal(&self, sig: Signal) {
         kill(self.pid(), sig).unwrap();
