@@ -924,14 +924,6 @@ fn read_pid(p: &Path) -> Option<i32> {
     fs::read_to_string(p).ok()?.trim().parse().ok()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A smb.conf for one guest share on 127.0.0.1:PORT, with every state directory under `dir`.
 fn smb_conf(dir: &Path, port: u16) -> PathBuf {
     let mut conf = format!(
@@ -993,8 +985,8 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
     let sb = Sandbox::licensed();
     chmod(sb.path(), 0o755);
     let work = open_tempdir("clpfs-pcmk-smb-");
-    let port = free_port();
-    let conf = smb_conf(work.path(), port);
+    // The cluster has a network namespace of its own: smbd takes the real SMB port there.
+    let conf = smb_conf(work.path(), 445);
     let smbd_pid = work.path().join("smbd.pid");
     let started_at = Instant::now();
     let cluster = Cluster::up(&[&repo().join("contrib/ocf/clp-fsmon")]);
@@ -1019,7 +1011,7 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
       <nvpair id="smbmon-applet" name="applet" value="clp_sambamon"/>
       <nvpair id="smbmon-id" name="id" value="pcmk"/>
       <nvpair id="smbmon-share" name="share" value="data"/>
-      <nvpair id="smbmon-addr" name="address" value="127.0.0.1:{port}"/>
+      <nvpair id="smbmon-addr" name="address" value="127.0.0.1"/>
       <nvpair id="smbmon-i" name="probe_interval" value="1"/>
       <nvpair id="smbmon-c" name="retries" value="3"/>
       <nvpair id="smbmon-r" name="probe_timeout" value="2"/>

@@ -6,17 +6,21 @@
 #   pcmk-sandbox.sh run DIR CMD [ARG...]   run a command in it (crm_mon, cibadmin, crm_resource, ...)
 #   pcmk-sandbox.sh down DIR            stop it (pacemakerd -S, then corosync); nothing is left
 #
-# Everything lives in a private mount namespace (unshare -m) held by a small shell whose pid is in
-# DIR/ns.pid: tmpfs on /var/lib/pacemaker (the CIB), /var/lib/corosync, /dev/shm (libqb IPC) and
-# /usr/lib/ocf/resource.d, where the distribution's providers are linked back and each AGENT file is
-# installed as provider "clp-fsmon" (ocf:clp-fsmon:NAME). corosync runs with its own config
-# (DIR/corosync.conf: one node, 127.0.0.1, knet) and logs go to DIR. The CIB starts with
-# stonith-enabled=false, no-quorum-policy=ignore and a short dc-deadtime. The namespace and its
-# mounts disappear with the last process in it. The network namespace is the machine's: corosync
-# uses UDP 127.0.0.1:5405, so only one sandbox runs at a time.
+# Everything lives in private mount and network namespaces (unshare -m -n) held by a small shell
+# whose pid is in DIR/ns.pid. Mounts: tmpfs on /run (pid files, /run/crm, /run/resource-agents),
+# /var/lib/pacemaker (the CIB), /var/lib/corosync, /dev/shm (libqb IPC) and
+# /usr/lib/ocf/resource.d, where the distribution's providers are linked back and each AGENT file
+# is installed as provider "clp-fsmon" (ocf:clp-fsmon:NAME). The network namespace has only its
+# own loopback: corosync's UDP 127.0.0.1:5405 and Pacemaker's abstract IPC sockets never meet a
+# cluster running on the machine (or another sandbox), and the resources (e.g. smbd on a loopback
+# port) live there too. corosync runs with its own config (DIR/corosync.conf: one node,
+# 127.0.0.1, knet); logs go to DIR. The CIB starts with stonith-enabled=false,
+# no-quorum-policy=ignore and a short dc-deadtime. The namespaces and their mounts disappear with
+# the last process in them; nothing is written outside DIR.
 #
 # Needs root, corosync, pacemaker (pacemakerd, crm_mon, cibadmin, crm_resource), util-linux
-# (unshare, nsenter). The environment of "up" is passed to pacemakerd and so to resource agents.
+# (unshare, nsenter), iproute2 (ip). The environment of "up" is passed to pacemakerd and so to
+# resource agents.
 set -eu
 
 die() {
@@ -32,13 +36,17 @@ shift 2
 nsrun() {
 	[ -s "$dir/ns.pid" ] || die "no sandbox in $dir (ns.pid missing)"
 	exec_pid=$(cat "$dir/ns.pid")
-	nsenter --mount --target "$exec_pid" -- "$@"
+	nsenter --mount --net --target "$exec_pid" -- "$@"
 }
 
 # Runs inside the namespace: mounts, configuration, daemons; waits for them.
 inside() {
 	node=$(uname -n)
 	mount --make-rprivate /
+	ip link set lo up
+	mount -t tmpfs -o mode=0755 clp-run /run
+	mkdir -p /run/lock
+	chmod 1777 /run/lock
 	mount -t tmpfs -o mode=0755 clp-pcmk /var/lib/pacemaker
 	for d in cib pengine blackbox cores; do
 		mkdir -p "/var/lib/pacemaker/$d"
@@ -124,8 +132,8 @@ EOF
 case $cmd in
 up)
 	[ "$(id -u)" -eq 0 ] || die "needs root"
-	for b in corosync pacemakerd crm_mon cibadmin unshare nsenter; do
-		command -v "$b" >/dev/null 2>&1 || die "$b not found (apt-get install corosync pacemaker util-linux)"
+	for b in corosync pacemakerd crm_mon cibadmin unshare nsenter ip; do
+		command -v "$b" >/dev/null 2>&1 || die "$b not found (apt-get install corosync pacemaker util-linux iproute2)"
 	done
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
@@ -140,7 +148,7 @@ up)
 		agents="$agents $(cd "$(dirname "$a")" && pwd)/$(basename "$a")"
 	done
 	# shellcheck disable=SC2086 # the list of agents
-	setsid unshare --mount --propagation private -- "$0" _inside "$dir" $agents \
+	setsid unshare --mount --net --propagation private -- "$0" _inside "$dir" $agents \
 		</dev/null >"$dir/inside.out" 2>&1 &
 	echo $! >"$dir/ns.pid"
 	# Until the node is online with a DC (at most 90 s).
