@@ -1,0 +1,109 @@
+# shellcheck shell=sh
+# Shared by contrib/demo.sh and benches/bench.sh: install the server packages, start a local
+# smbd (guest share "public" on 127.0.0.1:PORT) and an NFS-Ganesha (v3+v4, with its own rpcbind,
+# in its own network namespace, so nothing on the host's port 111 or /run is touched), and stop
+# them again. Every wait has a bound.
+
+fsmon_install_deps() {
+    need=""
+    for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
+    done
+    if [ -n "$need" ]; then
+        echo "installing:$need"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+    fi
+    for s in smbd nmbd; do pkill -x "$s" 2>/dev/null || true; done
+}
+
+# fsmon_start_smbd DIR PORT: sets SMBD_PID; the share "public" is DIR/public.
+fsmon_start_smbd() {
+    d=$1
+    port=$2
+    mkdir -p "$d/public" "$d/private" "$d/lock" "$d/state" "$d/cache" "$d/pid" "$d/ncalrpc"
+    chmod 1777 "$d/public"
+    cat > "$d/smb.conf" <<CONF
+[global]
+   server role = standalone server
+   smb ports = $port
+   interfaces = 127.0.0.1
+   bind interfaces only = yes
+   disable netbios = yes
+   private dir = $d/private
+   lock directory = $d/lock
+   state directory = $d/state
+   cache directory = $d/cache
+   pid directory = $d/pid
+   ncalrpc dir = $d/ncalrpc
+   log file = $d/log.smbd
+   map to guest = Bad User
+   load printers = no
+   disable spoolss = yes
+[public]
+   path = $d/public
+   guest ok = yes
+   read only = no
+CONF
+    smbd --foreground --no-process-group -s "$d/smb.conf" >"$d/smbd.out" 2>&1 &
+    SMBD_PID=$!
+    i=0
+    until smbclient "//127.0.0.1/public" -p "$port" -N -c exit >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -ge 100 ] && { echo "smbd did not come up:" >&2; cat "$d/smbd.out" >&2; return 1; }
+        sleep 0.1
+    done
+}
+
+# fsmon_start_ganesha DIR NS: sets NFS_PID and NFS_ADDR; the export is DIR/export.
+fsmon_start_ganesha() {
+    d=$1
+    ns=$2
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    ip link add "${ns}h" type veth peer name "${ns}p"
+    ip link set "${ns}p" netns "$ns"
+    ip addr add 10.254.77.1/30 dev "${ns}h"
+    ip link set "${ns}h" up
+    ip -n "$ns" addr add 10.254.77.2/30 dev "${ns}p"
+    ip -n "$ns" link set "${ns}p" up
+    NFS_ADDR=10.254.77.2
+    mkdir -p "$d/export" "$d/recovery"
+    echo hello > "$d/export/hello"
+    cat > "$d/ganesha.conf" <<CONF
+NFS_CORE_PARAM { Protocols = 3, 4; NFS_Port = 2049; MNT_Port = 20048; Enable_NLM = false; Enable_RQUOTA = false; }
+NFSV4 { Graceless = true; RecoveryRoot = $d/recovery; }
+EXPORT { Export_Id = 1; Path = $d/export; Pseudo = $d/export; Access_Type = RW; Squash = No_Root_Squash;
+         Protocols = 3, 4; Transports = UDP, TCP; SecType = sys; FSAL { Name = VFS; } }
+CONF
+    ip netns exec "$ns" unshare -m --propagation private sh -c "
+      mount -t tmpfs tmpfs /run && mkdir -p /run/ganesha
+      rpcbind -w -f &
+      for i in \$(seq 100); do [ -S /run/rpcbind.sock ] && break; sleep 0.05; done
+      exec ganesha.nfsd -F -f $d/ganesha.conf -L $d/ganesha.log -p $d/ganesha.pid -N NIV_EVENT" \
+      >"$d/stderr" 2>&1 &
+    NFS_PID=$!
+    i=0
+    until rpcinfo -t "$NFS_ADDR" nfs 3 >/dev/null 2>&1; do
+        i=$((i + 1))
+        [ $i -ge 100 ] && { echo "ganesha did not come up:" >&2; cat "$d/stderr" "$d/ganesha.log" >&2; return 1; }
+        sleep 0.2
+    done
+}
+
+# fsmon_stop_servers NS: stops smbd, ganesha and rpcbind, removes the namespace.
+fsmon_stop_servers() {
+    ns=$1
+    if [ -n "${SMBD_PID:-}" ]; then
+        kill -CONT "$SMBD_PID" 2>/dev/null
+        kill "$SMBD_PID" 2>/dev/null
+    fi
+    [ -n "${NFS_PID:-}" ] && kill "$NFS_PID" 2>/dev/null
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+    sleep 0.5
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip link del "${ns}h" 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+    return 0
+}
