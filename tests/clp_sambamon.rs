@@ -64,11 +64,7 @@ fn phases(r: &ProbeReport) -> Vec<&'static str> {
 fn guest_share_ok() {
     let s = Smbd::start(Flavour::Standard);
     let r = ok(&s, &["-s", smb::GUEST_SHARE]);
-    assert!(
-        r.summary.starts_with("SMB 3.1.1, share disk"),
-        "{}",
-        r.summary
-    );
+    assert_eq!(r.summary, "SMB 3.1.1, share disk, anonymous");
     assert_eq!(
         phases(&r),
         [
@@ -652,4 +648,14 @@ fn killed_smbd_is_72_then_6_and_the_password_is_nowhere() {
         }
     }
     assert!(leaks.is_empty(), "password found in {leaks:?}");
+}
+
+#[test]
+fn unknown_user_is_mapped_to_guest() {
+    // `map to guest = Bad User`: an unknown user logs on as guest and reaches the guest share.
+    let s = Smbd::start(Flavour::Standard);
+    let r = ok(&s, &["-s", smb::GUEST_SHARE, "-u", "nosuchuser", "-p", "x"]);
+    assert_eq!(r.summary, "SMB 3.1.1, share disk, guest");
+    let r = ok(&s, &["-s", smb::GUEST_SHARE]);
+    assert_eq!(r.summary, "SMB 3.1.1, share disk, anonymous");
 }

@@ -267,7 +267,8 @@ impl SambaProbe {
         run.clock.lap("negotiate");
         c.session_setup(&self.identity)
             .map_err(|e| ("session_setup", e))?;
-        let session = if c.session_flags & smb2::SESSION_NULL != 0 {
+        // Samba answers an anonymous logon with no session flags at all: what we sent counts.
+        let session = if c.session_flags & smb2::SESSION_NULL != 0 || self.identity.is_anonymous() {
             "anonymous"
         } else if c.session_flags & smb2::SESSION_GUEST != 0 {
             "guest"
@@ -308,10 +309,10 @@ impl SambaProbe {
         run.clock.lap("negotiate");
         c.session_setup(&self.identity)
             .map_err(|e| ("session_setup", e))?;
-        let session = if c.guest {
-            "guest"
-        } else if self.identity.is_anonymous() {
+        let session = if self.identity.is_anonymous() {
             "anonymous"
+        } else if c.guest {
+            "guest"
         } else {
             "user"
         };
