@@ -108,6 +108,15 @@ fn nfsmon_n_gives_the_nfs_port() {
         detail(&f),
         "clp_nfsmon: RPC: Unable to receive: errno = Connection refused."
     );
+    // -a HOST:PORT names the portmapper's port.
+    let addr = srv.addr();
+    let at = |port: u16| {
+        let a = format!("{addr}:{port}");
+        NfsProbe::from_args(&margs(&["-d", srv.export(), "-a", &a])).unwrap()
+    };
+    ok(&at(111));
+    let f = fail(&at(112), Duration::from_secs(5));
+    assert_eq!(f.phase, "portmap");
 }
 
 #[test]

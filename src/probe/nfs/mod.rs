@@ -13,7 +13,8 @@
 //! portmapper; if the portmapper refuses the connection and this probe has never reached the
 //! server through it, the server is taken to be NFSv4-only and the v4 walk is tried (and kept for
 //! later probes once it works). A server that was once reached through the portmapper and then
-//! loses it is a fault (`RPC: Port mapper failure - …`), not a reason to switch roads.
+//! loses it is a fault (`RPC: Port mapper failure - …`), not a reason to switch roads; so is a
+//! portmapper named explicitly with `-a HOST:PORT`.
 
 pub mod mount;
 pub mod nfs3;
@@ -70,11 +71,17 @@ fn parse_address(a: &str) -> Result<(IpAddr, Option<u16>), String> {
     if host.is_empty() || host.len() > 255 {
         return Err(bad());
     }
-    let ip = (host, 0)
+    let ips: Vec<IpAddr> = (host, 0)
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
         .map(|s| s.ip())
-        .find(IpAddr::is_ipv4)
+        .collect();
+    // Prefer IPv4, as the portmapper registrations of most servers are.
+    let ip = ips
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or(ips.first())
+        .copied()
         .ok_or_else(bad)?;
     Ok((ip, port))
 }
@@ -92,6 +99,8 @@ pub struct NfsProbe {
     target: String,
     host: IpAddr,
     pmap_port: u16,
+    /// `-a HOST:PORT` named the portmapper: it must answer, no `NFSv4` fallback.
+    pmap_explicit: bool,
     nfs_port: Option<u16>,
     nfs4: bool,
     proto: Proto,
@@ -115,6 +124,7 @@ impl NfsProbe {
             target: a.target.clone(),
             host,
             pmap_port: pmap_port.unwrap_or(portmap::PORT),
+            pmap_explicit: pmap_port.is_some(),
             nfs_port: a.nfs_port,
             nfs4: a.nfs4,
             proto: if a.udp { Proto::Udp } else { Proto::Tcp },
@@ -446,11 +456,12 @@ impl Probe for NfsProbe {
         let r = if self.nfs4 || road == Road::V4 {
             run.v4()
         } else {
-            run.v3(road == Road::Unknown).inspect(|s| {
-                if s.starts_with("NFSv3") {
-                    self.learn(Road::V3);
-                }
-            })
+            run.v3(road == Road::Unknown && !self.pmap_explicit)
+                .inspect(|s| {
+                    if s.starts_with("NFSv3") {
+                        self.learn(Road::V3);
+                    }
+                })
         };
         let total_micros = micros(run.clock.total());
         match r {
