@@ -1121,6 +1121,26 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
     // The alert trail of the stall in the monitor's own log: a detection event, then 6.
     let ids = sb.event_ids();
     assert!(ids.contains(&6), "{ids:?}");
+    // The monitor's alerts and its last failed probe are in Pacemaker's log too (ocf_log).
+    let agent_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("clp-fsmon(smbmon)") && l.contains("ERROR: clp_sambamon pcmk"))
+        .collect();
+    assert!(
+        agent_lines
+            .iter()
+            .any(|l| l.contains("The clp_sambamon has detected")),
+        "{agent_lines:#?}"
+    );
+    assert!(
+        agent_lines
+            .iter()
+            .any(|l| l.contains("last failed probe:") && l.contains("probe failed 3/3")),
+        "{agent_lines:#?}"
+    );
+    for l in &agent_lines {
+        eprintln!("{l}");
+    }
     // The old smbd is gone (killed by its agent's stop), not left stopped.
     assert!(
         wait_until(10 * S, || gone(first)),
