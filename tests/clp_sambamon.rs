@@ -659,3 +659,26 @@ fn unknown_user_is_mapped_to_guest() {
     let r = ok(&s, &["-s", smb::GUEST_SHARE]);
     assert_eq!(r.summary, "SMB 3.1.1, share disk, anonymous");
 }
+
+#[test]
+fn partitioned_server_times_out_at_r_and_recovers() {
+    let s = Smbd::start_in_netns(Flavour::Standard);
+    ok(&s, &["-s", smb::GUEST_SHARE]);
+    s.partition();
+    let t = Instant::now();
+    let f = fail(&s, &["-s", smb::GUEST_SHARE], Duration::from_secs(1));
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(990) && took < Duration::from_millis(1300),
+        "{took:?} {f:?}"
+    );
+    // The SYN goes unanswered: the connect itself is what times out.
+    assert_eq!(f.phase, "connect");
+    assert_eq!(
+        f.alerts[0].text,
+        "The clp_sambamon has detected network error(select error[110])."
+    );
+    s.heal();
+    let r = ok(&s, &["-s", smb::GUEST_SHARE]);
+    assert_eq!(r.summary, "SMB 3.1.1, share disk, anonymous");
+}

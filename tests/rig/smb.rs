@@ -49,6 +49,36 @@ pub struct Smbd {
     dir: tempfile::TempDir,
     ip: std::net::Ipv4Addr,
     port: u16,
+    netns: Option<Netns>,
+}
+
+/// A network namespace joined to the host by a veth pair: the server's own host, whose link a
+/// test can take down (a partition).
+struct Netns {
+    name: String,
+    host_if: String,
+    /// The host's address as the server sees it (`10.213.N.1`).
+    host_ip: String,
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
 }
 
 static USER_ONCE: Once = Once::new();
@@ -109,6 +139,107 @@ impl Smbd {
     /// Starts a server on `ip:port` (an address of an interface: smbd binds no other) with
     /// `extra` lines in `[global]`.
     pub fn start_with(flavour: Flavour, ip: &str, port: u16, extra: &str) -> Self {
+        Self::spawn(flavour, ip, port, extra, None)
+    }
+
+    /// Starts a server on port 445 of its own host: a network namespace reached over a veth
+    /// pair (host side `10.213.N.1/30`, server `10.213.N.2`), so [`Smbd::partition`] can cut it
+    /// off. Each call makes a new namespace.
+    pub fn start_in_netns(flavour: Flavour) -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // Unique per process and call; /30 subnets inside 10.213.0.0/16.
+        let id = (std::process::id() % 64) * 64 + n % 64;
+        let (a, b) = (id / 64, (id % 64) * 4);
+        let ns = Netns {
+            name: format!("clpsmb{id}"),
+            host_if: format!("clpsmbh{id}"),
+            host_ip: format!("10.213.{a}.{}", b + 1),
+        };
+        let peer = format!("clpsmbp{id}");
+        let _ = Command::new("ip").args(["netns", "del", &ns.name]).output();
+        let _ = Command::new("ip")
+            .args(["link", "del", &ns.host_if])
+            .output();
+        ip(&["netns", "add", &ns.name]);
+        ip(&[
+            "link",
+            "add",
+            &ns.host_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &peer,
+        ]);
+        ip(&["link", "set", &peer, "netns", &ns.name]);
+        ip(&[
+            "addr",
+            "add",
+            &format!("10.213.{a}.{}/30", b + 1),
+            "dev",
+            &ns.host_if,
+        ]);
+        ip(&["link", "set", &ns.host_if, "up"]);
+        let inside = |args: &[&str]| {
+            let mut v = vec!["netns", "exec", ns.name.as_str(), "ip"];
+            v.extend_from_slice(args);
+            ip(&v);
+        };
+        inside(&[
+            "addr",
+            "add",
+            &format!("10.213.{a}.{}/30", b + 2),
+            "dev",
+            &peer,
+        ]);
+        inside(&["link", "set", &peer, "up"]);
+        inside(&["link", "set", "lo", "up"]);
+        let addr = format!("10.213.{a}.{}", b + 2);
+        Self::spawn(flavour, &addr, 445, "", Some(ns))
+    }
+
+    /// Cuts the server off: inside its namespace the host's address is routed to a blackhole,
+    /// so the server runs on but nothing it sends reaches the host (SYNs go unanswered). A link
+    /// taken down is no good here: the host then reaches the address some other way.
+    pub fn partition(&self) {
+        let ns = self
+            .netns
+            .as_ref()
+            .expect("a server started with start_in_netns");
+        let host = format!("{}/32", ns.host_ip);
+        ip(&[
+            "netns",
+            "exec",
+            &ns.name,
+            "ip",
+            "route",
+            "add",
+            "blackhole",
+            &host,
+        ]);
+    }
+
+    /// Ends a [`Smbd::partition`].
+    pub fn heal(&self) {
+        let ns = self
+            .netns
+            .as_ref()
+            .expect("a server started with start_in_netns");
+        let host = format!("{}/32", ns.host_ip);
+        ip(&[
+            "netns",
+            "exec",
+            &ns.name,
+            "ip",
+            "route",
+            "del",
+            "blackhole",
+            &host,
+        ]);
+    }
+
+    fn spawn(flavour: Flavour, ip: &str, port: u16, extra: &str, netns: Option<Netns>) -> Self {
         ensure_unix_user();
         let dir = tempfile::Builder::new()
             .prefix("clpfs-smbd-")
@@ -151,7 +282,15 @@ impl Smbd {
             String::from_utf8_lossy(&out.stderr)
         );
         let log = std::fs::File::create(d.join("smbd.out")).unwrap();
-        let child = Command::new("smbd")
+        let mut cmd = match &netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", &ns.name, "smbd"]);
+                c
+            }
+            None => Command::new("smbd"),
+        };
+        let child = cmd
             .args([
                 "--foreground",
                 "--no-process-group",
@@ -172,6 +311,7 @@ impl Smbd {
             dir,
             ip: ip.parse().expect("IPv4 address"),
             port,
+            netns,
         };
         s.wait_ready(Duration::from_secs(20));
         s
