@@ -467,6 +467,11 @@ impl Client {
                 (frame, false)
             };
             let r = Reply::parse(raw, encrypted)?;
+            if r.message_id == u64::MAX {
+                // An unsolicited notification (oplock/lease break, server-to-client
+                // notification): not an answer to us.
+                continue;
+            }
             if r.message_id != id {
                 return Err(Error::protocol(format!(
                     "reply to message {} instead of {id}",
