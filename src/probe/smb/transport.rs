@@ -211,7 +211,7 @@ impl Transport {
         self.write_all(&msg)?;
         let mut head = [0u8; 4];
         self.read_exact(&mut head)?;
-        let len = frame_len(&head);
+        let len = frame_len(head);
         let len = len.min(64);
         let mut body = vec![0u8; len];
         self.read_exact(&mut body)?;
@@ -247,7 +247,7 @@ impl Transport {
         loop {
             let mut head = [0u8; 4];
             self.read_exact(&mut head)?;
-            let len = frame_len(&head);
+            let len = frame_len(head);
             match head[0] {
                 0x00 => {}
                 0x85 => continue,
@@ -297,7 +297,7 @@ impl Transport {
 
 /// Length of a session service frame: 17 bits in RFC 1002 (length byte pair plus the E bit),
 /// 24 bits in direct TCP (MS-SMB2 2.1); the top byte is zero on NetBIOS, so one rule serves both.
-fn frame_len(head: &[u8; 4]) -> usize {
+fn frame_len(head: [u8; 4]) -> usize {
     usize::from(head[1]) << 16 | usize::from(head[2]) << 8 | usize::from(head[3])
 }
 
