@@ -955,86 +955,118 @@ fn smb_conf(dir: &Path, port: u16) -> PathBuf {
     p
 }
 
-/// The real thing: smbd and the clp-fsmon monitor in one group of a real one-node Pacemaker
-/// cluster. smbd is stalled with SIGSTOP (alive, so its own process check passes); the monitor
-/// detects it, the clp-fsmon resource fails with the monitor's alert as exit reason, and
-/// Pacemaker restarts smbd (the monitor's container) and the monitor: a new smbd pid, both
-/// resources started again, the fail count and the reason in `crm_mon`.
-#[test]
-fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
-    if need(
+/// A file server and its clp-fsmon monitor, as one Pacemaker group.
+struct Group {
+    /// Group, server resource and monitor resource ids.
+    name: &'static str,
+    server: &'static str,
+    monitor: &'static str,
+    applet: &'static str,
+    /// Monitor ID.
+    id: &'static str,
+    /// The server's executable and options (run by ocf:heartbeat:anything, in the foreground).
+    binfile: &'static str,
+    options: String,
+    /// Monitor parameters besides applet, id, root, binary and the probe timings.
+    params: Vec<(&'static str, String)>,
+}
+
+impl Group {
+    fn xml(&self, work: &Path, root: &Path) -> String {
+        let (g, srv, mon) = (self.name, self.server, self.monitor);
+        let mut mon_params = String::new();
+        for (k, v) in [
+            ("applet", self.applet.to_string()),
+            ("id", self.id.to_string()),
+            ("probe_interval", "1".into()),
+            ("retries", "3".into()),
+            ("probe_timeout", "2".into()),
+            ("root", root.display().to_string()),
+            ("binary", binary().display().to_string()),
+        ]
+        .into_iter()
+        .chain(self.params.iter().map(|(k, v)| (*k, v.clone())))
+        {
+            let _ = writeln!(
+                mon_params,
+                r#"      <nvpair id="{mon}-{k}" name="{k}" value="{v}"/>"#
+            );
+        }
+        format!(
+            r#"<group id="{g}">
+  <primitive id="{srv}" class="ocf" provider="heartbeat" type="anything">
+    <instance_attributes id="{srv}-ia">
+      <nvpair id="{srv}-bin" name="binfile" value="{bin}"/>
+      <nvpair id="{srv}-opts" name="cmdline_options" value="{opts}"/>
+      <nvpair id="{srv}-pid" name="pidfile" value="{work}/{srv}.pid"/>
+      <nvpair id="{srv}-log" name="logfile" value="{work}/{srv}.out"/>
+      <nvpair id="{srv}-stop" name="stop_timeout" value="3"/>
+    </instance_attributes>
+    <operations>
+      <op id="{srv}-mon" name="monitor" interval="5s" timeout="20s"/>
+    </operations>
+  </primitive>
+  <primitive id="{mon}" class="ocf" provider="clp-fsmon" type="clp-fsmon">
+    <instance_attributes id="{mon}-ia">
+{mon_params}    </instance_attributes>
+    <meta_attributes id="{mon}-meta">
+      <nvpair id="{mon}-container" name="container" value="{srv}"/>
+    </meta_attributes>
+    <operations>
+      <op id="{mon}-mon" name="monitor" interval="2s" timeout="20s" on-fail="restart-container"/>
+      <op id="{mon}-stop" name="stop" interval="0" timeout="30s"/>
+    </operations>
+  </primitive>
+</group>"#,
+            bin = self.binfile,
+            opts = self.options,
+            work = work.display(),
+        )
+    }
+}
+
+fn need_cluster(server: (&str, &str)) -> Option<()> {
+    need(
         "the Pacemaker cluster test",
         &[
             ("corosync", "corosync"),
             ("pacemakerd", "pacemaker"),
             ("crm_mon", "pacemaker-cli-utils"),
             ("cibadmin", "pacemaker-cli-utils"),
-            ("smbd", "samba"),
             ("unshare", "util-linux"),
             ("nsenter", "util-linux"),
+            ("ip", "iproute2"),
+            server,
         ],
     )
-    .is_some()
-    {
-        return;
-    }
-    assert!(
-        Path::new("/usr/lib/ocf/resource.d/heartbeat/anything").exists(),
-        "apt-get install resource-agents"
-    );
-    let sb = Sandbox::licensed();
-    chmod(sb.path(), 0o755);
-    let work = open_tempdir("clpfs-pcmk-smb-");
-    // The cluster has a network namespace of its own: smbd takes the real SMB port there.
-    let conf = smb_conf(work.path(), 445);
-    let smbd_pid = work.path().join("smbd.pid");
+    .or_else(|| {
+        assert!(
+            Path::new("/usr/lib/ocf/resource.d/heartbeat/anything").exists(),
+            "apt-get install resource-agents"
+        );
+        None
+    })
+}
+
+/// The real thing: a file server and the clp-fsmon monitor in one group of a real one-node
+/// Pacemaker cluster. The server is stalled with SIGSTOP (alive, so its own process check
+/// passes); the monitor detects it, the clp-fsmon resource fails with the monitor's alert as exit
+/// reason, and Pacemaker restarts the server (the monitor's container) and the monitor: a new
+/// server pid, both resources started again, the fail count and the reason in `crm_mon`.
+/// Returns the exit reason of the failure.
+fn group_recovers_from_a_stalled_server(
+    grp: &Group,
+    work: &tempfile::TempDir,
+    sb: &Sandbox,
+) -> String {
     let started_at = Instant::now();
     let cluster = Cluster::up(&[&repo().join("contrib/ocf/clp-fsmon")]);
     eprintln!("cluster up in {:?}", started_at.elapsed());
+    let (srv, mon, applet, id) = (grp.server, grp.monitor, grp.applet, grp.id);
+    let server_pid = work.path().join(format!("{srv}.pid"));
 
-    let resources = format!(
-        r#"<group id="g-samba">
-  <primitive id="smbd" class="ocf" provider="heartbeat" type="anything">
-    <instance_attributes id="smbd-ia">
-      <nvpair id="smbd-bin" name="binfile" value="/usr/sbin/smbd"/>
-      <nvpair id="smbd-opts" name="cmdline_options" value="--foreground --no-process-group --configfile={conf}"/>
-      <nvpair id="smbd-pid" name="pidfile" value="{pid}"/>
-      <nvpair id="smbd-log" name="logfile" value="{work}/smbd.out"/>
-      <nvpair id="smbd-stop" name="stop_timeout" value="3"/>
-    </instance_attributes>
-    <operations>
-      <op id="smbd-mon" name="monitor" interval="5s" timeout="20s"/>
-    </operations>
-  </primitive>
-  <primitive id="smbmon" class="ocf" provider="clp-fsmon" type="clp-fsmon">
-    <instance_attributes id="smbmon-ia">
-      <nvpair id="smbmon-applet" name="applet" value="clp_sambamon"/>
-      <nvpair id="smbmon-id" name="id" value="pcmk"/>
-      <nvpair id="smbmon-share" name="share" value="data"/>
-      <nvpair id="smbmon-addr" name="address" value="127.0.0.1"/>
-      <nvpair id="smbmon-i" name="probe_interval" value="1"/>
-      <nvpair id="smbmon-c" name="retries" value="3"/>
-      <nvpair id="smbmon-r" name="probe_timeout" value="2"/>
-      <nvpair id="smbmon-root" name="root" value="{root}"/>
-      <nvpair id="smbmon-bin" name="binary" value="{bin}"/>
-    </instance_attributes>
-    <meta_attributes id="smbmon-meta">
-      <nvpair id="smbmon-container" name="container" value="smbd"/>
-    </meta_attributes>
-    <operations>
-      <op id="smbmon-mon" name="monitor" interval="2s" timeout="20s" on-fail="restart-container"/>
-      <op id="smbmon-stop" name="stop" interval="0" timeout="30s"/>
-    </operations>
-  </primitive>
-</group>"#,
-        conf = conf.display(),
-        pid = smbd_pid.display(),
-        work = work.path().display(),
-        root = sb.path().display(),
-        bin = binary().display(),
-    );
     let res_file = work.path().join("resources.xml");
-    fs::write(&res_file, resources).unwrap();
+    fs::write(&res_file, grp.xml(work.path(), sb.path())).unwrap();
     cluster.ok(&[
         "cibadmin",
         "--create",
@@ -1044,10 +1076,10 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
         res_file.to_str().unwrap(),
     ]);
 
-    // Both started; the monitor watches the share (event 2).
+    // Both started; the monitor watches the share or export (event 2).
     let up = |c: &Cluster| {
         let x = c.status_xml();
-        started(&x, "smbd") && started(&x, "smbmon")
+        started(&x, srv) && started(&x, mon)
     };
     assert!(
         wait_until(60 * S, || up(&cluster) && sb.wait_event(2, Duration::ZERO)),
@@ -1056,20 +1088,17 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
         cluster.logs(),
         sb.alerts()
     );
-    sb.cmd("clp_sambamon")
-        .args(["pcmk", "-disp"])
-        .assert()
-        .success();
-    let first = read_pid(&smbd_pid).expect("smbd pid");
+    sb.cmd(applet).args([id, "-disp"]).assert().success();
+    let first = read_pid(&server_pid).expect("server pid");
     eprintln!("{}", cluster.ok(&["crm_mon", "-1", "-f"]));
 
-    // Stall smbd: alive for its process check, silent for SMB.
+    // Stall the server: alive for its process check, silent on the wire.
     let stalled_at = Instant::now();
     kill(Pid::from_raw(first), Signal::SIGSTOP).unwrap();
 
-    // Pacemaker sees the clp-fsmon resource fail and restarts the group from smbd.
+    // Pacemaker sees the clp-fsmon resource fail and restarts the group from the server.
     let recovered = wait_until(90 * S, || {
-        read_pid(&smbd_pid).is_some_and(|p| p != first)
+        read_pid(&server_pid).is_some_and(|p| p != first)
             && up(&cluster)
             && sb.event_ids().iter().filter(|&&e| e == 2).count() >= 2
     });
@@ -1082,41 +1111,48 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
         cluster.logs(),
         sb.alerts()
     );
-    let second = read_pid(&smbd_pid).unwrap();
-    assert_ne!(second, first, "smbd was restarted");
+    let second = read_pid(&server_pid).unwrap();
+    assert_ne!(second, first, "{srv} was restarted");
 
     // The failure: the clp-fsmon monitor op, with the monitor's alert as the exit reason.
     let failure = xml
         .lines()
-        .find(|l| l.contains("<failure ") && l.contains("op_key=\"smbmon_monitor_2000\""))
-        .unwrap_or_else(|| panic!("no failure of smbmon's monitor in:\n{xml}"));
+        .find(|l| l.contains("<failure ") && l.contains(&format!("op_key=\"{mon}_monitor_2000\"")))
+        .unwrap_or_else(|| panic!("no failure of {mon}'s monitor in:\n{xml}"));
+    let reason = failure
+        .split_once("exitreason=\"")
+        .and_then(|(_, r)| r.split_once('"'))
+        .map(|(r, _)| r)
+        .unwrap_or_default();
+    let alerts: Vec<String> = sb.alerts().into_iter().map(|a| a.3).collect();
+    let prefix = format!("{applet} {id} ended (fault detected): ");
     assert!(
-        failure.contains(
-            "exitreason=\"clp_sambamon pcmk ended (fault detected): The clp_sambamon has detected"
-        ),
-        "{failure}"
+        reason.strip_prefix(&prefix).is_some_and(|alert| alerts
+            .iter()
+            .any(|a| alert.starts_with(a.as_str()) && !a.contains("will terminate"))),
+        "exit reason {reason:?}: the monitor's detection alert, one of {alerts:?}"
     );
     assert!(
         failure.contains("status=\"complete\"") && failure.contains("exitstatus=\"error\""),
         "{failure}"
     );
     assert!(
-        human.contains("smbmon: migration-threshold=1000000 fail-count="),
+        human.contains(&format!("{mon}: migration-threshold=1000000 fail-count=")),
         "{human}"
     );
-    let fc = cluster.ok(&["crm_failcount", "--query", "-r", "smbmon"]);
+    let fc = cluster.ok(&["crm_failcount", "--query", "-r", mon]);
     assert!(!fc.contains("value=0"), "{fc}");
-    // The scheduler restarted smbd because of smbmon's failure, and recovered smbmon.
+    // The scheduler restarted the server because of the monitor's failure, and recovered it.
     let log = fs::read_to_string(cluster.dir.path().join("pacemaker.log")).unwrap();
     assert!(
         log.lines()
-            .any(|l| l.contains("Actions: Restart") && l.contains("smbd")),
-        "no smbd restart in the log"
+            .any(|l| l.contains("Actions: Restart") && l.contains(&format!(" {srv} "))),
+        "no {srv} restart in the log"
     );
     assert!(
         log.lines()
-            .any(|l| l.contains("Actions: Recover") && l.contains("smbmon")),
-        "no smbmon recovery in the log"
+            .any(|l| l.contains("Actions: Recover") && l.contains(&format!(" {mon} "))),
+        "no {mon} recovery in the log"
     );
     // The alert trail of the stall in the monitor's own log: a detection event, then 6.
     let ids = sb.event_ids();
@@ -1124,12 +1160,12 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
     // The monitor's alerts and its last failed probe are in Pacemaker's log too (ocf_log).
     let agent_lines: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("clp-fsmon(smbmon)") && l.contains("ERROR: clp_sambamon pcmk"))
+        .filter(|l| {
+            l.contains(&format!("clp-fsmon({mon})")) && l.contains(&format!("ERROR: {applet} {id}"))
+        })
         .collect();
     assert!(
-        agent_lines
-            .iter()
-            .any(|l| l.contains("The clp_sambamon has detected")),
+        agent_lines.iter().any(|l| l.contains(reason)),
         "{agent_lines:#?}"
     );
     assert!(
@@ -1141,10 +1177,10 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
     for l in &agent_lines {
         eprintln!("{l}");
     }
-    // The old smbd is gone (killed by its agent's stop), not left stopped.
+    // The old server is gone (killed by its agent's stop), not left stopped.
     assert!(
         wait_until(10 * S, || gone(first)),
-        "old smbd {first} still there"
+        "old {srv} {first} still there"
     );
     // The story, from Pacemaker's log.
     for l in log.lines().filter(|l| {
@@ -1159,7 +1195,7 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
     cluster.ok(&[
         "crm_resource",
         "--resource",
-        "g-samba",
+        grp.name,
         "--set-parameter",
         "target-role",
         "--meta",
@@ -1174,15 +1210,94 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
         "group did not stop:\n{}",
         cluster.status_xml()
     );
-    sb.cmd("clp_sambamon")
-        .args(["pcmk", "-disp"])
-        .assert()
-        .code(8);
+    sb.cmd(applet).args([id, "-disp"]).assert().code(8);
     assert!(
-        wait_until(10 * S, || read_pid(&smbd_pid).is_none_or(gone)),
-        "smbd still running after the group stopped"
+        wait_until(10 * S, || read_pid(&server_pid).is_none_or(gone)),
+        "{srv} still running after the group stopped"
     );
     drop(cluster);
+    reason.to_string()
+}
+
+/// smbd (a guest share on 127.0.0.1:445 of the cluster's own network namespace) + `clp_sambamon`.
+#[test]
+fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
+    if need_cluster(("smbd", "samba")).is_some() {
+        return;
+    }
+    let sb = Sandbox::licensed();
+    chmod(sb.path(), 0o755);
+    let work = open_tempdir("clpfs-pcmk-smb-");
+    let conf = smb_conf(work.path(), 445);
+    let grp = Group {
+        name: "g-samba",
+        server: "smbd",
+        monitor: "smbmon",
+        applet: "clp_sambamon",
+        id: "pcmk",
+        binfile: "/usr/sbin/smbd",
+        options: format!(
+            "--foreground --no-process-group --configfile={}",
+            conf.display()
+        ),
+        params: vec![("share", "data".into()), ("address", "127.0.0.1".into())],
+    };
+    group_recovers_from_a_stalled_server(&grp, &work, &sb);
+}
+
+/// NFS-Ganesha (`NFSv4` only, no rpcbind, 127.0.0.1:2049 of the cluster's own network namespace)
+/// + `clp_nfsmon --nfs4`.
+#[test]
+fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_ganesha() {
+    if need_cluster(("ganesha.nfsd", "nfs-ganesha nfs-ganesha-vfs")).is_some() {
+        return;
+    }
+    let sb = Sandbox::licensed();
+    chmod(sb.path(), 0o755);
+    let work = open_tempdir("clpfs-pcmk-nfs-");
+    let export = work.path().join("export");
+    let recovery = work.path().join("recovery");
+    fs::create_dir(&export).unwrap();
+    fs::create_dir(&recovery).unwrap();
+    let conf = work.path().join("ganesha.conf");
+    fs::write(
+        &conf,
+        format!(
+            "NFS_CORE_PARAM {{ Protocols = 4; NFS_Port = 2049; Enable_NLM = false; Enable_RQUOTA = false; }}\n\
+             NFSV4 {{ Graceless = true; RecoveryRoot = {rec}; }}\n\
+             EXPORT {{ Export_Id = 1; Path = {exp}; Pseudo = {exp}; Access_Type = RW; \
+             Squash = No_Root_Squash; Protocols = 4; Transports = TCP; SecType = sys; \
+             FSAL {{ Name = VFS; }} }}\n",
+            rec = recovery.display(),
+            exp = export.display(),
+        ),
+    )
+    .unwrap();
+    let grp = Group {
+        name: "g-nfs",
+        server: "ganesha",
+        monitor: "nfsmon",
+        applet: "clp_nfsmon",
+        id: "pcmknfs",
+        binfile: "/usr/bin/ganesha.nfsd",
+        options: format!(
+            "-F -f {} -L {} -p {} -N NIV_EVENT",
+            conf.display(),
+            work.path().join("ganesha.log").display(),
+            work.path().join("ganesha.nfsd.pid").display()
+        ),
+        params: vec![
+            ("dir", export.display().to_string()),
+            ("address", "127.0.0.1".into()),
+            ("nfs4", "true".into()),
+        ],
+    };
+    let reason = group_recovers_from_a_stalled_server(&grp, &work, &sb);
+    // The generic NFS alert (66) carries the detail line that preceded it.
+    assert!(
+        reason.ends_with("The clp_nfsmon has detected an error in NFS. (RPC: Timed out)"),
+        "{reason}"
+    );
 }
 
 // ---- systemd units ----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ inside() {
 	mount --make-rprivate /
 	ip link set lo up
 	mount -t tmpfs -o mode=0755 clp-run /run
-	mkdir -p /run/lock
+	mkdir -p /run/lock /run/ganesha
 	chmod 1777 /run/lock
 	mount -t tmpfs -o mode=0755 clp-pcmk /var/lib/pacemaker
 	for d in cib pengine blackbox cores; do
