@@ -7,5 +7,6 @@ mod clp_nfsmon;
 mod clp_sambamon;
 mod clplcnsc;
 mod cluster;
+mod fault_matrix;
 mod packaging;
 mod runtime;

@@ -5,6 +5,7 @@
 
 pub mod license;
 pub mod nfs;
+pub mod proxy;
 pub mod smb;
 
 use std::os::unix::net::UnixDatagram;

@@ -1,0 +1,1 @@
+//! delaying TCP proxy (placeholder).
