@@ -28,7 +28,7 @@ use crate::paths::Paths;
 #[command(
     name = "clplcnsc",
     about = "Register, list and delete licences",
-    disable_version_flag = true,
+    version,
     group(ArgGroup::new("mode").required(true).args(["register", "list", "delete"]))
 )]
 struct Cli {
@@ -101,6 +101,32 @@ fn run(cli: &Cli) -> Result<Option<u8>, Failure> {
     let paths = Paths::from_env();
     let product = admin::product(&cli.product)?;
     let today = chrono::Local::now().date_naive();
+    // clap counts on/off flags as always present, so `requires` cannot refuse these: do it here.
+    if cli.list
+        && (cli.serial.is_some()
+            || cli.trial
+            || cli.user.is_some()
+            || cli.key.is_some()
+            || cli.file.is_some()
+            || cli.holder.is_some())
+    {
+        return Err(Failure::new(
+            Exit::Usage,
+            "-l takes no serial, key, user, file or holder: it lists every licence of the product",
+        ));
+    }
+    if cli.delete
+        && (cli.serial.is_some()
+            || cli.trial
+            || cli.user.is_some()
+            || cli.key.is_some()
+            || cli.file.is_some())
+    {
+        return Err(Failure::new(
+            Exit::Usage,
+            "-d takes only the serial number (or trial user) to delete",
+        ));
+    }
     if cli.list {
         return Ok(Some(admin::list(
             &paths,

@@ -52,9 +52,9 @@ pub enum Parsed {
     },
 }
 
-/// Options of a monitor run.
+/// Options of a monitor run. `Debug` never shows the password.
 #[allow(clippy::struct_excessive_bools)] // each is an independent command-line switch
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct MonitorArgs {
     /// `-s SHARE` or `-d DIR`.
     pub target: String,
@@ -84,6 +84,27 @@ pub struct MonitorArgs {
     pub udp: bool,
     /// `-v` count.
     pub verbose: u8,
+}
+
+impl std::fmt::Debug for MonitorArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MonitorArgs")
+            .field("target", &self.target)
+            .field("address", &self.address)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("credentials_file", &self.credentials_file)
+            .field("nfs_port", &self.nfs_port)
+            .field("interval", &self.interval)
+            .field("retries", &self.retries)
+            .field("timeout", &self.timeout)
+            .field("once", &self.once)
+            .field("json", &self.json)
+            .field("nfs4", &self.nfs4)
+            .field("udp", &self.udp)
+            .field("verbose", &self.verbose)
+            .finish()
+    }
 }
 
 impl MonitorArgs {
@@ -322,6 +343,13 @@ mod tests {
             }) => *m,
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let m = monitor(p(Module::Sambamon, "w1 -s share -u bob -p s3cr3tPW"));
+        let d = format!("{m:?}");
+        assert!(!d.contains("s3cr3tPW") && d.contains("<redacted>"), "{d}");
     }
 
     #[test]

@@ -282,6 +282,7 @@ UNKNOWN (also for a refused licence); takes no registry entry",
 /// included (the argument ids are its field names), so that parser could be built from this.
 pub fn clplcnsc() -> Command {
     documented("clplcnsc")
+        .version(env!("CARGO_PKG_VERSION"))
         .about(about("clplcnsc"))
         .long_about(
             "clplcnsc registers, lists and deletes the licences of a product (FSMON20) in this \

@@ -800,3 +800,22 @@ fn keygen_command_only_with_the_feature() {
         assert_eq!(out.status.code(), Some(127), "{out:?}");
     }
 }
+
+#[test]
+fn list_and_delete_refuse_arguments_they_do_not_take() {
+    let root = sandbox();
+    lic::register_product(root.path());
+    let before = snapshot(&lic::store_dir(root.path()));
+    for args in [
+        vec!["-l", "-p", PRODUCT, SERIAL],
+        vec!["-l", "-p", PRODUCT, "--serial", SERIAL, "--key", "X"],
+        vec!["-d", "-p", PRODUCT, "--serial", SERIAL, "--key", "X"],
+    ] {
+        applet_cmd(root.path(), "clplcnsc")
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(contains("takes"));
+    }
+    assert_eq!(snapshot(&lic::store_dir(root.path())), before, "store unchanged");
+}

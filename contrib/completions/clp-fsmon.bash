@@ -248,7 +248,7 @@ _clplcnsc() {
 
     case "${cmd}" in
         clplcnsc)
-            opts="-h -i -l -d -p --help --serial --trial --user --key --file"
+            opts="-h -i -l -d -p -V --help --serial --trial --user --key --file --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
