@@ -805,8 +805,11 @@ fn ocf_agent_start_gives_up_at_its_timeout() {
         .unwrap();
     let took = begun.elapsed();
     let err = text(&out.stderr);
-    if let Some(pid) = read_pid(&rig.dir.path().join("never-registers.pid")) {
-        let _ = kill(Pid::from_raw(-pid), Signal::SIGKILL);
+    // The fake runs in the session the agent made for it: end that whole group.
+    if let Some(pid) = read_pid(&rig.dir.path().join("never-registers.pid"))
+        && let Ok(group) = nix::unistd::getpgid(Some(Pid::from_raw(pid)))
+    {
+        let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
     }
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(took >= S && took < 4 * S, "{took:?}");
