@@ -132,204 +132,57 @@ use Event as E;
 use Module::{Nfsmon as N, Sambamon as S};
 
 /// The catalogue: (module, event, text with `{}` placeholders).
+#[rustfmt::skip]
 pub static CATALOGUE: &[(Module, Event, &str)] = &[
-    (
-        S,
-        E::Started,
-        "The clp_sambamon has started watching Samba.",
-    ),
-    (
-        S,
-        E::Watching,
-        "The clp_sambamon is going to watch share resource [{}].",
-    ),
-    (
-        S,
-        E::Stopping,
-        "The clp_sambamon will stop watching Samba [{}].",
-    ),
+    (S, E::Started, "The clp_sambamon has started watching Samba."),
+    (S, E::Watching, "The clp_sambamon is going to watch share resource [{}]."),
+    (S, E::Stopping, "The clp_sambamon will stop watching Samba [{}]."),
     (S, E::Terminate, "The clp_sambamon will terminate."),
-    (
-        S,
-        E::Paused,
-        "The clp_sambamon is going to stop monitoring.",
-    ),
+    (S, E::Paused, "The clp_sambamon is going to stop monitoring."),
     (S, E::Resumed, "The clp_sambamon is going to monitor."),
-    (
-        S,
-        E::InvalidParameter,
-        "Invalid parameter in the clp_sambamon.",
-    ),
-    (
-        S,
-        E::TargetMissing,
-        "'-s' parameter is not specified at the clp_sambamon command.",
-    ),
-    (
-        S,
-        E::IdMissing,
-        "The monitor id is not specified at the clp_sambamon command.",
-    ),
-    (
-        S,
-        E::IdInUse,
-        "The specified monitor id is already under use in other processes.",
-    ),
-    (
-        S,
-        E::StopFailed,
-        "The clp_sambamon has not performed end processing.",
-    ),
-    (
-        S,
-        E::SystemError,
-        "The clp_sambamon has detected system error ({} {}).",
-    ),
-    (
-        S,
-        E::LicenseNotRegistered,
-        "The license of clp_sambamon is not registered.",
-    ),
-    (
-        S,
-        E::TrialPeriod,
-        "Trial Period of clp_sambamon is till {}.",
-    ),
+    (S, E::InvalidParameter, "Invalid parameter in the clp_sambamon."),
+    (S, E::TargetMissing, "'-s' parameter is not specified at the clp_sambamon command."),
+    (S, E::IdMissing, "The monitor id is not specified at the clp_sambamon command."),
+    (S, E::IdInUse, "The specified monitor id is already under use in other processes."),
+    (S, E::StopFailed, "The clp_sambamon has not performed end processing."),
+    (S, E::SystemError, "The clp_sambamon has detected system error ({} {})."),
+    (S, E::LicenseNotRegistered, "The license of clp_sambamon is not registered."),
+    (S, E::TrialPeriod, "Trial Period of clp_sambamon is till {}."),
     (S, E::TrialExpired, "The license of trial expired by {}."),
-    (
-        S,
-        E::LicenseCheckFailed,
-        "Failed to check license of the clp_sambamon.",
-    ),
-    (
-        S,
-        E::TrialNotStarted,
-        "The license of trial is valid from {}.",
-    ),
+    (S, E::LicenseCheckFailed, "Failed to check license of the clp_sambamon."),
+    (S, E::TrialNotStarted, "The license of trial is valid from {}."),
     (S, E::LicenseOverlap, "The registration license overlaps."),
-    (
-        S,
-        E::ServerEnvError,
-        "The clp_sambamon could not get environment of server(error[{}]). The clp_sambamon will terminate.",
-    ),
-    (
-        S,
-        E::TreeConnectError,
-        "The clp_sambamon has detected an error in Samba [{}] (tree connect error[{}]).",
-    ),
-    (
-        S,
-        E::ShareTypeError,
-        "The clp_sambamon has detected an error in Samba [{}] (share type error).",
-    ),
-    (
-        S,
-        E::ConnectError,
-        "The clp_sambamon has detected an error in Samba [{}] (connect error[{}]).",
-    ),
-    (
-        S,
-        E::NegotiateError,
-        "The clp_sambamon has detected an error in Samba [{}] (negotiate error[{}]).",
-    ),
-    (
-        S,
-        E::SocketError,
-        "The clp_sambamon has detected network error(socket error[{}]).",
-    ),
-    (
-        S,
-        E::NetConnectError,
-        "The clp_sambamon has detected network error(connect error[{}]).",
-    ),
-    (
-        S,
-        E::SendError,
-        "The clp_sambamon has detected network error(send error[{}]).",
-    ),
-    (
-        S,
-        E::SelectError,
-        "The clp_sambamon has detected network error(select error[{}]).",
-    ),
-    (
-        S,
-        E::RecvError,
-        "The clp_sambamon has detected network error(recv error[{}]).",
-    ),
+    (S, E::ServerEnvError, "The clp_sambamon could not get environment of server(error[{}]). The clp_sambamon will terminate."),
+    (S, E::TreeConnectError, "The clp_sambamon has detected an error in Samba [{}] (tree connect error[{}])."),
+    (S, E::ShareTypeError, "The clp_sambamon has detected an error in Samba [{}] (share type error)."),
+    (S, E::ConnectError, "The clp_sambamon has detected an error in Samba [{}] (connect error[{}])."),
+    (S, E::NegotiateError, "The clp_sambamon has detected an error in Samba [{}] (negotiate error[{}])."),
+    (S, E::SocketError, "The clp_sambamon has detected network error(socket error[{}])."),
+    (S, E::NetConnectError, "The clp_sambamon has detected network error(connect error[{}])."),
+    (S, E::SendError, "The clp_sambamon has detected network error(send error[{}])."),
+    (S, E::SelectError, "The clp_sambamon has detected network error(select error[{}])."),
+    (S, E::RecvError, "The clp_sambamon has detected network error(recv error[{}])."),
     (N, E::Detail, "clp_nfsmon: {}"),
     (N, E::Started, "The clp_nfsmon has started watching NFS."),
-    (
-        N,
-        E::Watching,
-        "The clp_nfsmon is going to watch shared directory '{}'.",
-    ),
-    (
-        N,
-        E::Stopping,
-        "The clp_nfsmon will stop watching NFS shared directory '{}'.",
-    ),
+    (N, E::Watching, "The clp_nfsmon is going to watch shared directory '{}'."),
+    (N, E::Stopping, "The clp_nfsmon will stop watching NFS shared directory '{}'."),
     (N, E::Terminate, "The clp_nfsmon will terminate."),
     (N, E::Paused, "The clp_nfsmon is going to stop monitoring."),
     (N, E::Resumed, "The clp_nfsmon is going to monitor."),
-    (
-        N,
-        E::InvalidParameter,
-        "Invalid parameter in the clp_nfsmon.",
-    ),
-    (
-        N,
-        E::TargetMissing,
-        "'-d' parameter is not specified at the clp_nfsmon command.",
-    ),
-    (
-        N,
-        E::IdMissing,
-        "The monitor id is not specified at the clp_nfsmon command.",
-    ),
-    (
-        N,
-        E::IdInUse,
-        "The specified monitor id is already under use in other processes.",
-    ),
-    (
-        N,
-        E::StopFailed,
-        "The clp_nfsmon has not performed end processing.",
-    ),
-    (
-        N,
-        E::SystemError,
-        "The clp_nfsmon has detected system error ({} {}).",
-    ),
-    (
-        N,
-        E::LicenseNotRegistered,
-        "The license of clp_nfsmon is not registered.",
-    ),
+    (N, E::InvalidParameter, "Invalid parameter in the clp_nfsmon."),
+    (N, E::TargetMissing, "'-d' parameter is not specified at the clp_nfsmon command."),
+    (N, E::IdMissing, "The monitor id is not specified at the clp_nfsmon command."),
+    (N, E::IdInUse, "The specified monitor id is already under use in other processes."),
+    (N, E::StopFailed, "The clp_nfsmon has not performed end processing."),
+    (N, E::SystemError, "The clp_nfsmon has detected system error ({} {})."),
+    (N, E::LicenseNotRegistered, "The license of clp_nfsmon is not registered."),
     (N, E::TrialPeriod, "Trial Period of clp_nfsmon is till {}."),
     (N, E::TrialExpired, "The license of trial expired by {}."),
-    (
-        N,
-        E::LicenseCheckFailed,
-        "Failed to check license of the clp_nfsmon.",
-    ),
-    (
-        N,
-        E::TrialNotStarted,
-        "The license of trial is valid from {}.",
-    ),
+    (N, E::LicenseCheckFailed, "Failed to check license of the clp_nfsmon."),
+    (N, E::TrialNotStarted, "The license of trial is valid from {}."),
     (N, E::LicenseOverlap, "The registration license overlaps."),
-    (
-        N,
-        E::ServerEnvError,
-        "The clp_nfsmon could not get environment of server(error[{}]). The clp_nfsmon will terminate.",
-    ),
-    (
-        N,
-        E::NfsError,
-        "The clp_nfsmon has detected an error in NFS.",
-    ),
+    (N, E::ServerEnvError, "The clp_nfsmon could not get environment of server(error[{}]). The clp_nfsmon will terminate."),
+    (N, E::NfsError, "The clp_nfsmon has detected an error in NFS."),
 ];
 
 /// The template of `event` for `module`, if the catalogue has one.
@@ -592,6 +445,18 @@ mod tests {
             assert!(template(S, e).is_some(), "sambamon {e:?}");
             assert!(template(N, e).is_some(), "nfsmon {e:?}");
         }
+    }
+
+    #[test]
+    fn catalogue_has_each_event_once_per_module() {
+        for (i, (m, e, _)) in CATALOGUE.iter().enumerate() {
+            assert!(
+                !CATALOGUE[..i].iter().any(|(m2, e2, _)| m2 == m && e2 == e),
+                "{m:?} {e:?} twice"
+            );
+        }
+        assert_eq!(CATALOGUE.iter().filter(|c| c.0 == S).count(), 28);
+        assert_eq!(CATALOGUE.iter().filter(|c| c.0 == N).count(), 21);
     }
 
     #[test]
