@@ -372,6 +372,60 @@ impl NfsServer {
         self.wait_refused(2049);
     }
 
+    /// Starts Ganesha again after [`NfsServer::kill_ganesha`] or [`NfsServer::stop_ganesha`],
+    /// from the same ganesha.conf, in the server's network and mount namespaces (entered
+    /// through rpcbind, which lives on in them: v3 servers only); it registers with rpcbind
+    /// afresh. Waits (up to 20 s) until it answers.
+    pub fn restart_ganesha(&mut self) {
+        assert!(self.child.is_none(), "Ganesha is still running");
+        let rpcbind = self
+            .rpcbind_pid()
+            .expect("restart needs the rpcbind of a v3 server");
+        let child = Command::new("nsenter")
+            .args([
+                "-t",
+                &rpcbind.to_string(),
+                "-n",
+                "-m",
+                "ganesha.nfsd",
+                "-F",
+                "-f",
+            ])
+            .arg(self.path("ganesha.conf"))
+            .arg("-L")
+            .arg(self.log_path())
+            .arg("-p")
+            .arg(self.path("ganesha.pid"))
+            .args(["-N", "NIV_EVENT"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                fs::OpenOptions::new()
+                    .append(true)
+                    .open(self.path("stderr"))
+                    .unwrap(),
+            )
+            .spawn()
+            .expect("spawn ganesha");
+        self.child = Some(child);
+        self.wait_ready(Duration::from_secs(20));
+    }
+
+    /// Rewrites ganesha.conf without its EXPORT block and sends Ganesha SIGHUP, on which it
+    /// re-reads the file and removes exports that are no longer there (Ganesha 2.6 and later,
+    /// V4.3 here).
+    pub fn reload_without_export(&self) {
+        let conf = fs::read_to_string(self.path("ganesha.conf")).unwrap();
+        let mut kept = String::new();
+        for l in conf.lines().filter(|l| !l.starts_with("EXPORT {")) {
+            kept.push_str(l);
+            kept.push('\n');
+        }
+        assert_ne!(kept.len(), conf.len(), "no EXPORT block in {conf}");
+        fs::write(self.path("ganesha.conf"), kept).unwrap();
+        self.signal(Signal::SIGHUP);
+    }
+
     fn wait_refused(&self, port: u16) {
         let until = Instant::now() + Duration::from_secs(10);
         while Instant::now() < until {

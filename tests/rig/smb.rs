@@ -281,31 +281,7 @@ impl Smbd {
             "smbpasswd: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let log = std::fs::File::create(d.join("smbd.out")).unwrap();
-        let mut cmd = match &netns {
-            Some(ns) => {
-                let mut c = Command::new("ip");
-                c.args(["netns", "exec", &ns.name, "smbd"]);
-                c
-            }
-            None => Command::new("smbd"),
-        };
-        let child = cmd
-            .args([
-                "--foreground",
-                "--no-process-group",
-                "--debug-stdout",
-                "-d",
-                "1",
-                "-s",
-            ])
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .expect("smbd (is samba installed?)");
+        let child = launch(d, netns.as_ref());
         let mut s = Self {
             child,
             dir,
@@ -315,6 +291,39 @@ impl Smbd {
         };
         s.wait_ready(Duration::from_secs(20));
         s
+    }
+
+    /// Kills the server (like [`Smbd::kill`]) and starts it again from the same smb.conf, on
+    /// the same address and port (and namespace); waits (up to 20 s) until it listens.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = launch(self.dir.path(), self.netns.as_ref());
+        self.wait_ready(Duration::from_secs(20));
+    }
+
+    /// Rewrites smb.conf without the `[share]` section and tells the running server to reload
+    /// it (SIGHUP to the main smbd; new connections are served by children forked after the
+    /// reload). Panics when the share is not in the file.
+    pub fn reload_without(&self, share: &str) {
+        let conf = std::fs::read_to_string(self.conf()).unwrap();
+        let head = format!("[{share}]");
+        let mut out = String::new();
+        let mut skipping = false;
+        let mut found = false;
+        for line in conf.lines() {
+            let t = line.trim();
+            if t.starts_with('[') {
+                skipping = t == head;
+                found |= skipping;
+            }
+            if !skipping {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        assert!(found, "no {head} in {}", self.conf().display());
+        std::fs::write(self.conf(), out).unwrap();
+        nix::sys::signal::kill(Pid::from_raw(self.pid()), Signal::SIGHUP).unwrap();
     }
 
     fn wait_ready(&mut self, limit: Duration) {
@@ -395,6 +404,39 @@ impl Drop for Smbd {
         let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGCONT);
         self.kill();
     }
+}
+
+/// Starts smbd on the smb.conf of instance directory `d` (output appended to `d/smbd.out`), in
+/// its own process group, inside `netns` when given.
+fn launch(d: &Path, netns: Option<&Netns>) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(d.join("smbd.out"))
+        .unwrap();
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &ns.name, "smbd"]);
+            c
+        }
+        None => Command::new("smbd"),
+    };
+    cmd.args([
+        "--foreground",
+        "--no-process-group",
+        "--debug-stdout",
+        "-d",
+        "1",
+        "-s",
+    ])
+    .arg(d.join("smb.conf"))
+    .stdin(Stdio::null())
+    .stdout(log.try_clone().unwrap())
+    .stderr(log)
+    .process_group(0)
+    .spawn()
+    .expect("smbd (is samba installed?)")
 }
 
 fn config(d: &Path, ip: &str, port: u16, flavour: Flavour, extra: &str) -> String {
