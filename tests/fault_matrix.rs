@@ -163,6 +163,18 @@ impl Row {
             .collect()
     }
 
+    /// The `latency=` of each `probe failed` line, in seconds.
+    fn failure_latencies(&self) -> Vec<f64> {
+        self.fault_log()
+            .lines()
+            .filter(|l| l.contains("probe failed "))
+            .map(|l| {
+                let (_, t) = l.split_once(" latency=").expect(l);
+                t.split("ms").next().unwrap().parse::<f64>().unwrap() / 1000.0
+            })
+            .collect()
+    }
+
     fn still_running(&mut self) -> bool {
         self.mon.child.try_wait().unwrap().is_none()
     }
@@ -258,6 +270,17 @@ impl Row {
             "{}",
             self.fault_log()
         );
+        if kind == Kind::Timeout {
+            // Each failing probe ran into its deadline: cut at -r, not before, not much after.
+            let r = Duration::from_secs(self.sched.r).as_secs_f64();
+            let lat = self.failure_latencies();
+            assert!(
+                lat.iter()
+                    .all(|&l| l >= r - 0.05 && l <= r + CUT_GRACE.as_secs_f64() + 1.0),
+                "failing probes' latencies {lat:?} for -r {r}\n{}",
+                self.fault_log()
+            );
+        }
         assert!(
             took >= lo && took <= hi,
             "{row}/{}: fault declared after {took:?}, outside [{lo:?}, {hi:?}]\n{}",
@@ -453,7 +476,10 @@ fn nfs_export_removed_by_reload_fails_over_with_a_mount_error() {
         "4-export-removed",
         t0,
         Kind::Fast,
-        &[(0, "clp_nfsmon: mount error(MNT3ERR_ACCES)"), (66, NFS_ERROR)],
+        &[
+            (0, "clp_nfsmon: mount error(MNT3ERR_ACCES)"),
+            (66, NFS_ERROR),
+        ],
     );
 }
 
