@@ -111,6 +111,30 @@ fn shell_scripts_pass_shellcheck() {
     }
 }
 
+/// The eight templates are generated from one description (contrib/ci/gen-templates.py).
+#[test]
+fn templates_are_what_the_generator_makes() {
+    let Some(py) = which("python3") else {
+        eprintln!("SKIP template generator check: no python3");
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(py)
+        .arg(repo().join("contrib/ci/gen-templates.py"))
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    for t in TEMPLATES {
+        let rel = t.strip_prefix("contrib/scripts/").unwrap();
+        assert_eq!(
+            fs::read_to_string(out.path().join(rel)).unwrap(),
+            fs::read_to_string(repo().join(t)).unwrap(),
+            "{t} differs from contrib/ci/gen-templates.py's output: edit the generator and rerun it"
+        );
+    }
+}
+
 /// The stub commands the templates call, recording their argv in a log.
 struct Stubs {
     dir: tempfile::TempDir,
@@ -137,7 +161,10 @@ systemctl)
 service) exit "${FAKE_RC:-0}" ;;
 esac
 case $2 in
--disp) exit "${FAKE_DISP_RC:-0}" ;;
+-disp)
+	echo "$$ fake"
+	exit "${FAKE_DISP_RC:-0}"
+	;;
 -stop) exit "${FAKE_STOP_RC:-0}" ;;
 esac
 echo "$$" >"$STUB_LOG.pid"
@@ -774,6 +801,42 @@ fn ocf_agent_reports_the_monitor_fault_as_exit_reason() {
         err.contains("ocf-exit-reason:clp_sambamon ocffault ended (licence refused): The license of clp_sambamon is not registered."),
         "{err}"
     );
+}
+
+/// A stop right after the start always ends the monitor (start returns only once the monitor's
+/// registry entry is written, so -stop can reach it).
+#[test]
+fn ocf_agent_stop_right_after_start() {
+    if need("the OCF agent", &[("setsid", "util-linux")]).is_some() {
+        return;
+    }
+    let rig = OcfRig::new();
+    let params = [
+        ("applet", "clp_nfsmon"),
+        ("id", "quick"),
+        ("dir", "/export"),
+    ];
+    for round in 0..15 {
+        let out = rig.action("quick", "start", &params, "ok");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "round {round}: {}",
+            text(&out.stderr)
+        );
+        let out = rig.action("quick", "stop", &params, "ok");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "round {round}: {}",
+            text(&out.stderr)
+        );
+        rig.sb
+            .cmd("clp_nfsmon")
+            .args(["quick", "-disp"])
+            .assert()
+            .code(8);
+    }
 }
 
 /// A monitor that never registers: start gives up within its operation timeout, with a reason.

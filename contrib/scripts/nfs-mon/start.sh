@@ -69,9 +69,14 @@ start_monitor() {
 			[ "$status" -eq 0 ] && status=1
 			return "$status"
 		fi
-		if "$CLP_NFSMON" "$FSMON_ID" -disp >/dev/null 2>&1; then
-			echo "clp_nfsmon $FSMON_ID running, pid $pid"
-			return 0
+		# Running once -disp succeeds with its pid (the registry entry is written).
+		if out=$("$CLP_NFSMON" "$FSMON_ID" -disp 2>/dev/null); then
+			case "$out" in
+			[0-9]*)
+				echo "clp_nfsmon $FSMON_ID running, pid $pid"
+				return 0
+				;;
+			esac
 		fi
 		sleep 1
 		waited=$((waited + 1))
