@@ -1142,6 +1142,14 @@ fn group_recovers_from_a_stalled_server(
         res_file.to_str().unwrap(),
     ]);
 
+    // The configuration is valid as Pacemaker sees it.
+    let verify = cluster.run(&["crm_verify", "--live-check", "--verbose"]);
+    assert!(
+        verify.status.success(),
+        "crm_verify: {}{}",
+        text(&verify.stdout),
+        text(&verify.stderr)
+    );
     // Both started; the monitor watches the share or export (event 2).
     let up = |c: &Cluster| {
         let x = c.status_xml();
