@@ -13,8 +13,21 @@
 //!   when every failing probe runs into its deadline, earlier than `(c − 1)·(i + r)`.
 //!
 //! The fault log's `probe failed k/c` lines are checked too: exactly `1..=c` for a fault, fewer
-//! than `c` for a row that must ride the fault out. Each test prints one `FM …` line with its
-//! measurement (`--nocapture` shows them).
+//! than `c` for a row that must ride the fault out; where the probes run into their deadline,
+//! each failing probe's latency must be `r` (cut at `-r`, not earlier). Each test prints one
+//! `FM …` line with its measurement (`--nocapture` shows them).
+//!
+//! Rows (each for `clp_sambamon` and `clp_nfsmon` unless noted): 1 server stalled (SIGSTOP);
+//! 2 crashed (SIGKILL); 3 restarted within the retry window (must not fail over; 3b the same
+//! with a stall thawed after one failed probe); 4 share/export
+//! removed by a configuration reload (smbd: smb.conf rewritten + SIGHUP; Ganesha V4.3: ganesha.conf
+//! rewritten + SIGHUP, which removes the export without a restart); 5 rpcbind gone (nfs only);
+//! 6 network partition (server in a network namespace); 7 slow server behind a delaying proxy
+//! ([`DelayProxy`]): inside `-r` must not fail over, beyond `-r` must; 8 the monitor killed with
+//! -9 and started again under the same ID.
+//!
+//! Every row has its own sandbox, server (and namespace) and proxy, all torn down on drop, so the
+//! rows run in parallel; the whole matrix takes about 35 s with `--test-threads=4`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -31,8 +44,8 @@ const NFS: &str = "clp_nfsmon";
 
 /// Allowance for scheduling on this (2-core, busy) machine, on top of every upper bound.
 const SLACK: Duration = Duration::from_secs(2);
-/// The monitor loop cuts a probe this long after its deadline (`monitor::CUT_GRACE`).
-const CUT_GRACE: Duration = Duration::from_millis(100);
+/// The monitor loop cuts a probe this long after its deadline.
+const CUT_GRACE: Duration = clp_fsmon::monitor::CUT_GRACE;
 
 const TERMINATE_SAMBA: &str = "The clp_sambamon will terminate.";
 const TERMINATE_NFS: &str = "The clp_nfsmon will terminate.";
@@ -385,7 +398,7 @@ fn crashed_nfs_fails_over_with_connection_refused() {
 
 /// After the restart: the monitor lives, its status shows the count reset by a good probe, the
 /// fault log holds `1..k` with `k < c`, and `-stop` ends it normally.
-fn rides_out_restart(row: &mut Row, killed: Instant, restart: impl FnOnce()) {
+fn rides_out(row: &mut Row, label: &str, killed: Instant, restart: impl FnOnce()) {
     assert!(
         wait_until(Duration::from_secs(10), || row.failures().contains(&1)),
         "no failed probe after the kill:\n{}",
@@ -401,7 +414,7 @@ fn rides_out_restart(row: &mut Row, killed: Instant, restart: impl FnOnce()) {
     let k = row.failures();
     let running = row.still_running();
     eprintln!(
-        "FM row=3-restarted applet={} sched={:?} down_for={:.2}s failures={k:?} running={running} status={}",
+        "FM row={label} applet={} sched={:?} down_for={:.2}s failures={k:?} running={running} status={}",
         row.applet,
         row.sched,
         restarted.as_secs_f64(),
@@ -427,7 +440,7 @@ fn samba_restarted_within_the_retry_window_does_not_fail_over() {
     let mut row = Row::start(SAMBA, "fm3", &samba_target(&addr), Sched::new(1, 5, 2));
     s.kill();
     let t0 = Instant::now();
-    rides_out_restart(&mut row, t0, || s.restart());
+    rides_out(&mut row, "3-restarted", t0, || s.restart());
 }
 
 #[test]
@@ -442,7 +455,36 @@ fn nfs_restarted_within_the_retry_window_does_not_fail_over() {
     );
     srv.kill_ganesha();
     let t0 = Instant::now();
-    rides_out_restart(&mut row, t0, || srv.restart_ganesha());
+    rides_out(&mut row, "3-restarted", t0, || srv.restart_ganesha());
+}
+
+/// Row 3 with a stall instead of a crash: the server is frozen until one probe has failed (cut
+/// at `-r`), then thawed; the next probe succeeds and the count goes back to 0.
+#[test]
+fn samba_stalled_briefly_does_not_fail_over() {
+    let s = Smbd::start(Flavour::Standard);
+    let addr = s.address();
+    let mut row = Row::start(SAMBA, "fm3b", &samba_target(&addr), Sched::new(1, 3, 1));
+    s.stop();
+    let t0 = Instant::now();
+    rides_out(&mut row, "3b-stalled-briefly", t0, || s.cont());
+}
+
+#[test]
+fn nfs_stalled_briefly_does_not_fail_over() {
+    let srv = NfsServer::start_v3_v4();
+    let addr = srv.addr().to_string();
+    let mut row = Row::start(
+        NFS,
+        "fm3b",
+        &["-d", srv.export(), "-a", &addr],
+        Sched::new(1, 3, 1),
+    );
+    srv.signal(Signal::SIGSTOP);
+    let t0 = Instant::now();
+    rides_out(&mut row, "3b-stalled-briefly", t0, || {
+        srv.signal(Signal::SIGCONT);
+    });
 }
 
 // ---- 4. share / export removed by a configuration reload -------------------------------------
