@@ -817,5 +817,9 @@ fn list_and_delete_refuse_arguments_they_do_not_take() {
             .code(2)
             .stderr(contains("takes"));
     }
-    assert_eq!(snapshot(&lic::store_dir(root.path())), before, "store unchanged");
+    assert_eq!(
+        snapshot(&lic::store_dir(root.path())),
+        before,
+        "store unchanged"
+    );
 }
