@@ -513,9 +513,10 @@ fn run_monitor(
         path: paths.log_dir().join(format!("fault-{}.log", module.name())),
         id: id.to_owned(),
     };
-    if let Err(code) = license_gate(module, paths, alerter, Some(&log)) {
-        return code;
-    }
+    // Signals and the registry come first: a -stop that arrives while the monitor is still
+    // starting finds the ID and ends it cleanly (its SIGTERM fallback reaches the signal thread).
+    let (tx, rx) = mpsc::channel();
+    stop_on_signals(tx.clone());
     let registry = Registry::new(paths, module);
     let held = match registry.acquire(id, &Entry::for_self(module, id, &m.target)) {
         Ok(h) => h,
@@ -535,8 +536,6 @@ fn run_monitor(
             return Exit::System.code();
         }
     };
-    let (tx, rx) = mpsc::channel();
-    stop_on_signals(tx.clone());
     let server = match ControlServer::start(&registry.socket_path(id), tx.clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -548,6 +547,9 @@ fn run_monitor(
             return Exit::System.code();
         }
     };
+    if let Err(code) = license_gate(module, paths, alerter, Some(&log)) {
+        return code;
+    }
     let cfg = LoopConfig {
         interval: Duration::from_secs(u64::from(m.interval)),
         retries: m.retries,
