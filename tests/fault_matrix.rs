@@ -760,3 +760,70 @@ fn nfs_monitor_killed_9_restarts_under_the_same_id() {
     let mut row = Row::start(NFS, "fm8", &target, Sched::new(1, 3, 2));
     restarts_after_kill_9(&mut row, &target);
 }
+
+// ---- variants: NFS over UDP, NFSv4-only server ------------------------------------------------
+
+/// Row 1 over UDP: the stalled server's silence is cut at `-r` like over TCP.
+#[test]
+fn stalled_nfs_over_udp_fails_over_with_rpc_timed_out() {
+    let srv = NfsServer::start_v3_v4();
+    let addr = srv.addr().to_string();
+    let mut row = Row::start(
+        NFS,
+        "fm1u",
+        &["-d", srv.export(), "-a", &addr, "--udp"],
+        Sched::new(1, 3, 1),
+    );
+    srv.signal(Signal::SIGSTOP);
+    let t0 = Instant::now();
+    row.expect_fault(
+        "1-stalled-udp",
+        t0,
+        Kind::Timeout,
+        &[(0, NFS_TIMEOUT), (66, NFS_ERROR)],
+    );
+    srv.signal(Signal::SIGCONT);
+}
+
+/// Rows 1 and 2 against an `NFSv4`-only server (no rpcbind), found without `--nfs4`: the probe
+/// falls back to the v4 walk and keeps to it.
+#[test]
+fn nfs_v4_only_stalled_fails_over_with_rpc_timed_out() {
+    let srv = NfsServer::start_v4_only();
+    let addr = srv.addr().to_string();
+    let mut row = Row::start(
+        NFS,
+        "fm1v4",
+        &["-d", srv.export(), "-a", &addr],
+        Sched::new(1, 3, 1),
+    );
+    srv.signal(Signal::SIGSTOP);
+    let t0 = Instant::now();
+    row.expect_fault(
+        "1-stalled-v4only",
+        t0,
+        Kind::Timeout,
+        &[(0, NFS_TIMEOUT), (66, NFS_ERROR)],
+    );
+    srv.signal(Signal::SIGCONT);
+}
+
+#[test]
+fn nfs_v4_only_crashed_fails_over_with_connection_refused() {
+    let mut srv = NfsServer::start_v4_only();
+    let addr = srv.addr().to_string();
+    let mut row = Row::start(
+        NFS,
+        "fm2v4",
+        &["-d", srv.export(), "-a", &addr],
+        Sched::new(1, 3, 2),
+    );
+    srv.kill_ganesha();
+    let t0 = Instant::now();
+    row.expect_fault(
+        "2-crashed-v4only",
+        t0,
+        Kind::Fast,
+        &[(0, NFS_REFUSED), (66, NFS_ERROR)],
+    );
+}
