@@ -884,9 +884,11 @@ fn ocf_agent_start_gives_up_at_its_timeout() {
 
 // ---- a real Pacemaker cluster -------------------------------------------------------------------
 
-/// A one-node corosync + Pacemaker cluster (contrib/ci/pcmk-sandbox.sh); torn down on drop.
+/// A corosync + Pacemaker cluster of one or two nodes (contrib/ci/pcmk-sandbox.sh); torn down
+/// on drop.
 struct Cluster {
     dir: tempfile::TempDir,
+    nodes: u32,
 }
 
 impl Cluster {
@@ -894,16 +896,17 @@ impl Cluster {
         repo().join("contrib/ci/pcmk-sandbox.sh")
     }
 
-    fn up(agents: &[&Path]) -> Self {
+    fn up(nodes: u32, agents: &[&Path]) -> Self {
         let dir = open_tempdir("clpfs-pcmk-");
         let out = Command::new(Self::script())
             .arg("up")
             .arg(dir.path())
             .args(agents)
+            .env("NODES", nodes.to_string())
             .env_remove("CLP_FSMON_TEST_PROBE")
             .output()
             .unwrap();
-        let c = Self { dir };
+        let c = Self { dir, nodes };
         assert!(
             out.status.success(),
             "cluster did not start: {}\n{}",
@@ -941,20 +944,33 @@ impl Cluster {
         )
     }
 
+    /// Every node's Pacemaker log, one after the other.
+    fn pacemaker_log(&self) -> String {
+        (1..=self.nodes)
+            .map(|k| {
+                fs::read_to_string(self.dir.path().join(format!("node{k}/pacemaker.log")))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     fn logs(&self) -> String {
         let mut s = String::new();
-        for f in ["inside.out", "pacemakerd.out", "corosync.log"] {
-            let _ = writeln!(
-                s,
-                "--- {f}:\n{}",
-                fs::read_to_string(self.dir.path().join(f)).unwrap_or_default()
-            );
-        }
-        let log = fs::read_to_string(self.dir.path().join("pacemaker.log")).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(80).collect();
-        let _ = writeln!(s, "--- pacemaker.log (last 80 lines):");
-        for l in tail.iter().rev() {
-            let _ = writeln!(s, "{l}");
+        for k in 1..=self.nodes {
+            let nd = self.dir.path().join(format!("node{k}"));
+            for f in ["inside.out", "pacemakerd.out", "corosync.log"] {
+                let _ = writeln!(
+                    s,
+                    "--- node{k}/{f}:\n{}",
+                    fs::read_to_string(nd.join(f)).unwrap_or_default()
+                );
+            }
+            let log = fs::read_to_string(nd.join("pacemaker.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(80).collect();
+            let _ = writeln!(s, "--- node{k}/pacemaker.log (last 80 lines):");
+            for l in tail.iter().rev() {
+                let _ = writeln!(s, "{l}");
+            }
         }
         s
     }
@@ -967,6 +983,15 @@ impl Drop for Cluster {
             .arg(self.dir.path())
             .status();
     }
+}
+
+/// The node a resource runs on, from `crm_mon`'s XML.
+fn location(xml: &str, id: &str) -> Option<String> {
+    let mut lines = xml.lines();
+    lines.find(|l| l.contains(&format!("<resource id=\"{id}\"")))?;
+    let node = lines.next()?.trim();
+    let name = node.strip_prefix("<node name=\"")?;
+    Some(name.split('"').next()?.to_string())
 }
 
 /// `<resource id="ID" … role="Started" …>` in `crm_mon`'s XML.
@@ -1035,6 +1060,8 @@ struct Group {
     options: String,
     /// Monitor parameters besides applet, id, root, binary and the probe timings.
     params: Vec<(&'static str, String)>,
+    /// The monitor's migration-threshold (Pacemaker's default: INFINITY).
+    migration_threshold: Option<u32>,
 }
 
 impl Group {
@@ -1076,7 +1103,7 @@ impl Group {
     <instance_attributes id="{mon}-ia">
 {mon_params}    </instance_attributes>
     <meta_attributes id="{mon}-meta">
-      <nvpair id="{mon}-container" name="container" value="{srv}"/>
+      <nvpair id="{mon}-container" name="container" value="{srv}"/>{mt}
     </meta_attributes>
     <operations>
       <op id="{mon}-mon" name="monitor" interval="2s" timeout="20s" on-fail="restart-container"/>
@@ -1087,6 +1114,9 @@ impl Group {
             bin = self.binfile,
             opts = self.options,
             work = work.display(),
+            mt = self.migration_threshold.map_or(String::new(), |n| format!(
+                "\n      <nvpair id=\"{mon}-mt\" name=\"migration-threshold\" value=\"{n}\"/>"
+            )),
         )
     }
 }
@@ -1114,19 +1144,21 @@ fn need_cluster(server: (&str, &str)) -> Option<()> {
     })
 }
 
-/// The real thing: a file server and the clp-fsmon monitor in one group of a real one-node
-/// Pacemaker cluster. The server is stalled with SIGSTOP (alive, so its own process check
+/// The real thing: a file server and the clp-fsmon monitor in one group of a real Pacemaker
+/// cluster of `nodes` nodes. The server is stalled with SIGSTOP (alive, so its own process check
 /// passes); the monitor detects it, the clp-fsmon resource fails with the monitor's alert as exit
-/// reason, and Pacemaker restarts the server (the monitor's container) and the monitor: a new
+/// reason, and Pacemaker restarts the server (the monitor's container) and the monitor, on the
+/// same node (one node) or, with migration-threshold=1, on the other one (two nodes): a new
 /// server pid, both resources started again, the fail count and the reason in `crm_mon`.
 /// Returns the exit reason of the failure.
 fn group_recovers_from_a_stalled_server(
     grp: &Group,
     work: &tempfile::TempDir,
     sb: &Sandbox,
+    nodes: u32,
 ) -> String {
     let started_at = Instant::now();
-    let cluster = Cluster::up(&[&repo().join("contrib/ocf/clp-fsmon")]);
+    let cluster = Cluster::up(nodes, &[&repo().join("contrib/ocf/clp-fsmon")]);
     eprintln!("cluster up in {:?}", started_at.elapsed());
     let (srv, mon, applet, id) = (grp.server, grp.monitor, grp.applet, grp.id);
     let server_pid = work.path().join(format!("{srv}.pid"));
@@ -1164,6 +1196,7 @@ fn group_recovers_from_a_stalled_server(
     );
     sb.cmd(applet).args([id, "-disp"]).assert().success();
     let first = read_pid(&server_pid).expect("server pid");
+    let home = location(&cluster.status_xml(), srv).expect("server's node");
     eprintln!("{}", cluster.ok(&["crm_mon", "-1", "-f"]));
 
     // Stall the server: alive for its process check, silent on the wire.
@@ -1171,9 +1204,15 @@ fn group_recovers_from_a_stalled_server(
     kill(Pid::from_raw(first), Signal::SIGSTOP).unwrap();
 
     // Pacemaker sees the clp-fsmon resource fail and restarts the group from the server.
+    let moved = |c: &Cluster| {
+        let x = c.status_xml();
+        let (s, m) = (location(&x, srv), location(&x, mon));
+        s == m && (nodes == 1 || s.is_some_and(|n| n != home))
+    };
     let recovered = wait_until(90 * S, || {
         read_pid(&server_pid).is_some_and(|p| p != first)
             && up(&cluster)
+            && moved(&cluster)
             && sb.event_ids().iter().filter(|&&e| e == 2).count() >= 2
     });
     let xml = cluster.status_xml();
@@ -1211,22 +1250,35 @@ fn group_recovers_from_a_stalled_server(
         "{failure}"
     );
     assert!(
-        human.contains(&format!("{mon}: migration-threshold=1000000 fail-count=")),
+        failure.contains(&format!("node=\"{home}\"")),
+        "failed on {home}: {failure}"
+    );
+    let threshold = grp.migration_threshold.unwrap_or(1_000_000);
+    assert!(
+        human.contains(&format!(
+            "{mon}: migration-threshold={threshold} fail-count="
+        )),
         "{human}"
     );
-    let fc = cluster.ok(&["crm_failcount", "--query", "-r", mon]);
+    let fc = cluster.ok(&["crm_failcount", "--query", "-r", mon, "-N", &home]);
     assert!(!fc.contains("value=0"), "{fc}");
-    // The scheduler restarted the server because of the monitor's failure, and recovered it.
-    let log = fs::read_to_string(cluster.dir.path().join("pacemaker.log")).unwrap();
+    // The scheduler restarted the server because of the monitor's failure (one node) or moved
+    // both to the other node (two nodes).
+    let log = cluster.pacemaker_log();
+    let (srv_action, mon_action) = if nodes == 1 {
+        ("Actions: Restart", "Actions: Recover")
+    } else {
+        ("Actions: Move", "Actions: Recover")
+    };
     assert!(
         log.lines()
-            .any(|l| l.contains("Actions: Restart") && l.contains(&format!(" {srv} "))),
-        "no {srv} restart in the log"
+            .any(|l| l.contains(srv_action) && l.contains(&format!(" {srv} "))),
+        "no {srv_action} {srv} in the log"
     );
     assert!(
         log.lines()
-            .any(|l| l.contains("Actions: Recover") && l.contains(&format!(" {mon} "))),
-        "no {mon} recovery in the log"
+            .any(|l| l.contains(mon_action) && l.contains(&format!(" {mon} "))),
+        "no {mon_action} {mon} in the log"
     );
     // The alert trail of the stall in the monitor's own log: a detection event, then 6.
     let ids = sb.event_ids();
@@ -1261,6 +1313,7 @@ fn group_recovers_from_a_stalled_server(
         (l.contains("Result of") && !l.contains("probe"))
             || l.contains("Actions: Restart")
             || l.contains("Actions: Recover")
+            || l.contains("Actions: Move")
     }) {
         eprintln!("{l}");
     }
@@ -1315,8 +1368,41 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
             conf.display()
         ),
         params: vec![("share", "data".into()), ("address", "127.0.0.1".into())],
+        migration_threshold: None,
     };
-    group_recovers_from_a_stalled_server(&grp, &work, &sb);
+    group_recovers_from_a_stalled_server(&grp, &work, &sb, 1);
+}
+
+/// Two nodes: with migration-threshold=1 on the monitor, a stalled smbd fails the group over to
+/// the other node (as CLUSTERPRO's PID monitor with failover threshold 0 does).
+#[test]
+fn pacemaker_fails_the_group_over_to_the_other_node() {
+    if need_cluster(("smbd", "samba")).is_some() {
+        return;
+    }
+    // Both nodes are one licensed server to clp-fsmon: a re-rooted host name, then the licence.
+    let sb = Sandbox::new();
+    chmod(sb.path(), 0o755);
+    fs::create_dir_all(sb.path().join("etc")).unwrap();
+    fs::write(sb.path().join("etc/hostname"), "fsnode\n").unwrap();
+    crate::rig::license::register_product(sb.path());
+    let work = open_tempdir("clpfs-pcmk-2n-");
+    let conf = smb_conf(work.path(), 445);
+    let grp = Group {
+        name: "g-samba",
+        server: "smbd",
+        monitor: "smbmon",
+        applet: "clp_sambamon",
+        id: "pcmk2",
+        binfile: "/usr/sbin/smbd",
+        options: format!(
+            "--foreground --no-process-group --configfile={}",
+            conf.display()
+        ),
+        params: vec![("share", "data".into()), ("address", "127.0.0.1".into())],
+        migration_threshold: Some(1),
+    };
+    group_recovers_from_a_stalled_server(&grp, &work, &sb, 2);
 }
 
 /// NFS-Ganesha (`NFSv4` only, no rpcbind, 127.0.0.1:2049 of the cluster's own network namespace)
@@ -1365,8 +1451,9 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_ganesha() {
             ("address", "127.0.0.1".into()),
             ("nfs4", "true".into()),
         ],
+        migration_threshold: None,
     };
-    let reason = group_recovers_from_a_stalled_server(&grp, &work, &sb);
+    let reason = group_recovers_from_a_stalled_server(&grp, &work, &sb, 1);
     // The generic NFS alert (66) carries the detail line that preceded it.
     assert!(
         reason.ends_with("The clp_nfsmon has detected an error in NFS. (RPC: Timed out)"),
