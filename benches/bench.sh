@@ -69,10 +69,12 @@ while IFS=$'\t' read -r cmd t; do row "\`${cmd//$ROOT/…}\`" "$t" "whole proces
 
 # Idle resident memory.
 clp_sambamon idle1 "${SMB[@]}" -i 30 2>/dev/null &
+idle1=$!
 clp_nfsmon idle2 "${NFSA[@]}" -i 30 2>/dev/null &
+idle2=$!
 sleep 3
-row "resident memory, idle clp_sambamon (-i 30)" "$(ps -o rss= -C clp_sambamon | head -1 | awk '{print $1" KiB"}')" "ps -o rss after the first probe"
-row "resident memory, idle clp_nfsmon (-i 30)" "$(ps -o rss= -C clp_nfsmon | head -1 | awk '{print $1" KiB"}')" "ps -o rss after the first probe"
+row "resident memory, idle clp_sambamon (-i 30)" "$(ps -o rss= -p "$idle1" | awk '{print $1" KiB"}')" "ps -o rss after the first probe"
+row "resident memory, idle clp_nfsmon (-i 30)" "$(ps -o rss= -p "$idle2" | awk '{print $1" KiB"}')" "ps -o rss after the first probe"
 row "binary size (release, stripped)" "$(stat -c %s "$bin" | awk '{printf "%.2f MiB", $1/1048576}')" "$bin"
 clp_sambamon idle1 -stop >/dev/null; clp_nfsmon idle2 -stop >/dev/null
 
@@ -85,14 +87,14 @@ for i in $(seq $((n / 2))); do
 done
 sleep 5
 ticks() { for p in $(pgrep -f "clp_(samba|nfs)mon c[sn][0-9]"); do awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s+=$1} END {print s+0}'; }
-alive0=$(pgrep -c -x clp_sambamon; true); alive1=$(pgrep -c -x clp_nfsmon; true)
+alive0=$(pgrep -c -f "clp_sambamon cs[0-9]" || true); alive1=$(pgrep -c -f "clp_nfsmon cn[0-9]" || true)
 t0=$(ticks); sleep "$win"; t1=$(ticks)
 hz=$(getconf CLK_TCK)
 cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v w="$win" 'BEGIN {printf "%.1f%% of one core", (b-a)/hz/w*100}')
-rss=$(ps -o rss= -C clp_sambamon,clp_nfsmon | awk '{s+=$1; n++} END {printf "%.0f KiB mean RSS", s/n}')
+rss=$(for p in $(pgrep -f "clp_(samba|nfs)mon c[sn][0-9]"); do ps -o rss= -p "$p"; done | awk '{s+=$1; n++} END {printf "%.0f KiB mean RSS", s/n}')
 faults=$(cat "$ROOT"/var/log/clp-fsmon/fault-*.log 2>/dev/null | awk '/probe failed/ {n++} END {print n+0}')
 row "CPU of $n monitors ($alive0 samba + $alive1 nfs) at -i 1 for ${win}s" "$cpu" "$rss; $faults failed probes"
-pkill -TERM -x clp_sambamon; pkill -TERM -x clp_nfsmon; sleep 2
+pkill -TERM -f "clp_(samba|nfs)mon c[sn][0-9]"; sleep 2
 
 # Detection after SIGSTOP vs bound, -i 1 -c 3 -r 2: bound c*r + (c-1)*i + i = 9 s.
 detect() {  # detect APPLET ARGS… ; stalls with the command in $STALL, resumes with $RESUME

@@ -676,7 +676,7 @@ fn run_once(probe: &Arc<dyn Probe>, m: &MonitorArgs) -> u8 {
 }
 
 /// How often `-stop` looks whether the monitor has ended.
-const STOP_POLL: Duration = Duration::from_millis(20);
+const STOP_POLL: Duration = Duration::from_millis(5);
 
 fn process_alive(e: &Entry) -> bool {
     sys::process_start_time(e.pid).is_some_and(|t| t == e.start_time)
