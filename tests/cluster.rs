@@ -1,12 +1,14 @@
 //! Cluster integration: the guide's start/stop templates (`contrib/scripts`), the Pacemaker OCF
-//! agent (`contrib/ocf/clp-fsmon`: `ocf-tester`, its fault path, and a real one-node corosync +
-//! Pacemaker cluster that recovers a stalled smbd), the systemd units (`contrib/systemd`) and the
-//! `clplogcmd` alert sink.
+//! agent (`contrib/ocf/clp-fsmon`: `ocf-tester`, its fault path, and real corosync + Pacemaker
+//! clusters built by `contrib/ci/pcmk-sandbox.sh` — one node recovering a stalled smbd, one node
+//! recovering a stalled Ganesha, two nodes failing a stalled smbd's group over), the systemd units
+//! (`contrib/systemd`) and the `clplogcmd` alert sink.
 //!
 //! The templates run against stub commands (a directory first on PATH holding fake `systemctl`,
 //! `service`, `clp_sambamon` and `clp_nfsmon` that record their argv). Everything that needs a
-//! cluster stack runs as root only; as root, a missing tool (shellcheck, ocf-tester, xmllint,
-//! corosync, pacemaker) is a failure that names the Debian package to install.
+//! cluster stack runs as root only; as root, a missing tool (ocf-tester, xmllint, corosync,
+//! pacemaker, …) is a failure that names the Debian package to install. Only shellcheck and
+//! python3 (the template generator check) are skipped, with a message, when absent.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
