@@ -718,3 +718,67 @@ fn key_held_by_another_server_is_56_at_monitor_start() {
         &(56, "The registration license overlaps.".into())
     );
 }
+
+#[test]
+fn stop_reaches_a_monitor_that_is_still_starting() {
+    // A stand-in for a monitor in its start-up window: it holds the registry lock at once but
+    // writes its entry only 300 ms later, has no control socket, and ends on SIGTERM (as the
+    // monitor's signal thread does). -stop must keep asking until it can, not give up.
+    let sb = Sandbox::licensed();
+    let dir = sb.path().join("run/clp-fsmon/nfsmon/st1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = r#"exec 9>"$D/lock"; flock -x 9
+        sleep 0.3
+        st=$(awk '{print $22}' /proc/$$/stat)
+        printf '{"pid":%s,"start_time":%s,"id":"st1","applet":"clp_nfsmon","target":"/x","started":"now"}' $$ "$st" > "$D/entry.json"
+        trap 'exit 0' TERM
+        i=0; while [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done"#;
+    let mut fake = crate::rig::Monitor {
+        child: Command::new("sh")
+            .args(["-c", script])
+            .env("D", &dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    assert!(wait_until(5 * S, || sb
+        .cmd("clp_nfsmon")
+        .args(["st1", "-disp"])
+        .output()
+        .unwrap()
+        .status
+        .success()));
+    let t = Instant::now();
+    sb.cmd("clp_nfsmon")
+        .args(["st1", "-stop", "5"])
+        .assert()
+        .success();
+    assert!(t.elapsed() < 3 * S, "{:?}", t.elapsed());
+    assert_eq!(fake.wait_exit(2 * S), Some(0));
+}
+
+#[test]
+fn stop_right_after_start_always_ends_the_monitor() {
+    // A -stop that reaches a monitor while it is still starting (lock held, entry or control
+    // socket not there yet) must still end it.
+    let sb = Sandbox::licensed();
+    for round in 0..20 {
+        let mut m = sb.spawn_monitor("clp_nfsmon", &["r1", "-d", "/x", "-i", "1"], Some("ok"));
+        assert!(
+            wait_until(10 * S, || sb
+                .cmd("clp_nfsmon")
+                .args(["r1", "-disp"])
+                .output()
+                .unwrap()
+                .status
+                .success()),
+            "round {round}: never registered"
+        );
+        sb.cmd("clp_nfsmon")
+            .args(["r1", "-stop", "5"])
+            .assert()
+            .success();
+        assert_eq!(m.wait_exit(S), Some(0), "round {round}");
+    }
+}

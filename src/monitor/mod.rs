@@ -682,6 +682,47 @@ fn process_alive(e: &Entry) -> bool {
     sys::process_start_time(e.pid).is_some_and(|t| t == e.start_time)
 }
 
+/// A live monitor that is still starting holds its lock before its entry is written: wait (at
+/// most a second) for the entry so `-disp` can print the pid.
+fn settle(registry: &Registry, id: &str, status: Liveness) -> Liveness {
+    let until = Instant::now() + Duration::from_secs(1);
+    let mut status = status;
+    while matches!(status, Liveness::Alive(None)) && Instant::now() < until {
+        std::thread::sleep(STOP_POLL);
+        status = registry.status(id).unwrap_or(Liveness::Alive(None));
+    }
+    status
+}
+
+/// Asks a live monitor to stop: over its control channel, or — when it is still starting (no
+/// socket yet) or its loop does not answer — with SIGTERM, which its signal thread turns into the
+/// same stop. Returns false when neither could be done yet (the entry is not written yet).
+fn ask_to_stop(
+    applet: &str,
+    sock: &std::path::Path,
+    entry: Option<&Entry>,
+    deadline: Instant,
+) -> bool {
+    let Err(e) = control::send(
+        sock,
+        ControlCmd::Stop,
+        deadline.saturating_duration_since(Instant::now()),
+    ) else {
+        return true;
+    };
+    let Some(en) = entry.filter(|en| process_alive(en)) else {
+        return false;
+    };
+    if e.kind() != std::io::ErrorKind::NotFound {
+        eprintln!("{applet}: control channel: {e}; sending SIGTERM");
+    }
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(en.pid).unwrap_or(i32::MAX)),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    true
+}
+
 /// `-stop`, `-pause`, `-continue`, `-disp`, `-del`.
 pub fn control_main(
     module: Module,
@@ -706,30 +747,24 @@ pub fn control_main(
     let sock = registry.socket_path(id);
     match cmd {
         Command::Stop { wait } => {
-            let Liveness::Alive(entry) = status else {
+            let Liveness::Alive(mut entry) = status else {
                 println!("{applet}: no monitor is running under ID {id}; nothing to stop");
                 return Exit::Ok.code();
             };
             let deadline = Instant::now() + Duration::from_secs(u64::from(*wait));
-            if let Err(e) = control::send(
-                &sock,
-                ControlCmd::Stop,
-                deadline.saturating_duration_since(Instant::now()),
-            ) {
-                // The loop did not answer: ask through the signal thread instead.
-                eprintln!("{applet}: control channel: {e}; sending SIGTERM");
-                if let Some(en) = entry.as_ref().filter(|en| process_alive(en)) {
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(i32::try_from(en.pid).unwrap_or(i32::MAX)),
-                        nix::sys::signal::Signal::SIGTERM,
-                    );
-                }
-            }
+            let mut asked = false;
             loop {
-                let still = matches!(registry.status(id), Ok(Liveness::Alive(_)))
+                let live = registry.status(id);
+                if let Ok(Liveness::Alive(Some(e))) = &live {
+                    entry = Some(e.clone());
+                }
+                let still = matches!(live, Ok(Liveness::Alive(_)))
                     || entry.as_ref().is_some_and(process_alive);
                 if !still {
                     return Exit::Ok.code();
+                }
+                if !asked {
+                    asked = ask_to_stop(applet, &sock, entry.as_ref(), deadline);
                 }
                 if Instant::now() >= deadline {
                     alerter.emit(&Alert::plain(module, Event::StopFailed));
@@ -748,18 +783,29 @@ pub fn control_main(
             } else {
                 ControlCmd::Continue
             };
-            match control::send(&sock, c, control::EXCHANGE_TIMEOUT) {
-                Ok(reply) => {
-                    println!("{applet}: {id}: {reply}");
-                    Exit::Ok.code()
-                }
-                Err(e) => {
-                    eprintln!("{applet}: {id}: no acknowledgement: {e}");
-                    Exit::System.code()
+            // A monitor that is still starting has no socket yet: retry while it lives.
+            let deadline = Instant::now() + control::EXCHANGE_TIMEOUT;
+            loop {
+                match control::send(&sock, c, deadline.saturating_duration_since(Instant::now())) {
+                    Ok(reply) => {
+                        println!("{applet}: {id}: {reply}");
+                        return Exit::Ok.code();
+                    }
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::NotFound
+                            && Instant::now() < deadline
+                            && matches!(registry.status(id), Ok(Liveness::Alive(_))) =>
+                    {
+                        std::thread::sleep(STOP_POLL);
+                    }
+                    Err(e) => {
+                        eprintln!("{applet}: {id}: no acknowledgement: {e}");
+                        return Exit::System.code();
+                    }
                 }
             }
         }
-        Command::Disp => match status {
+        Command::Disp => match settle(&registry, id, status) {
             Liveness::Alive(Some(e)) => {
                 println!("{}", e.pid);
                 if let Ok(s) = control::send(&sock, ControlCmd::Status, control::EXCHANGE_TIMEOUT) {
