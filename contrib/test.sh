@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # and template tests run (man pages, completions, shellcheck, dpkg-deb/rpm)
 need=(samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux
       pacemaker pacemaker-cli-utils corosync resource-agents libxml2-utils systemd
-      man-db groff-base mandoc zsh bash-completion shellcheck rpm lintian binutils)
+      man-db groff-base mandoc zsh bash-completion shellcheck rpm lintian binutils python3)
 missing=()
 for p in "${need[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
