@@ -46,8 +46,39 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     Ok(())
 }
 
+/// Takes a `flock` on `f` (exclusive or shared), waiting at most `limit`: a holder that is stuck
+/// (stopped, hung on a dead NFS server) must not hang us. `TimedOut` when it could not be had.
+pub fn lock_within(f: &File, exclusive: bool, limit: Duration) -> io::Result<()> {
+    use std::fs::TryLockError;
+    let end = Instant::now() + limit;
+    loop {
+        let r = if exclusive {
+            f.try_lock()
+        } else {
+            f.try_lock_shared()
+        };
+        match r {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::Error(e)) => return Err(e),
+            Err(TryLockError::WouldBlock) if Instant::now() >= end => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("lock still held by another process after {limit:?}"),
+                ));
+            }
+            Err(TryLockError::WouldBlock) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+}
+
+/// How long a log append waits for the log's lock before writing without it.
+const APPEND_LOCK_WAIT: Duration = Duration::from_secs(2);
+
 /// Appends one line with a single `write(2)` on an `O_APPEND` descriptor, under an exclusive
-/// lock, so concurrent writers never interleave. Creates the file (0640) and its directory.
+/// lock, so concurrent writers never interleave. When the lock cannot be had within 2 s (its
+/// holder is stuck) the line is written anyway: an `O_APPEND` write of one short line is not
+/// interleaved on a local file system, and an alert must never be lost or delayed for long.
+/// Creates the file (0640) and its directory.
 pub fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
     if let Some(dir) = path.parent() {
         ensure_dir(dir, 0o755)?;
@@ -57,9 +88,11 @@ pub fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
         .create(true)
         .mode(0o640)
         .open(path)?;
-    f.lock()?;
+    let locked = lock_within(&f, true, APPEND_LOCK_WAIT).is_ok();
     let r = f.write_all(line);
-    let _ = f.unlock();
+    if locked {
+        let _ = f.unlock();
+    }
     r
 }
 
@@ -129,6 +162,24 @@ mod tests {
         }
         assert!(process_start_time(pid).is_none());
         c.wait().unwrap();
+    }
+
+    #[test]
+    fn lock_within_gives_up_on_a_stuck_holder_and_append_still_writes() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("log");
+        std::fs::write(&p, b"").unwrap();
+        let holder = File::open(&p).unwrap();
+        holder.lock().unwrap();
+        let other = File::open(&p).unwrap();
+        let t = Instant::now();
+        let e = lock_within(&other, true, Duration::from_millis(100)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(1));
+        append_line(&p, b"line\n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"line\n");
+        holder.unlock().unwrap();
+        lock_within(&other, false, Duration::from_millis(100)).unwrap();
     }
 
     #[test]

@@ -267,6 +267,7 @@ impl Store {
     }
 
     fn lock(&self, exclusive: bool) -> Result<File, StoreError> {
+        const STORE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
         if exclusive {
             crate::sys::ensure_dir(&self.dir, 0o755).map_err(io_err(&self.dir))?;
         }
@@ -278,7 +279,8 @@ impl Store {
             .truncate(false)
             .open(&p)
             .map_err(io_err(&p))?;
-        if exclusive { f.lock() } else { f.lock_shared() }.map_err(io_err(&p))?;
+        // Bounded: a stuck holder (stopped clplcnsc, dead NFS server) must not hang a monitor.
+        crate::sys::lock_within(&f, exclusive, STORE_LOCK_WAIT).map_err(io_err(&p))?;
         Ok(f)
     }
 
