@@ -25,7 +25,7 @@ use crate::args::{self, ArgError, Command, MonitorArgs, Parsed};
 use crate::exit::{Exit, PluginStatus};
 use crate::license::{self, Grant, Refusal};
 use crate::paths::Paths;
-use crate::probe::{Cancel, Deadline, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
+use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
 use crate::sys;
 use control::{ControlCmd, ControlServer};
 use registry::{AcquireError, DeleteError, Entry, Liveness, Registry};
@@ -100,10 +100,7 @@ fn probe_once(
     rx: &Receiver<Msg>,
     on_control: &mut dyn FnMut(ControlCmd) -> (String, bool),
 ) -> Option<Result<ProbeReport, ProbeFailure>> {
-    let ctx = ProbeCtx {
-        deadline: Deadline::after(timeout),
-        cancel: Cancel::new(),
-    };
+    let ctx = ProbeCtx::new(timeout);
     let cut_at = ctx.deadline.at() + CUT_GRACE;
     {
         let worker = Arc::clone(probe);
@@ -137,11 +134,23 @@ fn probe_once(
             }
             Err(RecvTimeoutError::Timeout) => {
                 ctx.cancel.cancel();
-                return Some(Err(probe.timeout_failure(timeout)));
+                return Some(Err(cut_failure(probe.as_ref(), timeout, &ctx)));
             }
             Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
         }
     }
+}
+
+/// The failure for a probe the loop had to cut: the probe's timeout alerts, with the phases it
+/// had completed and the one it was stuck in, so the fault log keeps the phase.
+fn cut_failure(probe: &dyn Probe, timeout: Duration, ctx: &ProbeCtx) -> ProbeFailure {
+    let mut f = probe.timeout_failure(timeout);
+    let done = ctx.progress.completed();
+    let after = done.last().map_or("start", |p| p.phase);
+    f.status = format!("{} (cut by the monitor after phase {after})", f.status);
+    f.phases = done;
+    f.detail.push(("cut", "monitor".into()));
+    f
 }
 
 /// The monitor loop (see the module doc). `tx` must be a sender of `rx`'s channel; the control

@@ -204,3 +204,48 @@ fn failures_while_paused_do_not_count() {
     assert!(matches!(end, LoopEnd::Stopped), "{evs:?}");
     assert!(!evs.iter().any(|e| matches!(e, Ev::Failed(..))), "{evs:?}");
 }
+
+/// Completes "connect", then hangs ignoring its deadline.
+struct StuckAfterConnect;
+
+impl Probe for StuckAfterConnect {
+    fn module(&self) -> Module {
+        Module::Sambamon
+    }
+    fn target(&self) -> &'static str {
+        "share"
+    }
+    fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
+        let mut clock = crate::probe::PhaseClock::for_ctx(ctx);
+        clock.lap("connect");
+        while !ctx.cancel.is_cancelled() {
+            thread::sleep(ms(5));
+        }
+        Err(self.timeout_failure(ms(0)))
+    }
+    fn timeout_failure(&self, _timeout: Duration) -> ProbeFailure {
+        ProbeFailure {
+            phase: "wait",
+            status: "no answer".into(),
+            alerts: Vec::new(),
+            phases: Vec::new(),
+            total_micros: 0,
+            detail: Vec::new(),
+        }
+    }
+}
+
+#[test]
+fn a_cut_probe_keeps_the_phases_it_completed() {
+    let p: Arc<dyn Probe> = Arc::new(StuckAfterConnect);
+    let (tx, rx) = mpsc::channel();
+    let r = probe_once(&p, ms(150), 1, &tx, &rx, &mut |_| (String::new(), false));
+    let f = r.unwrap().unwrap_err();
+    assert_eq!(f.phases.len(), 1);
+    assert_eq!(f.phases[0].phase, "connect");
+    assert!(
+        f.status.contains("cut by the monitor after phase connect"),
+        "{}",
+        f.status
+    );
+}

@@ -11,8 +11,8 @@ pub mod nfs;
 pub mod scripted;
 pub mod smb;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -68,13 +68,33 @@ impl Cancel {
     }
 }
 
-/// What a probe gets: its deadline and a cancel token.
+/// The phases a probe has completed so far, shared with the loop so that a probe it has to cut
+/// is still reported with the phase it was stuck in.
+#[derive(Clone, Debug, Default)]
+pub struct Progress(Arc<Mutex<Vec<PhaseTiming>>>);
+
+impl Progress {
+    /// Phases completed so far.
+    pub fn completed(&self) -> Vec<PhaseTiming> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    fn push(&self, t: PhaseTiming) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(t);
+        }
+    }
+}
+
+/// What a probe gets: its deadline, a cancel token, and where it reports its progress.
 #[derive(Clone, Debug)]
 pub struct ProbeCtx {
     /// The one overall deadline of this probe (`-r`).
     pub deadline: Deadline,
     /// Raised when the probe is abandoned.
     pub cancel: Cancel,
+    /// Phases completed so far (fed by [`PhaseClock::for_ctx`]).
+    pub progress: Progress,
 }
 
 impl ProbeCtx {
@@ -83,6 +103,7 @@ impl ProbeCtx {
         Self {
             deadline: Deadline::after(timeout),
             cancel: Cancel::new(),
+            progress: Progress::default(),
         }
     }
 }
@@ -103,6 +124,7 @@ pub struct PhaseClock {
     phase_start: Instant,
     /// Phases completed so far.
     pub phases: Vec<PhaseTiming>,
+    progress: Option<Progress>,
 }
 
 impl Default for PhaseClock {
@@ -119,16 +141,29 @@ impl PhaseClock {
             started: now,
             phase_start: now,
             phases: Vec::new(),
+            progress: None,
+        }
+    }
+
+    /// Starts the clock and reports every completed phase to `ctx`'s progress as well.
+    pub fn for_ctx(ctx: &ProbeCtx) -> Self {
+        Self {
+            progress: Some(ctx.progress.clone()),
+            ..Self::new()
         }
     }
 
     /// Ends the current phase under `name` and starts the next.
     pub fn lap(&mut self, name: &'static str) {
         let now = Instant::now();
-        self.phases.push(PhaseTiming {
+        let t = PhaseTiming {
             phase: name,
             micros: micros(now - self.phase_start),
-        });
+        };
+        if let Some(p) = &self.progress {
+            p.push(t.clone());
+        }
+        self.phases.push(t);
         self.phase_start = now;
     }
 

@@ -443,7 +443,7 @@ impl Probe for NfsProbe {
         let mut run = Run {
             p: self,
             ctx,
-            clock: PhaseClock::new(),
+            clock: PhaseClock::for_ctx(ctx),
             detail: vec![
                 ("address", self.host.to_string()),
                 ("proto", self.proto.name().into()),

@@ -353,7 +353,7 @@ impl Probe for SambaProbe {
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
         let mut run = Run {
             probe: self,
-            clock: PhaseClock::new(),
+            clock: PhaseClock::for_ctx(ctx),
             detail: vec![("server", self.endpoint.to_string())],
         };
         let t = match Transport::connect(&self.endpoint, ctx) {
