@@ -782,3 +782,23 @@ fn stop_right_after_start_always_ends_the_monitor() {
         assert_eq!(m.wait_exit(S), Some(0), "round {round}");
     }
 }
+
+#[test]
+fn once_without_a_licence_is_unknown_and_says_why() {
+    let sb = Sandbox::new();
+    sb.cmd("clp_sambamon")
+        .args(["o1", "-s", "share", "--once"])
+        .env("CLP_FSMON_TEST_PROBE", "ok")
+        .assert()
+        .code(3)
+        .stdout("clp_sambamon UNKNOWN - The license of clp_sambamon is not registered.\n");
+    let sb = Sandbox::licensed();
+    sb.cmd("clp_nfsmon")
+        .args(["o1", "-d", "/x", "--once"])
+        .env("CLP_FSMON_TEST_PROBE", "fail")
+        .assert()
+        .code(2)
+        .stdout(predicate::str::starts_with(
+            "clp_nfsmon CRITICAL - /x connect: ECONNREFUSED (111)",
+        ));
+}

@@ -423,6 +423,19 @@ fn failure_text(f: &ProbeFailure) -> String {
     s
 }
 
+/// The alert that stands for a licence refusal (51, 53, 54, 55, 56).
+fn refusal_alert(module: Module, r: &Refusal) -> Alert {
+    match r {
+        Refusal::NotRegistered => Alert::plain(module, Event::LicenseNotRegistered),
+        Refusal::Expired(d) => Alert::new(module, Event::TrialExpired, &[&us_date(*d)]),
+        Refusal::NotYetValid(d) => Alert::new(module, Event::TrialNotStarted, &[&us_date(*d)]),
+        Refusal::Overlap => Alert::plain(module, Event::LicenseOverlap),
+        Refusal::Unreadable(_) => Alert::plain(module, Event::LicenseCheckFailed),
+    }
+}
+
+/// The monitor-side licence check: 52 (and a warning when ≤ 7 days are left) for a trial in
+/// force, the refusal's event and `Err(exit status)` otherwise.
 fn license_gate(
     module: Module,
     paths: &Paths,
@@ -447,19 +460,10 @@ fn license_gate(
             Ok(())
         }
         Err(r) => {
-            let a = match &r {
-                Refusal::NotRegistered => Alert::plain(module, Event::LicenseNotRegistered),
-                Refusal::Expired(d) => Alert::new(module, Event::TrialExpired, &[&us_date(*d)]),
-                Refusal::NotYetValid(d) => {
-                    Alert::new(module, Event::TrialNotStarted, &[&us_date(*d)])
-                }
-                Refusal::Overlap => Alert::plain(module, Event::LicenseOverlap),
-                Refusal::Unreadable(why) => {
-                    eprintln!("{}: licence store: {why}", module.applet());
-                    Alert::plain(module, Event::LicenseCheckFailed)
-                }
-            };
-            alerter.emit(&a);
+            if let Refusal::Unreadable(why) = &r {
+                eprintln!("{}: licence store: {why}", module.applet());
+            }
+            alerter.emit(&refusal_alert(module, &r));
             Err(Exit::License.code())
         }
     }
@@ -506,14 +510,14 @@ fn run_monitor(
         }
     };
     if m.once {
-        if let Err(code) = license_gate(
-            module,
-            paths,
-            &Alerter::console_only().with_console(false),
-            None,
-        ) {
-            let _ = code;
-            println!("{} UNKNOWN - licence refused", module.applet());
+        // A health checker wants the verdict on stdout, not alerts: say why, exit UNKNOWN.
+        let today = chrono::Local::now().date_naive();
+        if let Err(r) = license::check_monitor(paths, module.applet(), today) {
+            println!(
+                "{} UNKNOWN - {}",
+                module.applet(),
+                refusal_alert(module, &r).text
+            );
             return PluginStatus::Unknown.code();
         }
         return run_once(&probe, m);
