@@ -318,12 +318,12 @@ impl Alerter {
             if let Some(path) = &self.alert_log
                 && let Err(e) = append_alert_log(path, &now, &self.server, alert, line)
             {
-                eprintln!("clp-fsmon: cannot write alert log {}: {e}", path.display());
+                crate::errln!("clp-fsmon: cannot write alert log {}: {e}", path.display());
             }
             if let Some(sock) = &self.syslog
                 && let Err(e) = send_syslog(sock, &now, &self.server, alert, line)
             {
-                eprintln!("clp-fsmon: cannot write syslog {}: {e}", sock.display());
+                crate::errln!("clp-fsmon: cannot write syslog {}: {e}", sock.display());
             }
         }
         if self.clplogcmd {

@@ -41,7 +41,7 @@ pub fn run(argv: &[OsString]) -> u8 {
 }
 
 fn unknown(name: &str) -> u8 {
-    eprintln!("clp-fsmon: unknown applet {name:?}");
+    crate::errln!("clp-fsmon: unknown applet {name:?}");
     eprint!("{}", list());
     Exit::UnknownApplet.code()
 }
@@ -79,12 +79,12 @@ fn run_self(args: &[OsString]) -> u8 {
             Exit::Ok.code()
         }
         "--version" | "-V" => {
-            println!("clp-fsmon {}", env!("CARGO_PKG_VERSION"));
+            crate::outln!("clp-fsmon {}", env!("CARGO_PKG_VERSION"));
             Exit::Ok.code()
         }
         "--list" => {
             for a in APPLETS {
-                println!("{}", a.name);
+                crate::outln!("{}", a.name);
             }
             Exit::Ok.code()
         }
@@ -105,12 +105,12 @@ fn install_cmd(do_install: bool, args: &[OsString]) -> u8 {
         match a.to_str() {
             Some("--hardlink") if do_install => hardlink = true,
             Some(s) if s.starts_with('-') => {
-                eprintln!("clp-fsmon: unknown option {s:?}");
+                crate::errln!("clp-fsmon: unknown option {s:?}");
                 return Exit::Usage.code();
             }
             _ if dir.is_none() => dir = Some(PathBuf::from(a)),
             _ => {
-                eprintln!("clp-fsmon: too many arguments");
+                crate::errln!("clp-fsmon: too many arguments");
                 return Exit::Usage.code();
             }
         }
@@ -119,7 +119,7 @@ fn install_cmd(do_install: bool, args: &[OsString]) -> u8 {
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("clp-fsmon: cannot find this binary: {e}");
+            crate::errln!("clp-fsmon: cannot find this binary: {e}");
             return Exit::System.code();
         }
     };
@@ -131,12 +131,12 @@ fn install_cmd(do_install: bool, args: &[OsString]) -> u8 {
     match r {
         Ok(lines) => {
             for l in lines {
-                println!("{l}");
+                crate::outln!("{l}");
             }
             Exit::Ok.code()
         }
         Err(e) => {
-            eprintln!("clp-fsmon: {e}");
+            crate::errln!("clp-fsmon: {e}");
             Exit::System.code()
         }
     }

@@ -141,6 +141,25 @@ pub fn errno_of(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(0)
 }
 
+/// `eprintln!` that never panics: a detached monitor's stderr may be a closed pipe, and with
+/// `panic = "abort"` a failed diagnostic must not take the monitor down.
+#[macro_export]
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
+/// `println!` that never panics (see [`errln!`]).
+#[macro_export]
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

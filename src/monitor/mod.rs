@@ -98,7 +98,7 @@ fn probe_once(
     seq: u64,
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
-    on_control: &mut dyn FnMut(ControlCmd) -> (String, bool),
+    on_control: &mut dyn FnMut(ControlCmd, Sender<String>) -> bool,
 ) -> Option<Result<ProbeReport, ProbeFailure>> {
     let ctx = ProbeCtx::new(timeout);
     let cut_at = ctx.deadline.at() + CUT_GRACE;
@@ -125,9 +125,7 @@ fn probe_once(
             Ok(Msg::ProbeDone(s, r)) if s == seq => return Some(r),
             Ok(Msg::ProbeDone(..)) => {} // a late answer from an abandoned probe
             Ok(Msg::Control(cmd, reply)) => {
-                let (text, stop) = on_control(cmd);
-                let _ = reply.send(text);
-                if stop {
+                if on_control(cmd, reply) {
                     ctx.cancel.cancel();
                     return None;
                 }
@@ -153,6 +151,72 @@ fn cut_failure(probe: &dyn Probe, timeout: Duration, ctx: &ProbeCtx) -> ProbeFai
     f
 }
 
+/// The loop's own state, changed only by probe results and control commands.
+struct LoopState {
+    k: u32,
+    c: u32,
+    paused: bool,
+    seq: u64,
+    last: String,
+}
+
+/// What a control command did to the loop.
+enum Transition {
+    Nothing,
+    Paused,
+    Resumed,
+    Stop,
+}
+
+impl LoopState {
+    /// Applies `cmd`; returns the acknowledgement and what changed.
+    fn command(&mut self, cmd: ControlCmd) -> (String, Transition) {
+        match cmd {
+            ControlCmd::Stop => ("ok stopping".into(), Transition::Stop),
+            ControlCmd::Pause if !self.paused => {
+                self.paused = true;
+                ("ok paused".into(), Transition::Paused)
+            }
+            ControlCmd::Pause => ("ok paused".into(), Transition::Nothing),
+            ControlCmd::Continue if self.paused => {
+                // Failures before the maintenance window do not carry over into it.
+                self.paused = false;
+                self.k = 0;
+                ("ok monitoring".into(), Transition::Resumed)
+            }
+            ControlCmd::Continue => ("ok monitoring".into(), Transition::Nothing),
+            ControlCmd::Status => {
+                let state = if self.paused { "paused" } else { "monitoring" };
+                (
+                    format!(
+                        "ok state={state} failures={}/{} probes={} last={}",
+                        self.k, self.c, self.seq, self.last
+                    ),
+                    Transition::Nothing,
+                )
+            }
+        }
+    }
+}
+
+/// Applies a control command: acknowledges it first (an alert sink that is slow must never make
+/// the caller believe the command failed), then reports the change. Returns the transition.
+fn handle(
+    st: &mut LoopState,
+    cmd: ControlCmd,
+    reply: &Sender<String>,
+    observe: &mut dyn FnMut(LoopEvent<'_>),
+) -> Transition {
+    let (text, t) = st.command(cmd);
+    let _ = reply.send(text);
+    match t {
+        Transition::Paused => observe(LoopEvent::Paused),
+        Transition::Resumed => observe(LoopEvent::Resumed),
+        Transition::Nothing | Transition::Stop => {}
+    }
+    t
+}
+
 /// The monitor loop (see the module doc). `tx` must be a sender of `rx`'s channel; the control
 /// socket and signal threads hold clones of it.
 pub fn run_loop(
@@ -162,16 +226,19 @@ pub fn run_loop(
     rx: &Receiver<Msg>,
     observe: &mut dyn FnMut(LoopEvent<'_>),
 ) -> LoopEnd {
-    let mut k: u32 = 0;
+    let mut st = LoopState {
+        k: 0,
+        c: cfg.retries,
+        paused: false,
+        seq: 0,
+        last: String::from("none yet"),
+    };
     let mut seen_ok = false;
-    let mut paused = false;
-    let mut seq: u64 = 0;
     let mut next_probe = Instant::now();
-    let mut last = String::from("none yet");
     loop {
         // Wait for the next probe (forever while paused), answering control commands.
         loop {
-            let msg = if paused {
+            let msg = if st.paused {
                 rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
             } else {
                 let wait = next_probe.saturating_duration_since(Instant::now());
@@ -181,45 +248,47 @@ pub fn run_loop(
                 rx.recv_timeout(wait)
             };
             match msg {
-                Ok(Msg::Control(cmd, reply)) => {
-                    let (text, stop) =
-                        control_reply(cmd, &mut paused, k, cfg.retries, seq, &last, observe);
-                    let _ = reply.send(text);
-                    if stop {
-                        return LoopEnd::Stopped;
-                    }
-                    if cmd == ControlCmd::Continue && !paused {
-                        next_probe = Instant::now();
-                    }
-                }
+                Ok(Msg::Control(cmd, reply)) => match handle(&mut st, cmd, &reply, observe) {
+                    Transition::Stop => return LoopEnd::Stopped,
+                    Transition::Resumed => next_probe = Instant::now(),
+                    Transition::Paused | Transition::Nothing => {}
+                },
                 Ok(Msg::ProbeDone(..)) => {}
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
             }
         }
-        seq += 1;
-        observe(LoopEvent::ProbeStarted(seq));
+        st.seq += 1;
+        observe(LoopEvent::ProbeStarted(st.seq));
         let mut paused_during = false;
-        let result = probe_once(probe, cfg.timeout, seq, tx, rx, &mut |cmd| {
-            let was = paused;
-            let r = control_reply(cmd, &mut paused, k, cfg.retries, seq, &last, observe);
-            if paused && !was {
-                paused_during = true;
-            }
-            r
-        });
+        let seq = st.seq;
+        let result = probe_once(
+            probe,
+            cfg.timeout,
+            seq,
+            tx,
+            rx,
+            &mut |cmd, reply| match handle(&mut st, cmd, &reply, observe) {
+                Transition::Stop => true,
+                Transition::Paused => {
+                    paused_during = true;
+                    false
+                }
+                Transition::Resumed | Transition::Nothing => false,
+            },
+        );
         let Some(result) = result else {
             return LoopEnd::Stopped;
         };
         next_probe = Instant::now() + cfg.interval;
-        if paused || paused_during {
+        if st.paused || paused_during {
             // Maintenance began while the probe ran: its result does not count.
             continue;
         }
         match result {
             Ok(report) => {
-                k = 0;
-                last = format!("ok {}", report.summary);
+                st.k = 0;
+                st.last = format!("ok {}", report.summary);
                 observe(LoopEvent::ProbeOk {
                     report: &report,
                     first: !seen_ok,
@@ -227,52 +296,17 @@ pub fn run_loop(
                 seen_ok = true;
             }
             Err(failure) => {
-                k += 1;
-                last = format!("fail {} {}", failure.phase, failure.status);
+                st.k += 1;
+                st.last = format!("fail {} {}", failure.phase, failure.status);
                 observe(LoopEvent::ProbeFailed {
                     failure: &failure,
-                    k,
+                    k: st.k,
                     c: cfg.retries,
                 });
-                if k >= cfg.retries {
+                if st.k >= cfg.retries {
                     return LoopEnd::Fault(failure);
                 }
             }
-        }
-    }
-}
-
-fn control_reply(
-    cmd: ControlCmd,
-    paused: &mut bool,
-    k: u32,
-    c: u32,
-    probes: u64,
-    last: &str,
-    observe: &mut dyn FnMut(LoopEvent<'_>),
-) -> (String, bool) {
-    match cmd {
-        ControlCmd::Stop => ("ok stopping".into(), true),
-        ControlCmd::Pause => {
-            if !*paused {
-                *paused = true;
-                observe(LoopEvent::Paused);
-            }
-            ("ok paused".into(), false)
-        }
-        ControlCmd::Continue => {
-            if *paused {
-                *paused = false;
-                observe(LoopEvent::Resumed);
-            }
-            ("ok monitoring".into(), false)
-        }
-        ControlCmd::Status => {
-            let state = if *paused { "paused" } else { "monitoring" };
-            (
-                format!("ok state={state} failures={k}/{c} probes={probes} last={last}"),
-                false,
-            )
         }
     }
 }
@@ -311,7 +345,7 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
     };
     let Some(args) = to_strings(args) else {
         alerter_for_usage().emit(&Alert::plain(module, Event::InvalidParameter));
-        eprintln!("{}: arguments must be valid UTF-8", module.applet());
+        crate::errln!("{}: arguments must be valid UTF-8", module.applet());
         return Exit::Usage.code();
     };
     let (id, command) = match args::parse(module, &args) {
@@ -320,7 +354,7 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
             return Exit::Ok.code();
         }
         Ok(Parsed::Version) => {
-            println!(
+            crate::outln!(
                 "{} (clp-fsmon {})",
                 module.applet(),
                 env!("CARGO_PKG_VERSION")
@@ -336,15 +370,15 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
             };
             alerter_for_usage().emit(&Alert::plain(module, event));
             if let Some(why) = why {
-                eprintln!("{}: {why}", module.applet());
+                crate::errln!("{}: {why}", module.applet());
             }
-            eprintln!("Try '{} --help'.", module.applet());
+            crate::errln!("Try '{} --help'.", module.applet());
             return Exit::Usage.code();
         }
     };
     drop(console);
     if !sys::is_root() {
-        eprintln!(
+        crate::errln!(
             "{}: permission denied: this command must be run as root",
             module.applet()
         );
@@ -386,7 +420,7 @@ impl FaultLog {
             std::process::id()
         );
         if let Err(e) = sys::append_line(&self.path, line.as_bytes()) {
-            eprintln!(
+            crate::errln!(
                 "clp-fsmon: cannot write fault log {}: {e}",
                 self.path.display()
             );
@@ -452,7 +486,7 @@ fn license_gate(
                     "licence warning: the trial licence ends in {days_left} day(s), on {}",
                     us_date(until)
                 );
-                eprintln!("{}: {msg}", module.applet());
+                crate::errln!("{}: {msg}", module.applet());
                 if let Some(l) = log {
                     l.write(&msg);
                 }
@@ -461,7 +495,7 @@ fn license_gate(
         }
         Err(r) => {
             if let Refusal::Unreadable(why) = &r {
-                eprintln!("{}: licence store: {why}", module.applet());
+                crate::errln!("{}: licence store: {why}", module.applet());
             }
             alerter.emit(&refusal_alert(module, &r));
             Err(Exit::License.code())
@@ -505,7 +539,7 @@ fn run_monitor(
         Ok(p) => p,
         Err(why) => {
             alerter.emit(&Alert::plain(module, Event::InvalidParameter));
-            eprintln!("{}: {why}", module.applet());
+            crate::errln!("{}: {why}", module.applet());
             return Exit::Usage.code();
         }
     };
@@ -513,7 +547,7 @@ fn run_monitor(
         // A health checker wants the verdict on stdout, not alerts: say why, exit UNKNOWN.
         let today = chrono::Local::now().date_naive();
         if let Err(r) = license::check_monitor(paths, module.applet(), today) {
-            println!(
+            crate::outln!(
                 "{} UNKNOWN - {}",
                 module.applet(),
                 refusal_alert(module, &r).text
@@ -536,7 +570,7 @@ fn run_monitor(
         Err(AcquireError::InUse(e)) => {
             alerter.emit(&Alert::plain(module, Event::IdInUse));
             if let Some(e) = e {
-                eprintln!("{}: ID {id} is held by pid {}", module.applet(), e.pid);
+                crate::errln!("{}: ID {id} is held by pid {}", module.applet(), e.pid);
             }
             return Exit::IdInUse.code();
         }
@@ -643,7 +677,7 @@ fn scripted_or(
 fn run_once(probe: &Arc<dyn Probe>, m: &MonitorArgs) -> u8 {
     let (tx, rx) = mpsc::channel();
     let timeout = Duration::from_secs(u64::from(m.timeout));
-    let r = probe_once(probe, timeout, 1, &tx, &rx, &mut |_| ("ok".into(), false))
+    let r = probe_once(probe, timeout, 1, &tx, &rx, &mut |_, _| false)
         .expect("no control channel in --once");
     let applet = probe.module().applet();
     let (status, line, json) = match &r {
@@ -681,9 +715,9 @@ fn run_once(probe: &Arc<dyn Probe>, m: &MonitorArgs) -> u8 {
         ),
     };
     if m.json {
-        println!("{json}");
+        crate::outln!("{json}");
     } else {
-        println!("{line}");
+        crate::outln!("{line}");
     }
     status.code()
 }
@@ -727,7 +761,7 @@ fn ask_to_stop(
         return false;
     };
     if e.kind() != std::io::ErrorKind::NotFound {
-        eprintln!("{applet}: control channel: {e}; sending SIGTERM");
+        crate::errln!("{applet}: control channel: {e}; sending SIGTERM");
     }
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(en.pid).unwrap_or(i32::MAX)),
@@ -761,7 +795,7 @@ pub fn control_main(
     match cmd {
         Command::Stop { wait } => {
             let Liveness::Alive(mut entry) = status else {
-                println!("{applet}: no monitor is running under ID {id}; nothing to stop");
+                crate::outln!("{applet}: no monitor is running under ID {id}; nothing to stop");
                 return Exit::Ok.code();
             };
             let deadline = Instant::now() + Duration::from_secs(u64::from(*wait));
@@ -788,7 +822,7 @@ pub fn control_main(
         }
         Command::Pause | Command::Continue => {
             if !matches!(status, Liveness::Alive(_)) {
-                eprintln!("{applet}: no monitor is running under ID {id}");
+                crate::errln!("{applet}: no monitor is running under ID {id}");
                 return Exit::NotFound.code();
             }
             let c = if *cmd == Command::Pause {
@@ -801,7 +835,7 @@ pub fn control_main(
             loop {
                 match control::send(&sock, c, deadline.saturating_duration_since(Instant::now())) {
                     Ok(reply) => {
-                        println!("{applet}: {id}: {reply}");
+                        crate::outln!("{applet}: {id}: {reply}");
                         return Exit::Ok.code();
                     }
                     Err(e)
@@ -812,7 +846,7 @@ pub fn control_main(
                         std::thread::sleep(STOP_POLL);
                     }
                     Err(e) => {
-                        eprintln!("{applet}: {id}: no acknowledgement: {e}");
+                        crate::errln!("{applet}: {id}: no acknowledgement: {e}");
                         return Exit::System.code();
                     }
                 }
@@ -820,32 +854,32 @@ pub fn control_main(
         }
         Command::Disp => match settle(&registry, id, status) {
             Liveness::Alive(Some(e)) => {
-                println!("{}", e.pid);
+                crate::outln!("{}", e.pid);
                 if let Ok(s) = control::send(&sock, ControlCmd::Status, control::EXCHANGE_TIMEOUT) {
-                    eprintln!("{applet}: {id}: {s}");
+                    crate::errln!("{applet}: {id}: {s}");
                 }
                 Exit::Ok.code()
             }
             Liveness::Alive(None) => {
-                eprintln!("{applet}: {id}: running, entry unreadable");
+                crate::errln!("{applet}: {id}: running, entry unreadable");
                 Exit::Ok.code()
             }
             Liveness::Stale(Some(e)) => {
-                println!("{}", e.pid);
-                eprintln!(
+                crate::outln!("{}", e.pid);
+                crate::errln!(
                     "{applet}: {id}: stale entry ({}); the next start replaces it, or remove it with -del",
                     e.stale_reason()
                 );
                 Exit::NotFound.code()
             }
             Liveness::Stale(None) | Liveness::Absent => {
-                eprintln!("{applet}: no monitor is registered under ID {id}");
+                crate::errln!("{applet}: no monitor is registered under ID {id}");
                 Exit::NotFound.code()
             }
         },
         Command::Del => match registry.delete(id) {
             Ok(e) => {
-                println!(
+                crate::outln!(
                     "{applet}: deleted the stale entry of {id}{}",
                     e.map(|e| format!(" (pid {}, {})", e.pid, e.stale_reason()))
                         .unwrap_or_default()
@@ -853,14 +887,14 @@ pub fn control_main(
                 Exit::Ok.code()
             }
             Err(DeleteError::Alive(e)) => {
-                eprintln!(
+                crate::errln!(
                     "{applet}: refusing to delete {id}: the monitor is running (pid {}); use -stop",
                     e.map_or_else(|| "?".into(), |e| e.pid.to_string())
                 );
                 Exit::Alive.code()
             }
             Err(DeleteError::NotFound) => {
-                eprintln!("{applet}: no monitor is registered under ID {id}");
+                crate::errln!("{applet}: no monitor is registered under ID {id}");
                 Exit::NotFound.code()
             }
             Err(DeleteError::Io(e)) => {

@@ -239,7 +239,7 @@ impl Probe for StuckAfterConnect {
 fn a_cut_probe_keeps_the_phases_it_completed() {
     let p: Arc<dyn Probe> = Arc::new(StuckAfterConnect);
     let (tx, rx) = mpsc::channel();
-    let r = probe_once(&p, ms(150), 1, &tx, &rx, &mut |_| (String::new(), false));
+    let r = probe_once(&p, ms(150), 1, &tx, &rx, &mut |_, _| false);
     let f = r.unwrap().unwrap_err();
     assert_eq!(f.phases.len(), 1);
     assert_eq!(f.phases[0].phase, "connect");
@@ -248,4 +248,48 @@ fn a_cut_probe_keeps_the_phases_it_completed() {
         "{}",
         f.status
     );
+}
+
+#[test]
+fn continue_starts_the_count_afresh() {
+    let (tx, h) = spawn("fail", cfg(100, 3, 1000));
+    // two failures, then a maintenance window
+    assert!(wait_for_failures(&tx, 2));
+    control(&tx, ControlCmd::Pause);
+    control(&tx, ControlCmd::Continue);
+    let (end, evs, _) = h.join().unwrap();
+    assert!(matches!(end, LoopEnd::Fault(_)));
+    let resumed = evs.iter().position(|e| *e == Ev::Resumed).unwrap();
+    let after: Vec<u32> = evs[resumed..]
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Failed(k, ..) => Some(*k),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(after, vec![1, 2, 3], "{evs:?}");
+}
+
+/// Polls the loop's status until it reports `n` consecutive failures.
+fn wait_for_failures(tx: &Sender<Msg>, n: u32) -> bool {
+    let end = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < end {
+        if control(tx, ControlCmd::Status).contains(&format!("failures={n}/")) {
+            return true;
+        }
+        thread::sleep(ms(5));
+    }
+    false
+}
+
+#[test]
+fn continue_without_pause_changes_nothing() {
+    let (tx, h) = spawn("ok", cfg(400, 1, 1000));
+    thread::sleep(ms(50));
+    assert_eq!(control(&tx, ControlCmd::Continue), "ok monitoring");
+    thread::sleep(ms(200));
+    control(&tx, ControlCmd::Stop);
+    let (_, evs, _) = h.join().unwrap();
+    assert_eq!(started(&evs).len(), 1, "{evs:?}");
+    assert!(!evs.contains(&Ev::Resumed));
 }
