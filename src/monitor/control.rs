@@ -139,11 +139,20 @@ impl<R: BufRead> TakeLine for R {
 
 use std::io::Read;
 
+/// Connects to a control socket, waiting at most `limit`: a frozen monitor whose accept queue is
+/// full would otherwise block `connect(2)` forever.
+fn connect_within(path: &Path, limit: Duration) -> io::Result<UnixStream> {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let sock = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    sock.connect_timeout(&SockAddr::unix(path)?, limit)?;
+    Ok(sock.into())
+}
+
 /// Sends `cmd` to the monitor listening on `path` and returns its one-line reply, waiting at
 /// most `limit` (and never more than [`EXCHANGE_TIMEOUT`]).
 pub fn send(path: &Path, cmd: ControlCmd, limit: Duration) -> io::Result<String> {
     let limit = limit.min(EXCHANGE_TIMEOUT).max(Duration::from_millis(10));
-    let mut s = UnixStream::connect(path)?;
+    let mut s = connect_within(path, limit)?;
     s.set_read_timeout(Some(limit))?;
     s.set_write_timeout(Some(limit))?;
     s.write_all(cmd.word().as_bytes())?;
