@@ -123,6 +123,8 @@ pub struct Held {
 }
 
 const ENTRY: &str = "entry.json";
+/// Longest a status check or `-del` of another process may hold an entry's lock.
+const BRIEF_HOLD: std::time::Duration = std::time::Duration::from_millis(200);
 const LOCK: &str = "lock";
 
 fn same_file(f: &File, path: &Path) -> bool {
@@ -190,10 +192,14 @@ impl Registry {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(io("open")(e)),
             };
-            match f.try_lock() {
+            // A monitor holds its lock for life; -disp/-stop/-del hold it for microseconds.
+            // Wait that out (bounded) before calling the ID in use.
+            match crate::sys::lock_within(&f, true, BRIEF_HOLD) {
                 Ok(()) => {}
-                Err(TryLockError::WouldBlock) => return Err(AcquireError::InUse(read_entry(&dir))),
-                Err(TryLockError::Error(e)) => return Err(io("flock")(e)),
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    return Err(AcquireError::InUse(read_entry(&dir)));
+                }
+                Err(e) => return Err(io("flock")(e)),
             }
             if !same_file(&f, &lock_path) {
                 continue; // we locked a file its owner had just removed
@@ -211,51 +217,69 @@ impl Registry {
     pub fn status(&self, id: &str) -> io::Result<Liveness> {
         let dir = self.entry_dir(id);
         let lock_path = dir.join(LOCK);
-        let f = match File::open(&lock_path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok(match read_entry(&dir) {
-                    Some(e) => Liveness::Stale(Some(e)),
-                    None if dir.exists() => Liveness::Stale(None),
-                    None => Liveness::Absent,
-                });
+        for _ in 0..100 {
+            let f = match File::open(&lock_path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Ok(match read_entry(&dir) {
+                        Some(e) => Liveness::Stale(Some(e)),
+                        None if dir.exists() => Liveness::Stale(None),
+                        None => Liveness::Absent,
+                    });
+                }
+                Err(e) => return Err(e),
+            };
+            match f.try_lock_shared() {
+                Ok(()) => {
+                    let current = same_file(&f, &lock_path);
+                    let entry = read_entry(&dir);
+                    let _ = f.unlock();
+                    if current {
+                        return Ok(Liveness::Stale(entry));
+                    }
+                    // We locked a file its owner had just removed: look again.
+                }
+                Err(TryLockError::WouldBlock) => return Ok(Liveness::Alive(read_entry(&dir))),
+                Err(TryLockError::Error(e)) => return Err(e),
             }
-            Err(e) => return Err(e),
-        };
-        match f.try_lock_shared() {
-            Ok(()) => {
-                let _ = f.unlock();
-                Ok(Liveness::Stale(read_entry(&dir)))
-            }
-            Err(TryLockError::WouldBlock) => Ok(Liveness::Alive(read_entry(&dir))),
-            Err(TryLockError::Error(e)) => Err(e),
         }
+        Err(io::Error::other("registry entry kept changing"))
     }
 
-    /// Deletes a stale entry. Refuses a live one.
+    /// Deletes a stale entry. Refuses a live one. Files are only ever removed under a lock on
+    /// the entry's current lock file, so a monitor that starts meanwhile is never touched.
     pub fn delete(&self, id: &str) -> Result<Option<Entry>, DeleteError> {
         let dir = self.entry_dir(id);
-        if !dir.exists() {
-            return Err(DeleteError::NotFound);
-        }
         let lock_path = dir.join(LOCK);
-        let entry = read_entry(&dir);
-        match OpenOptions::new().read(true).write(true).open(&lock_path) {
-            Ok(f) => match f.try_lock() {
-                Ok(()) => {
+        for _ in 0..100 {
+            if !dir.exists() {
+                return Err(DeleteError::NotFound);
+            }
+            let f = match OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&lock_path)
+            {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue, // directory went away
+                Err(e) => return Err(e.into()),
+            };
+            match f.try_lock() {
+                Ok(()) if same_file(&f, &lock_path) => {
+                    let entry = read_entry(&dir);
                     remove_entry(&dir, Some(&self.socket_path(id)));
                     drop(f);
-                    Ok(entry)
+                    return Ok(entry);
                 }
-                Err(TryLockError::WouldBlock) => Err(DeleteError::Alive(entry)),
-                Err(TryLockError::Error(e)) => Err(e.into()),
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                remove_entry(&dir, Some(&self.socket_path(id)));
-                Ok(entry)
+                Ok(()) => {} // locked a file its owner had just removed: look again
+                Err(TryLockError::WouldBlock) => return Err(DeleteError::Alive(read_entry(&dir))),
+                Err(TryLockError::Error(e)) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
+        Err(DeleteError::Io(io::Error::other("registry entry kept changing")))
     }
 }
 
