@@ -759,27 +759,21 @@ fn stop_reaches_a_monitor_that_is_still_starting() {
 }
 
 #[test]
-fn stop_right_after_start_always_ends_the_monitor() {
-    // A -stop that reaches a monitor while it is still starting (lock held, entry or control
-    // socket not there yet) must still end it.
+fn stop_right_after_launch_always_ends_the_monitor() {
+    // The cluster's start script launches the monitor asynchronously; a stop script may run at
+    // once. -stop must end the monitor even before it has claimed its ID.
     let sb = Sandbox::licensed();
     for round in 0..20 {
         let mut m = sb.spawn_monitor("clp_nfsmon", &["r1", "-d", "/x", "-i", "1"], Some("ok"));
-        assert!(
-            wait_until(10 * S, || sb
-                .cmd("clp_nfsmon")
-                .args(["r1", "-disp"])
-                .output()
-                .unwrap()
-                .status
-                .success()),
-            "round {round}: never registered"
-        );
         sb.cmd("clp_nfsmon")
             .args(["r1", "-stop", "5"])
             .assert()
             .success();
-        assert_eq!(m.wait_exit(S), Some(0), "round {round}");
+        let ended = m.wait_exit(S);
+        assert!(
+            m.child.try_wait().unwrap().is_some(),
+            "round {round}: the monitor survived -stop ({ended:?})"
+        );
     }
 }
 

@@ -384,24 +384,93 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
         );
         return Exit::Permission.code();
     }
-    let server = match sys::hostname() {
-        Ok(h) => h,
+    // A monitor claims its ID before anything else (host name, alert sinks, probe set-up, licence),
+    // with its signals already routed to the loop, so that a -stop issued right after the
+    // monitor was launched finds it and ends it cleanly.
+    let claim = match &command {
+        Command::Monitor(m) if !m.once => match Claim::take(module, &paths, &id, &m.target) {
+            Ok(c) => Some(c),
+            Err(refusal) => {
+                let alerter = match make_alerter(module, &paths) {
+                    Ok(a) => a,
+                    Err(code) => return code,
+                };
+                return refusal.report(module, &alerter, &id);
+            }
+        },
+        _ => None,
+    };
+    let alerter = match make_alerter(module, &paths) {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match command {
+        Command::Monitor(m) => {
+            init_tracing(m.verbose);
+            run_monitor(module, &paths, &alerter, &id, &m, factory, claim)
+        }
+        other => control_main(module, &paths, &alerter, &id, &other),
+    }
+}
+
+/// The alert sinks of this server (event 61 and `Err` when the host name cannot be had).
+fn make_alerter(module: Module, paths: &Paths) -> Result<Alerter, u8> {
+    match sys::hostname() {
+        Ok(h) => Ok(Alerter::new(paths, &h)),
         Err(e) => {
             Alerter::console_only().emit(&Alert::new(
                 module,
                 Event::ServerEnvError,
                 &[&(e as i32)],
             ));
-            return Exit::System.code();
+            Err(Exit::System.code())
         }
-    };
-    let alerter = Alerter::new(&paths, &server);
-    match command {
-        Command::Monitor(m) => {
-            init_tracing(m.verbose);
-            run_monitor(module, &paths, &alerter, &id, &m, factory)
+    }
+}
+
+/// A monitor's hold on its ID: the registry entry, and the channel its signal thread feeds.
+struct Claim {
+    registry: Registry,
+    held: registry::Held,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+}
+
+impl Claim {
+    fn take(module: Module, paths: &Paths, id: &str, target: &str) -> Result<Self, AcquireError> {
+        let (tx, rx) = mpsc::channel();
+        stop_on_signals(tx.clone());
+        let registry = Registry::new(paths, module);
+        let held = registry.acquire(id, &Entry::for_self(module, id, target))?;
+        Ok(Self {
+            registry,
+            held,
+            tx,
+            rx,
+        })
+    }
+}
+
+impl AcquireError {
+    /// Event 14 (or 42) and the exit status.
+    fn report(self, module: Module, alerter: &Alerter, id: &str) -> u8 {
+        match self {
+            Self::InUse(e) => {
+                alerter.emit(&Alert::plain(module, Event::IdInUse));
+                if let Some(e) = e {
+                    crate::errln!("{}: ID {id} is held by pid {}", module.applet(), e.pid);
+                }
+                Exit::IdInUse.code()
+            }
+            Self::Io { op, source } => {
+                alerter.emit(&Alert::new(
+                    module,
+                    Event::SystemError,
+                    &[&op, &sys::errno_of(&source)],
+                ));
+                Exit::System.code()
+            }
         }
-        other => control_main(module, &paths, &alerter, &id, &other),
     }
 }
 
@@ -534,6 +603,7 @@ fn run_monitor(
     id: &str,
     m: &MonitorArgs,
     factory: ProbeFactory,
+    claim: Option<Claim>,
 ) -> u8 {
     let probe = match scripted_or(module, paths, m, factory) {
         Ok(p) => p,
@@ -560,29 +630,12 @@ fn run_monitor(
         path: paths.log_dir().join(format!("fault-{}.log", module.name())),
         id: id.to_owned(),
     };
-    // Signals and the registry come first: a -stop that arrives while the monitor is still
-    // starting finds the ID and ends it cleanly (its SIGTERM fallback reaches the signal thread).
-    let (tx, rx) = mpsc::channel();
-    stop_on_signals(tx.clone());
-    let registry = Registry::new(paths, module);
-    let held = match registry.acquire(id, &Entry::for_self(module, id, &m.target)) {
-        Ok(h) => h,
-        Err(AcquireError::InUse(e)) => {
-            alerter.emit(&Alert::plain(module, Event::IdInUse));
-            if let Some(e) = e {
-                crate::errln!("{}: ID {id} is held by pid {}", module.applet(), e.pid);
-            }
-            return Exit::IdInUse.code();
-        }
-        Err(AcquireError::Io { op, source }) => {
-            alerter.emit(&Alert::new(
-                module,
-                Event::SystemError,
-                &[&op, &sys::errno_of(&source)],
-            ));
-            return Exit::System.code();
-        }
-    };
+    let Claim {
+        registry,
+        held,
+        tx,
+        rx,
+    } = claim.expect("a monitor run claims its ID in main");
     let server = match ControlServer::start(&registry.socket_path(id), tx.clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -596,6 +649,16 @@ fn run_monitor(
     };
     if let Err(code) = license_gate(module, paths, alerter, Some(&log)) {
         return code;
+    }
+    let mut entry = Entry::for_self(module, id, &m.target);
+    entry.running = true;
+    if let Err(e) = held.publish(&entry) {
+        alerter.emit(&Alert::new(
+            module,
+            Event::SystemError,
+            &[&"rename", &sys::errno_of(&e)],
+        ));
+        return Exit::System.code();
     }
     let cfg = LoopConfig {
         interval: Duration::from_secs(u64::from(m.interval)),
@@ -729,12 +792,119 @@ fn process_alive(e: &Entry) -> bool {
     sys::process_start_time(e.pid).is_some_and(|t| t == e.start_time)
 }
 
-/// A live monitor that is still starting holds its lock before its entry is written: wait (at
-/// most a second) for the entry so `-disp` can print the pid.
+/// `-stop` of an ID nobody has claimed: a monitor launched an instant ago may not have claimed
+/// it yet. Any such process (this binary, run as `APPLET ID …` as a monitor, under the same
+/// `CLP_FSMON_ROOT`) gets SIGTERM and is waited for; otherwise there is nothing to stop.
+fn stop_unclaimed(module: Module, alerter: &Alerter, id: &str, wait: u32) -> u8 {
+    let applet = module.applet();
+    let pids = unclaimed_monitors(applet, id);
+    if pids.is_empty() {
+        crate::outln!("{applet}: no monitor is running under ID {id}; nothing to stop");
+        return Exit::Ok.code();
+    }
+    let deadline = Instant::now() + Duration::from_secs(u64::from(wait));
+    for (pid, _) in &pids {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(*pid).unwrap_or(i32::MAX)),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    while pids
+        .iter()
+        .any(|(pid, st)| sys::process_start_time(*pid) == Some(*st))
+    {
+        if Instant::now() >= deadline {
+            alerter.emit(&Alert::plain(module, Event::StopFailed));
+            return Exit::StopTimeout.code();
+        }
+        std::thread::sleep(STOP_POLL);
+    }
+    Exit::Ok.code()
+}
+
+/// Monitors of `applet` for `id` that run this very binary under this `CLP_FSMON_ROOT`, with
+/// their start times: candidates that have not claimed their ID yet.
+fn unclaimed_monitors(applet: &str, id: &str) -> Vec<(u32, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(me) = std::fs::metadata("/proc/self/exe") else {
+        return Vec::new();
+    };
+    let my_root = std::env::var_os(crate::paths::ROOT_ENV).filter(|v| !v.is_empty());
+    let self_pid = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for e in dir.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == self_pid {
+            continue;
+        }
+        let base = e.path();
+        match std::fs::metadata(base.join("exe")) {
+            Ok(m) if m.dev() == me.dev() && m.ino() == me.ino() => {}
+            _ => continue,
+        }
+        let Ok(cmdline) = std::fs::read(base.join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        let name = |a: &[u8]| {
+            use std::os::unix::ffi::OsStrExt;
+            std::path::Path::new(std::ffi::OsStr::from_bytes(a))
+                .file_name()
+                .map(|n| n.as_bytes().to_vec())
+                .unwrap_or_default()
+        };
+        let rest = match args.first() {
+            Some(a0) if name(a0) == applet.as_bytes() => &args[1..],
+            Some(_) if args.get(1).is_some_and(|a1| *a1 == applet.as_bytes()) => &args[2..],
+            _ => continue,
+        };
+        let is_monitor = rest.first().is_some_and(|a| *a == id.as_bytes())
+            && !rest.iter().any(|a| *a == b"--once".as_slice())
+            && !rest.get(1).is_some_and(|a| {
+                [
+                    b"-stop".as_slice(),
+                    b"-pause",
+                    b"-continue",
+                    b"-disp",
+                    b"-del",
+                ]
+                .contains(a)
+            });
+        if !is_monitor {
+            continue;
+        }
+        let root = std::fs::read(base.join("environ")).ok().and_then(|env| {
+            env.split(|b| *b == 0)
+                .find_map(|kv| kv.strip_prefix(b"CLP_FSMON_ROOT=").map(<[u8]>::to_vec))
+                .filter(|v| !v.is_empty())
+        });
+        if root.as_deref() != my_root.as_ref().map(|r| r.as_encoded_bytes()) {
+            continue;
+        }
+        if let Some(st) = sys::process_start_time(pid) {
+            found.push((pid, st));
+        }
+    }
+    found
+}
+
+/// A monitor that is still starting holds its ID before its entry says it runs (entry not yet
+/// written, or licence and control channel not yet checked): wait at most a second for it to
+/// settle, so `-disp` right after a launch answers for the monitor as it will be.
 fn settle(registry: &Registry, id: &str, status: Liveness) -> Liveness {
+    let starting = |s: &Liveness| match s {
+        Liveness::Alive(None) => true,
+        Liveness::Alive(Some(e)) => !e.running,
+        _ => false,
+    };
     let until = Instant::now() + Duration::from_secs(1);
     let mut status = status;
-    while matches!(status, Liveness::Alive(None)) && Instant::now() < until {
+    while starting(&status) && Instant::now() < until {
         std::thread::sleep(STOP_POLL);
         status = registry.status(id).unwrap_or(Liveness::Alive(None));
     }
@@ -795,8 +965,7 @@ pub fn control_main(
     match cmd {
         Command::Stop { wait } => {
             let Liveness::Alive(mut entry) = status else {
-                crate::outln!("{applet}: no monitor is running under ID {id}; nothing to stop");
-                return Exit::Ok.code();
+                return stop_unclaimed(module, alerter, id, *wait);
             };
             let deadline = Instant::now() + Duration::from_secs(u64::from(*wait));
             let mut asked = false;
@@ -853,6 +1022,11 @@ pub fn control_main(
             }
         }
         Command::Disp => match settle(&registry, id, status) {
+            Liveness::Alive(Some(e)) if !e.running => {
+                crate::outln!("{}", e.pid);
+                crate::errln!("{applet}: {id}: still starting (licence check, control channel)");
+                Exit::NotFound.code()
+            }
             Liveness::Alive(Some(e)) => {
                 crate::outln!("{}", e.pid);
                 if let Ok(s) = control::send(&sock, ControlCmd::Status, control::EXCHANGE_TIMEOUT) {

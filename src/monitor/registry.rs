@@ -40,6 +40,14 @@ pub struct Entry {
     pub target: String,
     /// When the monitor started (RFC 3339).
     pub started: String,
+    /// False while the monitor is still starting (ID claimed, licence and control channel not
+    /// yet checked / ready); `-disp` calls it running only once this is true.
+    #[serde(default = "running_default")]
+    pub running: bool,
+}
+
+fn running_default() -> bool {
+    true
 }
 
 impl Entry {
@@ -53,6 +61,7 @@ impl Entry {
             applet: module.applet().to_owned(),
             target: target.to_owned(),
             started: chrono::Local::now().to_rfc3339(),
+            running: false,
         }
     }
 
@@ -279,7 +288,9 @@ impl Registry {
                 Err(TryLockError::Error(e)) => return Err(e.into()),
             }
         }
-        Err(DeleteError::Io(io::Error::other("registry entry kept changing")))
+        Err(DeleteError::Io(io::Error::other(
+            "registry entry kept changing",
+        )))
     }
 }
 
@@ -290,6 +301,14 @@ fn remove_entry(dir: &Path, socket: Option<&Path>) {
     }
     let _ = std::fs::remove_file(dir.join(LOCK));
     let _ = std::fs::remove_dir(dir);
+}
+
+impl Held {
+    /// Rewrites the entry (atomically), e.g. to mark the monitor running.
+    pub fn publish(&self, entry: &Entry) -> io::Result<()> {
+        let data = serde_json::to_vec_pretty(entry).expect("entry serialises");
+        sys::atomic_write(&self.dir.join(ENTRY), &data, 0o600)
+    }
 }
 
 impl Drop for Held {
