@@ -11,8 +11,9 @@
 //!
 //! Which road a probe takes: `--nfs4` always walks `NFSv4`. Otherwise the probe asks the
 //! portmapper; if the portmapper refuses the connection and this probe has never reached the
-//! server through it, the server is taken to be NFSv4-only and the v4 walk is tried (and kept for
-//! later probes once it works). A server that was once reached through the portmapper and then
+//! server through it, the server is taken to be NFSv4-only and the v4 walk is tried instead —
+//! asked afresh at every probe, so a v3 server whose rpcbind was late once is not watched as
+//! v4-only for good. A server that was once reached through the portmapper and then
 //! loses it is a fault (`RPC: Port mapper failure - …`), not a reason to switch roads; so is a
 //! portmapper named explicitly with `-a HOST:PORT`.
 
@@ -252,7 +253,9 @@ impl Run<'_> {
         Ok((mport, nport))
     }
 
-    fn v3(&mut self, may_fall_back: bool) -> Result<String, Fail> {
+    /// `known_v4`: an earlier probe reached the server over `NFSv4`, so when both the portmapper
+    /// and port 2049 refuse, the NFS service's own refusal is the news, not the portmapper's.
+    fn v3(&mut self, may_fall_back: bool, known_v4: bool) -> Result<String, Fail> {
         let proto = self.p.proto;
         let (mport, nport) = match self.portmap() {
             Ok(p) => p,
@@ -265,7 +268,7 @@ impl Run<'_> {
                 self.clock.lap("portmap");
                 self.detail.push(("portmap", f.text.clone()));
                 return match self.v4() {
-                    Err(v4) if v4.status.starts_with("ECONNREFUSED") => Err(f),
+                    Err(v4) if v4.status.starts_with("ECONNREFUSED") && !known_v4 => Err(f),
                     r => r,
                 };
             }
@@ -453,10 +456,13 @@ impl Probe for NfsProbe {
             .road
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let r = if self.nfs4 || road == Road::V4 {
+        // Until a probe has reached the server through its portmapper, every probe asks it
+        // again (a refused connection costs well under a millisecond): a v3 server whose rpcbind
+        // was still starting at the first probe must not be watched as NFSv4-only for good.
+        let r = if self.nfs4 {
             run.v4()
         } else {
-            run.v3(road == Road::Unknown && !self.pmap_explicit)
+            run.v3(road != Road::V3 && !self.pmap_explicit, road == Road::V4)
                 .inspect(|s| {
                     if s.starts_with("NFSv3") {
                         self.learn(Road::V3);
