@@ -15,7 +15,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::error::{Error, Result};
-use crate::probe::ProbeCtx;
+use crate::probe::{Deadline, ProbeCtx};
 
 /// Longest single wait before the deadline and cancel token are checked again.
 pub const SLICE: Duration = Duration::from_millis(100);
@@ -98,22 +98,30 @@ impl Endpoint {
         &self.host
     }
 
-    /// Resolves to socket addresses (literals without a lookup).
-    pub fn resolve(&self) -> Result<Vec<SocketAddr>> {
+    /// Resolves to socket addresses (literals without a lookup). The system resolver has no
+    /// deadline of its own, so a name is looked up on a thread of its own and waited for only
+    /// until `deadline`: a hung DNS server costs one timed-out probe (event 74), never a probe
+    /// that outlives its `-r`.
+    pub fn resolve(&self, deadline: Deadline) -> Result<Vec<SocketAddr>> {
         if let Ok(ip) = self.host.parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, self.port)]);
         }
-        (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map(Iterator::collect)
-            .map_err(|_| Error::Resolve(self.host.clone()))
-            .and_then(|v: Vec<_>| {
-                if v.is_empty() {
-                    Err(Error::Resolve(self.host.clone()))
-                } else {
-                    Ok(v)
-                }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (host, port) = (self.host.clone(), self.port);
+        std::thread::Builder::new()
+            .name("resolve".into())
+            .spawn(move || {
+                let r = (host.as_str(), port)
+                    .to_socket_addrs()
+                    .map(Iterator::collect::<Vec<_>>);
+                let _ = tx.send(r);
             })
+            .map_err(Error::Socket)?;
+        match rx.recv_timeout(deadline.remaining().unwrap_or_default()) {
+            Ok(Ok(v)) if !v.is_empty() => Ok(v),
+            Ok(_) => Err(Error::Resolve(self.host.clone())),
+            Err(_) => Err(Error::Timeout),
+        }
     }
 }
 
@@ -163,7 +171,7 @@ impl Transport {
     /// Connects to the first address of `ep` that accepts, within the deadline. On port 139 the
     /// NetBIOS session request is made before returning.
     pub fn connect(ep: &Endpoint, ctx: &ProbeCtx) -> Result<Self> {
-        let addrs = ep.resolve()?;
+        let addrs = ep.resolve(ctx.deadline)?;
         let mut last = None;
         for addr in addrs {
             match Self::connect_one(addr, ctx) {
@@ -321,6 +329,22 @@ pub fn encode_netbios_name(name: &str, kind: u8) -> [u8; 34] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_resolve_within_the_deadline() {
+        let ep = Endpoint::parse("localhost:4455").unwrap();
+        let v = ep.resolve(Deadline::after(Duration::from_secs(5))).unwrap();
+        assert!(
+            v.iter().all(|a| a.port() == 4455 && a.ip().is_loopback()),
+            "{v:?}"
+        );
+        let lit = Endpoint::parse("127.0.0.1").unwrap();
+        // a literal needs no lookup, so not even an expired deadline stops it
+        assert_eq!(
+            lit.resolve(Deadline::after(Duration::ZERO)).unwrap().len(),
+            1
+        );
+    }
 
     #[test]
     fn addresses_parse() {
