@@ -24,7 +24,7 @@ pub mod portmap;
 pub mod rpc;
 pub mod xdr;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -72,11 +72,12 @@ fn parse_address(a: &str) -> Result<(IpAddr, Option<u16>), String> {
     if host.is_empty() || host.len() > 255 {
         return Err(bad());
     }
-    let ips: Vec<IpAddr> = (host, 0)
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
-        .map(|s| s.ip())
-        .collect();
+    let ips: Vec<IpAddr> =
+        crate::probe::lookup(host, 0, crate::probe::Deadline::after(LOOKUP_DEADLINE))
+            .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
+            .into_iter()
+            .map(|s| s.ip())
+            .collect();
     // Prefer IPv4, as the portmapper registrations of most servers are.
     let ip = ips
         .iter()
@@ -86,6 +87,9 @@ fn parse_address(a: &str) -> Result<(IpAddr, Option<u16>), String> {
         .ok_or_else(bad)?;
     Ok((ip, port))
 }
+
+/// How long the start-up lookup of a host name given with `-a` may take.
+const LOOKUP_DEADLINE: Duration = Duration::from_secs(10);
 
 /// What earlier probes learnt about the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 //! seconds and `-stop` is honoured within a slice even in the middle of a round trip.
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::fd::AsFd;
 use std::time::Duration;
 
@@ -106,22 +106,13 @@ impl Endpoint {
         if let Ok(ip) = self.host.parse::<IpAddr>() {
             return Ok(vec![SocketAddr::new(ip, self.port)]);
         }
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (host, port) = (self.host.clone(), self.port);
-        std::thread::Builder::new()
-            .name("resolve".into())
-            .spawn(move || {
-                let r = (host.as_str(), port)
-                    .to_socket_addrs()
-                    .map(Iterator::collect::<Vec<_>>);
-                let _ = tx.send(r);
-            })
-            .map_err(Error::Socket)?;
-        match rx.recv_timeout(deadline.remaining().unwrap_or_default()) {
-            Ok(Ok(v)) if !v.is_empty() => Ok(v),
-            Ok(_) => Err(Error::Resolve(self.host.clone())),
-            Err(_) => Err(Error::Timeout),
-        }
+        crate::probe::lookup(&self.host, self.port, deadline).map_err(|e| {
+            if e.kind() == io::ErrorKind::TimedOut {
+                Error::Timeout
+            } else {
+                Error::Resolve(self.host.clone())
+            }
+        })
     }
 }
 
