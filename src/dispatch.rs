@@ -5,7 +5,7 @@
 //! Dispatch never uses `current_exe()` for the applet name: that resolves the link and would
 //! always say `clp-fsmon`. `--install` does use it, to know what to link to.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -217,13 +217,4 @@ pub fn uninstall(exe: &Path, dir: &Path) -> io::Result<Vec<String>> {
 
 fn dangling_link_to(link: &Path, exe: &Path) -> bool {
     std::fs::read_link(link).is_ok_and(|t| t == exe && !t.exists())
-}
-
-/// The applet name of an argv[0] (its basename).
-pub fn applet_name(argv0: &OsStr) -> String {
-    Path::new(argv0)
-        .file_name()
-        .unwrap_or(argv0)
-        .to_string_lossy()
-        .into_owned()
 }

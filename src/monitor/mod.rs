@@ -25,7 +25,7 @@ use crate::args::{self, ArgError, Command, MonitorArgs, Parsed};
 use crate::exit::{Exit, PluginStatus};
 use crate::license::{self, Grant, Refusal};
 use crate::paths::Paths;
-use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
+use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 use crate::sys;
 use control::{ControlCmd, ControlServer};
 use registry::{AcquireError, DeleteError, Entry, Liveness, Registry};
@@ -1082,16 +1082,6 @@ pub fn control_main(
         },
         Command::Monitor(_) => unreachable!("handled by run_monitor"),
     }
-}
-
-/// Milliseconds of a report's total latency, for display.
-pub fn report_ms(r: &ProbeReport) -> f64 {
-    ms(r.total_micros)
-}
-
-/// Microseconds elapsed since `t` (saturating).
-pub fn since_micros(t: Instant) -> u64 {
-    micros(t.elapsed())
 }
 
 #[cfg(test)]
