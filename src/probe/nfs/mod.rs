@@ -36,18 +36,30 @@ use rpc::{AuthSys, Proto, RpcClient, RpcError};
 /// This server's own address for a default `-a`: the first non-loopback IPv4 address of an
 /// interface that is up (in the kernel's interface order), else 127.0.0.1.
 pub fn default_address() -> IpAddr {
-    let found = nix::ifaddrs::getifaddrs().ok().and_then(|addrs| {
-        addrs
-            .filter(|a| a.flags.contains(nix::net::if_::InterfaceFlags::IFF_UP))
-            .filter_map(|a| {
-                a.address
-                    .and_then(|s| s.as_sockaddr_in().map(nix::sys::socket::SockaddrIn::ip))
-            })
-            .find(|ip| !ip.is_loopback() && !ip.is_unspecified())
-    });
+    let found = nix::ifaddrs::getifaddrs()
+        .ok()
+        .and_then(|addrs| pick_default(addrs.filter_map(|a| Some((a.flags, ipv4_of(&a)?)))));
     let ip = IpAddr::V4(found.unwrap_or(Ipv4Addr::LOCALHOST));
     tracing::info!(address = %ip, "clp_nfsmon: no -a given, watching this server's address {ip}");
     ip
+}
+
+/// The IPv4 address of an interface address entry, if it has one.
+fn ipv4_of(a: &nix::ifaddrs::InterfaceAddress) -> Option<Ipv4Addr> {
+    a.address
+        .and_then(|s| s.as_sockaddr_in().map(nix::sys::socket::SockaddrIn::ip))
+}
+
+/// The rule behind [`default_address`], apart from the system call: the first address of an
+/// interface that is up that is neither loopback nor unspecified.
+fn pick_default(
+    addrs: impl IntoIterator<Item = (nix::net::if_::InterfaceFlags, Ipv4Addr)>,
+) -> Option<Ipv4Addr> {
+    addrs
+        .into_iter()
+        .filter(|(flags, _)| flags.contains(nix::net::if_::InterfaceFlags::IFF_UP))
+        .map(|(_, ip)| ip)
+        .find(|ip| !ip.is_loopback() && !ip.is_unspecified())
 }
 
 /// Parses `-a`: `IP`, `HOST`, `HOST:PORT` or `[V6]:PORT`; PORT is the portmapper's.
@@ -534,21 +546,32 @@ mod tests {
     }
 
     #[test]
-    fn default_address_is_not_loopback_unless_nothing_else() {
-        let ip = default_address();
-        assert!(ip.is_ipv4());
-        let others = nix::ifaddrs::getifaddrs()
-            .unwrap()
-            .filter_map(|a| {
-                a.address
-                    .and_then(|s| s.as_sockaddr_in().map(nix::sys::socket::SockaddrIn::ip))
-            })
-            .any(|ip| !ip.is_loopback());
+    fn default_address_skips_loopback_down_and_unspecified() {
+        use nix::net::if_::InterfaceFlags as F;
+        let lo = (F::IFF_UP | F::IFF_LOOPBACK, Ipv4Addr::LOCALHOST);
+        let down = (F::empty(), Ipv4Addr::new(192, 0, 2, 7));
+        let any = (F::IFF_UP, Ipv4Addr::UNSPECIFIED);
+        let eth0 = (F::IFF_UP, Ipv4Addr::new(192, 0, 2, 1));
+        let eth1 = (F::IFF_UP, Ipv4Addr::new(198, 51, 100, 1));
+        assert_eq!(pick_default([lo, down, any, eth0, eth1]), Some(eth0.1));
         assert_eq!(
-            ip.is_loopback(),
-            !others || ip == default_address() && ip.is_loopback()
+            pick_default([eth1, eth0]),
+            Some(eth1.1),
+            "the first one, in order"
         );
-        assert_eq!(ip, default_address(), "deterministic");
+        assert_eq!(pick_default([lo, down, any]), None);
+        assert_eq!(pick_default([]), None);
+    }
+
+    #[test]
+    fn default_address_is_the_rule_applied_to_this_host() {
+        let want = pick_default(
+            nix::ifaddrs::getifaddrs()
+                .unwrap()
+                .filter_map(|a| Some((a.flags, ipv4_of(&a)?))),
+        )
+        .unwrap_or(Ipv4Addr::LOCALHOST);
+        assert_eq!(default_address(), IpAddr::V4(want));
     }
 
     #[test]
