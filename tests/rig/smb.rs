@@ -1,7 +1,10 @@
 //! Real smbd instances for the tests: each from its own generated smb.conf in a temp dir (its
 //! own private/lock/state/cache/pid/ncalrpc dirs and passdb), listening on a free port of
-//! 127.0.0.1 only, in the foreground and in its own process group so a test can SIGSTOP,
-//! SIGCONT or SIGKILL the whole server. Killed on drop.
+//! 127.0.0.1 only (or on a well-known port of a network namespace of its own), in the foreground
+//! and in a session of its own, so a test can SIGSTOP, SIGCONT or SIGKILL the whole server and
+//! smbd's `kill(0, …)` on exit reaches nothing else. The test user exists only inside the
+//! server's own mount namespace (a private copy of /etc/passwd and /etc/group): the machine's
+//! user database is never changed. Killed on drop.
 //!
 //! Shares of every instance: [`GUEST_SHARE`] (guest ok), [`USER_SHARE`] (only [`USER`]),
 //! [`ENCRYPTED_SHARE`] (`smb encrypt = required`, only [`USER`]), [`PRINT_SHARE`] (printable),
@@ -13,7 +16,6 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -81,33 +83,65 @@ impl Drop for Netns {
     }
 }
 
-static USER_ONCE: Once = Once::new();
-
-fn ensure_unix_user() {
-    USER_ONCE.call_once(|| {
-        let exists = Command::new("id")
-            .arg(USER)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
-        if !exists {
-            let st = Command::new("useradd")
-                .args([
-                    "-M",
-                    "-N",
-                    "-d",
-                    "/nonexistent",
-                    "-s",
-                    "/usr/sbin/nologin",
-                    USER,
-                ])
-                .status()
-                .expect("useradd");
-            assert!(st.success(), "useradd {USER} failed");
+/// Writes `d/passwd` and `d/group`: the machine's own, plus [`USER`] (and its group) under an
+/// id the machine does not use. smbd and smbpasswd see them in place of /etc/passwd and
+/// /etc/group inside a private mount namespace ([`with_test_user`]), so the test user exists
+/// for the server only: nothing is added to the machine's user database, and nothing is left
+/// behind when the instance directory goes.
+fn write_user_db(d: &Path) {
+    let passwd = std::fs::read_to_string("/etc/passwd").expect("/etc/passwd");
+    let group = std::fs::read_to_string("/etc/group").expect("/etc/group");
+    let ids = |db: &str| -> Vec<u32> {
+        db.lines()
+            .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+            .collect()
+    };
+    let (uids, gids) = (ids(&passwd), ids(&group));
+    let id = (61_000..65_000)
+        .find(|i| !uids.contains(i) && !gids.contains(i))
+        .expect("a free uid/gid in 61000..65000");
+    let line = |db: &str, entry: String| {
+        let mut db = db.to_owned();
+        if !db.ends_with('\n') {
+            db.push('\n');
         }
-    });
+        db + &entry
+    };
+    std::fs::write(
+        d.join("passwd"),
+        line(
+            &passwd,
+            format!("{USER}:x:{id}:{id}::/nonexistent:/usr/sbin/nologin\n"),
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("group"), line(&group, format!("{USER}:x:{id}:\n"))).unwrap();
+}
+
+/// `prog` run with the user database of instance directory `d` (see [`write_user_db`]) bound
+/// over /etc/passwd and /etc/group in a mount namespace of its own (`unshare -m`), inside
+/// network namespace `netns` when given. The program is `exec`ed, so the child's pid is its.
+fn with_test_user(d: &Path, netns: Option<&Netns>, prog: &str) -> Command {
+    let mut c = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &ns.name, "unshare"]);
+            c
+        }
+        None => Command::new("unshare"),
+    };
+    c.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount --bind \"$1/passwd\" /etc/passwd && mount --bind \"$1/group\" /etc/group && shift && exec \"$@\"",
+        "sh",
+    ])
+    .arg(d)
+    .arg(prog);
+    c
 }
 
 /// A TCP port free on 127.0.0.1 right now.
@@ -146,6 +180,12 @@ impl Smbd {
     /// pair (host side `10.213.N.1/30`, server `10.213.N.2`), so [`Smbd::partition`] can cut it
     /// off. Each call makes a new namespace.
     pub fn start_in_netns(flavour: Flavour) -> Self {
+        Self::start_in_netns_on(flavour, 445)
+    }
+
+    /// [`Smbd::start_in_netns`] on `port` of the server's own host: the well-known ports (445,
+    /// 139) never meet a server running on this machine.
+    pub fn start_in_netns_on(flavour: Flavour, port: u16) -> Self {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Unique per process and call; /30 subnets inside 10.213.0.0/16.
@@ -196,7 +236,7 @@ impl Smbd {
         inside(&["link", "set", &peer, "up"]);
         inside(&["link", "set", "lo", "up"]);
         let addr = format!("10.213.{a}.{}", b + 2);
-        Self::spawn(flavour, &addr, 445, "", Some(ns))
+        Self::spawn(flavour, &addr, port, "", Some(ns))
     }
 
     /// Cuts the server off: inside its namespace the host's address is routed to a blackhole,
@@ -240,7 +280,6 @@ impl Smbd {
     }
 
     fn spawn(flavour: Flavour, ip: &str, port: u16, extra: &str, netns: Option<Netns>) -> Self {
-        ensure_unix_user();
         let dir = tempfile::Builder::new()
             .prefix("clpfs-smbd-")
             .tempdir()
@@ -263,7 +302,8 @@ impl Smbd {
         std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let conf = d.join("smb.conf");
         std::fs::write(&conf, config(d, ip, port, flavour, extra)).unwrap();
-        let mut pw = Command::new("smbpasswd")
+        write_user_db(d);
+        let mut pw = with_test_user(d, None, "smbpasswd")
             .args(["-c", conf.to_str().unwrap(), "-a", "-s", USER])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -414,14 +454,7 @@ fn launch(d: &Path, netns: Option<&Netns>) -> Child {
         .append(true)
         .open(d.join("smbd.out"))
         .unwrap();
-    let mut cmd = match netns {
-        Some(ns) => {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", &ns.name, "smbd"]);
-            c
-        }
-        None => Command::new("smbd"),
-    };
+    let mut cmd = with_test_user(d, netns, "smbd");
     cmd.args([
         "--foreground",
         "--no-process-group",
@@ -433,10 +466,19 @@ fn launch(d: &Path, netns: Option<&Netns>) -> Child {
     .arg(d.join("smb.conf"))
     .stdin(Stdio::null())
     .stdout(log.try_clone().unwrap())
-    .stderr(log)
-    .process_group(0)
-    .spawn()
-    .expect("smbd (is samba installed?)")
+    .stderr(log);
+    // A session of its own: smbd --no-process-group signals its whole process group on exit,
+    // which must never reach the test binary.
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(drop)
+                .map_err(std::io::Error::from)
+        });
+    }
+    crate::rig::require_tool("smbd", "samba");
+    cmd.spawn().expect("smbd")
 }
 
 fn config(d: &Path, ip: &str, port: u16, flavour: Flavour, extra: &str) -> String {
