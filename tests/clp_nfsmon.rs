@@ -370,52 +370,44 @@ fn nfsmon_default_address_is_used_when_a_is_absent() {
     assert!(NfsProbe::from_args(&margs(&["-d", "/x", "--nfs4", "--udp"])).is_err());
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+/// Runs `cmd args`; true when it exits 0 (a missing tool fails the test, naming its package).
+fn reference(cmd: &str, package: &str, args: &[&str]) -> bool {
+    std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e} (apt-get install {package})"))
+        .status
+        .success()
 }
 
-fn time_cmd(cmd: &str, args: &[&str]) -> Duration {
-    let t = Instant::now();
-    let out = std::process::Command::new(cmd).args(args).output().unwrap();
-    let took = t.elapsed();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    took
-}
-
-/// Latency of one probe beside `rpcinfo -t HOST nfs 3` and `nfs-ls nfs://HOST/DIR` against the
-/// same server in the same run (medians of 50; the commands include their process start).
+/// The probe's verdict equals `rpcinfo`'s and `nfs-ls`'s against the same server: OK on the
+/// export over v3/TCP, v3/UDP and v4; CRITICAL (at MOUNT, with the server's status) for a path
+/// that is not exported, which nfs-ls cannot list either. (How fast each is: benches/bench.sh.)
 #[test]
-fn nfsmon_latency_beside_rpcinfo_and_nfs_ls() {
+fn nfsmon_verdict_equals_rpcinfo_and_nfs_ls() {
     let srv = NfsServer::start_v3_v4();
     let host = srv.addr().to_string();
+    assert!(reference("rpcinfo", "rpcbind", &["-t", &host, "nfs", "3"]));
+    assert!(reference(
+        "rpcinfo",
+        "rpcbind",
+        &["-u", &host, "mountd", "3"]
+    ));
     let url = format!("nfs://{host}{}", srv.export());
-    let tcp = probe(&srv, &[]);
-    let udp = probe(&srv, &["--udp"]);
-    let v4p = probe(&srv, &["--nfs4"]);
-    let mut t: [Vec<Duration>; 5] = Default::default();
-    for _ in 0..50 {
-        t[0].push(Duration::from_micros(ok(&tcp).total_micros));
-        t[1].push(Duration::from_micros(ok(&udp).total_micros));
-        t[2].push(Duration::from_micros(ok(&v4p).total_micros));
-        t[3].push(time_cmd("rpcinfo", &["-t", &host, "nfs", "3"]));
-        t[4].push(time_cmd("nfs-ls", &[&url]));
+    assert!(reference("nfs-ls", "libnfs-utils", &[&url]), "nfs-ls {url}");
+    for extra in [&[][..], &["--udp"], &["--nfs4"]] {
+        ok(&probe(&srv, extra));
     }
-    let [v3t, v3u, v4, rpcinfo, nfsls] = t.map(median);
-    eprintln!(
-        "median of 50: clp_nfsmon v3/TCP {v3t:?}, v3/UDP {v3u:?}, v4 {v4:?}; \
-         rpcinfo -t {host} nfs 3 {rpcinfo:?}; nfs-ls {url} {nfsls:?}"
-    );
-    // A full v3 probe (portmap, MNT, NULL, GETATTR, FSINFO, UMNT) stays within a few times the
-    // cost of nfs-ls's own mount and directory listing.
+    let missing = format!("{}/not-exported", srv.export());
+    let url = format!("nfs://{host}{missing}");
     assert!(
-        v3t < nfsls * 5 && v3t < Duration::from_millis(50),
-        "{v3t:?} vs nfs-ls {nfsls:?}"
+        !reference("nfs-ls", "libnfs-utils", &[&url]),
+        "nfs-ls {url}"
     );
+    let addr = srv.addr().to_string();
+    let p = NfsProbe::from_args(&margs(&["-d", &missing, "-a", &addr])).unwrap();
+    let f = fail(&p, Duration::from_secs(10));
+    assert_eq!(f.phase, "mount", "{f:?}");
 }
 
 // ---- the real binary (`clp_nfsmon` link, re-rooted sandbox, real licence) -------------------

@@ -6,9 +6,8 @@
 //!
 //! The templates run against stub commands (a directory first on PATH holding fake `systemctl`,
 //! `service`, `clp_sambamon` and `clp_nfsmon` that record their argv). Everything that needs a
-//! cluster stack runs as root only; as root, a missing tool (ocf-tester, xmllint, corosync,
-//! pacemaker, …) is a failure that names the Debian package to install. Only shellcheck and
-//! python3 (the template generator check) are skipped, with a message, when absent.
+//! cluster stack needs root; not being root, or a missing tool (ocf-tester, xmllint, corosync,
+//! pacemaker, shellcheck, python3, …), is a failure that names the Debian package to install.
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;
@@ -41,25 +40,14 @@ fn which(prog: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn is_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// The tools a test needs, as `(program, Debian package)`. `None`: run the test. `Some(())`: skip
-/// it (not root: the message says why). As root a missing tool fails the test with the package
-/// to install, so CI cannot pass without running it.
-fn need(what: &str, tools: &[(&str, &str)]) -> Option<()> {
-    if !is_root() {
-        eprintln!("SKIP {what}: needs root");
-        return Some(());
+/// The tools a test needs, as `(program, Debian package)`: the test fails unless it runs as
+/// root and every tool is installed, naming the package to install (contrib/test.sh installs
+/// them), so CI cannot pass without running it.
+fn need(what: &str, tools: &[(&str, &str)]) {
+    crate::rig::require_root(what);
+    for (prog, pkg) in tools {
+        crate::rig::require_tool(prog, pkg);
     }
-    let missing: Vec<String> = tools
-        .iter()
-        .filter(|(prog, _)| which(prog).is_none())
-        .map(|(prog, pkg)| format!("{prog} (apt-get install {pkg})"))
-        .collect();
-    assert!(missing.is_empty(), "{what}: missing {}", missing.join(", "));
-    None
 }
 
 fn chmod(p: &Path, mode: u32) {
@@ -88,10 +76,7 @@ const TEMPLATES: [&str; 8] = [
 
 #[test]
 fn shell_scripts_pass_shellcheck() {
-    let Some(sc) = which("shellcheck") else {
-        eprintln!("SKIP shellcheck: not installed (apt-get install shellcheck)");
-        return;
-    };
+    let sc = crate::rig::require_tool("shellcheck", "shellcheck");
     let mut files: Vec<&str> = TEMPLATES.to_vec();
     files.extend(["contrib/ocf/clp-fsmon", "contrib/ci/pcmk-sandbox.sh"]);
     for f in files {
@@ -116,10 +101,7 @@ fn shell_scripts_pass_shellcheck() {
 /// The eight templates are generated from one description (contrib/ci/gen-templates.py).
 #[test]
 fn templates_are_what_the_generator_makes() {
-    let Some(py) = which("python3") else {
-        eprintln!("SKIP template generator check: no python3");
-        return;
-    };
+    let py = crate::rig::require_tool("python3", "python3");
     let out = tempfile::tempdir().unwrap();
     let run = Command::new(py)
         .arg(repo().join("contrib/ci/gen-templates.py"))
@@ -631,17 +613,13 @@ impl OcfRig {
 
 #[test]
 fn ocf_agent_passes_ocf_tester() {
-    if need(
+    need(
         "ocf-tester",
         &[
             ("ocf-tester", "resource-agents"),
             ("xmllint", "libxml2-utils"),
         ],
-    )
-    .is_some()
-    {
-        return;
-    }
+    );
     let r = OcfRig::new();
     for (applet, target) in [
         ("clp_sambamon", "share=data"),
@@ -680,9 +658,7 @@ fn ocf_agent_passes_ocf_tester() {
 
 #[test]
 fn ocf_agent_reports_the_monitor_fault_as_exit_reason() {
-    if need("the OCF agent", &[("setsid", "util-linux")]).is_some() {
-        return;
-    }
+    need("the OCF agent", &[("setsid", "util-linux")]);
     assert!(
         Path::new("/usr/lib/ocf/lib/heartbeat/ocf-shellfuncs").exists(),
         "apt-get install resource-agents"
@@ -809,9 +785,7 @@ fn ocf_agent_reports_the_monitor_fault_as_exit_reason() {
 /// registry entry is written, so -stop can reach it).
 #[test]
 fn ocf_agent_stop_right_after_start() {
-    if need("the OCF agent", &[("setsid", "util-linux")]).is_some() {
-        return;
-    }
+    need("the OCF agent", &[("setsid", "util-linux")]);
     let rig = OcfRig::new();
     let params = [
         ("applet", "clp_nfsmon"),
@@ -844,9 +818,7 @@ fn ocf_agent_stop_right_after_start() {
 /// A monitor that never registers: start gives up within its operation timeout, with a reason.
 #[test]
 fn ocf_agent_start_gives_up_at_its_timeout() {
-    if need("the OCF agent", &[("setsid", "util-linux")]).is_some() {
-        return;
-    }
+    need("the OCF agent", &[("setsid", "util-linux")]);
     let rig = OcfRig::new();
     let fake = rig.dir.path().join("never-registers");
     fs::write(
@@ -1123,7 +1095,7 @@ impl Group {
     }
 }
 
-fn need_cluster(server: (&str, &str)) -> Option<()> {
+fn need_cluster(server: (&str, &str)) {
     need(
         "the Pacemaker cluster test",
         &[
@@ -1136,14 +1108,11 @@ fn need_cluster(server: (&str, &str)) -> Option<()> {
             ("ip", "iproute2"),
             server,
         ],
-    )
-    .or_else(|| {
-        assert!(
-            Path::new("/usr/lib/ocf/resource.d/heartbeat/anything").exists(),
-            "apt-get install resource-agents"
-        );
-        None
-    })
+    );
+    assert!(
+        Path::new("/usr/lib/ocf/resource.d/heartbeat/anything").exists(),
+        "apt-get install resource-agents"
+    );
 }
 
 /// The real thing: a file server and the clp-fsmon monitor in one group of a real Pacemaker
@@ -1351,9 +1320,7 @@ fn group_recovers_from_a_stalled_server(
 /// smbd (a guest share on 127.0.0.1:445 of the cluster's own network namespace) + `clp_sambamon`.
 #[test]
 fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
-    if need_cluster(("smbd", "samba")).is_some() {
-        return;
-    }
+    need_cluster(("smbd", "samba"));
     let sb = Sandbox::licensed();
     chmod(sb.path(), 0o755);
     let work = open_tempdir("clpfs-pcmk-smb-");
@@ -1379,9 +1346,7 @@ fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_smbd() {
 /// the other node (as CLUSTERPRO's PID monitor with failover threshold 0 does).
 #[test]
 fn pacemaker_fails_the_group_over_to_the_other_node() {
-    if need_cluster(("smbd", "samba")).is_some() {
-        return;
-    }
+    need_cluster(("smbd", "samba"));
     // Both nodes are one licensed server to clp-fsmon: a re-rooted host name, then the licence.
     let sb = Sandbox::new();
     chmod(sb.path(), 0o755);
@@ -1411,9 +1376,7 @@ fn pacemaker_fails_the_group_over_to_the_other_node() {
 /// + `clp_nfsmon --nfs4`.
 #[test]
 fn pacemaker_recovers_the_group_when_the_monitor_detects_a_stalled_ganesha() {
-    if need_cluster(("ganesha.nfsd", "nfs-ganesha nfs-ganesha-vfs")).is_some() {
-        return;
-    }
+    need_cluster(("ganesha.nfsd", "nfs-ganesha nfs-ganesha-vfs"));
     let sb = Sandbox::licensed();
     chmod(sb.path(), 0o755);
     let work = open_tempdir("clpfs-pcmk-nfs-");
@@ -1563,14 +1526,10 @@ fn systemd_units_run_the_monitor_and_stop_it() {
 
 #[test]
 fn systemd_units_pass_systemd_analyze_verify() {
-    if need(
+    need(
         "systemd-analyze verify",
         &[("systemd-analyze", "systemd"), ("unshare", "util-linux")],
-    )
-    .is_some()
-    {
-        return;
-    }
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for applet in ["clp_sambamon", "clp_nfsmon"] {

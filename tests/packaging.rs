@@ -54,11 +54,9 @@ fn ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool} >/dev/null 2>&1")])
-        .status()
-        .is_ok_and(|s| s.success())
+/// Fails the test unless `tool` is installed, naming the Debian `package` that has it.
+fn need(tool: &str, package: &str) {
+    crate::rig::require_tool(tool, package);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,63 +475,60 @@ fn man_pages_render_without_warnings() {
     for name in cli::names() {
         let page = repo().join(format!("{MAN_DIR}/{name}.8"));
         assert!(page.exists(), "{}", page.display());
-        if have("groff") {
-            let out = run(Command::new("groff").args(["-man", "-ww", "-z"]).arg(&page));
-            let err = String::from_utf8_lossy(&out.stderr);
+        need("groff", "groff-base");
+        let out = run(Command::new("groff").args(["-man", "-ww", "-z"]).arg(&page));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && err.is_empty(),
+            "groff {name}: {err}"
+        );
+        checked += 1;
+        need("mandoc", "mandoc");
+        let out = run(Command::new("mandoc")
+            .args(["-T", "lint", "-W", "warning"])
+            .arg(&page));
+        let msg = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && msg.is_empty(),
+            "mandoc {name}: {msg}"
+        );
+        checked += 1;
+        need("man", "man-db");
+        let text = ok(Command::new("man")
+            .arg("-l")
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .env_remove("MAN_KEEP_FORMATTING")
+            .env("LC_ALL", "C.UTF-8"));
+        let text = strip_overstrike(&text);
+        for heading in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "OPTIONS",
+            "EXIT STATUS",
+            "FILES",
+            "SEE ALSO",
+        ] {
             assert!(
-                out.status.success() && err.is_empty(),
-                "groff {name}: {err}"
+                text.lines().any(|l| l == heading),
+                "{name}(8) has no {heading}:\n{text}"
             );
-            checked += 1;
         }
-        if have("mandoc") {
-            let out = run(Command::new("mandoc")
-                .args(["-T", "lint", "-W", "warning"])
-                .arg(&page));
-            let msg = String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr);
-            assert!(
-                out.status.success() && msg.is_empty(),
-                "mandoc {name}: {msg}"
-            );
-            checked += 1;
-        }
-        if have("man") {
-            let text = ok(Command::new("man")
-                .arg("-l")
-                .arg(&page)
-                .env("MANWIDTH", "80")
-                .env_remove("MAN_KEEP_FORMATTING")
-                .env("LC_ALL", "C.UTF-8"));
-            let text = strip_overstrike(&text);
-            for heading in [
-                "NAME",
-                "SYNOPSIS",
-                "DESCRIPTION",
-                "OPTIONS",
-                "EXIT STATUS",
-                "FILES",
-                "SEE ALSO",
+        if MONITORS.contains(&name) {
+            for w in [
+                "CONTROL COMMANDS",
+                "ENVIRONMENT",
+                "CLP_FSMON_ROOT",
+                "CLP_FSMON_LOG",
             ] {
-                assert!(
-                    text.lines().any(|l| l == heading),
-                    "{name}(8) has no {heading}:\n{text}"
-                );
+                assert!(text.contains(w), "{name}(8): {w}");
             }
-            if MONITORS.contains(&name) {
-                for w in [
-                    "CONTROL COMMANDS",
-                    "ENVIRONMENT",
-                    "CLP_FSMON_ROOT",
-                    "CLP_FSMON_LOG",
-                ] {
-                    assert!(text.contains(w), "{name}(8): {w}");
-                }
-                // The synopsis shows the legacy forms, with -stop as a word.
-                assert!(text.contains(&format!("{name} ID -stop [WAIT]")), "{text}");
-            }
-            checked += 1;
+            // The synopsis shows the legacy forms, with -stop as a word.
+            assert!(text.contains(&format!("{name} ID -stop [WAIT]")), "{text}");
         }
+        checked += 1;
     }
     assert!(checked >= 4, "none of groff, mandoc, man is installed");
 }
@@ -595,11 +590,8 @@ fn zsh_completion_parses() {
             "no dispatch for {name}"
         );
     }
-    if have("zsh") {
-        ok(Command::new("zsh").arg("-n").arg(&file));
-    } else {
-        eprintln!("zsh not installed: only the structure of {ZSH_FILE} was checked");
-    }
+    need("zsh", "zsh");
+    ok(Command::new("zsh").arg("-n").arg(&file));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -735,9 +727,8 @@ fn deb_assets(binary: &Path) -> Vec<Asset> {
 fn packaged_binary(work: &Path) -> PathBuf {
     let copy = work.join("clp-fsmon");
     fs::copy(bin(), &copy).unwrap();
-    if have("strip") {
-        ok(Command::new("strip").arg(&copy));
-    }
+    need("strip", "binutils");
+    ok(Command::new("strip").arg(&copy));
     copy
 }
 
@@ -933,10 +924,6 @@ fn check_deb_contents(deb: &Path) {
     }
 }
 
-fn is_root() -> bool {
-    ok(Command::new("id").arg("-u")).trim() == "0"
-}
-
 fn package_status() -> String {
     let out = run(Command::new("dpkg-query").args(["-W", "-f=${db:Status-Abbrev}", DEB_NAME]));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
@@ -1098,14 +1085,13 @@ fn assert_installed(deb: &Path) {
             let page = PathBuf::from(format!("/usr/share/man/man8/{n}.8.gz"));
             assert!(page.is_file(), "{}", page.display());
         }
-        if have("man") {
-            let text = strip_overstrike(&ok(Command::new("man")
-                .args(["8", "clp_sambamon"])
-                .env("MANWIDTH", "80")
-                .env("MANPAGER", "cat")
-                .env("LC_ALL", "C.UTF-8")));
-            assert!(text.contains("CONTROL COMMANDS"), "{text}");
-        }
+        need("man", "man-db");
+        let text = strip_overstrike(&ok(Command::new("man")
+            .args(["8", "clp_sambamon"])
+            .env("MANWIDTH", "80")
+            .env("MANPAGER", "cat")
+            .env("LC_ALL", "C.UTF-8")));
+        assert!(text.contains("CONTROL COMMANDS"), "{text}");
     }
     // bash-completion finds the applets' completions through the symlinks.
     if Path::new("/usr/share/bash-completion/bash_completion").exists() {
@@ -1125,24 +1111,23 @@ fn assert_installed(deb: &Path) {
         }
     }
     // Only the C library (and the unwinder) at run time.
-    if have("ldd") {
-        for l in ok(Command::new("ldd").arg(exe)).lines() {
-            let lib = l.split_whitespace().next().unwrap_or("");
-            assert!(
-                [
-                    "linux-vdso",
-                    "libc.so",
-                    "libgcc_s.so",
-                    "libm.so",
-                    "/lib64/ld-linux",
-                    "ld-linux"
-                ]
-                .iter()
-                .any(|ok| lib.starts_with(ok) || lib.contains(ok)),
-                "{} links {lib}",
-                deb.display()
-            );
-        }
+    need("ldd", "libc-bin");
+    for l in ok(Command::new("ldd").arg(exe)).lines() {
+        let lib = l.split_whitespace().next().unwrap_or("");
+        assert!(
+            [
+                "linux-vdso",
+                "libc.so",
+                "libgcc_s.so",
+                "libm.so",
+                "/lib64/ld-linux",
+                "ld-linux"
+            ]
+            .iter()
+            .any(|ok| lib.starts_with(ok) || lib.contains(ok)),
+            "{} links {lib}",
+            deb.display()
+        );
     }
 }
 
@@ -1209,8 +1194,8 @@ fn install_remove_purge(deb: &Path) {
     );
 }
 
-/// Builds the .deb (with cargo-deb when it is installed, and always from a staging tree laid out
-/// from the same metadata), checks its contents, and as root installs it, runs the applets
+/// Builds the .deb with cargo-deb (and from a staging tree laid out from the same metadata, which
+/// must agree with it), checks its contents, and as root installs it, runs the applets
 /// through their links, reinstalls, removes and purges it, and checks nothing is left behind.
 #[test]
 fn deb_builds_installs_and_removes_cleanly() {
@@ -1218,45 +1203,35 @@ fn deb_builds_installs_and_removes_cleanly() {
     let binary = packaged_binary(work.path());
     let staged = stage_deb(work.path(), &binary);
     check_deb_contents(&staged);
-    let deb = if have_cargo_deb() {
-        let built = cargo_deb(work.path(), &binary);
-        check_deb_contents(&built);
-        assert_eq!(
-            deb_contents(&built),
-            deb_contents(&staged),
-            "cargo-deb and the test's staging disagree"
-        );
-        built
-    } else {
-        assert!(
-            std::env::var_os("CLP_FSMON_REQUIRE_CARGO_DEB").is_none(),
-            "CLP_FSMON_REQUIRE_CARGO_DEB is set but `cargo deb` is not installed"
-        );
-        eprintln!("cargo-deb not installed: testing the package staged from the same metadata");
-        staged
-    };
-    if have("lintian") {
-        // The maintainer address is a placeholder until the project names one.
-        let out = run(Command::new("lintian")
-            .args([
-                "--fail-on",
-                "error,warning",
-                "--suppress-tags",
-                "bogus-mail-host,root-in-contact,bogus-mail-host-in-debian-changelog",
-            ])
-            .arg(&deb));
-        assert!(
-            out.status.success(),
-            "lintian:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    if is_root() {
-        install_remove_purge(&deb);
-    } else {
-        eprintln!("not root: the package was built and checked, not installed");
-    }
+    assert!(
+        have_cargo_deb(),
+        "`cargo deb` is not installed: cargo install --locked cargo-deb (contrib/test.sh does)"
+    );
+    let deb = cargo_deb(work.path(), &binary);
+    check_deb_contents(&deb);
+    assert_eq!(
+        deb_contents(&deb),
+        deb_contents(&staged),
+        "cargo-deb and the test's staging disagree"
+    );
+    need("lintian", "lintian");
+    // The maintainer address is a placeholder until the project names one.
+    let out = run(Command::new("lintian")
+        .args([
+            "--fail-on",
+            "error,warning",
+            "--suppress-tags",
+            "bogus-mail-host,root-in-contact,bogus-mail-host-in-debian-changelog",
+        ])
+        .arg(&deb));
+    assert!(
+        out.status.success(),
+        "lintian:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    crate::rig::require_root("installing the package");
+    install_remove_purge(&deb);
 }
 
 #[test]
@@ -1268,12 +1243,10 @@ fn maintainer_scripts_are_posix_sh() {
         assert!(text.starts_with("#!/bin/sh\n"), "{s}: not /bin/sh");
         assert!(text.contains("\nset -e\n"), "{s}: no set -e");
         ok(Command::new("sh").arg("-n").arg(&p));
-        if have("dash") {
-            ok(Command::new("dash").arg("-n").arg(&p));
-        }
-        if have("shellcheck") {
-            ok(Command::new("shellcheck").args(["-s", "sh"]).arg(&p));
-        }
+        need("dash", "dash");
+        ok(Command::new("dash").arg("-n").arg(&p));
+        need("shellcheck", "shellcheck");
+        ok(Command::new("shellcheck").args(["-s", "sh"]).arg(&p));
     }
 }
 
@@ -1331,10 +1304,7 @@ fn rpm_spec_matches_the_deb_layout() {
     assert!(section("%post").contains("clp-fsmon --install %{_sbindir}"));
     let preun = section("%preun");
     assert!(preun.contains("clp-fsmon --uninstall %{_sbindir}") && preun.contains("\"$1\" -eq 0"));
-    if !have("rpmbuild") {
-        eprintln!("rpmbuild not installed: the spec was checked, not built");
-        return;
-    }
+    need("rpmbuild", "rpm");
     // Build in a copy of what the spec reads (rpmbuild --build-in-place works in the cwd).
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("src");

@@ -182,6 +182,28 @@ impl Drop for Monitor {
     }
 }
 
+/// Fails the test unless it runs as root: `what` needs real servers, namespaces or mounts. A
+/// root-only test never passes by skipping itself.
+pub fn require_root(what: &str) {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "{what} needs root: run the suite as root (contrib/test.sh)"
+    );
+}
+
+/// The path of `prog` (on PATH, or in /usr/sbin or /sbin); fails the test naming the Debian
+/// `package` to install when it is missing (contrib/test.sh installs every one).
+pub fn require_tool(prog: &str, package: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{prog} is not installed: apt-get install {package}"))
+}
+
 /// Polls `f` every 10 ms until it holds or `limit` passes.
 pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;
