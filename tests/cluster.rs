@@ -656,6 +656,71 @@ fn ocf_agent_passes_ocf_tester() {
     }
 }
 
+/// The monitor gives up its registry entry an instant before its process ends, and the shell
+/// waiting for it records the exit status an instant after. A `monitor` action in between must
+/// still report the fault, not "exit unknown": here the binary is wrapped so that its exit comes
+/// a whole second after the entry is gone, and every `monitor` action in that second is checked.
+#[test]
+fn ocf_agent_waits_for_the_status_of_a_monitor_that_just_ended() {
+    need("the OCF agent", &[("setsid", "util-linux")]);
+    let rig = OcfRig::new();
+    let slow = rig.dir.path().join("slow-exit");
+    fs::write(
+        &slow,
+        format!(
+            "#!/bin/sh
+case \"$3\" in -disp|-stop|-pause|-continue|-del) exec {bin} \"$@\" ;; esac
+{bin} \"$@\"
+rc=$?
+sleep 1
+exit $rc\n",
+            bin = binary().display()
+        ),
+    )
+    .unwrap();
+    chmod(&slow, 0o755);
+    let health = rig.sb.path().join("health");
+    fs::write(&health, "ok\n").unwrap();
+    let probe = format!("@{}", health.display());
+    let params = [
+        ("applet", "clp_sambamon"),
+        ("id", "ocfslow"),
+        ("share", "data"),
+        ("probe_interval", "1"),
+        ("retries", "1"),
+    ];
+    let act = |a: &str| {
+        let mut c = Command::new(rig.agent());
+        c.arg(a)
+            .env("OCF_ROOT", "/usr/lib/ocf")
+            .env("OCF_RESOURCE_INSTANCE", "slow")
+            .env("OCF_RESKEY_root", rig.sb.path())
+            .env("OCF_RESKEY_binary", &slow)
+            .env("OCF_RESKEY_CRM_meta_interval", "2000")
+            .env("OCF_RESKEY_CRM_meta_timeout", "20000")
+            .env("CLP_FSMON_TEST_PROBE", &probe)
+            .envs(params.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), *v)))
+            .stdin(Stdio::null());
+        c.output().unwrap()
+    };
+    let out = act("start");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    fs::write(&health, "fail\n").unwrap();
+    let mut last = None;
+    assert!(wait_until(20 * S, || {
+        let out = act("monitor");
+        let done = out.status.code() != Some(0);
+        last = Some(out);
+        done
+    }));
+    let err = text(&last.unwrap().stderr);
+    assert!(
+        err.contains("ocf-exit-reason:clp_sambamon ocfslow ended (fault detected)"),
+        "{err}"
+    );
+    assert_eq!(act("stop").status.code(), Some(0));
+}
+
 #[test]
 fn ocf_agent_reports_the_monitor_fault_as_exit_reason() {
     need("the OCF agent", &[("setsid", "util-linux")]);
