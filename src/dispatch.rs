@@ -180,7 +180,7 @@ pub fn install(exe: &Path, dir: &Path, hardlink: bool) -> io::Result<Vec<String>
         let tmp = dir.join(format!(".{}.tmp-{}", a.name, std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         if hardlink {
-            std::fs::hard_link(exe, &tmp)?;
+            std::fs::hard_link(exe, &tmp).map_err(|e| cross_device(e, exe, dir))?;
         } else {
             std::os::unix::fs::symlink(exe, &tmp)?;
         }
@@ -191,6 +191,24 @@ pub fn install(exe: &Path, dir: &Path, hardlink: bool) -> io::Result<Vec<String>
         out.push(format!("{} -> {}", link.display(), exe.display()));
     }
     Ok(out)
+}
+
+/// A hard link that failed because `dir` is on another file system than `exe` (e.g. /tmp on
+/// tmpfs) says so and what to do instead; any other error is kept as it is.
+fn cross_device(e: io::Error, exe: &Path, dir: &Path) -> io::Error {
+    if e.raw_os_error() != Some(nix::libc::EXDEV) {
+        return e;
+    }
+    io::Error::new(
+        e.kind(),
+        format!(
+            "--hardlink: {} is on another file system than {} (a hard link cannot cross file \
+             systems); install symbolic links (without --hardlink) or into a directory on the \
+             binary's file system",
+            dir.display(),
+            exe.display()
+        ),
+    )
 }
 
 /// Removes the applet links in `dir` that point at `exe`; anything else is left alone.

@@ -66,7 +66,8 @@ fn dispatch_lists_every_applet_and_rejects_unknown_names() {
 
 #[test]
 fn install_is_idempotent_and_uninstall_touches_only_our_links() {
-    let dir = tempfile::tempdir().unwrap();
+    // Beside the binary: --hardlink below needs the binary's file system (/tmp may be tmpfs).
+    let dir = tempfile::tempdir_in(binary().parent().unwrap()).unwrap();
     let d = dir.path().join("sbin");
     let run = |args: &[&str]| assert_cmd::Command::new(binary()).args(args).assert();
     run(&["--install", d.to_str().unwrap()]).success();
@@ -122,6 +123,34 @@ fn install_is_idempotent_and_uninstall_touches_only_our_links() {
     );
     // and again: nothing to do, still fine
     run(&["--uninstall", d.to_str().unwrap()]).success();
+}
+
+/// `--install --hardlink` into another file system (a tmpfs mounted in a private mount
+/// namespace) fails with a message that says so, and leaves nothing behind.
+#[test]
+fn install_hardlink_across_file_systems_says_so() {
+    crate::rig::require_root("mounting a tmpfs");
+    crate::rig::require_tool("unshare", "util-linux");
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("mount -t tmpfs tmpfs \"$1\" && \"$2\" --install --hardlink \"$1\"; rc=$?; ls -A \"$1\"; exit $rc")
+        .arg("sh")
+        .arg(dir.path())
+        .arg(binary())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("is on another file system than") && err.contains("without --hardlink"),
+        "{err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "nothing left behind"
+    );
 }
 
 use std::path::Path;
