@@ -22,9 +22,10 @@ ROOT=$(mktemp -d /tmp/clp-fsmon-bench.XXXXXX); chmod 755 "$ROOT"
 export CLP_FSMON_ROOT="$ROOT"
 NS=clpbench$$
 out="$top/target/bench"; mkdir -p "$out"
+mons=()   # "APPLET ID" of every monitor started here: cleanup stops each with -stop
 cleanup() {
     set +e
-    pkill -f "$ROOT/usr/sbin/clp_" 2>/dev/null
+    for m in "${mons[@]}"; do $m -stop 10 >/dev/null 2>&1; done
     fsmon_stop_servers "$NS"
     rm -rf "$ROOT"
 }
@@ -69,9 +70,9 @@ while IFS=$'\t' read -r cmd t; do row "\`${cmd//$ROOT/…}\`" "$t" "whole proces
 
 # Idle resident memory.
 clp_sambamon idle1 "${SMB[@]}" -i 30 2>/dev/null &
-idle1=$!
+idle1=$!; mons+=("clp_sambamon idle1")
 clp_nfsmon idle2 "${NFSA[@]}" -i 30 2>/dev/null &
-idle2=$!
+idle2=$!; mons+=("clp_nfsmon idle2")
 sleep 3
 row "resident memory, idle clp_sambamon (-i 30)" "$(ps -o rss= -p "$idle1" | awk '{print $1" KiB"}')" "ps -o rss after the first probe"
 row "resident memory, idle clp_nfsmon (-i 30)" "$(ps -o rss= -p "$idle2" | awk '{print $1" KiB"}')" "ps -o rss after the first probe"
@@ -81,20 +82,24 @@ clp_sambamon idle1 -stop >/dev/null; clp_nfsmon idle2 -stop >/dev/null
 # CPU of many monitors at -i 1.
 n=${BENCH_MONITORS:-200}
 win=$([ $quick = 1 ] && echo 20 || echo 60)
+many=()   # pids of the monitors started for this measurement
 for i in $(seq $((n / 2))); do
     clp_sambamon "cs$i" "${SMB[@]}" -i 1 -r 10 -c 10000 2>/dev/null &
+    many+=($!); mons+=("clp_sambamon cs$i")
     clp_nfsmon "cn$i" "${NFSA[@]}" -i 1 -r 10 -c 10000 2>/dev/null &
+    many+=($!); mons+=("clp_nfsmon cn$i")
 done
 sleep 5
-ticks() { for p in $(pgrep -f "clp_(samba|nfs)mon c[sn][0-9]"); do awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s+=$1} END {print s+0}'; }
-alive0=$(pgrep -c -f "clp_sambamon cs[0-9]" || true); alive1=$(pgrep -c -f "clp_nfsmon cn[0-9]" || true)
+ticks() { for p in "${many[@]}"; do awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s+=$1} END {print s+0}'; }
+alive() { for i in $(seq $((n / 2))); do "$1" "$2$i" -disp >/dev/null 2>&1 && echo; done | wc -l; }
+alive0=$(alive clp_sambamon cs); alive1=$(alive clp_nfsmon cn)
 t0=$(ticks); sleep "$win"; t1=$(ticks)
 hz=$(getconf CLK_TCK)
 cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v w="$win" 'BEGIN {printf "%.1f%% of one core", (b-a)/hz/w*100}')
-rss=$(for p in $(pgrep -f "clp_(samba|nfs)mon c[sn][0-9]"); do ps -o rss= -p "$p"; done | awk '{s+=$1; n++} END {printf "%.0f KiB mean RSS", s/n}')
+rss=$(for p in "${many[@]}"; do ps -o rss= -p "$p"; done | awk '{s+=$1; n++} END {printf "%.0f KiB mean RSS", s/n}')
 faults=$(cat "$ROOT"/var/log/clp-fsmon/fault-*.log 2>/dev/null | awk '/probe failed/ {n++} END {print n+0}')
 row "CPU of $n monitors ($alive0 samba + $alive1 nfs) at -i 1 for ${win}s" "$cpu" "$rss; $faults failed probes"
-pkill -TERM -f "clp_(samba|nfs)mon c[sn][0-9]"; sleep 2
+for i in $(seq $((n / 2))); do clp_sambamon "cs$i" -stop 10 >/dev/null; clp_nfsmon "cn$i" -stop 10 >/dev/null; done
 
 # Detection after SIGSTOP vs bound, -i 1 -c 3 -r 2: bound c*r + (c-1)*i + i = 9 s.
 detect() {  # detect APPLET ARGS… ; stalls with the command in $STALL, resumes with $RESUME
@@ -114,11 +119,11 @@ row "detection after SIGSTOP of ganesha (-i 1 -c 3 -r 2)" "$(STALL="kill -STOP $
 
 # -stop latency: idle, and in the middle of a stalled probe.
 clp_sambamon st1 "${SMB[@]}" -i 30 2>/dev/null &
-sleep 1
+mons+=("clp_sambamon st1"); sleep 1
 s=$(date +%s.%N); clp_sambamon st1 -stop >/dev/null; e=$(date +%s.%N)
 row "-stop of an idle monitor" "$(awk -v a="$s" -v b="$e" 'BEGIN {printf "%.1f ms", (b-a)*1000}')" "until the process has exited"
 clp_sambamon st2 "${SMB[@]}" -i 1 -r 60 2>/dev/null &
-sleep 1; kill -STOP "$SMBD_PID"; sleep 1.5
+mons+=("clp_sambamon st2"); sleep 1; kill -STOP "$SMBD_PID"; sleep 1.5
 s=$(date +%s.%N); clp_sambamon st2 -stop >/dev/null; e=$(date +%s.%N)
 kill -CONT "$SMBD_PID"
 row "-stop during a stalled probe (-r 60)" "$(awk -v a="$s" -v b="$e" 'BEGIN {printf "%.1f ms", (b-a)*1000}')" "probe abandoned, process exited"

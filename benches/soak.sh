@@ -20,10 +20,13 @@ bin="$top/target/release/clp-fsmon"
 ROOT=$(mktemp -d /tmp/clp-fsmon-soak.XXXXXX); chmod 755 "$ROOT"
 export CLP_FSMON_ROOT="$ROOT"
 NS=clpsoak$$
+mons=()   # pids of the monitors started here
 cleanup() {
     set +e
-    pkill -TERM -f "clp_(samba|nfs)mon soak[sn][0-9]" 2>/dev/null
-    sleep 1
+    for i in $(seq $((n / 2))); do
+        clp_sambamon "soaks$i" -stop 10 >/dev/null 2>&1
+        clp_nfsmon "soakn$i" -stop 10 >/dev/null 2>&1
+    done
     fsmon_stop_servers "$NS"
     rm -rf "$ROOT"
 }
@@ -40,9 +43,11 @@ EXP="$ROOT/nfs/export"
 
 for i in $(seq $((n / 2))); do
     clp_sambamon "soaks$i" -s public -a 127.0.0.1:4470 -i 1 -r 10 -c 3 2>/dev/null &
+    mons+=($!)
     clp_nfsmon "soakn$i" -d "$EXP" -a "$NFS_ADDR" -i 1 -r 10 -c 3 2>/dev/null &
+    mons+=($!)
 done
-pids() { pgrep -f "clp_(samba|nfs)mon soak[sn][0-9]"; }
+pids() { for p in "${mons[@]}"; do [ -d "/proc/$p" ] && echo "$p"; done; }
 sample() {  # alive rss_kib_total fds_total smbd_procs
     local alive=0 rss=0 fds=0
     for p in $(pids); do
@@ -50,7 +55,7 @@ sample() {  # alive rss_kib_total fds_total smbd_procs
         rss=$((rss + $(awk '/VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)))
         fds=$((fds + $(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)))
     done
-    echo "$alive $rss $fds $(pgrep -c -x smbd || true)"
+    echo "$alive $rss $fds $(ps -o pid= -s "$SMBD_PID" | wc -l)"
 }
 sleep 10
 read -r a0 r0 f0 s0 < <(sample)

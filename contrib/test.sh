@@ -12,28 +12,11 @@ command -v cargo >/dev/null || { echo "test.sh: cargo not found: install Rust (r
 # Every tool a test runs, by Debian package: real servers for the probe tests and their reference
 # clients (smbclient, rpcinfo, nfs-ls); a one-node cluster for the OCF agent; what the packaging
 # and template tests run (man pages, completions, shellcheck, dpkg-deb/rpm, lintian).
-need=(samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind libnfs-utils iproute2 procps util-linux
-      pacemaker pacemaker-cli-utils corosync resource-agents libxml2-utils systemd
-      man-db groff-base mandoc zsh bash-completion shellcheck dash rpm lintian binutils libc-bin
-      python3)
-missing=()
-for p in "${need[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # policy-rc.d 101: a package's scripts may not start its service while we install it (the
-    # tests start their own servers); only for the packages installed here, and removed after.
-    rc=/usr/sbin/policy-rc.d made=""
-    if [ ! -e "$rc" ] && [ ! -L "$rc" ]; then
-        printf '#!/bin/sh\nexit 101\n' >"$rc"; chmod 755 "$rc"; made=1
-        trap 'rm -f "$rc"' EXIT
-    fi
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    if [ -n "$made" ]; then rm -f "$rc"; trap - EXIT; fi
-fi
+# shellcheck source=contrib/lib/servers.sh
+. contrib/lib/servers.sh
+fsmon_install_deps libnfs-utils pacemaker pacemaker-cli-utils corosync resource-agents \
+    libxml2-utils systemd man-db groff-base mandoc zsh bash-completion shellcheck dash rpm \
+    lintian binutils libc-bin python3
 
 # Crates the tests run, built into this checkout (never into the user's ~/.cargo).
 tools="$PWD/target/tools"

@@ -4,18 +4,29 @@
 # in its own network namespace, so nothing on the host's port 111 or /run is touched), and stop
 # them again. Every wait has a bound.
 
+# fsmon_install_deps [PKG...]: installs the server packages (and PKG...) that are missing,
+# without letting their maintainer scripts start the distribution's services (a policy-rc.d that
+# says 101, only while installing and only when the machine has none). A server already running
+# on this machine is never stopped: everything here runs on its own port, directory and
+# namespace.
 fsmon_install_deps() {
     need=""
-    for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps "$@"; do
+    for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
     done
-    if [ -n "$need" ]; then
-        echo "installing:$need"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        # shellcheck disable=SC2086
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+    [ -n "$need" ] || return 0
+    echo "installing:$need"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    rc=/usr/sbin/policy-rc.d
+    made=""
+    if [ ! -e "$rc" ] && [ ! -L "$rc" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$rc" && chmod 755 "$rc" && made=1
     fi
-    for s in smbd nmbd; do pkill -x "$s" 2>/dev/null || true; done
+    st=0
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null || st=$?
+    [ -n "$made" ] && rm -f "$rc"
+    return $st
 }
 
 # fsmon_start_smbd DIR PORT: sets SMBD_PID; the share "public" is DIR/public.
@@ -46,7 +57,10 @@ fsmon_start_smbd() {
    guest ok = yes
    read only = no
 CONF
-    smbd --foreground --no-process-group -s "$d/smb.conf" >"$d/smbd.out" 2>&1 &
+    # A session of its own: smbd --no-process-group signals its whole process group when it
+    # exits, which must reach nothing but smbd's own children (a background job of a
+    # non-interactive shell is no group leader, so setsid execs smbd in place: $! is smbd).
+    setsid smbd --foreground --no-process-group -s "$d/smb.conf" >"$d/smbd.out" 2>&1 &
     SMBD_PID=$!
     i=0
     until smbclient "//127.0.0.1/public" -p "$port" -N -c exit >/dev/null 2>&1; do
@@ -92,12 +106,15 @@ CONF
     done
 }
 
-# fsmon_stop_servers NS: stops smbd, ganesha and rpcbind, removes the namespace.
+# fsmon_stop_servers NS: stops the smbd and ganesha started here (by their own pids; rpcbind
+# with the namespace that only they live in) and removes the namespace.
 fsmon_stop_servers() {
     ns=$1
     if [ -n "${SMBD_PID:-}" ]; then
         kill -CONT "$SMBD_PID" 2>/dev/null
         kill "$SMBD_PID" 2>/dev/null
+        i=0
+        while kill -0 "$SMBD_PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
     fi
     [ -n "${NFS_PID:-}" ] && kill "$NFS_PID" 2>/dev/null
     ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
