@@ -182,6 +182,27 @@ impl Drop for Monitor {
     }
 }
 
+/// A server started by the rig runs in a session of its own: nothing it signals as a group
+/// reaches the test binary, and it is stopped by its own pid.
+pub trait OwnSession {
+    fn own_session(&mut self) -> &mut Self;
+}
+
+impl OwnSession for Command {
+    fn own_session(&mut self) -> &mut Self {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            self.pre_exec(|| {
+                nix::unistd::setsid()
+                    .map(drop)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        self
+    }
+}
+
 /// Fails the test unless it runs as root: `what` needs real servers, namespaces or mounts. A
 /// root-only test never passes by skipping itself.
 pub fn require_root(what: &str) {

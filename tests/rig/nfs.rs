@@ -25,6 +25,8 @@ use clp_fsmon::probe::{Cancel, Deadline};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use super::OwnSession;
+
 /// Extra ganesha.conf that logs every RPC request (for [`NfsServer::mount_calls`]).
 pub const LOG_REQUESTS: &str = "LOG { COMPONENTS { DISPATCH = DEBUG; } }\n";
 
@@ -192,6 +194,7 @@ impl NfsServer {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(fs::File::create(me.path("stderr")).unwrap())
+            .own_session()
             .spawn()
             .expect("spawn ganesha");
         me.child = Some(child);
@@ -405,6 +408,7 @@ impl NfsServer {
                     .open(self.path("stderr"))
                     .unwrap(),
             )
+            .own_session()
             .spawn()
             .expect("spawn ganesha");
         self.child = Some(child);

@@ -13,13 +13,14 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+
+use super::OwnSession;
 
 /// Unix and Samba user of the user shares.
 pub const USER: &str = "clpfsmontest";
@@ -466,17 +467,9 @@ fn launch(d: &Path, netns: Option<&Netns>) -> Child {
     .arg(d.join("smb.conf"))
     .stdin(Stdio::null())
     .stdout(log.try_clone().unwrap())
-    .stderr(log);
-    // A session of its own: smbd --no-process-group signals its whole process group on exit,
-    // which must never reach the test binary.
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(drop)
-                .map_err(std::io::Error::from)
-        });
-    }
+    .stderr(log)
+    // smbd --no-process-group signals its whole process group on exit.
+    .own_session();
     crate::rig::require_tool("smbd", "samba");
     cmd.spawn().expect("smbd")
 }
