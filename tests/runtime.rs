@@ -194,6 +194,30 @@ fn grammar_errors_raise_events_11_12_13() {
 }
 
 #[test]
+fn help_words_given_as_values_are_values() {
+    let sb = Sandbox::licensed();
+    // `-s --help` is the share "--help" and `-p -h` the password "-h": the probe runs
+    sb.cmd("clp_sambamon")
+        .args(["h1", "-s", "--help", "-u", "bob", "-p", "-h", "--once"])
+        .env("CLP_FSMON_TEST_PROBE", "ok")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("clp_sambamon OK - --help "));
+    sb.cmd("clp_nfsmon")
+        .args(["h1", "-d", "-V", "--once"])
+        .env("CLP_FSMON_TEST_PROBE", "ok")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("clp_nfsmon OK - -V "));
+    // standing on its own it is help
+    sb.cmd("clp_sambamon")
+        .args(["h1", "-s", "share", "-p", "pw", "-h"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("usage: clp_sambamon ID"));
+}
+
+#[test]
 fn stop_is_never_read_as_s_top() {
     let sb = Sandbox::new();
     // With no monitor running, -stop is a successful no-op, not "-s top" (which would need a licence).
