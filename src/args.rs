@@ -175,12 +175,30 @@ fn number(opt: &str, v: &str, lo: u32, hi: u32) -> Result<u32, ArgError> {
     }
 }
 
-fn text(opt: &str, v: &str) -> Result<String, ArgError> {
+/// True for a character no logged value may hold: a control character (C0 — NUL, tab, newline,
+/// carriage return … —, DEL and C1) or a Unicode line or paragraph separator. In a share name it
+/// would forge or break lines of the alert log, syslog, the fault log or a plugin's output.
+pub fn unloggable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Checks a value that can reach a log line: 1 to [`MAX_VALUE`] bytes and no [`unloggable`]
+/// character. The message names `what`, never the value. Used for the options here and for
+/// what a credentials file gives in their place.
+pub fn check_text(what: &str, v: &str) -> Result<(), String> {
     if v.is_empty() || v.len() > MAX_VALUE {
-        return Err(ArgError::Invalid(format!(
-            "{opt} needs a value of 1 to {MAX_VALUE} bytes"
-        )));
+        return Err(format!("{what} needs a value of 1 to {MAX_VALUE} bytes"));
     }
+    if v.chars().any(unloggable) {
+        return Err(format!(
+            "{what} must not contain control characters (newline, tab, NUL …)"
+        ));
+    }
+    Ok(())
+}
+
+fn text(opt: &str, v: &str) -> Result<String, ArgError> {
+    check_text(opt, v).map_err(ArgError::Invalid)?;
     Ok(v.to_owned())
 }
 
@@ -366,7 +384,8 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
             "-a" => m.address = Some(text(flag, v)?),
             "-u" => m.user = Some(text(flag, v)?),
             "-p" => {
-                // An empty password is legitimate for SMB.
+                // An empty password is legitimate for SMB, and so is any character in it: the
+                // password never reaches a log (only the NTLM key derived from it is kept).
                 if v.len() > MAX_VALUE {
                     return Err(ArgError::Invalid(format!(
                         "-p longer than {MAX_VALUE} bytes"
@@ -498,6 +517,53 @@ mod tests {
             password_position(Module::Nfsmon, &v("w1 -d /x -p pw")),
             None
         );
+    }
+
+    #[test]
+    fn control_characters_in_logged_values_are_invalid() {
+        let m = Module::Sambamon;
+        let line = |opt: &str, v: &str| {
+            let mut a: Vec<String> = ["w1", "-s", "share"].map(String::from).to_vec();
+            if opt == "-s" {
+                a.truncate(1);
+            }
+            a.extend([opt.to_owned(), v.to_owned()]);
+            parse(m, &a)
+        };
+        for bad in [
+            "a\nb",
+            "a\tb",
+            "a\0b",
+            "a\rb",
+            "\x1b[2J",
+            "a\x7fb",
+            "a\u{85}b",
+            "a\u{2028}b",
+        ] {
+            for opt in ["-s", "-u", "-a", "-A"] {
+                match line(opt, bad) {
+                    Err(ArgError::Invalid(why)) => {
+                        assert!(why.contains("control characters"), "{opt} {bad:?}: {why}");
+                        assert!(!why.contains(bad), "the message repeats the value: {why}");
+                    }
+                    other => panic!("{opt} {bad:?}: {other:?}"),
+                }
+            }
+            let d = vec!["w1".to_owned(), "-d".to_owned(), format!("/x{bad}")];
+            assert!(
+                matches!(parse(Module::Nfsmon, &d), Err(ArgError::Invalid(_))),
+                "-d {bad:?}"
+            );
+            let id = vec![format!("w{bad}1"), "-s".to_owned(), "x".to_owned()];
+            assert!(
+                matches!(parse(m, &id), Err(ArgError::Invalid(_))),
+                "ID {bad:?}"
+            );
+        }
+        // non-ASCII text is fine; a password may hold anything (it is never logged)
+        assert_eq!(monitor(line("-s", "données")).target, "données");
+        let pw = monitor(line("-p", "tab\there\nnl"));
+        assert_eq!(pw.password.as_deref(), Some("tab\there\nnl"));
     }
 
     #[test]

@@ -194,6 +194,47 @@ fn grammar_errors_raise_events_11_12_13() {
 }
 
 #[test]
+fn control_characters_in_values_are_invalid_and_forge_no_alert_line() {
+    let sb = Sandbox::licensed();
+    let forged = "2026/01/01 00:00:00\tsrv\tsambamon\t3\tforged";
+    let share = format!("share]\n{forged}");
+    let inv_s = "Invalid parameter in the clp_sambamon.";
+    for (applet, args) in [
+        ("clp_sambamon", vec!["c1", "-s", share.as_str()]),
+        ("clp_sambamon", vec!["c1", "-s", "share", "-u", "bob\tx"]),
+        (
+            "clp_sambamon",
+            vec!["c1", "-s", "share", "-a", "127.0.0.1\r"],
+        ),
+        (
+            "clp_sambamon",
+            vec!["c1", "-s", "share", "-A", "/tmp/\x1b[2Jcred"],
+        ),
+        ("clp_nfsmon", vec!["c1", "-d", "/export\nx"]),
+    ] {
+        // Were the value accepted, the monitor would log event 2 with the share (the forged line),
+        // then fail once (-c 1) and exit 1.
+        let out = sb
+            .cmd(applet)
+            .args(&args)
+            .args(["-c", "1", "-i", "1"])
+            .env("CLP_FSMON_TEST_PROBE", "ok,fail")
+            .assert()
+            .code(2);
+        let err = text(&out.get_output().stderr);
+        assert!(err.contains("control characters"), "{args:?}: {err}");
+        let last = sb.alerts().pop().expect("an alert was logged");
+        assert_eq!(last.2, 11, "{applet} {args:?}");
+        if applet == "clp_sambamon" {
+            assert_eq!(last.3, inv_s);
+        }
+    }
+    // every line still has the five columns (sb.alerts() checks) and none is forged
+    assert!(!sb.alert_log().contains("forged"), "{}", sb.alert_log());
+    assert!(sb.alerts().iter().all(|a| a.2 == 11));
+}
+
+#[test]
 fn help_words_given_as_values_are_values() {
     let sb = Sandbox::licensed();
     // `-s --help` is the share "--help" and `-p -h` the password "-h": the probe runs
