@@ -119,6 +119,11 @@ impl std::fmt::Debug for MonitorArgs {
 }
 
 impl MonitorArgs {
+    /// How `--once` reports, or `None` for a monitor.
+    pub fn once_output(&self) -> Option<OnceOutput> {
+        OnceOutput::of(self.once, self.json)
+    }
+
     fn new() -> Self {
         Self {
             target: String::new(),
@@ -261,6 +266,17 @@ pub enum OnceOutput {
     Json,
 }
 
+impl OnceOutput {
+    /// The output of `--once` (when `once`) with or without `--json`.
+    fn of(once: bool, json: bool) -> Option<Self> {
+        match (once, json) {
+            (false, _) => None,
+            (true, false) => Some(Self::Line),
+            (true, true) => Some(Self::Json),
+        }
+    }
+}
+
 /// `Some` when `--once` stands as an option in `args`, judged from the words alone so that it
 /// holds for a command line that does not parse: its usage error then follows the plugin
 /// convention too.
@@ -270,11 +286,7 @@ pub fn once_requested<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<Onc
         once |= w == ONCE;
         json |= w == JSON;
     }
-    once.then_some(if json {
-        OnceOutput::Json
-    } else {
-        OnceOutput::Line
-    })
+    OnceOutput::of(once, json)
 }
 
 /// The position in `args` of the `-p` password, when one is given.

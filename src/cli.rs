@@ -24,7 +24,7 @@ pub const MAN_SECTION: &str = "8";
 
 /// The date on the man pages: when these descriptions last changed in substance (bump it then).
 /// Fixed rather than today's so that regenerating the pages is reproducible.
-pub const DOC_DATE: &str = "2026-11-24";
+pub const DOC_DATE: &str = "2026-12-01";
 
 /// The name of every command that gets a man page and completions: the binary, then the applets.
 pub fn names() -> Vec<&'static str> {
@@ -265,7 +265,8 @@ fn probe_args() -> Vec<Arg> {
         ),
         flag("once").long("once").help(
             "Run one probe, print one plugin-style status line and exit 0 OK, 2 CRITICAL or 3 \
-UNKNOWN (also for a refused licence); takes no registry entry",
+UNKNOWN (also for an invalid or missing parameter and a refused licence, without an alert); takes \
+no registry entry",
         ),
         flag("json")
             .long("json")
@@ -535,7 +536,9 @@ fn exit_section(name: &str) -> Section {
                 s = exit_item(s, e, exit_meaning(e));
             }
             s.outro(format!(
-                "With --once the monitoring-plugin convention applies instead: {} {}, {} {}, {} {}.",
+                "With --once the monitoring-plugin convention applies instead: {} {}, {} {}, {} {} \
+(an invalid or missing parameter and a refused licence included: the reason is the status line on \
+standard output, and no alert is raised).",
                 PluginStatus::Ok.code(),
                 PluginStatus::Ok.label(),
                 PluginStatus::Critical.code(),

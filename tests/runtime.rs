@@ -842,6 +842,71 @@ fn stop_right_after_launch_always_ends_the_monitor() {
     }
 }
 
+/// Command-line words as `OsStr`s.
+fn os_args(v: &[&'static str]) -> Vec<&'static std::ffi::OsStr> {
+    v.iter().map(|s| std::ffi::OsStr::new(*s)).collect()
+}
+
+#[test]
+fn once_usage_errors_are_unknown_on_stdout() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    let unknown = |applet: &str, args: &[&std::ffi::OsStr]| {
+        let out = sb.cmd(applet).args(args).assert().code(3);
+        text(&out.get_output().stdout)
+    };
+    assert_eq!(
+        unknown("clp_sambamon", &os_args(&["--once"])),
+        "clp_sambamon UNKNOWN - The monitor id is not specified at the clp_sambamon command.\n"
+    );
+    assert_eq!(
+        unknown("clp_nfsmon", &os_args(&["o1", "--once"])),
+        "clp_nfsmon UNKNOWN - '-d' parameter is not specified at the clp_nfsmon command.\n"
+    );
+    assert_eq!(
+        unknown(
+            "clp_sambamon",
+            &os_args(&["o1", "-s", "x", "-i", "0", "--once"])
+        ),
+        "clp_sambamon UNKNOWN - Invalid parameter in the clp_sambamon. \
+(-i must be a whole number from 1 to 10000, got \"0\")\n"
+    );
+    let mut bad_utf8 = os_args(&["o1", "--once", "-s"]);
+    bad_utf8.push(std::ffi::OsStr::from_bytes(b"\xff"));
+    assert!(
+        unknown("clp_sambamon", &bad_utf8)
+            .starts_with("clp_sambamon UNKNOWN - Invalid parameter in the clp_sambamon. (arguments must be valid UTF-8)")
+    );
+    // refused after parsing, by the probe (no scripted probe here: the real factory runs)
+    assert!(
+        unknown("clp_sambamon", &os_args(&["o1", "-s", r"a\b", "--once"])).starts_with(
+            "clp_sambamon UNKNOWN - Invalid parameter in the clp_sambamon. (bad share name"
+        )
+    );
+    // --json gets one JSON object
+    let j: serde_json::Value = serde_json::from_str(&unknown(
+        "clp_nfsmon",
+        &os_args(&["o1", "-d", "/x", "--once", "--json", "-z"]),
+    ))
+    .unwrap();
+    assert_eq!(j["status"], "UNKNOWN");
+    assert_eq!(j["alerts"][0]["id"], 11);
+    assert_eq!(
+        j["alerts"][0]["text"],
+        "Invalid parameter in the clp_nfsmon."
+    );
+    assert_eq!(j["reason"], "unknown option \"-z\"");
+    // a verdict for the checker, no alert; without --once the same line is still event 11, exit 2
+    assert!(sb.alerts().is_empty(), "{}", sb.alert_log());
+    expect_event(
+        &sb,
+        "clp_sambamon",
+        &["o1", "-s", r"a\b"],
+        11,
+        "Invalid parameter in the clp_sambamon.",
+    );
+}
+
 #[test]
 fn once_without_a_licence_is_unknown_and_says_why() {
     let sb = Sandbox::new();
