@@ -433,13 +433,17 @@ pub fn usage(module: Module) -> String {
             "clp_sambamon",
             "-s SHARE",
             "[-u USER] [-p PASSWORD | -A CREDFILE] ",
-            "  -s SHARE      share name from smb.conf (required)\n  -u USER       SMB user (DOMAIN\\user accepted); guest/anonymous when absent\n  -p PASSWORD   password (prefer -A or CLP_FSMON_SMB_PASSWORD: -p shows in ps)\n  -A CREDFILE   smbclient-style credentials file (username=, password=, domain=)\n",
+            format!(
+                "  -s SHARE      share name from smb.conf (required)\n  -u USER       SMB user (DOMAIN\\user accepted); guest/anonymous when absent\n  -p PASSWORD   password (prefer -A or CLP_FSMON_SMB_PASSWORD: -p shows in ps)\n  -A CREDFILE   smbclient-style credentials file (username= required, password=, domain=):\n                a regular file only its owner may read or write, at most {} KiB\n",
+                crate::probe::smb::credfile::MAX_SIZE / 1024
+            ),
         ),
         Module::Nfsmon => (
             "clp_nfsmon",
             "-d DIR",
             "[-n PORT] [--nfs4] [--udp] ",
-            "  -d DIR        exported directory (required)\n  -n PORT       NFS port instead of asking the portmapper\n  --nfs4        probe with NFSv4 COMPOUND only (no portmapper, no MOUNT)\n  --udp         portmapper, MOUNT and NFS over UDP\n",
+            "  -d DIR        exported directory (required)\n  -n PORT       NFS port instead of asking the portmapper\n  --nfs4        probe with NFSv4 COMPOUND only (no portmapper, no MOUNT)\n  --udp         portmapper, MOUNT and NFS over UDP\n"
+                .to_owned(),
         ),
     };
     format!(

@@ -224,10 +224,13 @@ fn sambamon_args() -> Vec<Arg> {
             .help("Password of USER; it shows in ps(1), so prefer -A or CLP_FSMON_SMB_PASSWORD"),
         value("credfile", 'A', "CREDFILE")
             .value_hint(clap::ValueHint::FilePath)
-            .help(
-                "smbclient-style credentials file: lines username=, password=, domain= \
-(keeps the password out of ps(1))",
-            ),
+            .help(format!(
+                "smbclient-style credentials file: lines username= (required), password=, \
+domain= (keeps the password out of ps(1)). It must be a regular file (a symbolic link to one is \
+followed) that only its owner may read or write, at most {} KiB; otherwise it is an invalid \
+parameter",
+                crate::probe::smb::credfile::MAX_SIZE / 1024
+            )),
     ]
 }
 

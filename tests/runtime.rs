@@ -235,6 +235,81 @@ fn control_characters_in_values_are_invalid_and_forge_no_alert_line() {
 }
 
 #[test]
+fn credentials_files_are_checked_before_use() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new(); // no licence: a file that passes reaches the licence check (51)
+    let dir = sb.path().join("cred");
+    std::fs::create_dir(&dir).unwrap();
+    let file = |name: &str, body: &str, mode: u32| {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let shared = file("shared", "username = bob\npassword = pw\n", 0o644);
+    let no_user = file("nouser", "password = pw\n", 0o600);
+    let good = file("good", "username = bob\npassword = pw\n", 0o600);
+    let fifo = dir.join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let zero_link = dir.join("zero");
+    std::os::unix::fs::symlink("/dev/zero", &zero_link).unwrap();
+    let inv = "Invalid parameter in the clp_sambamon.";
+    for (cred, why) in [
+        (
+            shared.as_str(),
+            "group or others may read or write it (mode 0644)",
+        ),
+        (no_user.as_str(), "no username= line"),
+        (fifo.to_str().unwrap(), "not a regular file but a FIFO"),
+        ("/dev/zero", "not a regular file but a character device"),
+        (
+            zero_link.to_str().unwrap(),
+            "not a regular file but a character device",
+        ),
+    ] {
+        // Capped: were /dev/zero read, the monitor would die at 2 GiB instead of taking the
+        // machine's memory; were the FIFO opened blocking, the 10 s timeout ends it.
+        let out = assert_cmd::Command::new("sh")
+            .args(["-c", "ulimit -v 2097152 && exec \"$0\" \"$@\""])
+            .arg(sb.link("clp_sambamon"))
+            .args(["a1", "-s", "share", "-A", cred])
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env_remove("CLP_FSMON_TEST_PROBE")
+            .timeout(10 * S)
+            .assert()
+            .code(2);
+        let err = text(&out.get_output().stderr);
+        assert!(
+            err.contains(&format!("credentials file {cred}: {why}")),
+            "{cred}: {err}"
+        );
+        assert_eq!(
+            sb.alerts().pop().unwrap(),
+            (
+                sb.alerts().pop().unwrap().0,
+                "sambamon".into(),
+                11,
+                inv.into()
+            )
+        );
+    }
+    // --once: the same refusal is the plugin's UNKNOWN
+    sb.cmd("clp_sambamon")
+        .args(["a1", "-s", "share", "-A", &shared, "--once"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(format!(
+            "clp_sambamon UNKNOWN - {inv} (credentials file {shared}: group or others"
+        )));
+    // a private file naming the user passes (and the start goes on to the licence check)
+    sb.cmd("clp_sambamon")
+        .args(["a1", "-s", "share", "-A", &good])
+        .assert()
+        .code(3);
+    assert_eq!(sb.alerts().pop().unwrap().2, 51);
+}
+
+#[test]
 fn help_words_given_as_values_are_values() {
     let sb = Sandbox::licensed();
     // `-s --help` is the share "--help" and `-p -h` the password "-h": the probe runs
