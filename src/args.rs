@@ -434,7 +434,7 @@ pub fn usage(module: Module) -> String {
             "-s SHARE",
             "[-u USER] [-p PASSWORD | -A CREDFILE] ",
             format!(
-                "  -s SHARE      share name from smb.conf (required)\n  -u USER       SMB user (DOMAIN\\user accepted); guest/anonymous when absent\n  -p PASSWORD   password (prefer -A or CLP_FSMON_SMB_PASSWORD: -p shows in ps)\n  -A CREDFILE   smbclient-style credentials file (username= required, password=, domain=):\n                a regular file only its owner may read or write, at most {} KiB\n",
+                "  -s SHARE      share name from smb.conf (required)\n  -u USER       SMB user (DOMAIN\\user accepted); guest/anonymous when absent\n  -p PASSWORD   password; ps shows it as XXXX once started (still, prefer -A or\n                CLP_FSMON_SMB_PASSWORD: it stays in shell history and scripts)\n  -A CREDFILE   smbclient-style credentials file (username= required, password=, domain=):\n                a regular file only its owner may read or write, at most {} KiB\n",
                 crate::probe::smb::credfile::MAX_SIZE / 1024
             ),
         ),

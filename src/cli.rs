@@ -220,8 +220,11 @@ fn sambamon_args() -> Vec<Arg> {
         ),
         value("user", 'u', "USER")
             .help("SMB user, DOMAIN\\user accepted; without it the session is guest/anonymous"),
-        value("password", 'p', "PASSWORD")
-            .help("Password of USER; it shows in ps(1), so prefer -A or CLP_FSMON_SMB_PASSWORD"),
+        value("password", 'p', "PASSWORD").help(
+            "Password of USER (any characters; it never reaches a log). The monitor overwrites \
+it with X in its own command line as it starts, so ps(1) does not show it; it is still visible for \
+that instant and in shell history and scripts, so prefer -A or CLP_FSMON_SMB_PASSWORD",
+        ),
         value("credfile", 'A', "CREDFILE")
             .value_hint(clap::ValueHint::FilePath)
             .help(format!(

@@ -310,6 +310,88 @@ fn credentials_files_are_checked_before_use() {
 }
 
 #[test]
+fn the_password_is_hidden_from_ps() {
+    let sb = Sandbox::licensed();
+    let secret = "pw-s3cret";
+    let cmdline = |pid: u32| std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let words = |b: &[u8]| -> Vec<String> {
+        b.split(|c| *c == 0)
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect()
+    };
+    // through the applet's link, and as `clp-fsmon clp_sambamon …`
+    let mut by_link = sb.spawn_monitor(
+        "clp_sambamon",
+        &["p1", "-s", "share", "-u", "bob", "-p", secret, "-i", "1"],
+        Some("ok"),
+    );
+    let mut direct = crate::rig::Monitor {
+        child: Command::new(binary())
+            .args([
+                "clp_sambamon",
+                "p2",
+                "-s",
+                "share",
+                "-p",
+                secret,
+                "-u",
+                "bob",
+            ])
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    };
+    assert!(started(&sb, 2), "{}", sb.alert_log());
+    for (m, expected) in [
+        (
+            &by_link,
+            vec![
+                "p1",
+                "-s",
+                "share",
+                "-u",
+                "bob",
+                "-p",
+                "XXXXXXXXX",
+                "-i",
+                "1",
+            ],
+        ),
+        (
+            &direct,
+            vec![
+                "clp_sambamon",
+                "p2",
+                "-s",
+                "share",
+                "-p",
+                "XXXXXXXXX",
+                "-u",
+                "bob",
+            ],
+        ),
+    ] {
+        let raw = cmdline(m.pid());
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{:?}",
+            words(&raw)
+        );
+        let w = words(&raw);
+        assert_eq!(w[1..=expected.len()], expected[..], "{w:?}");
+    }
+    for m in [&mut by_link, &mut direct] {
+        m.signal(Signal::SIGTERM);
+        assert_eq!(m.wait_exit(10 * S), Some(0));
+        assert!(!m.stderr().contains("cannot hide"));
+    }
+}
+
+#[test]
 fn help_words_given_as_values_are_values() {
     let sb = Sandbox::licensed();
     // `-s --help` is the share "--help" and `-p -h` the password "-h": the probe runs

@@ -359,7 +359,12 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
             );
             return Exit::Ok.code();
         }
-        Ok(Parsed::Run { id, command }) => (id, command),
+        Ok(Parsed::Run { id, command }) => {
+            if let Command::Monitor(m) = &command {
+                hide_password(module, &args, m);
+            }
+            (id, command)
+        }
         Err(e) => {
             let (event, why) = match e {
                 ArgError::IdMissing => (Event::IdMissing, None),
@@ -403,6 +408,24 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
             run_monitor(module, &paths, &alerter, &id, &m, factory, claim)
         }
         other => control_main(module, &paths, &alerter, &id, &other),
+    }
+}
+
+/// Overwrites the `-p` password in this process's command line, so that ps(1) shows `X`s for it
+/// while the monitor runs ([`crate::argv`]). When that cannot be done, says so and goes on.
+fn hide_password(module: Module, args: &[String], m: &MonitorArgs) {
+    let Some(i) = m
+        .password
+        .as_ref()
+        .and_then(|_| args::password_position(module, args))
+    else {
+        return;
+    };
+    if let Err(e) = crate::argv::hide_arg(args.len() - i, args[i].as_bytes()) {
+        crate::errln!(
+            "{}: cannot hide the -p password from ps: {e}; prefer -A",
+            module.applet()
+        );
     }
 }
 
