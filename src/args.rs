@@ -10,6 +10,17 @@
 //! Errors map to the original events: no ID → 13, malformed / out-of-range / unknown / repeated
 //! option or an invalid ID → 11, no `-s`/`-d` → 12. Extensions (`-a HOST:PORT`, `-A CREDFILE`,
 //! `--once`, `--json`, `--nfs4`, `--udp`, `-v`) never change the meaning of a legacy command line.
+//!
+//! A word that follows an option taking a value is that value, whatever it looks like: `-p -h` is
+//! the password `-h`, `-s --help` the share `--help`. Only a word standing as an option of its own
+//! is help, version or `--once` ([`option_words`] finds those words, for [`parse`] and for the
+//! front end, which must know of `--once` even on a line that does not parse).
+//!
+//! Every value that can reach a log line (the ID, `-s`, `-d`, `-a`, `-u`, `-A`) is refused when it
+//! holds a control character ([`check_text`]); the password (`-p`) never reaches a log, so it may
+//! hold any character an SMB password can.
+
+use std::ffi::OsStr;
 
 use crate::alert::Module;
 
@@ -108,6 +119,11 @@ impl std::fmt::Debug for MonitorArgs {
 }
 
 impl MonitorArgs {
+    /// How `--once` reports, or `None` for a monitor.
+    pub fn once_output(&self) -> Option<OnceOutput> {
+        OnceOutput::of(self.once, self.json)
+    }
+
     fn new() -> Self {
         Self {
             target: String::new(),
@@ -164,21 +180,130 @@ fn number(opt: &str, v: &str, lo: u32, hi: u32) -> Result<u32, ArgError> {
     }
 }
 
-fn text(opt: &str, v: &str) -> Result<String, ArgError> {
+/// True for a character no logged value may hold: a control character (C0 — NUL, tab, newline,
+/// carriage return … —, DEL and C1) or a Unicode line or paragraph separator. In a share name it
+/// would forge or break lines of the alert log, syslog, the fault log or a plugin's output.
+pub fn unloggable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Checks a value that can reach a log line: 1 to [`MAX_VALUE`] bytes and no [`unloggable`]
+/// character. The message names `what`, never the value. Used for the options here and for
+/// what a credentials file gives in their place.
+pub fn check_text(what: &str, v: &str) -> Result<(), String> {
     if v.is_empty() || v.len() > MAX_VALUE {
-        return Err(ArgError::Invalid(format!(
-            "{opt} needs a value of 1 to {MAX_VALUE} bytes"
-        )));
+        return Err(format!("{what} needs a value of 1 to {MAX_VALUE} bytes"));
     }
+    if v.chars().any(unloggable) {
+        return Err(format!(
+            "{what} must not contain control characters (newline, tab, NUL …)"
+        ));
+    }
+    Ok(())
+}
+
+fn text(opt: &str, v: &str) -> Result<String, ArgError> {
+    check_text(opt, v).map_err(ArgError::Invalid)?;
     Ok(v.to_owned())
+}
+
+/// The words that ask for the usage text.
+const HELP: [&str; 2] = ["--help", "-h"];
+/// The words that ask for the version.
+const VERSION: [&str; 2] = ["--version", "-V"];
+/// One probe with a plugin exit status.
+const ONCE: &str = "--once";
+/// With [`ONCE`]: the result as JSON.
+const JSON: &str = "--json";
+
+/// The options that take a value, and the one applet that has each (`None`: both).
+const VALUE_OPTIONS: [(&str, Option<Module>); 10] = [
+    ("-a", None),
+    ("-i", None),
+    ("-c", None),
+    ("-r", None),
+    ("-s", Some(Module::Sambamon)),
+    ("-u", Some(Module::Sambamon)),
+    ("-p", Some(Module::Sambamon)),
+    ("-A", Some(Module::Sambamon)),
+    ("-d", Some(Module::Nfsmon)),
+    ("-n", Some(Module::Nfsmon)),
+];
+
+/// `opt` when it is an option of `module` that takes a value.
+fn value_option(module: Module, opt: &str) -> Option<&'static str> {
+    VALUE_OPTIONS
+        .iter()
+        .find(|(o, m)| *o == opt && m.is_none_or(|m| m == module))
+        .map(|(o, _)| *o)
+}
+
+/// The words of `args` that stand as options, with their positions: every word but the ID (the
+/// first word, unless it starts with `-`) and the value after each option that takes one.
+pub fn option_words<S: AsRef<OsStr>>(
+    module: Module,
+    args: &[S],
+) -> impl Iterator<Item = (usize, &OsStr)> {
+    let mut is_value = args
+        .first()
+        .is_some_and(|a| !a.as_ref().as_encoded_bytes().starts_with(b"-"));
+    args.iter().enumerate().filter_map(move |(i, a)| {
+        let a = a.as_ref();
+        if std::mem::take(&mut is_value) {
+            return None;
+        }
+        is_value = a.to_str().and_then(|o| value_option(module, o)).is_some();
+        Some((i, a))
+    })
+}
+
+/// How a `--once` caller reads a verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnceOutput {
+    /// One plugin-style line.
+    Line,
+    /// One JSON object (`--json`).
+    Json,
+}
+
+impl OnceOutput {
+    /// The output of `--once` (when `once`) with or without `--json`.
+    fn of(once: bool, json: bool) -> Option<Self> {
+        match (once, json) {
+            (false, _) => None,
+            (true, false) => Some(Self::Line),
+            (true, true) => Some(Self::Json),
+        }
+    }
+}
+
+/// `Some` when `--once` stands as an option in `args`, judged from the words alone so that it
+/// holds for a command line that does not parse: its usage error then follows the plugin
+/// convention too.
+pub fn once_requested<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<OnceOutput> {
+    let (mut once, mut json) = (false, false);
+    for (_, w) in option_words(module, args) {
+        once |= w == ONCE;
+        json |= w == JSON;
+    }
+    OnceOutput::of(once, json)
+}
+
+/// The position in `args` of the `-p` password, when one is given.
+pub fn password_position<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<usize> {
+    option_words(module, args)
+        .find(|(_, w)| w.to_str().and_then(|o| value_option(module, o)) == Some("-p"))
+        .map(|(i, _)| i + 1)
+        .filter(|i| *i < args.len())
 }
 
 /// Parses the arguments after the applet name for `module`.
 pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
-    if args.iter().any(|a| a == "--help" || a == "-h") {
+    let words = || option_words(module, args).map(|(_, w)| w);
+    if words().any(|w| HELP.iter().any(|h| w == *h)) {
         return Ok(Parsed::Help);
     }
-    if args.iter().any(|a| a == "--version" || a == "-V") {
+    if words().any(|w| VERSION.iter().any(|v| w == *v)) {
         return Ok(Parsed::Version);
     }
     let Some(first) = args.first() else {
@@ -231,11 +356,11 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
     while let Some(opt) = it.next() {
         let opt = opt.as_str();
         let flag = match opt {
-            "--once" => {
+            ONCE => {
                 m.once = true;
                 continue;
             }
-            "--json" => {
+            JSON => {
                 m.json = true;
                 continue;
             }
@@ -251,15 +376,13 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
                 m.udp = true;
                 continue;
             }
-            "-a" | "-i" | "-c" | "-r" => opt,
-            "-s" | "-u" | "-p" | "-A" if module == Module::Sambamon => opt,
-            "-d" | "-n" if module == Module::Nfsmon => opt,
             "-stop" | "-pause" | "-continue" | "-disp" | "-del" => {
                 return Err(ArgError::Invalid(format!(
                     "{opt} must come right after the monitor ID"
                 )));
             }
-            _ => return Err(ArgError::Invalid(format!("unknown option {opt:?}"))),
+            _ => value_option(module, opt)
+                .ok_or_else(|| ArgError::Invalid(format!("unknown option {opt:?}")))?,
         };
         if seen.contains(&flag) {
             return Err(ArgError::Invalid(format!("{flag} given twice")));
@@ -273,7 +396,8 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
             "-a" => m.address = Some(text(flag, v)?),
             "-u" => m.user = Some(text(flag, v)?),
             "-p" => {
-                // An empty password is legitimate for SMB.
+                // An empty password is legitimate for SMB, and so is any character in it: the
+                // password never reaches a log (only the NTLM key derived from it is kept).
                 if v.len() > MAX_VALUE {
                     return Err(ArgError::Invalid(format!(
                         "-p longer than {MAX_VALUE} bytes"
@@ -309,13 +433,17 @@ pub fn usage(module: Module) -> String {
             "clp_sambamon",
             "-s SHARE",
             "[-u USER] [-p PASSWORD | -A CREDFILE] ",
-            "  -s SHARE      share name from smb.conf (required)\n  -u USER       SMB user (DOMAIN\\user accepted); guest/anonymous when absent\n  -p PASSWORD   password (prefer -A or CLP_FSMON_SMB_PASSWORD: -p shows in ps)\n  -A CREDFILE   smbclient-style credentials file (username=, password=, domain=)\n",
+            format!(
+                "  -s SHARE      share name from smb.conf (required)\n  -u USER       SMB user (DOMAIN\\user accepted); guest/anonymous when absent\n  -p PASSWORD   password; ps shows it as XXXX once started (still, prefer -A or\n                CLP_FSMON_SMB_PASSWORD: it stays in shell history and scripts)\n  -A CREDFILE   smbclient-style credentials file (username= required, password=, domain=):\n                a regular file only its owner may read or write, at most {} KiB\n",
+                crate::probe::smb::credfile::MAX_SIZE / 1024
+            ),
         ),
         Module::Nfsmon => (
             "clp_nfsmon",
             "-d DIR",
             "[-n PORT] [--nfs4] [--udp] ",
-            "  -d DIR        exported directory (required)\n  -n PORT       NFS port instead of asking the portmapper\n  --nfs4        probe with NFSv4 COMPOUND only (no portmapper, no MOUNT)\n  --udp         portmapper, MOUNT and NFS over UDP\n",
+            "  -d DIR        exported directory (required)\n  -n PORT       NFS port instead of asking the portmapper\n  --nfs4        probe with NFSv4 COMPOUND only (no portmapper, no MOUNT)\n  --udp         portmapper, MOUNT and NFS over UDP\n"
+                .to_owned(),
         ),
     };
     format!(
@@ -350,6 +478,108 @@ mod tests {
         let m = monitor(p(Module::Sambamon, "w1 -s share -u bob -p s3cr3tPW"));
         let d = format!("{m:?}");
         assert!(!d.contains("s3cr3tPW") && d.contains("<redacted>"), "{d}");
+    }
+
+    #[test]
+    fn help_and_version_words_given_as_values_are_values() {
+        let m = monitor(p(Module::Sambamon, "w1 -s share -u bob -p -h"));
+        assert_eq!(m.password.as_deref(), Some("-h"));
+        let m = monitor(p(Module::Sambamon, "w1 -s --help -p --version"));
+        assert_eq!(m.target, "--help");
+        assert_eq!(m.password.as_deref(), Some("--version"));
+        assert_eq!(
+            monitor(p(Module::Sambamon, "w1 -u -V -s x"))
+                .user
+                .as_deref(),
+            Some("-V")
+        );
+        assert_eq!(monitor(p(Module::Nfsmon, "w1 -d -h")).target, "-h");
+        // standing as an option of its own, anywhere, it is still help or version
+        for line in [
+            "--help",
+            "-h",
+            "w1 -s share -h",
+            "w1 -s x -p pw --help",
+            "w1 -stop -h",
+        ] {
+            assert_eq!(p(Module::Sambamon, line), Ok(Parsed::Help), "{line}");
+        }
+        assert_eq!(p(Module::Nfsmon, "w1 -d /x -V"), Ok(Parsed::Version));
+        // -n takes a value only in clp_nfsmon: there `-n -h` is a (bad) port, not help
+        assert!(matches!(
+            p(Module::Nfsmon, "w1 -d /x -n -h"),
+            Err(ArgError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn once_and_the_password_are_found_by_position() {
+        let v = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let m = Module::Sambamon;
+        assert_eq!(
+            once_requested(m, &v("w1 -z --once")),
+            Some(OnceOutput::Line)
+        );
+        assert_eq!(
+            once_requested(m, &v("w1 --json -i 0 --once")),
+            Some(OnceOutput::Json)
+        );
+        assert_eq!(once_requested(m, &v("w1 -s --once")), None);
+        assert_eq!(once_requested(m, &v("w1 -s x -p --once")), None);
+        assert_eq!(password_position(m, &v("w1 -s x -p pw -i 5")), Some(4));
+        assert_eq!(password_position(m, &v("w1 -s -p -u bob")), None);
+        assert_eq!(password_position(m, &v("w1 -s x -p")), None);
+        assert_eq!(
+            password_position(Module::Nfsmon, &v("w1 -d /x -p pw")),
+            None
+        );
+    }
+
+    #[test]
+    fn control_characters_in_logged_values_are_invalid() {
+        let m = Module::Sambamon;
+        let line = |opt: &str, v: &str| {
+            let mut a: Vec<String> = ["w1", "-s", "share"].map(String::from).to_vec();
+            if opt == "-s" {
+                a.truncate(1);
+            }
+            a.extend([opt.to_owned(), v.to_owned()]);
+            parse(m, &a)
+        };
+        for bad in [
+            "a\nb",
+            "a\tb",
+            "a\0b",
+            "a\rb",
+            "\x1b[2J",
+            "a\x7fb",
+            "a\u{85}b",
+            "a\u{2028}b",
+        ] {
+            for opt in ["-s", "-u", "-a", "-A"] {
+                match line(opt, bad) {
+                    Err(ArgError::Invalid(why)) => {
+                        assert!(why.contains("control characters"), "{opt} {bad:?}: {why}");
+                        assert!(!why.contains(bad), "the message repeats the value: {why}");
+                    }
+                    other => panic!("{opt} {bad:?}: {other:?}"),
+                }
+            }
+            let d = vec!["w1".to_owned(), "-d".to_owned(), format!("/x{bad}")];
+            assert!(
+                matches!(parse(Module::Nfsmon, &d), Err(ArgError::Invalid(_))),
+                "-d {bad:?}"
+            );
+            let id = vec![format!("w{bad}1"), "-s".to_owned(), "x".to_owned()];
+            assert!(
+                matches!(parse(m, &id), Err(ArgError::Invalid(_))),
+                "ID {bad:?}"
+            );
+        }
+        // non-ASCII text is fine; a password may hold anything (it is never logged)
+        assert_eq!(monitor(line("-s", "données")).target, "données");
+        let pw = monitor(line("-p", "tab\there\nnl"));
+        assert_eq!(pw.password.as_deref(), Some("tab\there\nnl"));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub const MAN_SECTION: &str = "8";
 
 /// The date on the man pages: when these descriptions last changed in substance (bump it then).
 /// Fixed rather than today's so that regenerating the pages is reproducible.
-pub const DOC_DATE: &str = "2026-11-24";
+pub const DOC_DATE: &str = "2026-12-01";
 
 /// The name of every command that gets a man page and completions: the binary, then the applets.
 pub fn names() -> Vec<&'static str> {
@@ -220,14 +220,20 @@ fn sambamon_args() -> Vec<Arg> {
         ),
         value("user", 'u', "USER")
             .help("SMB user, DOMAIN\\user accepted; without it the session is guest/anonymous"),
-        value("password", 'p', "PASSWORD")
-            .help("Password of USER; it shows in ps(1), so prefer -A or CLP_FSMON_SMB_PASSWORD"),
+        value("password", 'p', "PASSWORD").help(
+            "Password of USER (any characters; it never reaches a log). The monitor overwrites \
+it with X in its own command line as it starts, so ps(1) does not show it; it is still visible for \
+that instant and in shell history and scripts, so prefer -A or CLP_FSMON_SMB_PASSWORD",
+        ),
         value("credfile", 'A', "CREDFILE")
             .value_hint(clap::ValueHint::FilePath)
-            .help(
-                "smbclient-style credentials file: lines username=, password=, domain= \
-(keeps the password out of ps(1))",
-            ),
+            .help(format!(
+                "smbclient-style credentials file: lines username= (required), password=, \
+domain= (keeps the password out of ps(1)). It must be a regular file (a symbolic link to one is \
+followed) that only its owner may read or write, at most {} KiB; otherwise it is an invalid \
+parameter",
+                crate::probe::smb::credfile::MAX_SIZE / 1024
+            )),
     ]
 }
 
@@ -265,7 +271,8 @@ fn probe_args() -> Vec<Arg> {
         ),
         flag("once").long("once").help(
             "Run one probe, print one plugin-style status line and exit 0 OK, 2 CRITICAL or 3 \
-UNKNOWN (also for a refused licence); takes no registry entry",
+UNKNOWN (also for an invalid or missing parameter and a refused licence, without an alert); takes \
+no registry entry",
         ),
         flag("json")
             .long("json")
@@ -535,7 +542,9 @@ fn exit_section(name: &str) -> Section {
                 s = exit_item(s, e, exit_meaning(e));
             }
             s.outro(format!(
-                "With --once the monitoring-plugin convention applies instead: {} {}, {} {}, {} {}.",
+                "With --once the monitoring-plugin convention applies instead: {} {}, {} {}, {} {} \
+(an invalid or missing parameter and a refused licence included: the reason is the status line on \
+standard output, and no alert is raised).",
                 PluginStatus::Ok.code(),
                 PluginStatus::Ok.label(),
                 PluginStatus::Critical.code(),

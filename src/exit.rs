@@ -15,7 +15,9 @@
 //! | 130 | interrupted (Ctrl-C) during the `clplcnsc` dialogue; nothing was written |
 //! | 127 | unknown applet name |
 //!
-//! `--once` uses the monitoring-plugin convention instead: 0 OK, 2 CRITICAL, 3 UNKNOWN.
+//! `--once` uses the monitoring-plugin convention instead: 0 OK, 2 CRITICAL, 3 UNKNOWN — an
+//! invalid or missing parameter and a refused licence are UNKNOWN there (never 2, which a
+//! monitoring system shows as CRITICAL), told on stdout as `APPLET UNKNOWN - …`.
 
 /// Every exit status the binary uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,6 +12,7 @@ pub mod applets;
 
 pub mod alert;
 pub mod args;
+pub mod argv;
 pub mod cli;
 pub mod dispatch;
 pub mod exit;

@@ -107,6 +107,8 @@ fn user_share_ok_with_domain_user_and_credentials_file() {
         ),
     )
     .unwrap();
+    // only its owner may read it (else it is refused as an invalid parameter)
+    std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let r = ok(&s, &["-s", smb::USER_SHARE, "-A", f.to_str().unwrap()]);
     assert!(r.summary.ends_with("user, signed"), "{}", r.summary);
     let user = format!("CLPTEST\\{}", smb::USER);

@@ -223,6 +223,228 @@ fn grammar_errors_raise_events_11_12_13() {
 }
 
 #[test]
+fn control_characters_in_values_are_invalid_and_forge_no_alert_line() {
+    let sb = Sandbox::licensed();
+    let forged = "2026/01/01 00:00:00\tsrv\tsambamon\t3\tforged";
+    let share = format!("share]\n{forged}");
+    let inv_s = "Invalid parameter in the clp_sambamon.";
+    for (applet, args) in [
+        ("clp_sambamon", vec!["c1", "-s", share.as_str()]),
+        ("clp_sambamon", vec!["c1", "-s", "share", "-u", "bob\tx"]),
+        (
+            "clp_sambamon",
+            vec!["c1", "-s", "share", "-a", "127.0.0.1\r"],
+        ),
+        (
+            "clp_sambamon",
+            vec!["c1", "-s", "share", "-A", "/tmp/\x1b[2Jcred"],
+        ),
+        ("clp_nfsmon", vec!["c1", "-d", "/export\nx"]),
+    ] {
+        // Were the value accepted, the monitor would log event 2 with the share (the forged line),
+        // then fail once (-c 1) and exit 1.
+        let out = sb
+            .cmd(applet)
+            .args(&args)
+            .args(["-c", "1", "-i", "1"])
+            .env("CLP_FSMON_TEST_PROBE", "ok,fail")
+            .assert()
+            .code(2);
+        let err = text(&out.get_output().stderr);
+        assert!(err.contains("control characters"), "{args:?}: {err}");
+        let last = sb.alerts().pop().expect("an alert was logged");
+        assert_eq!(last.2, 11, "{applet} {args:?}");
+        if applet == "clp_sambamon" {
+            assert_eq!(last.3, inv_s);
+        }
+    }
+    // every line still has the five columns (sb.alerts() checks) and none is forged
+    assert!(!sb.alert_log().contains("forged"), "{}", sb.alert_log());
+    assert!(sb.alerts().iter().all(|a| a.2 == 11));
+}
+
+#[test]
+fn credentials_files_are_checked_before_use() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new(); // no licence: a file that passes reaches the licence check (51)
+    let dir = sb.path().join("cred");
+    std::fs::create_dir(&dir).unwrap();
+    let file = |name: &str, body: &str, mode: u32| {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let shared = file("shared", "username = bob\npassword = pw\n", 0o644);
+    let no_user = file("nouser", "password = pw\n", 0o600);
+    let good = file("good", "username = bob\npassword = pw\n", 0o600);
+    let fifo = dir.join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let zero_link = dir.join("zero");
+    std::os::unix::fs::symlink("/dev/zero", &zero_link).unwrap();
+    let inv = "Invalid parameter in the clp_sambamon.";
+    for (cred, why) in [
+        (
+            shared.as_str(),
+            "group or others may read or write it (mode 0644)",
+        ),
+        (no_user.as_str(), "no username= line"),
+        (fifo.to_str().unwrap(), "not a regular file but a FIFO"),
+        ("/dev/zero", "not a regular file but a character device"),
+        (
+            zero_link.to_str().unwrap(),
+            "not a regular file but a character device",
+        ),
+    ] {
+        // Capped: were /dev/zero read, the monitor would die at 2 GiB instead of taking the
+        // machine's memory; were the FIFO opened blocking, the 10 s timeout ends it.
+        let out = assert_cmd::Command::new("sh")
+            .args(["-c", "ulimit -v 2097152 && exec \"$0\" \"$@\""])
+            .arg(sb.link("clp_sambamon"))
+            .args(["a1", "-s", "share", "-A", cred])
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env_remove("CLP_FSMON_TEST_PROBE")
+            .timeout(10 * S)
+            .assert()
+            .code(2);
+        let err = text(&out.get_output().stderr);
+        assert!(
+            err.contains(&format!("credentials file {cred}: {why}")),
+            "{cred}: {err}"
+        );
+        assert_eq!(
+            sb.alerts().pop().unwrap(),
+            (
+                sb.alerts().pop().unwrap().0,
+                "sambamon".into(),
+                11,
+                inv.into()
+            )
+        );
+    }
+    // --once: the same refusal is the plugin's UNKNOWN
+    sb.cmd("clp_sambamon")
+        .args(["a1", "-s", "share", "-A", &shared, "--once"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::starts_with(format!(
+            "clp_sambamon UNKNOWN - {inv} (credentials file {shared}: group or others"
+        )));
+    // a private file naming the user passes (and the start goes on to the licence check)
+    sb.cmd("clp_sambamon")
+        .args(["a1", "-s", "share", "-A", &good])
+        .assert()
+        .code(3);
+    assert_eq!(sb.alerts().pop().unwrap().2, 51);
+}
+
+#[test]
+fn the_password_is_hidden_from_ps() {
+    let sb = Sandbox::licensed();
+    let secret = "pw-s3cret";
+    let cmdline = |pid: u32| std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let words = |b: &[u8]| -> Vec<String> {
+        b.split(|c| *c == 0)
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect()
+    };
+    // through the applet's link, and as `clp-fsmon clp_sambamon …`
+    let mut by_link = sb.spawn_monitor(
+        "clp_sambamon",
+        &["p1", "-s", "share", "-u", "bob", "-p", secret, "-i", "1"],
+        Some("ok"),
+    );
+    let mut direct = crate::rig::Monitor {
+        child: Command::new(binary())
+            .args([
+                "clp_sambamon",
+                "p2",
+                "-s",
+                "share",
+                "-p",
+                secret,
+                "-u",
+                "bob",
+            ])
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    };
+    assert!(started(&sb, 2), "{}", sb.alert_log());
+    for (m, expected) in [
+        (
+            &by_link,
+            vec![
+                "p1",
+                "-s",
+                "share",
+                "-u",
+                "bob",
+                "-p",
+                "XXXXXXXXX",
+                "-i",
+                "1",
+            ],
+        ),
+        (
+            &direct,
+            vec![
+                "clp_sambamon",
+                "p2",
+                "-s",
+                "share",
+                "-p",
+                "XXXXXXXXX",
+                "-u",
+                "bob",
+            ],
+        ),
+    ] {
+        let raw = cmdline(m.pid());
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{:?}",
+            words(&raw)
+        );
+        let w = words(&raw);
+        assert_eq!(w[1..=expected.len()], expected[..], "{w:?}");
+    }
+    for m in [&mut by_link, &mut direct] {
+        m.signal(Signal::SIGTERM);
+        assert_eq!(m.wait_exit(10 * S), Some(0));
+        assert!(!m.stderr().contains("cannot hide"));
+    }
+}
+
+#[test]
+fn help_words_given_as_values_are_values() {
+    let sb = Sandbox::licensed();
+    // `-s --help` is the share "--help" and `-p -h` the password "-h": the probe runs
+    sb.cmd("clp_sambamon")
+        .args(["h1", "-s", "--help", "-u", "bob", "-p", "-h", "--once"])
+        .env("CLP_FSMON_TEST_PROBE", "ok")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("clp_sambamon OK - --help "));
+    sb.cmd("clp_nfsmon")
+        .args(["h1", "-d", "-V", "--once"])
+        .env("CLP_FSMON_TEST_PROBE", "ok")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("clp_nfsmon OK - -V "));
+    // standing on its own it is help
+    sb.cmd("clp_sambamon")
+        .args(["h1", "-s", "share", "-p", "pw", "-h"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("usage: clp_sambamon ID"));
+}
+
+#[test]
 fn stop_is_never_read_as_s_top() {
     let sb = Sandbox::new();
     // With no monitor running, -stop is a successful no-op, not "-s top" (which would need a licence).
@@ -804,6 +1026,71 @@ fn stop_right_after_launch_always_ends_the_monitor() {
             "round {round}: the monitor survived -stop ({ended:?})"
         );
     }
+}
+
+/// Command-line words as `OsStr`s.
+fn os_args(v: &[&'static str]) -> Vec<&'static std::ffi::OsStr> {
+    v.iter().map(|s| std::ffi::OsStr::new(*s)).collect()
+}
+
+#[test]
+fn once_usage_errors_are_unknown_on_stdout() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    let unknown = |applet: &str, args: &[&std::ffi::OsStr]| {
+        let out = sb.cmd(applet).args(args).assert().code(3);
+        text(&out.get_output().stdout)
+    };
+    assert_eq!(
+        unknown("clp_sambamon", &os_args(&["--once"])),
+        "clp_sambamon UNKNOWN - The monitor id is not specified at the clp_sambamon command.\n"
+    );
+    assert_eq!(
+        unknown("clp_nfsmon", &os_args(&["o1", "--once"])),
+        "clp_nfsmon UNKNOWN - '-d' parameter is not specified at the clp_nfsmon command.\n"
+    );
+    assert_eq!(
+        unknown(
+            "clp_sambamon",
+            &os_args(&["o1", "-s", "x", "-i", "0", "--once"])
+        ),
+        "clp_sambamon UNKNOWN - Invalid parameter in the clp_sambamon. \
+(-i must be a whole number from 1 to 10000, got \"0\")\n"
+    );
+    let mut bad_utf8 = os_args(&["o1", "--once", "-s"]);
+    bad_utf8.push(std::ffi::OsStr::from_bytes(b"\xff"));
+    assert!(
+        unknown("clp_sambamon", &bad_utf8)
+            .starts_with("clp_sambamon UNKNOWN - Invalid parameter in the clp_sambamon. (arguments must be valid UTF-8)")
+    );
+    // refused after parsing, by the probe (no scripted probe here: the real factory runs)
+    assert!(
+        unknown("clp_sambamon", &os_args(&["o1", "-s", r"a\b", "--once"])).starts_with(
+            "clp_sambamon UNKNOWN - Invalid parameter in the clp_sambamon. (bad share name"
+        )
+    );
+    // --json gets one JSON object
+    let j: serde_json::Value = serde_json::from_str(&unknown(
+        "clp_nfsmon",
+        &os_args(&["o1", "-d", "/x", "--once", "--json", "-z"]),
+    ))
+    .unwrap();
+    assert_eq!(j["status"], "UNKNOWN");
+    assert_eq!(j["alerts"][0]["id"], 11);
+    assert_eq!(
+        j["alerts"][0]["text"],
+        "Invalid parameter in the clp_nfsmon."
+    );
+    assert_eq!(j["reason"], "unknown option \"-z\"");
+    // a verdict for the checker, no alert; without --once the same line is still event 11, exit 2
+    assert!(sb.alerts().is_empty(), "{}", sb.alert_log());
+    expect_event(
+        &sb,
+        "clp_sambamon",
+        &["o1", "-s", r"a\b"],
+        11,
+        "Invalid parameter in the clp_sambamon.",
+    );
 }
 
 #[test]

@@ -21,7 +21,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use crate::alert::{Alert, Alerter, Event, Module, us_date};
-use crate::args::{self, ArgError, Command, MonitorArgs, Parsed};
+use crate::args::{self, ArgError, Command, MonitorArgs, OnceOutput, Parsed};
 use crate::exit::{Exit, PluginStatus};
 use crate::license::{self, Grant, Refusal};
 use crate::paths::Paths;
@@ -336,17 +336,15 @@ fn init_tracing(verbose: u8) {
 pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
     let paths = Paths::from_env();
     let console = Alerter::console_only();
-    let alerter_for_usage = || {
-        if sys::is_root() {
-            sys::hostname().map_or(Alerter::console_only(), |h| Alerter::new(&paths, &h))
-        } else {
-            Alerter::console_only()
-        }
-    };
+    // Known before parsing: a `--once` line that does not parse gets a plugin verdict too.
+    let once = args::once_requested(module, args);
+    let usage_error =
+        |event: Event, why: Option<&str>| usage_error(module, &paths, once, event, why);
     let Some(args) = to_strings(args) else {
-        alerter_for_usage().emit(&Alert::plain(module, Event::InvalidParameter));
-        crate::errln!("{}: arguments must be valid UTF-8", module.applet());
-        return Exit::Usage.code();
+        return usage_error(
+            Event::InvalidParameter,
+            Some("arguments must be valid UTF-8"),
+        );
     };
     let (id, command) = match args::parse(module, &args) {
         Ok(Parsed::Help) => {
@@ -361,19 +359,19 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
             );
             return Exit::Ok.code();
         }
-        Ok(Parsed::Run { id, command }) => (id, command),
+        Ok(Parsed::Run { id, command }) => {
+            if let Command::Monitor(m) = &command {
+                hide_password(module, &args, m);
+            }
+            (id, command)
+        }
         Err(e) => {
             let (event, why) = match e {
                 ArgError::IdMissing => (Event::IdMissing, None),
                 ArgError::TargetMissing => (Event::TargetMissing, None),
                 ArgError::Invalid(why) => (Event::InvalidParameter, Some(why)),
             };
-            alerter_for_usage().emit(&Alert::plain(module, event));
-            if let Some(why) = why {
-                crate::errln!("{}: {why}", module.applet());
-            }
-            crate::errln!("Try '{} --help'.", module.applet());
-            return Exit::Usage.code();
+            return usage_error(event, why.as_deref());
         }
     };
     drop(console);
@@ -411,6 +409,77 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
         }
         other => control_main(module, &paths, &alerter, &id, &other),
     }
+}
+
+/// Overwrites the `-p` password in this process's command line, so that ps(1) shows `X`s for it
+/// while the monitor runs ([`crate::argv`]). When that cannot be done, says so and goes on.
+fn hide_password(module: Module, args: &[String], m: &MonitorArgs) {
+    let Some(i) = m
+        .password
+        .as_ref()
+        .and_then(|_| args::password_position(module, args))
+    else {
+        return;
+    };
+    if let Err(e) = crate::argv::hide_arg(args.len() - i, args[i].as_bytes()) {
+        crate::errln!(
+            "{}: cannot hide the -p password from ps: {e}; prefer -A",
+            module.applet()
+        );
+    }
+}
+
+/// An invalid or missing parameter (`event` 11, 12 or 13, and why). A monitor raises the event,
+/// says why on stderr and exits [`Exit::Usage`]; `--once` answers as a plugin instead
+/// ([`once_unknown`]).
+fn usage_error(
+    module: Module,
+    paths: &Paths,
+    once: Option<OnceOutput>,
+    event: Event,
+    why: Option<&str>,
+) -> u8 {
+    let alert = Alert::plain(module, event);
+    if let Some(output) = once {
+        return once_unknown(output, &alert, why);
+    }
+    let alerter = if sys::is_root() {
+        sys::hostname().map_or(Alerter::console_only(), |h| Alerter::new(paths, &h))
+    } else {
+        Alerter::console_only()
+    };
+    alerter.emit(&alert);
+    if let Some(why) = why {
+        crate::errln!("{}: {why}", module.applet());
+    }
+    crate::errln!("Try '{} --help'.", module.applet());
+    Exit::Usage.code()
+}
+
+/// `--once` could not probe (a usage error, a refused licence): the plugin verdict UNKNOWN on
+/// stdout — `APPLET UNKNOWN - <alert text> (<why>)`, or one JSON object with `--json` — and no
+/// alert, for a health checker reads the verdict it is given and a check that is set up wrong
+/// must not flood the alert log.
+fn once_unknown(output: OnceOutput, alert: &Alert, why: Option<&str>) -> u8 {
+    let status = PluginStatus::Unknown;
+    match output {
+        OnceOutput::Line => crate::outln!(
+            "{} {} - {}{}",
+            alert.module.applet(),
+            status.label(),
+            alert.text,
+            why.map(|w| format!(" ({w})")).unwrap_or_default()
+        ),
+        OnceOutput::Json => crate::outln!(
+            "{}",
+            serde_json::json!({
+                "status": status.label(),
+                "reason": why,
+                "alerts": [{"id": alert.event.id(), "text": alert.text}],
+            })
+        ),
+    }
+    status.code()
 }
 
 /// The alert sinks of this server (event 61 and `Err` when the host name cannot be had).
@@ -608,21 +677,23 @@ fn run_monitor(
     let probe = match scripted_or(module, paths, m, factory) {
         Ok(p) => p,
         Err(why) => {
-            alerter.emit(&Alert::plain(module, Event::InvalidParameter));
-            crate::errln!("{}: {why}", module.applet());
-            return Exit::Usage.code();
+            return usage_error(
+                module,
+                paths,
+                m.once_output(),
+                Event::InvalidParameter,
+                Some(&why),
+            );
         }
     };
-    if m.once {
-        // A health checker wants the verdict on stdout, not alerts: say why, exit UNKNOWN.
+    if let Some(output) = m.once_output() {
         let today = chrono::Local::now().date_naive();
         if let Err(r) = license::check_monitor(paths, module.applet(), today) {
-            crate::outln!(
-                "{} UNKNOWN - {}",
-                module.applet(),
-                refusal_alert(module, &r).text
-            );
-            return PluginStatus::Unknown.code();
+            let why = match &r {
+                Refusal::Unreadable(why) => Some(why.as_str()),
+                _ => None,
+            };
+            return once_unknown(output, &refusal_alert(module, &r), why);
         }
         return run_once(&probe, m);
     }

@@ -19,6 +19,7 @@
 // not as code identifiers.
 #![allow(clippy::doc_markdown)]
 
+pub mod credfile;
 pub mod crypto;
 pub mod error;
 pub mod ntlmssp;
@@ -54,49 +55,6 @@ pub struct SambaProbe {
     identity: Identity,
 }
 
-/// What a credentials file (smbclient `-A` format) holds.
-#[derive(Default)]
-struct CredFile {
-    user: Option<String>,
-    password: Option<String>,
-    domain: Option<String>,
-}
-
-impl Drop for CredFile {
-    fn drop(&mut self) {
-        if let Some(p) = self.password.take() {
-            p.into_bytes().fill(0);
-        }
-    }
-}
-
-fn read_credentials(path: &str) -> Result<CredFile, String> {
-    let mut bytes = std::fs::read(path).map_err(|e| format!("credentials file {path}: {e}"))?;
-    let mut out = CredFile::default();
-    let parsed = std::str::from_utf8(&bytes)
-        .map_err(|_| format!("credentials file {path}: not UTF-8"))
-        .map(|text| {
-            for line in text.lines() {
-                let line = line.trim();
-                if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-                    continue;
-                }
-                let Some((k, v)) = line.split_once('=') else {
-                    continue;
-                };
-                let v = v.trim().to_owned();
-                match k.trim().to_ascii_lowercase().as_str() {
-                    "username" => out.user = Some(v),
-                    "password" => out.password = Some(v),
-                    "domain" | "workgroup" => out.domain = Some(v),
-                    _ => {}
-                }
-            }
-        });
-    bytes.fill(0);
-    parsed.map(|()| out)
-}
-
 /// Splits `DOMAIN\user` (or `DOMAIN/user`).
 fn split_user(u: &str) -> (Option<&str>, &str) {
     match u.split_once(['\\', '/']) {
@@ -115,13 +73,14 @@ impl SambaProbe {
         }
         let endpoint = Endpoint::parse(a.address.as_deref().unwrap_or(DEFAULT_ADDRESS))?;
         let file = match &a.credentials_file {
-            Some(p) => read_credentials(p)?,
-            None => CredFile::default(),
+            Some(p) => Some(credfile::read(p).map_err(|e| format!("credentials file {p}: {e}"))?),
+            None => None,
         };
+        let file = file.as_ref();
         let user = a
             .user
             .as_deref()
-            .or(file.user.as_deref())
+            .or(file.map(|f| f.user.as_str()))
             .filter(|u| !u.is_empty());
         let identity = match user {
             None => {
@@ -135,12 +94,12 @@ impl SambaProbe {
                 if name.is_empty() {
                     return Err(format!("bad user name {u:?}"));
                 }
-                let domain = dom.or(file.domain.as_deref()).unwrap_or("");
+                let domain = dom.or(file.and_then(|f| f.domain.as_deref())).unwrap_or("");
                 let env = std::env::var(PASSWORD_ENV).ok();
                 let password = a
                     .password
                     .as_deref()
-                    .or(file.password.as_deref())
+                    .or(file.and_then(|f| f.password.as_deref()))
                     .or(env.as_deref())
                     .unwrap_or("");
                 let id = Identity::user(name, domain, password);
@@ -457,6 +416,10 @@ mod tests {
             "# comment\nusername = bob\npassword = s3cr=t \ndomain=WG\n",
         )
         .unwrap();
+        let mode = |m| {
+            std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap();
+        };
+        mode(0o600);
         let p = SambaProbe::from_args(&args(&["-s", "s", "-A", f.to_str().unwrap()])).unwrap();
         match &p.identity {
             Identity::User { user, domain, key } => {
@@ -467,6 +430,14 @@ mod tests {
         }
         let missing = SambaProbe::from_args(&args(&["-s", "s", "-A", "/nonexistent/cred"]));
         assert!(missing.unwrap_err().contains("/nonexistent/cred"));
+        // one that others may read is refused, never read as anonymous (see credfile)
+        mode(0o644);
+        let e = SambaProbe::from_args(&args(&["-s", "s", "-A", f.to_str().unwrap()])).unwrap_err();
+        assert!(
+            e.starts_with("credentials file ") && e.contains("mode 0644"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cr=t"), "{e}");
     }
 
     #[test]
