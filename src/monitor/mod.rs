@@ -463,14 +463,29 @@ impl AcquireError {
                 Exit::IdInUse.code()
             }
             Self::Io { op, source } => {
-                alerter.emit(&Alert::new(
-                    module,
-                    Event::SystemError,
-                    &[&op, &sys::errno_of(&source)],
-                ));
+                system_error(module, alerter, op, &source);
                 Exit::System.code()
             }
         }
+    }
+}
+
+/// Event 42 for a failed system call `op`. A write refused because its path is unsafe (see
+/// [`sys::SafeDir`]) names the path in place of the call, and says why on stderr.
+fn system_error(module: Module, alerter: &Alerter, op: &str, e: &std::io::Error) {
+    if let Some(u) = sys::UnsafePath::of(e) {
+        crate::errln!("{}: {u}", module.applet());
+        alerter.emit(&Alert::new(
+            module,
+            Event::SystemError,
+            &[&u.path.display(), &sys::UNSAFE_ERRNO],
+        ));
+    } else {
+        alerter.emit(&Alert::new(
+            module,
+            Event::SystemError,
+            &[&op, &sys::errno_of(e)],
+        ));
     }
 }
 
@@ -639,25 +654,24 @@ fn run_monitor(
     let server = match ControlServer::start(&registry.socket_path(id), tx.clone()) {
         Ok(s) => s,
         Err(e) => {
-            alerter.emit(&Alert::new(
-                module,
-                Event::SystemError,
-                &[&"bind", &sys::errno_of(&e)],
-            ));
+            system_error(module, alerter, "bind", &e);
             return Exit::System.code();
         }
     };
+    // A log the product may not write (an unsafe directory, a planted link) is said once, here;
+    // the monitor still runs, with its alerts on syslog and the console.
+    for l in [paths.alert_log(), log.path.clone()] {
+        if let Err(e) = sys::check_append(&l) {
+            system_error(module, alerter, "open", &e);
+        }
+    }
     if let Err(code) = license_gate(module, paths, alerter, Some(&log)) {
         return code;
     }
     let mut entry = Entry::for_self(module, id, &m.target);
     entry.running = true;
     if let Err(e) = held.publish(&entry) {
-        alerter.emit(&Alert::new(
-            module,
-            Event::SystemError,
-            &[&"rename", &sys::errno_of(&e)],
-        ));
+        system_error(module, alerter, "rename", &e);
         return Exit::System.code();
     }
     let cfg = LoopConfig {
@@ -1072,11 +1086,7 @@ pub fn control_main(
                 Exit::NotFound.code()
             }
             Err(DeleteError::Io(e)) => {
-                alerter.emit(&Alert::new(
-                    module,
-                    Event::SystemError,
-                    &[&"unlink", &sys::errno_of(&e)],
-                ));
+                system_error(module, alerter, "unlink", &e);
                 Exit::System.code()
             }
         },
