@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # real servers for the probe tests; a one-node cluster for the OCF agent; tools the packaging
-# and template tests run (man pages, completions, shellcheck, dpkg-deb/rpm)
+# and template tests run (man pages, completions, shellcheck, dpkg-deb/rpm); logrotate for the
+# rotation test of the shipped configuration
 need=(samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux
       pacemaker pacemaker-cli-utils corosync resource-agents libxml2-utils systemd
-      man-db groff-base mandoc zsh bash-completion shellcheck rpm lintian binutils python3)
+      man-db groff-base mandoc zsh bash-completion shellcheck rpm lintian binutils python3
+      logrotate)
 missing=()
 for p in "${need[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -358,3 +358,182 @@ fn licence_writes_refuse_planted_links_and_unsafe_directories() {
         .path();
     assert_eq!(fs::read(after).unwrap(), before);
 }
+
+// ---- logs rotate under a running monitor ------------------------------------------------
+
+/// A monitor that has started and probed once (events 1 and 2 in its alert log).
+fn running(sb: &Sandbox, id: &str) -> Monitor {
+    let m = sb.spawn_monitor("clp_sambamon", &[id, "-s", "share", "-i", "1"], Some("ok"));
+    assert!(sb.wait_event(2, 10 * S), "{}", sb.alert_log());
+    m
+}
+
+fn control(sb: &Sandbox, id: &str, word: &str) {
+    sb.cmd("clp_sambamon").args([id, word]).assert().success();
+}
+
+/// Event IDs of an alert-log file.
+fn ids_in(path: &Path) -> Vec<u16> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('\t').nth(3).unwrap().parse().unwrap())
+        .collect()
+}
+
+/// Waits (up to 5 s: a command is acknowledged before its alert is written) until the alert-log
+/// file `path` holds exactly the events `ids`.
+fn has_ids(path: &Path, ids: &[u16]) {
+    wait_until(5 * S, || ids_in(path) == ids);
+    assert_eq!(ids_in(path), ids, "{}", path.display());
+}
+
+/// Waits until the fault log holds `what`.
+fn fault_has(sb: &Sandbox, what: &str) {
+    assert!(
+        wait_until(5 * S, || sb.fault_log("sambamon").contains(what)),
+        "{what}: {}",
+        sb.fault_log("sambamon")
+    );
+}
+
+#[test]
+fn logs_renamed_created_or_truncated_under_a_monitor_keep_its_lines() {
+    use std::os::unix::fs::MetadataExt;
+    let sb = Sandbox::licensed();
+    let mut m = running(&sb, "g1");
+    let logs = log_dir(&sb);
+    let (alert, fault) = (logs.join("alert.log"), logs.join("fault-sambamon.log"));
+    let at = |n: u32| {
+        (
+            logs.join(format!("alert.log.{n}")),
+            logs.join(format!("fault-sambamon.log.{n}")),
+        )
+    };
+
+    // rename (logrotate's default, nocreate): the next line makes a new file
+    let (a1, f1) = at(1);
+    fs::rename(&alert, &a1).unwrap();
+    fs::rename(&fault, &f1).unwrap();
+    let (a1_text, f1_text) = (fs::read(&a1).unwrap(), fs::read(&f1).unwrap());
+    control(&sb, "g1", "-pause");
+    has_ids(&alert, &[7]);
+    fault_has(&sb, "paused");
+    assert_eq!(
+        fs::read(&a1).unwrap(),
+        a1_text,
+        "written into the rotated log"
+    );
+    assert_eq!(
+        fs::read(&f1).unwrap(),
+        f1_text,
+        "written into the rotated log"
+    );
+    assert_eq!(ids_in(&a1)[..2], [1, 2]);
+
+    // rename + create (logrotate's `create`): the lines go to the created file
+    let (a2, f2) = at(2);
+    fs::rename(&alert, &a2).unwrap();
+    fs::rename(&fault, &f2).unwrap();
+    for p in [&alert, &fault] {
+        fs::File::create(p).unwrap();
+    }
+    let inode = fs::metadata(&alert).unwrap().ino();
+    control(&sb, "g1", "-continue");
+    has_ids(&alert, &[8]);
+    assert_eq!(fs::metadata(&alert).unwrap().ino(), inode);
+    fault_has(&sb, "resumed");
+    assert_eq!(ids_in(&a2), [7]);
+
+    // copytruncate: the next line lands at the start of the emptied file, no hole before it
+    let (a3, _) = at(3);
+    fs::copy(&alert, &a3).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&alert)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    control(&sb, "g1", "-pause");
+    has_ids(&alert, &[7]);
+    let text = fs::read(&alert).unwrap();
+    assert!(!text.contains(&0), "a hole of NULs: {text:?}");
+    stop(&sb, "clp_sambamon", "g1", &mut m);
+    assert_eq!(ids_in(&alert), [7, 3]);
+    assert_eq!(ids_in(&a3), [8]);
+}
+
+/// The logrotate configuration the packages install, for the logs under `root`.
+fn logrotate_config(root: &Path) -> String {
+    let shipped = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/logrotate/clusterpro-fsmon"),
+    )
+    .unwrap();
+    assert!(shipped.contains("/var/log/clp-fsmon/*.log {"), "{shipped}");
+    shipped.replace(
+        "/var/log/clp-fsmon/",
+        &format!("{}/", root.join("var/log/clp-fsmon").display()),
+    )
+}
+
+/// `logrotate` (the Debian package of the same name, installed by contrib/test.sh).
+fn logrotate() -> PathBuf {
+    clp_fsmon::sys::which("logrotate")
+        .or_else(|| Some(PathBuf::from("/usr/sbin/logrotate")).filter(|p| p.exists()))
+        .expect("logrotate is not installed: apt-get install logrotate (contrib/test.sh does)")
+}
+
+#[test]
+fn logrotate_with_the_shipped_configuration_rotates_a_running_monitors_logs() {
+    let tool = logrotate();
+    let sb = Sandbox::licensed();
+    let mut m = running(&sb, "g2");
+    let logs = log_dir(&sb);
+    let conf = sb.path().join("logrotate.conf");
+    fs::write(&conf, logrotate_config(sb.path())).unwrap();
+    let state = sb.path().join("logrotate.state");
+    let rotate = || {
+        let out = std::process::Command::new(&tool)
+            .arg("-f")
+            .arg("-s")
+            .arg(&state)
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "logrotate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    rotate();
+    let alert = logs.join("alert.log");
+    assert!(!alert.exists(), "nocreate: the monitor makes the new log");
+    assert_eq!(ids_in(&logs.join("alert.log.1"))[..2], [1, 2]);
+    assert!(
+        fs::read_to_string(logs.join("fault-sambamon.log.1"))
+            .unwrap()
+            .contains("start target=")
+    );
+    control(&sb, "g2", "-pause");
+    has_ids(&alert, &[7]);
+    fault_has(&sb, "paused");
+    assert_eq!(
+        fs::metadata(&alert).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    // The second rotation compresses the first (delaycompress).
+    rotate();
+    let gz = logs.join("alert.log.2.gz");
+    let out = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(&gz)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", gz.display());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\t1\t"));
+    assert_eq!(ids_in(&logs.join("alert.log.1")), [7]);
+    control(&sb, "g2", "-continue");
+    stop(&sb, "clp_sambamon", "g2", &mut m);
+    assert_eq!(ids_in(&alert), [8, 3]);
+}
