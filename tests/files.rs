@@ -487,8 +487,27 @@ fn logrotate() -> PathBuf {
 fn logrotate_with_the_shipped_configuration_rotates_a_running_monitors_logs() {
     let tool = logrotate();
     let sb = Sandbox::licensed();
-    let mut m = running(&sb, "g2");
     let logs = log_dir(&sb);
+    fs::create_dir_all(&logs).unwrap();
+    // As the script templates start it: console output appended to ID.out, held open.
+    let out_file = logs.join("g2.out");
+    let console = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&out_file)
+        .unwrap();
+    let mut m = Monitor {
+        child: sb
+            .std_cmd("clp_sambamon")
+            .args(["g2", "-s", "share", "-i", "1"])
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .stdin(std::process::Stdio::null())
+            .stdout(console.try_clone().unwrap())
+            .stderr(console)
+            .spawn()
+            .unwrap(),
+    };
+    assert!(sb.wait_event(2, 10 * S), "{}", sb.alert_log());
     let conf = sb.path().join("logrotate.conf");
     fs::write(&conf, logrotate_config(sb.path())).unwrap();
     let state = sb.path().join("logrotate.state");
@@ -515,9 +534,17 @@ fn logrotate_with_the_shipped_configuration_rotates_a_running_monitors_logs() {
             .unwrap()
             .contains("start target=")
     );
+    // The console output was copied and truncated.
+    let out1 = fs::read_to_string(logs.join("g2.out.1")).unwrap();
+    assert!(out1.contains("has started watching Samba."), "{out1}");
+    assert_eq!(fs::metadata(&out_file).unwrap().len(), 0);
     control(&sb, "g2", "-pause");
     has_ids(&alert, &[7]);
     fault_has(&sb, "paused");
+    assert!(wait_until(5 * S, || fs::read_to_string(&out_file)
+        .is_ok_and(|t| t.starts_with(
+            "The clp_sambamon is going to stop monitoring.\n"
+        ))));
     assert_eq!(
         fs::metadata(&alert).unwrap().permissions().mode() & 0o777,
         0o640
