@@ -11,12 +11,13 @@ command -v cargo >/dev/null || { echo "test.sh: cargo not found: install Rust (r
 
 # Every tool a test runs, by Debian package: real servers for the probe tests and their reference
 # clients (smbclient, rpcinfo, nfs-ls); a one-node cluster for the OCF agent; what the packaging
-# and template tests run (man pages, completions, shellcheck, dpkg-deb/rpm, lintian).
+# and template tests run (man pages, completions, shellcheck, dpkg-deb/rpm, lintian); logrotate
+# for the rotation test of the shipped configuration.
 # shellcheck source=contrib/lib/servers.sh
 . contrib/lib/servers.sh
 fsmon_install_deps libnfs-utils pacemaker pacemaker-cli-utils corosync resource-agents \
     libxml2-utils systemd man-db groff-base mandoc zsh bash-completion shellcheck dash rpm \
-    lintian binutils libc-bin python3
+    lintian binutils libc-bin python3 logrotate
 
 # Crates the tests run, built into this checkout (never into the user's ~/.cargo).
 tools="$PWD/target/tools"

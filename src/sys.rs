@@ -1,5 +1,12 @@
 //! Small system helpers shared by the runtime: atomic state writes, append-only log lines,
-//! root check, host name, process identity from /proc, and bounded child waits.
+//! root check, host name, process identity from /proc, and bounded child and thread waits.
+//!
+//! Every file root writes goes through [`SafeDir`]: the directory (the product's own state, log
+//! or licence directory) must be owned by root and writable by root only, the directories above
+//! it must not be changeable by another user, and the file itself is opened relative to the
+//! checked directory with `O_NOFOLLOW` (temp files with `O_EXCL`), so a symbolic link planted
+//! where a log or state file belongs is refused, never written through. Files read from those
+//! directories are read with [`read_regular`]: regular files only, bounded in size.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -27,23 +34,12 @@ pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
         .create(dir)
 }
 
-/// Writes `data` to `path` atomically: a temp file in the same directory, fsync, rename.
+/// Writes `data` to `path` atomically, in a directory checked by [`SafeDir::open`] (the parent
+/// is the product's own directory): a temp file created with `O_EXCL`, fsync, rename.
 /// Callers that race on the same path hold a lock around the call.
 pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    tmp.write_all(data)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    let (dir, name) = split(path)?;
+    SafeDir::open(dir, dir, 0o755)?.write_atomic(name, data, mode)
 }
 
 /// Takes a `flock` on `f` (exclusive or shared), waiting at most `limit`: a holder that is stuck
@@ -78,22 +74,436 @@ const APPEND_LOCK_WAIT: Duration = Duration::from_secs(2);
 /// lock, so concurrent writers never interleave. When the lock cannot be had within 2 s (its
 /// holder is stuck) the line is written anyway: an `O_APPEND` write of one short line is not
 /// interleaved on a local file system, and an alert must never be lost or delayed for long.
-/// Creates the file (0640) and its directory.
+///
+/// The file is opened for this one line and closed again, so a log rotated by renaming (or
+/// copied and truncated) is picked up at the next line. It is created (0640) with its directory
+/// when missing; the directory is the product's own and is checked, and the file is never
+/// reached through a symbolic link (see [`SafeDir`]).
 pub fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        ensure_dir(dir, 0o755)?;
-    }
-    let mut f = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o640)
-        .open(path)?;
+    let (dir, name) = split(path)?;
+    let mut f = SafeDir::open(dir, dir, 0o755)?.open_append(name, 0o640)?;
     let locked = lock_within(&f, true, APPEND_LOCK_WAIT).is_ok();
     let r = f.write_all(line);
     if locked {
         let _ = f.unlock();
     }
     r
+}
+
+/// Checks, without writing, that [`append_line`] may write `path`: its directory passes
+/// [`SafeDir::open`] (and is created when missing) and the file, when it exists, is a regular
+/// file with one link, not a symbolic link.
+pub fn check_append(path: &Path) -> io::Result<()> {
+    let (dir, name) = split(path)?;
+    SafeDir::open(dir, dir, 0o755)?.check_file(name)
+}
+
+fn split(path: &Path) -> io::Result<(&Path, &std::ffi::OsStr)> {
+    match (path.parent(), path.file_name()) {
+        (Some(d), Some(n)) => Ok((d, n)),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: not a file path", path.display()),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files root writes and reads: never through a symbolic link, only in directories no other user
+// can change, and reads bounded in size.
+
+/// A path root refuses to write: a directory another user could change, or a file that is not
+/// a plain regular file (a symbolic link planted where a log or state file belongs).
+#[derive(Debug, thiserror::Error)]
+#[error("refusing to write {}: {why}", path.display())]
+pub struct UnsafePath {
+    /// The directory or file.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub why: String,
+}
+
+impl UnsafePath {
+    fn error(path: &Path, why: impl Into<String>) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            Self {
+                path: path.to_path_buf(),
+                why: why.into(),
+            },
+        )
+    }
+
+    /// The refusal inside `e`, when `e` is one.
+    pub fn of(e: &io::Error) -> Option<&Self> {
+        e.get_ref().and_then(|x| x.downcast_ref::<Self>())
+    }
+}
+
+/// The errno an [`UnsafePath`] stands for in a system-error alert (event 42).
+pub const UNSAFE_ERRNO: i32 = nix::libc::EACCES;
+
+fn file_kind(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a regular file"
+    }
+}
+
+/// The rule for the product's own directories (the state, log and licence directories and what
+/// is below them): a directory owned by the effective user (root) that neither group nor others
+/// may write, sticky bit or not.
+fn check_own_dir(path: &Path, m: &std::fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let euid = nix::unistd::geteuid().as_raw();
+    if !m.is_dir() {
+        return Err(UnsafePath::error(
+            path,
+            format!("it is {}, not a directory", file_kind(m.file_type())),
+        ));
+    }
+    if m.uid() != euid {
+        return Err(UnsafePath::error(
+            path,
+            format!(
+                "the directory is owned by uid {}, not by uid {euid};                  it must be owned by root and writable by root only",
+                m.uid()
+            ),
+        ));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Err(UnsafePath::error(
+            path,
+            format!(
+                "the directory is writable by group or others (mode {:04o});                  it must be owned by root and writable by root only",
+                m.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The rule for the directories above the product's own (`/`, `/var`, `/var/log`, a test
+/// sandbox under `/tmp`): owned by root or the effective user, and not writable by others
+/// unless sticky (`/tmp`). Group-writable system directories (`/var/log` is `root:syslog 0775`
+/// on some distributions) are accepted.
+fn check_ancestor(path: &Path, m: &std::fs::Metadata) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let euid = nix::unistd::geteuid().as_raw();
+    if m.uid() != 0 && m.uid() != euid {
+        return Err(UnsafePath::error(
+            path,
+            format!(
+                "a directory on the path is owned by uid {}, not by root",
+                m.uid()
+            ),
+        ));
+    }
+    if m.mode() & 0o002 != 0 && m.mode() & 0o1000 == 0 {
+        return Err(UnsafePath::error(
+            path,
+            format!(
+                "a directory on the path is writable by others without the sticky bit (mode {:04o})",
+                m.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn nofollow_error(path: &Path, e: io::Error) -> io::Error {
+    if e.raw_os_error() == Some(nix::libc::ELOOP) {
+        UnsafePath::error(
+            path,
+            "it is a symbolic link; the product never writes through one",
+        )
+    } else {
+        e
+    }
+}
+
+/// A directory checked for writing as root, held open: files are created, opened and renamed
+/// relative to the descriptor (`openat`, `renameat`), so they land in the very directory that
+/// was checked, whatever happens to its path afterwards, and never through a symbolic link.
+#[derive(Debug)]
+pub struct SafeDir {
+    fd: File,
+    path: PathBuf,
+}
+
+impl SafeDir {
+    /// Creates `dir` (with its missing parents, `mode`) and checks it for writing.
+    ///
+    /// `top` is the product's own top directory that `dir` lies in (`dir` itself, or e.g. the
+    /// state directory for a registry entry below it): `dir` and every directory between it and
+    /// `top` must be owned by root and writable by root only. Every directory above them, up to
+    /// `/`, on the real path, must be owned by root and not writable by others unless sticky.
+    /// A refusal is an [`UnsafePath`] error (kind `PermissionDenied`).
+    pub fn open(dir: &Path, top: &Path, mode: u32) -> io::Result<Self> {
+        ensure_dir(dir, mode)?;
+        Self::existing(dir, top)
+    }
+
+    /// [`SafeDir::open`] for a directory that must exist already (`NotFound` otherwise).
+    pub fn existing(dir: &Path, top: &Path) -> io::Result<Self> {
+        for own in dir.ancestors().take_while(|p| p.starts_with(top)) {
+            check_own_dir(own, &std::fs::metadata(own)?)?;
+        }
+        let mut real: Vec<PathBuf> = Vec::new();
+        for p in [dir, top] {
+            for a in std::fs::canonicalize(p)?.ancestors().skip(1) {
+                if !real.iter().any(|r| r == a) {
+                    real.push(a.to_path_buf());
+                }
+            }
+        }
+        for a in &real {
+            check_ancestor(a, &std::fs::symlink_metadata(a)?)?;
+        }
+        let fd = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_DIRECTORY)
+            .open(dir)?;
+        // The descriptor is what the files are written in: check it too.
+        check_own_dir(dir, &fd.metadata()?)?;
+        Ok(Self {
+            fd,
+            path: dir.to_path_buf(),
+        })
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn openat(
+        &self,
+        name: &std::ffi::OsStr,
+        flags: nix::fcntl::OFlag,
+        mode: u32,
+    ) -> io::Result<File> {
+        use nix::fcntl::OFlag;
+        let flags = flags | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+        nix::fcntl::openat(
+            &self.fd,
+            name,
+            flags,
+            nix::sys::stat::Mode::from_bits_truncate(mode),
+        )
+        .map(File::from)
+        .map_err(|e| nofollow_error(&self.path.join(name), io::Error::from(e)))
+    }
+
+    /// Refuses anything but a regular file with one link (a hard link to another file would
+    /// be written through just like a symbolic link).
+    fn plain(&self, name: &std::ffi::OsStr, m: &std::fs::Metadata) -> io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.path.join(name);
+        if !m.is_file() {
+            return Err(UnsafePath::error(
+                &path,
+                format!("it is {}, not a regular file", file_kind(m.file_type())),
+            ));
+        }
+        if m.nlink() != 1 {
+            return Err(UnsafePath::error(
+                &path,
+                format!("the file has {} hard links", m.nlink()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Opens `name` for appending, creating it with `mode` when missing.
+    pub fn open_append(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
+        use nix::fcntl::OFlag;
+        let f = self.openat(
+            name,
+            OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT,
+            mode,
+        )?;
+        self.plain(name, &f.metadata()?)?;
+        Ok(f)
+    }
+
+    /// Opens (creating with `mode` when missing) `name` for reading and writing: a lock file.
+    pub fn open_lock(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
+        use nix::fcntl::OFlag;
+        let f = self.openat(name, OFlag::O_RDWR | OFlag::O_CREAT, mode)?;
+        self.plain(name, &f.metadata()?)?;
+        Ok(f)
+    }
+
+    /// Creates `name`, which must not exist (`O_EXCL`: not even as a symbolic link), with `mode`.
+    pub fn create_new(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
+        use nix::fcntl::OFlag;
+        self.openat(name, OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL, mode)
+    }
+
+    /// Checks `name` without opening it: absent, or a regular file with one link.
+    pub fn check_file(&self, name: &std::ffi::OsStr) -> io::Result<()> {
+        match std::fs::symlink_metadata(self.path.join(name)) {
+            Ok(m) => self.plain(name, &m),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replaces `name` with `data` atomically: a new temp file (`O_EXCL`, `mode`) in this
+    /// directory, fsync, rename over `name` (which replaces a symbolic link, never follows it),
+    /// fsync of the directory.
+    pub fn write_atomic(&self, name: &std::ffi::OsStr, data: &[u8], mode: u32) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let (tmp, mut f) = self.temp_file(name, mode)?;
+        let written = (|| {
+            // The creation mode was cut by the umask; the file gets exactly `mode`.
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            f.write_all(data)?;
+            f.sync_all()?;
+            nix::fcntl::renameat(&self.fd, tmp.as_os_str(), &self.fd, name).map_err(io::Error::from)
+        })();
+        if let Err(e) = written {
+            let _ = nix::unistd::unlinkat(
+                &self.fd,
+                tmp.as_os_str(),
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            );
+            return Err(e);
+        }
+        let _ = self.fd.sync_all();
+        Ok(())
+    }
+
+    fn temp_file(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<(PathBuf, File)> {
+        for _ in 0..16 {
+            let tag = getrandom::u64()
+                .map_err(|e| io::Error::other(format!("no random numbers: {e}")))?;
+            let tmp = PathBuf::from(format!(".tmp-{}-{tag:016x}", name.to_string_lossy()));
+            match self.create_new(tmp.as_os_str(), mode & 0o600) {
+                Ok(f) => return Ok((tmp, f)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{}: no free temp file name", self.path.display()),
+        ))
+    }
+}
+
+/// Why [`read_regular`] refused a file (an `InvalidData` error carries it).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {why}", path.display())]
+pub struct NotReadable {
+    /// The file.
+    pub path: PathBuf,
+    /// What it is instead of a small regular file.
+    pub why: String,
+}
+
+impl NotReadable {
+    fn error(path: &Path, why: impl Into<String>) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            Self {
+                path: path.to_path_buf(),
+                why: why.into(),
+            },
+        )
+    }
+
+    /// The refusal inside `e`, when `e` is one.
+    pub fn of(e: &io::Error) -> Option<&Self> {
+        e.get_ref().and_then(|x| x.downcast_ref::<Self>())
+    }
+}
+
+/// Opens `path` for reading only if it is a regular file: never through a symbolic link, and
+/// without blocking on a FIFO (`O_NONBLOCK`) or opening a device (checked before and after the
+/// open). Refusals are [`NotReadable`] (`InvalidData`).
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let kind = std::fs::symlink_metadata(path)?.file_type();
+    if !kind.is_file() {
+        return Err(NotReadable::error(
+            path,
+            format!("it is {}, not a regular file", file_kind(kind)),
+        ));
+    }
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                NotReadable::error(path, "it is a symbolic link, not a regular file")
+            } else {
+                e
+            }
+        })?;
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(NotReadable::error(
+            path,
+            format!("it is {}, not a regular file", file_kind(m.file_type())),
+        ));
+    }
+    Ok(f)
+}
+
+/// Reads a regular file of at most `cap` bytes (see [`open_regular`]); a larger one is refused
+/// before anything is read.
+pub fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = open_regular(path)?;
+    let too_big = || NotReadable::error(path, format!("it is larger than {cap} bytes"));
+    if f.metadata()?.len() > cap {
+        return Err(too_big());
+    }
+    let mut data = Vec::new();
+    f.take(cap + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > cap {
+        return Err(too_big()); // it grew while we read
+    }
+    Ok(data)
+}
+
+/// Runs `f` on a thread of its own and waits for it at most `limit`: a call that can block in
+/// the kernel (a file on a hung NFS server) must not hang its caller. `TimedOut` when it has
+/// not finished by then; the thread is left behind to finish (or hang) on its own.
+pub fn within<T: Send + 'static>(
+    limit: Duration,
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })?;
+    rx.recv_timeout(limit).map_err(|e| match e {
+        std::sync::mpsc::RecvTimeoutError::Timeout => io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("{name} did not finish within {limit:?}"),
+        ),
+        std::sync::mpsc::RecvTimeoutError::Disconnected => {
+            io::Error::other(format!("{name} ended without an answer"))
+        }
+    })
 }
 
 /// The start time of `pid` (clock ticks since boot, field 22 of /proc/PID/stat), or None when
@@ -199,6 +609,145 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"line\n");
         holder.unlock().unwrap();
         lock_within(&other, false, Duration::from_millis(100)).unwrap();
+    }
+
+    fn is_unsafe(e: &io::Error) -> bool {
+        UnsafePath::of(e).is_some() && e.kind() == io::ErrorKind::PermissionDenied
+    }
+
+    #[test]
+    fn append_never_writes_through_a_planted_symlink() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, b"precious\n").unwrap();
+        let logs = d.path().join("log");
+        std::fs::create_dir(&logs).unwrap();
+        std::os::unix::fs::symlink(&victim, logs.join("alert.log")).unwrap();
+        let e = append_line(&logs.join("alert.log"), b"line\n").unwrap_err();
+        assert!(is_unsafe(&e), "{e}");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(check_append(&logs.join("alert.log")).is_err());
+        // a dangling link is refused too: nothing is created at its target
+        let absent = d.path().join("absent");
+        std::os::unix::fs::symlink(&absent, logs.join("fault.log")).unwrap();
+        assert!(is_unsafe(
+            &append_line(&logs.join("fault.log"), b"x\n").unwrap_err()
+        ));
+        // a hard link to another file is refused
+        std::fs::hard_link(&victim, logs.join("hard.log")).unwrap();
+        let e = append_line(&logs.join("hard.log"), b"x\n").unwrap_err();
+        assert!(e.to_string().contains("hard links"), "{e}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious\n");
+        assert!(!absent.exists());
+        // and a FIFO is neither blocked on nor written
+        nix::unistd::mkfifo(&logs.join("fifo.log"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(append_line(&logs.join("fifo.log"), b"x\n").is_err());
+    }
+
+    #[test]
+    fn temp_files_are_created_exclusively_and_renames_replace_links() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = SafeDir::open(&d.path().join("state"), d.path(), 0o700).unwrap();
+        let victim = d.path().join("victim");
+        // a link planted at the temp name: O_EXCL refuses it, the victim is not created
+        std::os::unix::fs::symlink(&victim, dir.path().join(".tmp-x")).unwrap();
+        let e = dir.create_new(".tmp-x".as_ref(), 0o600).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert!(!victim.exists());
+        // a link planted at the final name is replaced, never written through
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("entry.json")).unwrap();
+        dir.write_atomic("entry.json".as_ref(), b"{}", 0o600)
+            .unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        let m = std::fs::symlink_metadata(dir.path().join("entry.json")).unwrap();
+        assert!(m.is_file());
+        assert_eq!(std::fs::read(dir.path().join("entry.json")).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn directories_others_can_change_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let logs = d.path().join("log");
+        append_line(&logs.join("a.log"), b"ok\n").unwrap();
+        // writable by others (even with the sticky bit: it is our own directory)
+        for mode in [0o777, 0o775, 0o1777] {
+            std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = append_line(&logs.join("a.log"), b"no\n").unwrap_err();
+            assert!(is_unsafe(&e), "{mode:o}: {e}");
+            assert_eq!(UnsafePath::of(&e).unwrap().path, logs);
+            assert!(e.to_string().contains("writable by group or others"), "{e}");
+        }
+        std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // owned by another user
+        nix::unistd::chown(&logs, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let e = append_line(&logs.join("a.log"), b"no\n").unwrap_err();
+        assert!(e.to_string().contains("owned by uid 65534"), "{e}");
+        nix::unistd::chown(&logs, Some(nix::unistd::geteuid()), None).unwrap();
+        // a directory between the product's own and its top is the product's too
+        let top = d.path().join("run");
+        let entry = top.join("sambamon/id1");
+        SafeDir::open(&entry, &top, 0o700).unwrap();
+        std::fs::set_permissions(top.join("sambamon"), std::fs::Permissions::from_mode(0o733))
+            .unwrap();
+        let e = SafeDir::open(&entry, &top, 0o700).unwrap_err();
+        assert_eq!(UnsafePath::of(&e).unwrap().path, top.join("sambamon"));
+        // above the top, others' write access is refused unless sticky (/tmp)
+        std::fs::set_permissions(top.join("sambamon"), std::fs::Permissions::from_mode(0o700))
+            .unwrap();
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = SafeDir::open(&entry, &top, 0o700).unwrap_err();
+        assert!(e.to_string().contains("without the sticky bit"), "{e}");
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        SafeDir::open(&entry, &top, 0o700).unwrap();
+        assert_eq!(std::fs::read(logs.join("a.log")).unwrap(), b"ok\n");
+    }
+
+    #[test]
+    fn reads_take_small_regular_files_only() {
+        let d = tempfile::tempdir().unwrap();
+        let p = |n: &str| d.path().join(n);
+        std::fs::write(p("small"), b"data").unwrap();
+        assert_eq!(read_regular(&p("small"), 4).unwrap(), b"data");
+        let refused = |path: &Path, what: &str| {
+            let t = Instant::now();
+            let e = read_regular(path, 64 * 1024).unwrap_err();
+            assert!(t.elapsed() < Duration::from_secs(1), "{what}: slow");
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{what}: {e}");
+            let why = &NotReadable::of(&e).unwrap().why;
+            assert!(why.contains(what), "{why}");
+        };
+        assert_eq!(
+            read_regular(&p("small"), 3).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+        nix::unistd::mkfifo(&p("fifo"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        refused(&p("fifo"), "a FIFO");
+        std::os::unix::fs::symlink("/dev/zero", p("zero")).unwrap();
+        refused(&p("zero"), "a symbolic link");
+        refused(Path::new("/dev/zero"), "a character device");
+        refused(d.path(), "a directory");
+        let big = File::create(p("big")).unwrap();
+        big.set_len(1 << 30).unwrap();
+        refused(&p("big"), "larger than 65536 bytes");
+        assert_eq!(
+            read_regular(&p("missing"), 10).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn within_gives_up_on_a_call_that_does_not_return() {
+        let t = Instant::now();
+        let e = within(Duration::from_millis(50), "stuck call", || {
+            std::thread::sleep(Duration::from_secs(5));
+        })
+        .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(e.to_string().contains("stuck call"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(1));
+        assert_eq!(within(Duration::from_secs(5), "quick", || 7).unwrap(), 7);
     }
 
     #[test]

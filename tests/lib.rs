@@ -8,5 +8,6 @@ mod clp_sambamon;
 mod clplcnsc;
 mod cluster;
 mod fault_matrix;
+mod files;
 mod packaging;
 mod runtime;

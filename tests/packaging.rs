@@ -739,9 +739,14 @@ fn stage_deb(work: &Path, binary: &Path) -> PathBuf {
     let meta = deb_metadata();
     let root = work.join("stage");
     let mut size = 0;
+    let mut conffiles = String::new();
     for a in deb_assets(binary) {
         match a {
             Asset::File { src, dest, mode } => {
+                // As cargo-deb does: whatever is installed below /etc is a conffile.
+                if dest.starts_with("etc/") {
+                    let _ = writeln!(conffiles, "/{dest}");
+                }
                 let mut to = root.join(&dest);
                 fs::create_dir_all(to.parent().unwrap()).unwrap();
                 if dest.starts_with("usr/share/man/") {
@@ -787,6 +792,9 @@ fn stage_deb(work: &Path, binary: &Path) -> PathBuf {
     for s in ["postinst", "prerm", "postrm"] {
         fs::copy(scripts.join(s), control.join(s)).unwrap();
         fs::set_permissions(control.join(s), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    if !conffiles.is_empty() {
+        fs::write(control.join("conffiles"), conffiles).unwrap();
     }
     let arch = ok(Command::new("dpkg").arg("--print-architecture"));
     let extended = meta["extended-description"].as_str().unwrap();
@@ -909,6 +917,15 @@ fn check_deb_contents(deb: &Path) {
     has(&format!(
         "-rw-r--r-- usr/share/lintian/overrides/{DEB_NAME}"
     ));
+    has(&format!("-rw-r--r-- {LOGROTATE}"));
+    // A configuration file an administrator may edit: dpkg keeps their version on upgrade.
+    let conffiles = ok(Command::new("dpkg-deb").arg("-I").arg(deb).arg("conffiles"));
+    assert_eq!(
+        conffiles.lines().collect::<Vec<_>>(),
+        [format!("/{LOGROTATE}")],
+        "{}: conffiles",
+        deb.display()
+    );
     assert_eq!(deb_field(deb, "Package"), DEB_NAME);
     assert_eq!(
         deb_field(deb, "Version"),
@@ -929,8 +946,12 @@ fn package_status() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// The package's logrotate configuration (a conffile), from contrib/logrotate.
+const LOGROTATE: &str = "etc/logrotate.d/clusterpro-fsmon";
+
 /// Where the package puts things, and what the applets and a purge touch.
-const WATCHED: [&str; 12] = [
+const WATCHED: [&str; 13] = [
+    "/etc/logrotate.d",
     "/usr/sbin",
     "/usr/share/lintian/overrides",
     "/usr/share/man/man8",
@@ -974,7 +995,11 @@ fn refuse_to_clobber() {
     );
     let mut paths = vec!["/usr/sbin/clp-fsmon".to_owned()];
     paths.extend(APPLETS.iter().map(|a| format!("/usr/sbin/{}", a.name)));
-    paths.extend(["/var/lib/clp-fsmon".into(), "/var/log/clp-fsmon".into()]);
+    paths.extend([
+        "/var/lib/clp-fsmon".into(),
+        "/var/log/clp-fsmon".into(),
+        format!("/{LOGROTATE}"),
+    ]);
     for p in paths {
         assert!(
             ours || fs::symlink_metadata(&p).is_err(),
@@ -1074,6 +1099,20 @@ fn assert_installed(deb: &Path) {
     assert!(v.contains(env!("CARGO_PKG_VERSION")), "{v}");
     let lic = ok(Command::new("/usr/sbin/clplcnsc").arg("--help"));
     assert!(lic.contains("-p <PRODUCT_ID>"), "{lic}");
+    if have("logrotate") {
+        // The installed configuration parses (-d: nothing is rotated, no state is written).
+        let state = tempfile::tempdir().unwrap();
+        let out = run(Command::new("logrotate")
+            .arg("-d")
+            .arg("-s")
+            .arg(state.path().join("status"))
+            .arg(format!("/{LOGROTATE}")));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !err.contains("error:") && err.contains("/var/log/clp-fsmon/"),
+            "logrotate -d /{LOGROTATE}:\n{err}"
+        );
+    }
     let list = ok(Command::new("clp-fsmon")
         .arg("--list")
         .env("PATH", "/usr/sbin:/usr/bin:/bin"));
@@ -1170,10 +1209,14 @@ fn install_remove_purge(deb: &Path) {
             "{link} left after dpkg -r"
         );
     }
+    // Conffiles stay until the purge (Debian policy); everything else goes with the removal.
+    let conffile = PathBuf::from(format!("/{LOGROTATE}"));
+    assert!(files.contains(&conffile), "{files:?}");
     for f in &files {
-        assert!(
-            fs::symlink_metadata(f).is_err(),
-            "{} left after dpkg -r",
+        assert_eq!(
+            fs::symlink_metadata(f).is_ok(),
+            *f == conffile,
+            "{} after dpkg -r",
             f.display()
         );
     }
@@ -1314,6 +1357,7 @@ fn rpm_spec_matches_the_deb_layout() {
         "contrib/scripts",
         "contrib/ocf",
         "contrib/systemd",
+        "contrib/logrotate",
     ] {
         for f in files_below(&repo().join(dir), true, "") {
             let to = src.join(f.strip_prefix(repo()).unwrap());

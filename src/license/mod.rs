@@ -29,6 +29,11 @@ pub use keygen::keygen_main;
 /// Days left at or below which a trial warns in the log.
 pub const TRIAL_WARN_DAYS: i64 = 7;
 
+/// Longest a monitor waits for its start-up licence check: longer than a store operation may
+/// take ([`store::OP_LIMIT`]), so a slow store reports its own, more precise error first.
+pub const CHECK_LIMIT: std::time::Duration =
+    std::time::Duration::from_secs(store::OP_LIMIT.as_secs() + 5);
+
 /// A licence that lets a monitor run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Grant {

@@ -7,10 +7,18 @@
 //! keyed by the vendor secret: a truncated, edited or foreign file fails the check and is reported,
 //! never used. Writers hold an exclusive lock on `.lock` in the directory and replace files
 //! atomically (temp file + rename); readers take a shared lock.
+//!
+//! Bounds: every store operation (read, register, delete) ends within [`OP_LIMIT`], whatever
+//! the file system does (a hung NFS server holding the shared store); only regular files of at
+//! most [`FILE_MAX`] bytes are read (a FIFO, a device, a symbolic link or a huge file named
+//! `*.lic` is a corrupt store file, never a hang or unbounded memory), at most [`FILES_MAX`] of
+//! them. Writes go through [`sys::SafeDir`](crate::sys::SafeDir): the store directory and
+//! `var/lib/clp-fsmon` must be root's alone, and nothing is written through a symbolic link.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -24,6 +32,17 @@ const SUFFIX: &str = ".lic";
 const MAC_PREFIX: &str = "hmac-sha256 ";
 const MAC_DOMAIN: &[u8] = b"clp-fsmon/licence-store/v1\0";
 const FORMAT: u32 = 1;
+
+/// Largest store file read: a store file is a few hundred bytes per licence.
+pub const FILE_MAX: u64 = 64 * 1024;
+/// Most store files read from the directory (one per server of the cluster).
+pub const FILES_MAX: usize = 1024;
+/// Longest a store operation may take, lock wait included.
+pub const OP_LIMIT: Duration = Duration::from_secs(15);
+/// Longest a store operation waits for the store's lock (a stopped `clplcnsc`).
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// Largest host identity file read (`hostname`, `machine-id`).
+const IDENTITY_MAX: u64 = 4096;
 
 /// Why the store cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +85,24 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     }
 }
 
+/// Reads one store file: a file that is not a small regular file is corrupt (with why).
+fn read_store_file(path: &Path) -> Result<Vec<u8>, StoreError> {
+    crate::sys::read_regular(path, FILE_MAX).map_err(|e| match crate::sys::NotReadable::of(&e) {
+        Some(n) => StoreError::Corrupt {
+            path: path.to_path_buf(),
+            reason: n.why.clone(),
+        },
+        None => io_err(path)(e),
+    })
+}
+
+/// Reads a host identity file (small, regular).
+fn read_identity(path: &Path) -> Result<String, StoreError> {
+    let data = crate::sys::read_regular(path, IDENTITY_MAX)
+        .map_err(|e| StoreError::Identity(format!("{}: {e}", path.display())))?;
+    Ok(String::from_utf8_lossy(&data).trim().to_string())
+}
+
 /// Which server this is: host name plus machine id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
@@ -91,22 +128,14 @@ impl Identity {
     /// This server's identity.
     pub fn detect(paths: &Paths) -> Result<Self, StoreError> {
         let host = match paths.etc_file("hostname") {
-            p if paths.is_rerooted() && p != Path::new("/etc/hostname") => {
-                std::fs::read_to_string(&p)
-                    .map_err(|e| StoreError::Identity(format!("{}: {e}", p.display())))?
-                    .trim()
-                    .to_string()
-            }
+            p if paths.is_rerooted() && p != Path::new("/etc/hostname") => read_identity(&p)?,
             _ => crate::sys::hostname().map_err(|e| StoreError::Identity(e.to_string()))?,
         };
         if host.is_empty() {
             return Err(StoreError::Identity("empty host name".into()));
         }
         let p = paths.etc_file("machine-id");
-        let machine_id = std::fs::read_to_string(&p)
-            .map_err(|e| StoreError::Identity(format!("{}: {e}", p.display())))?
-            .trim()
-            .to_string();
+        let machine_id = read_identity(&p)?;
         if machine_id.is_empty() {
             return Err(StoreError::Identity(format!("{} is empty", p.display())));
         }
@@ -246,14 +275,17 @@ pub enum Registered {
 #[derive(Clone, Debug)]
 pub struct Store {
     dir: PathBuf,
+    /// The product's own directory the store lies in (`var/lib/clp-fsmon`): checked for writes
+    /// from the store directory up to here.
+    top: PathBuf,
 }
 
 impl Store {
     /// The store of `paths`.
     pub fn new(paths: &Paths) -> Self {
-        Self {
-            dir: paths.license_dir(),
-        }
+        let dir = paths.license_dir();
+        let top = dir.parent().map_or_else(|| dir.clone(), Path::to_path_buf);
+        Self { dir, top }
     }
 
     /// The directory.
@@ -266,32 +298,51 @@ impl Store {
         self.dir.join(server.file_name())
     }
 
-    fn lock(&self, exclusive: bool) -> Result<File, StoreError> {
-        const STORE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-        if exclusive {
-            crate::sys::ensure_dir(&self.dir, 0o755).map_err(io_err(&self.dir))?;
-        }
+    /// Runs `op` on a store of its own thread, waiting at most [`OP_LIMIT`] for it.
+    fn bounded<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        crate::sys::within(OP_LIMIT, "licence store", move || op(&store))
+            .map_err(io_err(&self.dir))?
+    }
+
+    /// The directory, checked for writing (see [`crate::sys::SafeDir`]) and created when missing.
+    fn for_writing(&self) -> Result<crate::sys::SafeDir, StoreError> {
+        crate::sys::SafeDir::open(&self.dir, &self.top, 0o755).map_err(io_err(&self.dir))
+    }
+
+    /// The writers' exclusive lock, in the directory checked for writing.
+    fn lock_exclusive(&self, dir: &crate::sys::SafeDir) -> Result<File, StoreError> {
         let p = self.dir.join(LOCK_FILE);
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&p)
+        let f = dir
+            .open_lock(LOCK_FILE.as_ref(), 0o644)
             .map_err(io_err(&p))?;
-        // Bounded: a stuck holder (stopped clplcnsc, dead NFS server) must not hang a monitor.
-        crate::sys::lock_within(&f, exclusive, STORE_LOCK_WAIT).map_err(io_err(&p))?;
+        // Bounded: a stuck holder (stopped clplcnsc, dead NFS server) must not hang us.
+        crate::sys::lock_within(&f, true, LOCK_WAIT).map_err(io_err(&p))?;
         Ok(f)
+    }
+
+    /// The readers' shared lock when the lock file exists (a reader creates nothing). A lock
+    /// that cannot be had in time is waited out, not fatal: files are replaced atomically, so a
+    /// reader sees whole files either way.
+    fn lock_shared(&self) -> Option<File> {
+        let f = crate::sys::open_regular(&self.dir.join(LOCK_FILE)).ok()?;
+        crate::sys::lock_within(&f, false, LOCK_WAIT).ok()?;
+        Some(f)
     }
 
     /// Reads every server file in the directory (none when the directory does not exist).
     /// Each element is one file: read and authenticated, or why not.
     pub fn read_each(&self) -> Result<Vec<Result<ServerFile, StoreError>>, StoreError> {
-        if !self.dir.exists() {
-            return Ok(Vec::new());
-        }
-        let _guard = self.lock(false);
-        self.read_each_locked()
+        self.bounded(|store| {
+            if !store.dir.exists() {
+                return Ok(Vec::new());
+            }
+            let _guard = store.lock_shared();
+            store.read_each_locked()
+        })
     }
 
     fn read_each_locked(&self) -> Result<Vec<Result<ServerFile, StoreError>>, StoreError> {
@@ -308,14 +359,17 @@ impl Store {
                     .and_then(|n| n.to_str())
                     .is_some_and(|n| n.ends_with(SUFFIX) && !n.starts_with('.'))
             })
+            .take(FILES_MAX + 1)
             .collect();
+        if paths.len() > FILES_MAX {
+            return Err(io_err(&self.dir)(io::Error::other(format!(
+                "more than {FILES_MAX} licence store files"
+            ))));
+        }
         paths.sort();
         Ok(paths
             .into_iter()
-            .map(|p| {
-                let data = std::fs::read(&p).map_err(io_err(&p))?;
-                decode(&p, &data)
-            })
+            .map(|p| decode(&p, &read_store_file(&p)?))
             .collect())
     }
 
@@ -327,7 +381,13 @@ impl Store {
     /// Adds `entry` to `me`'s file unless the key is held by another server (overlap) or by
     /// `me` already. Nothing is written on any error.
     pub fn register(&self, me: &Identity, entry: Entry) -> Result<Registered, StoreError> {
-        let _guard = self.lock(true)?;
+        let me = me.clone();
+        self.bounded(move |store| store.register_now(&me, entry))
+    }
+
+    fn register_now(&self, me: &Identity, entry: Entry) -> Result<Registered, StoreError> {
+        let dir = self.for_writing()?;
+        let _guard = self.lock_exclusive(&dir)?;
         let files: Vec<ServerFile> = self
             .read_each_locked()?
             .into_iter()
@@ -351,8 +411,12 @@ impl Store {
             return Ok(Registered::AlreadyHeld);
         }
         licenses.push(entry);
-        crate::sys::atomic_write(&mine, encode(me, &licenses).as_bytes(), 0o600)
-            .map_err(io_err(&mine))?;
+        dir.write_atomic(
+            me.file_name().as_ref(),
+            encode(me, &licenses).as_bytes(),
+            0o600,
+        )
+        .map_err(io_err(&mine))?;
         Ok(Registered::Added)
     }
 
@@ -364,12 +428,25 @@ impl Store {
         product: &str,
         holder: Option<&str>,
     ) -> Result<usize, StoreError> {
-        let _guard = self.lock(true)?;
+        let (me, product, holder) = (me.clone(), product.to_owned(), holder.map(str::to_owned));
+        self.bounded(move |store| store.delete_now(&me, &product, holder.as_deref()))
+    }
+
+    fn delete_now(
+        &self,
+        me: &Identity,
+        product: &str,
+        holder: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        let dir = self.for_writing()?;
+        let _guard = self.lock_exclusive(&dir)?;
         let mine = self.file_of(me);
-        let data = match std::fs::read(&mine) {
+        let data = match read_store_file(&mine) {
             Ok(d) => d,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(io_err(&mine)(e)),
+            Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return Ok(0);
+            }
+            Err(e) => return Err(e),
         };
         let f = decode(&mine, &data)?;
         let before = f.licenses.len();
@@ -383,7 +460,7 @@ impl Store {
             if kept.is_empty() {
                 std::fs::remove_file(&mine).map_err(io_err(&mine))?;
             } else {
-                crate::sys::atomic_write(&mine, encode(me, &kept).as_bytes(), 0o600)
+                dir.write_atomic(me.file_name().as_ref(), encode(me, &kept).as_bytes(), 0o600)
                     .map_err(io_err(&mine))?;
             }
         }
@@ -439,12 +516,88 @@ mod tests {
         assert!(decode(&q, text.as_bytes()).is_err());
     }
 
+    fn store_in(d: &Path) -> Store {
+        Store {
+            dir: d.join("lic"),
+            top: d.join("lic"),
+        }
+    }
+
+    #[test]
+    fn only_small_regular_files_are_read_and_never_for_long() {
+        let d = tempfile::tempdir().unwrap();
+        let store = store_in(d.path());
+        store.register(&me(), entry("K1")).unwrap();
+        let fifo = store.dir().join("fifo@1.lic");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let zero = store.dir().join("zero@1.lic");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let dev = store.dir().join("dev@1.lic");
+        nix::sys::stat::mknod(
+            &dev,
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::S_IRUSR,
+            nix::sys::stat::makedev(1, 5),
+        )
+        .unwrap();
+        let big = store.dir().join("big@1.lic");
+        File::create(&big).unwrap().set_len(1 << 30).unwrap();
+        let t = std::time::Instant::now();
+        let each = store.read_each().unwrap();
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        let why = |p: &Path| {
+            each.iter()
+                .find_map(|r| match r {
+                    Err(StoreError::Corrupt { path, reason }) if path == p => Some(reason.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("{} not refused: {each:?}", p.display()))
+        };
+        assert!(why(&fifo).contains("a FIFO"));
+        assert!(why(&zero).contains("a symbolic link"));
+        assert!(why(&dev).contains("a character device"));
+        assert!(why(&big).contains(&format!("larger than {FILE_MAX} bytes")));
+        assert_eq!(each.iter().filter(|r| r.is_ok()).count(), 1);
+        // registration reads the store first: refused, nothing written
+        assert!(matches!(
+            store.register(&me(), entry("K2")),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn writes_refuse_planted_links_and_unsafe_directories() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let store = store_in(d.path());
+        std::fs::create_dir_all(store.dir()).unwrap();
+        let victim = d.path().join("victim");
+        std::os::unix::fs::symlink(&victim, store.dir().join(LOCK_FILE)).unwrap();
+        let e = store.register(&me(), entry("K1")).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(
+            std::fs::symlink_metadata(&victim).is_err(),
+            "victim created"
+        );
+        std::fs::remove_file(store.dir().join(LOCK_FILE)).unwrap();
+        // this server's file planted as a link: refused when read, the victim untouched
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, store.file_of(&me())).unwrap();
+        assert!(store.register(&me(), entry("K1")).is_err());
+        assert!(store.delete(&me(), "FSMON20", None).is_err());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        std::fs::remove_file(store.file_of(&me())).unwrap();
+        // a store directory others may write is refused for writing, still read
+        std::fs::set_permissions(store.dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = store.register(&me(), entry("K1")).unwrap_err();
+        assert!(e.to_string().contains("writable by group or others"), "{e}");
+        assert!(store.read_all().unwrap().is_empty());
+    }
+
     #[test]
     fn register_overlap_and_delete() {
         let d = tempfile::tempdir().unwrap();
-        let store = Store {
-            dir: d.path().join("lic"),
-        };
+        let store = store_in(d.path());
         let a = me();
         let b = Identity {
             host: "node1".into(),

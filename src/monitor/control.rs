@@ -62,7 +62,7 @@ impl ControlServer {
     pub fn start(path: &Path, tx: Sender<Msg>) -> io::Result<Self> {
         use std::os::unix::fs::PermissionsExt;
         if let Some(dir) = path.parent() {
-            sys::ensure_dir(dir, 0o700)?;
+            sys::SafeDir::open(dir, dir, 0o700)?;
         }
         let _ = std::fs::remove_file(path);
         let listener = UnixListener::bind(path)?;

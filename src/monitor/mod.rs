@@ -37,6 +37,8 @@ pub enum Msg {
     Control(ControlCmd, Sender<String>),
     /// A probe ended (sequence number, result).
     ProbeDone(u64, Result<ProbeReport, ProbeFailure>),
+    /// The start-up licence check ended (see [`license_gate`]).
+    LicenceChecked(Result<Grant, Refusal>),
 }
 
 /// Timing of the loop.
@@ -123,7 +125,8 @@ fn probe_once(
         let wait = cut_at.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(Msg::ProbeDone(s, r)) if s == seq => return Some(r),
-            Ok(Msg::ProbeDone(..)) => {} // a late answer from an abandoned probe
+            // a late answer from an abandoned probe
+            Ok(Msg::ProbeDone(..) | Msg::LicenceChecked(_)) => {}
             Ok(Msg::Control(cmd, reply)) => {
                 if on_control(cmd, reply) {
                     ctx.cancel.cancel();
@@ -151,6 +154,9 @@ fn cut_failure(probe: &dyn Probe, timeout: Duration, ctx: &ProbeCtx) -> ProbeFai
     f
 }
 
+/// The acknowledgement of `-stop`.
+const STOP_ACK: &str = "ok stopping";
+
 /// The loop's own state, changed only by probe results and control commands.
 struct LoopState {
     k: u32,
@@ -172,7 +178,7 @@ impl LoopState {
     /// Applies `cmd`; returns the acknowledgement and what changed.
     fn command(&mut self, cmd: ControlCmd) -> (String, Transition) {
         match cmd {
-            ControlCmd::Stop => ("ok stopping".into(), Transition::Stop),
+            ControlCmd::Stop => (STOP_ACK.into(), Transition::Stop),
             ControlCmd::Pause if !self.paused => {
                 self.paused = true;
                 ("ok paused".into(), Transition::Paused)
@@ -253,7 +259,7 @@ pub fn run_loop(
                     Transition::Resumed => next_probe = Instant::now(),
                     Transition::Paused | Transition::Nothing => {}
                 },
-                Ok(Msg::ProbeDone(..)) => {}
+                Ok(Msg::ProbeDone(..) | Msg::LicenceChecked(_)) => {}
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
             }
@@ -532,14 +538,29 @@ impl AcquireError {
                 Exit::IdInUse.code()
             }
             Self::Io { op, source } => {
-                alerter.emit(&Alert::new(
-                    module,
-                    Event::SystemError,
-                    &[&op, &sys::errno_of(&source)],
-                ));
+                system_error(module, alerter, op, &source);
                 Exit::System.code()
             }
         }
+    }
+}
+
+/// Event 42 for a failed system call `op`. A write refused because its path is unsafe (see
+/// [`sys::SafeDir`]) names the path in place of the call, and says why on stderr.
+fn system_error(module: Module, alerter: &Alerter, op: &str, e: &std::io::Error) {
+    if let Some(u) = sys::UnsafePath::of(e) {
+        crate::errln!("{}: {u}", module.applet());
+        alerter.emit(&Alert::new(
+            module,
+            Event::SystemError,
+            &[&u.path.display(), &sys::UNSAFE_ERRNO],
+        ));
+    } else {
+        alerter.emit(&Alert::new(
+            module,
+            Event::SystemError,
+            &[&op, &sys::errno_of(e)],
+        ));
     }
 }
 
@@ -606,17 +627,81 @@ fn refusal_alert(module: Module, r: &Refusal) -> Alert {
     }
 }
 
+/// How the start-up licence check ended.
+enum Gate {
+    /// A licence grants: monitor.
+    Open,
+    /// Refused (the event is out): exit with this status.
+    Refused(u8),
+    /// A stop (`-stop`, SIGTERM) came first: end as stopped.
+    Stopped,
+}
+
+/// Runs the licence check on a thread of its own while answering stops: a licence store that
+/// is slow (a stuck lock holder, a hung NFS server) never keeps a monitor from honouring
+/// `-stop` or SIGTERM. Other control commands that arrive meanwhile are handed back to the loop
+/// in their order. A check that does not end within [`license::CHECK_LIMIT`] is a failed check
+/// (54).
+fn checked_licence(
+    module: Module,
+    paths: &Paths,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+) -> Option<Result<Grant, Refusal>> {
+    let today = chrono::Local::now().date_naive();
+    let (worker_paths, applet, worker_tx) = (paths.clone(), module.applet(), tx.clone());
+    let spawned = std::thread::Builder::new()
+        .name("licence".into())
+        .spawn(move || {
+            let r = license::check_monitor(&worker_paths, applet, today);
+            let _ = worker_tx.send(Msg::LicenceChecked(r));
+        });
+    if let Err(e) = spawned {
+        return Some(Err(Refusal::Unreadable(format!(
+            "cannot start the licence check: {e}"
+        ))));
+    }
+    let deadline = Instant::now() + license::CHECK_LIMIT;
+    let mut later = Vec::new();
+    let result = loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Msg::LicenceChecked(r)) => break r,
+            Ok(Msg::Control(ControlCmd::Stop, reply)) => {
+                let _ = reply.send(STOP_ACK.into());
+                return None;
+            }
+            Ok(m @ Msg::Control(..)) => later.push(m),
+            Ok(Msg::ProbeDone(..)) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                break Err(Refusal::Unreadable(format!(
+                    "the licence check did not end within {} s",
+                    license::CHECK_LIMIT.as_secs()
+                )));
+            }
+            Err(RecvTimeoutError::Disconnected) => unreachable!("the monitor holds a sender"),
+        }
+    };
+    later.extend(rx.try_iter());
+    for m in later {
+        let _ = tx.send(m);
+    }
+    Some(result)
+}
+
 /// The monitor-side licence check: 52 (and a warning when ≤ 7 days are left) for a trial in
-/// force, the refusal's event and `Err(exit status)` otherwise.
+/// force, the refusal's event and its exit status otherwise, or a stop that came first.
 fn license_gate(
     module: Module,
     paths: &Paths,
     alerter: &Alerter,
-    log: Option<&FaultLog>,
-) -> Result<(), u8> {
-    let today = chrono::Local::now().date_naive();
-    match license::check_monitor(paths, module.applet(), today) {
-        Ok(Grant::Product { .. }) => Ok(()),
+    log: &FaultLog,
+    (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
+) -> Gate {
+    let Some(checked) = checked_licence(module, paths, tx, rx) else {
+        return Gate::Stopped;
+    };
+    match checked {
+        Ok(Grant::Product { .. }) => Gate::Open,
         Ok(Grant::Trial { until, days_left }) => {
             alerter.emit(&Alert::new(module, Event::TrialPeriod, &[&us_date(until)]));
             if days_left <= 7 {
@@ -625,18 +710,16 @@ fn license_gate(
                     us_date(until)
                 );
                 crate::errln!("{}: {msg}", module.applet());
-                if let Some(l) = log {
-                    l.write(&msg);
-                }
+                log.write(&msg);
             }
-            Ok(())
+            Gate::Open
         }
         Err(r) => {
             if let Refusal::Unreadable(why) = &r {
                 crate::errln!("{}: licence store: {why}", module.applet());
             }
             alerter.emit(&refusal_alert(module, &r));
-            Err(Exit::License.code())
+            Gate::Refused(Exit::License.code())
         }
     }
 }
@@ -710,25 +793,30 @@ fn run_monitor(
     let server = match ControlServer::start(&registry.socket_path(id), tx.clone()) {
         Ok(s) => s,
         Err(e) => {
-            alerter.emit(&Alert::new(
-                module,
-                Event::SystemError,
-                &[&"bind", &sys::errno_of(&e)],
-            ));
+            system_error(module, alerter, "bind", &e);
             return Exit::System.code();
         }
     };
-    if let Err(code) = license_gate(module, paths, alerter, Some(&log)) {
-        return code;
+    // A log the product may not write (an unsafe directory, a planted link) is said once, here;
+    // the monitor still runs, with its alerts on syslog and the console.
+    for l in [paths.alert_log(), log.path.clone()] {
+        if let Err(e) = sys::check_append(&l) {
+            system_error(module, alerter, "open", &e);
+        }
+    }
+    match license_gate(module, paths, alerter, &log, (&tx, &rx)) {
+        Gate::Open => {}
+        Gate::Refused(code) => return code,
+        Gate::Stopped => {
+            log.write("stopped on request during the licence check");
+            alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
+            return Exit::Ok.code();
+        }
     }
     let mut entry = Entry::for_self(module, id, &m.target);
     entry.running = true;
     if let Err(e) = held.publish(&entry) {
-        alerter.emit(&Alert::new(
-            module,
-            Event::SystemError,
-            &[&"rename", &sys::errno_of(&e)],
-        ));
+        system_error(module, alerter, "rename", &e);
         return Exit::System.code();
     }
     let cfg = LoopConfig {
@@ -1143,11 +1231,7 @@ pub fn control_main(
                 Exit::NotFound.code()
             }
             Err(DeleteError::Io(e)) => {
-                alerter.emit(&Alert::new(
-                    module,
-                    Event::SystemError,
-                    &[&"unlink", &sys::errno_of(&e)],
-                ));
+                system_error(module, alerter, "unlink", &e);
                 Exit::System.code()
             }
         },

@@ -11,11 +11,15 @@
 //! pid and start time only explain *why* an entry is stale (process gone, or pid reused by another
 //! program); they never decide liveness. Lock files may be removed by the owner on exit; every
 //! locker re-checks after locking that the path still names the inode it locked.
+//!
+//! Entries are written in directories checked by [`sys::SafeDir`] (owned by root, writable by
+//! root only, from the state directory down) and never through a symbolic link; entries are read
+//! as small regular files only.
 
 use std::fmt::Write as _;
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -119,6 +123,7 @@ pub enum DeleteError {
 /// The registry of one applet.
 #[derive(Clone, Debug)]
 pub struct Registry {
+    state: PathBuf,
     dir: PathBuf,
     ctl_dir: PathBuf,
     module: Module,
@@ -128,7 +133,7 @@ pub struct Registry {
 #[derive(Debug)]
 pub struct Held {
     lock: File,
-    dir: PathBuf,
+    dir: sys::SafeDir,
 }
 
 const ENTRY: &str = "entry.json";
@@ -143,8 +148,11 @@ fn same_file(f: &File, path: &Path) -> bool {
     }
 }
 
+/// Largest entry file read: an entry is a few hundred bytes.
+const ENTRY_MAX: u64 = 16 * 1024;
+
 fn read_entry(dir: &Path) -> Option<Entry> {
-    let data = std::fs::read(dir.join(ENTRY)).ok()?;
+    let data = sys::read_regular(&dir.join(ENTRY), ENTRY_MAX).ok()?;
     serde_json::from_slice(&data).ok()
 }
 
@@ -155,12 +163,18 @@ impl Registry {
         Self {
             dir: state.join(module.name()),
             ctl_dir: state.join("ctl"),
+            state,
             module,
         }
     }
 
     fn entry_dir(&self, id: &str) -> PathBuf {
         self.dir.join(id)
+    }
+
+    /// The entry directory of `id`, created when missing and checked for writing.
+    fn safe_entry_dir(&self, id: &str) -> io::Result<sys::SafeDir> {
+        sys::SafeDir::open(&self.entry_dir(id), &self.state, 0o700)
     }
 
     /// The control socket of `id`. IDs may be 255 bytes but socket paths only 108, so the name
@@ -186,16 +200,9 @@ impl Registry {
         let dir = self.entry_dir(id);
         let io = |op| move |source| AcquireError::Io { op, source };
         for _ in 0..100 {
-            sys::ensure_dir(&dir, 0o700).map_err(io("mkdir"))?;
+            let safe = self.safe_entry_dir(id).map_err(io("mkdir"))?;
             let lock_path = dir.join(LOCK);
-            let f = match OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .open(&lock_path)
-            {
+            let f = match safe.open_lock(LOCK.as_ref(), 0o600) {
                 Ok(f) => f,
                 // The previous owner removed the directory between our mkdir and open.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -214,8 +221,9 @@ impl Registry {
                 continue; // we locked a file its owner had just removed
             }
             let data = serde_json::to_vec_pretty(entry).expect("entry serialises");
-            sys::atomic_write(&dir.join(ENTRY), &data, 0o600).map_err(io("write entry"))?;
-            return Ok(Held { lock: f, dir });
+            safe.write_atomic(ENTRY.as_ref(), &data, 0o600)
+                .map_err(io("write entry"))?;
+            return Ok(Held { lock: f, dir: safe });
         }
         Err(io("acquire")(io::Error::other(
             "registry entry kept changing",
@@ -227,7 +235,7 @@ impl Registry {
         let dir = self.entry_dir(id);
         let lock_path = dir.join(LOCK);
         for _ in 0..100 {
-            let f = match File::open(&lock_path) {
+            let f = match sys::open_regular(&lock_path) {
                 Ok(f) => f,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     return Ok(match read_entry(&dir) {
@@ -264,14 +272,9 @@ impl Registry {
             if !dir.exists() {
                 return Err(DeleteError::NotFound);
             }
-            let f = match OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .open(&lock_path)
-            {
+            let opened = sys::SafeDir::existing(&dir, &self.state)
+                .and_then(|safe| safe.open_lock(LOCK.as_ref(), 0o600));
+            let f = match opened {
                 Ok(f) => f,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue, // directory went away
                 Err(e) => return Err(e.into()),
@@ -307,14 +310,14 @@ impl Held {
     /// Rewrites the entry (atomically), e.g. to mark the monitor running.
     pub fn publish(&self, entry: &Entry) -> io::Result<()> {
         let data = serde_json::to_vec_pretty(entry).expect("entry serialises");
-        sys::atomic_write(&self.dir.join(ENTRY), &data, 0o600)
+        self.dir.write_atomic(ENTRY.as_ref(), &data, 0o600)
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         // Remove while still holding the lock; lockers re-check the inode after locking.
-        remove_entry(&self.dir, None);
+        remove_entry(self.dir.path(), None);
         let _ = self.lock.unlock();
     }
 }
@@ -364,6 +367,43 @@ mod tests {
         let me = Entry::for_self(Module::Sambamon, "w2", "s");
         let _h = r.acquire("w2", &me).unwrap();
         assert_eq!(r.status("w2").unwrap(), Liveness::Alive(Some(me)));
+    }
+
+    #[test]
+    fn planted_links_are_refused_or_replaced_never_followed() {
+        let (d, r) = reg();
+        let victim = d.path().join("victim");
+        let me = Entry::for_self(Module::Sambamon, "w3", "s");
+        // a link at the lock file: refused, its target is not created
+        let dir = r.entry_dir("w3");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(LOCK)).unwrap();
+        match r.acquire("w3", &me) {
+            Err(AcquireError::Io { source, .. }) => {
+                let u = sys::UnsafePath::of(&source).expect("an unsafe-path refusal");
+                assert_eq!(u.path, dir.join(LOCK));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(std::fs::symlink_metadata(&victim).is_err());
+        assert!(matches!(r.delete("w3"), Err(DeleteError::Io(_))));
+        // a link at the entry: replaced by the entry, the victim keeps its content
+        std::fs::remove_file(dir.join(LOCK)).unwrap();
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join(ENTRY)).unwrap();
+        let held = r.acquire("w3", &me).unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(r.status("w3").unwrap(), Liveness::Alive(Some(me)));
+        drop(held);
+        // an entry directory others can write is refused
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .unwrap();
+        let e = Entry::for_self(Module::Sambamon, "w3", "s");
+        assert!(matches!(
+            r.acquire("w3", &e),
+            Err(AcquireError::Io { ref source, .. }) if sys::UnsafePath::of(source).is_some()
+        ));
     }
 
     #[test]

@@ -1,0 +1,566 @@
+//! The files root reads and writes, through the real binary: the licence store is read within
+//! bounds (a FIFO, a device, a link to /dev/zero or a huge `*.lic` is event 54 at once, and a
+//! monitor blocked in its licence check still honours `-stop` and SIGTERM); nothing is written
+//! through a symbolic link planted at a log, registry or licence file, nor in a product directory
+//! another user can change; logs rotated under a running monitor keep receiving its lines.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use predicates::prelude::*;
+
+use crate::rig::license::{self, PRODUCT};
+use crate::rig::{Monitor, Sandbox, wait_until};
+
+const S: Duration = Duration::from_secs(1);
+
+/// Datagrams received on a sandbox's syslog socket until `limit` passes with none new, or one
+/// contains `until`.
+fn syslog_lines(sock: &std::os::unix::net::UnixDatagram, until: &str) -> Vec<String> {
+    let mut buf = [0u8; 4096];
+    let mut got = Vec::new();
+    sock.set_read_timeout(Some(3 * S)).unwrap();
+    while let Ok(n) = sock.recv(&mut buf) {
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        if got.last().is_some_and(|l| l.contains(until)) {
+            break;
+        }
+    }
+    got
+}
+
+fn log_dir(sb: &Sandbox) -> PathBuf {
+    sb.path().join("var/log/clp-fsmon")
+}
+
+/// Stops monitor `id` of `applet` and checks it ended on request.
+fn stop(sb: &Sandbox, applet: &str, id: &str, m: &mut Monitor) {
+    sb.cmd(applet).args([id, "-stop", "5"]).assert().success();
+    assert_eq!(m.wait_exit(2 * S), Some(0));
+}
+
+// ---- the licence store, read within bounds -------------------------------------------
+
+/// Plants something that is not a usable store file under a `*.lic` name.
+fn plant(store: &Path, kind: &str) -> PathBuf {
+    let p = store.join(format!("{kind}@0123.lic"));
+    match kind {
+        "fifo" => nix::unistd::mkfifo(&p, nix::sys::stat::Mode::S_IRWXU).unwrap(),
+        "zero" => std::os::unix::fs::symlink("/dev/zero", &p).unwrap(),
+        "device" => nix::sys::stat::mknod(
+            &p,
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::S_IRUSR,
+            nix::sys::stat::makedev(1, 5), // /dev/zero
+        )
+        .unwrap(),
+        "huge" => fs::File::create(&p).unwrap().set_len(1 << 30).unwrap(),
+        _ => unreachable!(),
+    }
+    p
+}
+
+const PLANTED: [(&str, &str); 4] = [
+    ("fifo", "a FIFO"),
+    ("zero", "a symbolic link"),
+    ("device", "a character device"),
+    ("huge", "larger than 65536 bytes"),
+];
+
+#[test]
+fn unusable_store_files_are_event_54_at_once_for_monitors_and_clplcnsc() {
+    for (kind, why) in PLANTED {
+        let sb = Sandbox::licensed();
+        let planted = plant(&license::store_dir(sb.path()), kind);
+        let t = Instant::now();
+        let mut m = sb.spawn_monitor("clp_nfsmon", &["b1", "-d", "/x"], Some("ok"));
+        let code = m.wait_exit(5 * S);
+        if code.is_none() {
+            stop(&sb, "clp_nfsmon", "b1", &mut m);
+        }
+        assert_eq!(code, Some(3), "{kind}: refused with the licence status");
+        assert!(t.elapsed() < 5 * S, "{kind}: {:?}", t.elapsed());
+        let err = m.stderr();
+        assert!(
+            err.contains(&planted.display().to_string()) && err.contains(why),
+            "{kind}: {err}"
+        );
+        assert_eq!(
+            sb.alerts().last().map(|a| (a.2, a.3.clone())),
+            Some((54, "Failed to check license of the clp_nfsmon.".into())),
+            "{kind}"
+        );
+        let t = Instant::now();
+        sb.cmd("clplcnsc")
+            .args(["-l", "-p", PRODUCT])
+            .timeout(10 * S)
+            .assert()
+            .code(3)
+            .stdout(predicate::str::contains("AB123456"))
+            .stderr(predicate::str::contains(why));
+        assert!(
+            t.elapsed() < 5 * S,
+            "{kind}: clplcnsc -l took {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+#[test]
+fn a_huge_store_file_is_refused_without_reading_it() {
+    // 1 GiB named *.lic under a 256 MiB address-space limit: reading it would fail to allocate.
+    let sb = Sandbox::licensed();
+    plant(&license::store_dir(sb.path()), "huge");
+    let out = std::process::Command::new("prlimit")
+        .arg(format!("--as={}", 256 << 20))
+        .arg("--")
+        .arg(sb.link("clplcnsc"))
+        .args(["-l", "-p", PRODUCT])
+        .env("CLP_FSMON_ROOT", sb.path())
+        .env("MALLOC_ARENA_MAX", "1")
+        .output()
+        .expect("prlimit (util-linux) is needed for this test");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("larger than 65536 bytes"), "{err}");
+}
+
+/// The monitor's control socket exists: it has claimed its ID and is in its licence check.
+fn in_licence_check(sb: &Sandbox) -> bool {
+    wait_until(10 * S, || {
+        fs::read_dir(sb.path().join("run/clp-fsmon/ctl")).is_ok_and(|d| {
+            d.filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().ends_with(".sock"))
+        })
+    })
+}
+
+#[test]
+fn stop_and_sigterm_end_a_monitor_blocked_in_its_licence_check() {
+    for by_signal in [false, true] {
+        let sb = Sandbox::licensed();
+        // A stuck clplcnsc holds the store's lock: the check waits for it (10 s, bounded).
+        let lock = fs::File::open(license::store_dir(sb.path()).join(".lock")).unwrap();
+        lock.lock().unwrap();
+        let mut m = sb.spawn_monitor("clp_sambamon", &["l1", "-s", "share"], Some("ok"));
+        assert!(in_licence_check(&sb));
+        std::thread::sleep(Duration::from_millis(200));
+        let t = Instant::now();
+        if by_signal {
+            m.signal(Signal::SIGTERM);
+        } else {
+            sb.cmd("clp_sambamon")
+                .args(["l1", "-stop", "5"])
+                .assert()
+                .success();
+        }
+        let code = m.wait_exit(S);
+        assert!(
+            t.elapsed() < S,
+            "signal {by_signal}: ended after {:?}",
+            t.elapsed()
+        );
+        assert_eq!(code, Some(0), "signal {by_signal}: stopped on request");
+        let ids = sb.event_ids();
+        assert_eq!(ids, vec![3], "signal {by_signal}: {}", sb.alert_log());
+        assert!(
+            sb.fault_log("sambamon")
+                .contains("stopped on request during the licence check")
+        );
+        drop(lock);
+    }
+}
+
+#[test]
+fn commands_sent_during_the_licence_check_are_taken_after_it() {
+    let sb = Sandbox::licensed();
+    let lock = fs::File::open(license::store_dir(sb.path()).join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let mut m = sb.spawn_monitor("clp_sambamon", &["l2", "-s", "share"], Some("ok"));
+    assert!(in_licence_check(&sb));
+    // The client waits up to 5 s for the acknowledgement: release the lock meanwhile.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        drop(lock);
+    });
+    let out = sb
+        .std_cmd("clp_sambamon")
+        .args(["l2", "-pause"])
+        .output()
+        .unwrap();
+    release.join().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ok paused"),
+        "{out:?}"
+    );
+    assert!(sb.wait_event(7, 5 * S));
+    assert_eq!(sb.event_ids()[..2], [1, 7], "{}", sb.alert_log());
+    stop(&sb, "clp_sambamon", "l2", &mut m);
+}
+
+// ---- writes as root never follow links -------------------------------------------------
+
+#[test]
+fn links_planted_at_the_logs_are_refused_and_their_targets_untouched() {
+    let sb = Sandbox::licensed();
+    let sock = sb.syslog();
+    let logs = log_dir(&sb);
+    fs::create_dir_all(&logs).unwrap();
+    let victim = sb.path().join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    let alert_log = logs.join("alert.log");
+    let fault_log = logs.join("fault-nfsmon.log");
+    std::os::unix::fs::symlink(&victim, &alert_log).unwrap();
+    let absent = sb.path().join("absent");
+    std::os::unix::fs::symlink(&absent, &fault_log).unwrap();
+    let mut m = sb.spawn_monitor("clp_nfsmon", &["n1", "-d", "/x", "-i", "1"], Some("ok"));
+    let got = syslog_lines(&sock, "ID 2:");
+    for link in [&alert_log, &fault_log] {
+        assert!(
+            got.iter().any(|l| l.contains("ID 42:")
+                && l.contains(&format!("system error ({} 13)", link.display()))),
+            "{}: {got:#?}",
+            link.display()
+        );
+    }
+    assert!(got.iter().any(|l| l.contains("ID 1:")), "still monitors");
+    sb.cmd("clp_nfsmon")
+        .args(["n1", "-pause"])
+        .assert()
+        .success();
+    stop(&sb, "clp_nfsmon", "n1", &mut m);
+    let err = m.stderr();
+    assert!(
+        err.contains(&format!(
+            "refusing to write {}: it is a symbolic link",
+            alert_log.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(fs::symlink_metadata(&absent).is_err(), "{err}");
+}
+
+#[test]
+fn a_link_planted_at_a_registry_lock_refuses_the_start() {
+    let sb = Sandbox::licensed();
+    let sock = sb.syslog();
+    let entry = sb.path().join("run/clp-fsmon/sambamon/r1");
+    fs::create_dir_all(&entry).unwrap();
+    let absent = sb.path().join("absent");
+    std::os::unix::fs::symlink(&absent, entry.join("lock")).unwrap();
+    let mut m = sb.spawn_monitor("clp_sambamon", &["r1", "-s", "share"], Some("ok"));
+    assert_eq!(m.wait_exit(5 * S), Some(6), "system error");
+    let got = syslog_lines(&sock, "ID 42:");
+    let lock = entry.join("lock").display().to_string();
+    assert!(
+        got.iter()
+            .any(|l| l.contains("ID 42:") && l.contains(&format!("({lock} 13)"))),
+        "{got:#?}"
+    );
+    assert!(m.stderr().contains("it is a symbolic link"));
+    assert!(fs::symlink_metadata(&absent).is_err(), "link followed");
+    assert!(!sb.event_ids().contains(&1));
+}
+
+#[test]
+fn a_log_directory_others_can_change_is_refused() {
+    for how in ["0777", "uid 65534"] {
+        let sb = Sandbox::licensed();
+        let sock = sb.syslog();
+        let logs = log_dir(&sb);
+        fs::create_dir_all(&logs).unwrap();
+        if how == "0777" {
+            fs::set_permissions(&logs, fs::Permissions::from_mode(0o777)).unwrap();
+        } else {
+            nix::unistd::chown(&logs, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        }
+        let mut m = sb.spawn_monitor("clp_nfsmon", &["d1", "-d", "/x", "-i", "1"], Some("ok"));
+        let got = syslog_lines(&sock, "ID 2:");
+        assert!(
+            got.iter().any(|l| l.contains("ID 42:")
+                && l.contains(&format!("system error ({} 13)", logs.display()))),
+            "{how}: {got:#?}"
+        );
+        stop(&sb, "clp_nfsmon", "d1", &mut m);
+        let err = m.stderr();
+        let why = if how == "0777" {
+            "writable by group or others (mode 0777)"
+        } else {
+            "owned by uid 65534"
+        };
+        assert!(err.contains(why), "{how}: {err}");
+        assert_eq!(
+            fs::read_dir(&logs).unwrap().count(),
+            0,
+            "{how}: wrote in the directory"
+        );
+    }
+}
+
+#[test]
+fn licence_writes_refuse_planted_links_and_unsafe_directories() {
+    let sb = Sandbox::licensed();
+    let store = license::store_dir(sb.path());
+    let before = fs::read(
+        fs::read_dir(&store)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    let absent = sb.path().join("absent");
+    fs::remove_file(store.join(".lock")).unwrap();
+    std::os::unix::fs::symlink(&absent, store.join(".lock")).unwrap();
+    let register = |sb: &Sandbox| {
+        sb.cmd("clplcnsc")
+            .args(["-i", "-p", PRODUCT, "--serial", "CD000001", "--key"])
+            .arg(license::product_key("CD000001"))
+            .assert()
+    };
+    register(&sb)
+        .code(6)
+        .stderr(predicate::str::contains("it is a symbolic link"));
+    sb.cmd("clplcnsc")
+        .args(["-d", "-p", PRODUCT])
+        .assert()
+        .code(6);
+    assert!(fs::symlink_metadata(&absent).is_err(), "link followed");
+    fs::remove_file(store.join(".lock")).unwrap();
+    fs::set_permissions(&store, fs::Permissions::from_mode(0o777)).unwrap();
+    register(&sb)
+        .code(6)
+        .stderr(predicate::str::contains("writable by group or others"));
+    let parent = store.parent().unwrap();
+    fs::set_permissions(&store, fs::Permissions::from_mode(0o755)).unwrap();
+    nix::unistd::chown(parent, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+    register(&sb)
+        .code(6)
+        .stderr(predicate::str::contains(parent.display().to_string()));
+    // Reading is still fine, and nothing was changed.
+    sb.cmd("clplcnsc")
+        .args(["-l", "-p", PRODUCT])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("AB123456").and(predicate::str::contains("CD000001").not()),
+        );
+    let after = fs::read_dir(&store)
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .unwrap()
+        .path();
+    assert_eq!(fs::read(after).unwrap(), before);
+}
+
+// ---- logs rotate under a running monitor ------------------------------------------------
+
+/// A monitor that has started and probed once (events 1 and 2 in its alert log).
+fn running(sb: &Sandbox, id: &str) -> Monitor {
+    let m = sb.spawn_monitor("clp_sambamon", &[id, "-s", "share", "-i", "1"], Some("ok"));
+    assert!(sb.wait_event(2, 10 * S), "{}", sb.alert_log());
+    m
+}
+
+fn control(sb: &Sandbox, id: &str, word: &str) {
+    sb.cmd("clp_sambamon").args([id, word]).assert().success();
+}
+
+/// Event IDs of an alert-log file.
+fn ids_in(path: &Path) -> Vec<u16> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split('\t').nth(3).unwrap().parse().unwrap())
+        .collect()
+}
+
+/// Waits (up to 5 s: a command is acknowledged before its alert is written) until the alert-log
+/// file `path` holds exactly the events `ids`.
+fn has_ids(path: &Path, ids: &[u16]) {
+    wait_until(5 * S, || ids_in(path) == ids);
+    assert_eq!(ids_in(path), ids, "{}", path.display());
+}
+
+/// Waits until the fault log holds `what`.
+fn fault_has(sb: &Sandbox, what: &str) {
+    assert!(
+        wait_until(5 * S, || sb.fault_log("sambamon").contains(what)),
+        "{what}: {}",
+        sb.fault_log("sambamon")
+    );
+}
+
+#[test]
+fn logs_renamed_created_or_truncated_under_a_monitor_keep_its_lines() {
+    use std::os::unix::fs::MetadataExt;
+    let sb = Sandbox::licensed();
+    let mut m = running(&sb, "g1");
+    let logs = log_dir(&sb);
+    let (alert, fault) = (logs.join("alert.log"), logs.join("fault-sambamon.log"));
+    let at = |n: u32| {
+        (
+            logs.join(format!("alert.log.{n}")),
+            logs.join(format!("fault-sambamon.log.{n}")),
+        )
+    };
+
+    // rename (logrotate's default, nocreate): the next line makes a new file
+    let (a1, f1) = at(1);
+    fs::rename(&alert, &a1).unwrap();
+    fs::rename(&fault, &f1).unwrap();
+    let (a1_text, f1_text) = (fs::read(&a1).unwrap(), fs::read(&f1).unwrap());
+    control(&sb, "g1", "-pause");
+    has_ids(&alert, &[7]);
+    fault_has(&sb, "paused");
+    assert_eq!(
+        fs::read(&a1).unwrap(),
+        a1_text,
+        "written into the rotated log"
+    );
+    assert_eq!(
+        fs::read(&f1).unwrap(),
+        f1_text,
+        "written into the rotated log"
+    );
+    assert_eq!(ids_in(&a1)[..2], [1, 2]);
+
+    // rename + create (logrotate's `create`): the lines go to the created file
+    let (a2, f2) = at(2);
+    fs::rename(&alert, &a2).unwrap();
+    fs::rename(&fault, &f2).unwrap();
+    for p in [&alert, &fault] {
+        fs::File::create(p).unwrap();
+    }
+    let inode = fs::metadata(&alert).unwrap().ino();
+    control(&sb, "g1", "-continue");
+    has_ids(&alert, &[8]);
+    assert_eq!(fs::metadata(&alert).unwrap().ino(), inode);
+    fault_has(&sb, "resumed");
+    assert_eq!(ids_in(&a2), [7]);
+
+    // copytruncate: the next line lands at the start of the emptied file, no hole before it
+    let (a3, _) = at(3);
+    fs::copy(&alert, &a3).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&alert)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    control(&sb, "g1", "-pause");
+    has_ids(&alert, &[7]);
+    let text = fs::read(&alert).unwrap();
+    assert!(!text.contains(&0), "a hole of NULs: {text:?}");
+    stop(&sb, "clp_sambamon", "g1", &mut m);
+    assert_eq!(ids_in(&alert), [7, 3]);
+    assert_eq!(ids_in(&a3), [8]);
+}
+
+/// The logrotate configuration the packages install, for the logs under `root`.
+fn logrotate_config(root: &Path) -> String {
+    let shipped = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/logrotate/clusterpro-fsmon"),
+    )
+    .unwrap();
+    assert!(shipped.contains("/var/log/clp-fsmon/*.log {"), "{shipped}");
+    shipped.replace(
+        "/var/log/clp-fsmon/",
+        &format!("{}/", root.join("var/log/clp-fsmon").display()),
+    )
+}
+
+/// `logrotate` (the Debian package of the same name, installed by contrib/test.sh).
+fn logrotate() -> PathBuf {
+    clp_fsmon::sys::which("logrotate")
+        .or_else(|| Some(PathBuf::from("/usr/sbin/logrotate")).filter(|p| p.exists()))
+        .expect("logrotate is not installed: apt-get install logrotate (contrib/test.sh does)")
+}
+
+#[test]
+fn logrotate_with_the_shipped_configuration_rotates_a_running_monitors_logs() {
+    let tool = logrotate();
+    let sb = Sandbox::licensed();
+    let logs = log_dir(&sb);
+    fs::create_dir_all(&logs).unwrap();
+    // As the script templates start it: console output appended to ID.out, held open.
+    let out_file = logs.join("g2.out");
+    let console = fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&out_file)
+        .unwrap();
+    let mut m = Monitor {
+        child: sb
+            .std_cmd("clp_sambamon")
+            .args(["g2", "-s", "share", "-i", "1"])
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .stdin(std::process::Stdio::null())
+            .stdout(console.try_clone().unwrap())
+            .stderr(console)
+            .spawn()
+            .unwrap(),
+    };
+    assert!(sb.wait_event(2, 10 * S), "{}", sb.alert_log());
+    let conf = sb.path().join("logrotate.conf");
+    fs::write(&conf, logrotate_config(sb.path())).unwrap();
+    let state = sb.path().join("logrotate.state");
+    let rotate = || {
+        let out = std::process::Command::new(&tool)
+            .arg("-f")
+            .arg("-s")
+            .arg(&state)
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "logrotate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    rotate();
+    let alert = logs.join("alert.log");
+    assert!(!alert.exists(), "nocreate: the monitor makes the new log");
+    assert_eq!(ids_in(&logs.join("alert.log.1"))[..2], [1, 2]);
+    assert!(
+        fs::read_to_string(logs.join("fault-sambamon.log.1"))
+            .unwrap()
+            .contains("start target=")
+    );
+    // The console output was copied and truncated.
+    let out1 = fs::read_to_string(logs.join("g2.out.1")).unwrap();
+    assert!(out1.contains("has started watching Samba."), "{out1}");
+    assert_eq!(fs::metadata(&out_file).unwrap().len(), 0);
+    control(&sb, "g2", "-pause");
+    has_ids(&alert, &[7]);
+    fault_has(&sb, "paused");
+    assert!(wait_until(5 * S, || fs::read_to_string(&out_file)
+        .is_ok_and(|t| t.starts_with(
+            "The clp_sambamon is going to stop monitoring.\n"
+        ))));
+    assert_eq!(
+        fs::metadata(&alert).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    // The second rotation compresses the first (delaycompress).
+    rotate();
+    let gz = logs.join("alert.log.2.gz");
+    let out = std::process::Command::new("gzip")
+        .arg("-dc")
+        .arg(&gz)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", gz.display());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\t1\t"));
+    assert_eq!(ids_in(&logs.join("alert.log.1")), [7]);
+    control(&sb, "g2", "-continue");
+    stop(&sb, "clp_sambamon", "g2", &mut m);
+    assert_eq!(ids_in(&alert), [8, 3]);
+}
