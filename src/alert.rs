@@ -94,7 +94,7 @@ pub enum Event {
     ConnectError = 64,
     /// 65: negotiate failed.
     NegotiateError = 65,
-    /// 66: NFS fault.
+    /// 66: NFS fault (nfsmon); I/O error on the share (sambamon).
     NfsError = 66,
     /// 71: socket creation failed.
     SocketError = 71,
@@ -131,66 +131,70 @@ impl Event {
 use Event as E;
 use Module::{Nfsmon as N, Sambamon as S};
 
-/// The catalogue: (module, event, text with `{}` placeholders).
+/// The catalogue: the text of `event` for `module`, with `{}` placeholders. Total over
+/// [`Module`] × [`Event`] by construction — the match has no catch-all arm, so an event cannot be
+/// added without a text for each monitor, and rendering an alert can never fail at run time.
+///
+/// The texts are the original product's (SPEC §4, §9). A few pairs it never raises (an SMB
+/// session step for nfsmon, event 0 for sambamon) follow the same pattern, so that whatever the
+/// code raises reads right.
 #[rustfmt::skip]
-pub static CATALOGUE: &[(Module, Event, &str)] = &[
-    (S, E::Started, "The clp_sambamon has started watching Samba."),
-    (S, E::Watching, "The clp_sambamon is going to watch share resource [{}]."),
-    (S, E::Stopping, "The clp_sambamon will stop watching Samba [{}]."),
-    (S, E::Terminate, "The clp_sambamon will terminate."),
-    (S, E::Paused, "The clp_sambamon is going to stop monitoring."),
-    (S, E::Resumed, "The clp_sambamon is going to monitor."),
-    (S, E::InvalidParameter, "Invalid parameter in the clp_sambamon."),
-    (S, E::TargetMissing, "'-s' parameter is not specified at the clp_sambamon command."),
-    (S, E::IdMissing, "The monitor id is not specified at the clp_sambamon command."),
-    (S, E::IdInUse, "The specified monitor id is already under use in other processes."),
-    (S, E::StopFailed, "The clp_sambamon has not performed end processing."),
-    (S, E::SystemError, "The clp_sambamon has detected system error ({} {})."),
-    (S, E::LicenseNotRegistered, "The license of clp_sambamon is not registered."),
-    (S, E::TrialPeriod, "Trial Period of clp_sambamon is till {}."),
-    (S, E::TrialExpired, "The license of trial expired by {}."),
-    (S, E::LicenseCheckFailed, "Failed to check license of the clp_sambamon."),
-    (S, E::TrialNotStarted, "The license of trial is valid from {}."),
-    (S, E::LicenseOverlap, "The registration license overlaps."),
-    (S, E::ServerEnvError, "The clp_sambamon could not get environment of server(error[{}]). The clp_sambamon will terminate."),
-    (S, E::TreeConnectError, "The clp_sambamon has detected an error in Samba [{}] (tree connect error[{}])."),
-    (S, E::ShareTypeError, "The clp_sambamon has detected an error in Samba [{}] (share type error)."),
-    (S, E::ConnectError, "The clp_sambamon has detected an error in Samba [{}] (connect error[{}])."),
-    (S, E::NegotiateError, "The clp_sambamon has detected an error in Samba [{}] (negotiate error[{}])."),
-    (S, E::SocketError, "The clp_sambamon has detected network error(socket error[{}])."),
-    (S, E::NetConnectError, "The clp_sambamon has detected network error(connect error[{}])."),
-    (S, E::SendError, "The clp_sambamon has detected network error(send error[{}])."),
-    (S, E::SelectError, "The clp_sambamon has detected network error(select error[{}])."),
-    (S, E::RecvError, "The clp_sambamon has detected network error(recv error[{}])."),
-    (N, E::Detail, "clp_nfsmon: {}"),
-    (N, E::Started, "The clp_nfsmon has started watching NFS."),
-    (N, E::Watching, "The clp_nfsmon is going to watch shared directory '{}'."),
-    (N, E::Stopping, "The clp_nfsmon will stop watching NFS shared directory '{}'."),
-    (N, E::Terminate, "The clp_nfsmon will terminate."),
-    (N, E::Paused, "The clp_nfsmon is going to stop monitoring."),
-    (N, E::Resumed, "The clp_nfsmon is going to monitor."),
-    (N, E::InvalidParameter, "Invalid parameter in the clp_nfsmon."),
-    (N, E::TargetMissing, "'-d' parameter is not specified at the clp_nfsmon command."),
-    (N, E::IdMissing, "The monitor id is not specified at the clp_nfsmon command."),
-    (N, E::IdInUse, "The specified monitor id is already under use in other processes."),
-    (N, E::StopFailed, "The clp_nfsmon has not performed end processing."),
-    (N, E::SystemError, "The clp_nfsmon has detected system error ({} {})."),
-    (N, E::LicenseNotRegistered, "The license of clp_nfsmon is not registered."),
-    (N, E::TrialPeriod, "Trial Period of clp_nfsmon is till {}."),
-    (N, E::TrialExpired, "The license of trial expired by {}."),
-    (N, E::LicenseCheckFailed, "Failed to check license of the clp_nfsmon."),
-    (N, E::TrialNotStarted, "The license of trial is valid from {}."),
-    (N, E::LicenseOverlap, "The registration license overlaps."),
-    (N, E::ServerEnvError, "The clp_nfsmon could not get environment of server(error[{}]). The clp_nfsmon will terminate."),
-    (N, E::NfsError, "The clp_nfsmon has detected an error in NFS."),
-];
-
-/// The template of `event` for `module`, if the catalogue has one.
-pub fn template(module: Module, event: Event) -> Option<&'static str> {
-    CATALOGUE
-        .iter()
-        .find(|(m, e, _)| *m == module && *e == event)
-        .map(|(_, _, t)| *t)
+pub fn template(module: Module, event: Event) -> &'static str {
+    match (module, event) {
+        (S, E::Detail) => "clp_sambamon: {}",
+        (S, E::Started) => "The clp_sambamon has started watching Samba.",
+        (S, E::Watching) => "The clp_sambamon is going to watch share resource [{}].",
+        (S, E::Stopping) => "The clp_sambamon will stop watching Samba [{}].",
+        (S, E::Terminate) => "The clp_sambamon will terminate.",
+        (S, E::Paused) => "The clp_sambamon is going to stop monitoring.",
+        (S, E::Resumed) => "The clp_sambamon is going to monitor.",
+        (S, E::InvalidParameter) => "Invalid parameter in the clp_sambamon.",
+        (S, E::TargetMissing) => "'-s' parameter is not specified at the clp_sambamon command.",
+        (S, E::IdMissing) => "The monitor id is not specified at the clp_sambamon command.",
+        (_, E::IdInUse) => "The specified monitor id is already under use in other processes.",
+        (S, E::StopFailed) => "The clp_sambamon has not performed end processing.",
+        (S, E::SystemError) => "The clp_sambamon has detected system error ({} {}).",
+        (S, E::LicenseNotRegistered) => "The license of clp_sambamon is not registered.",
+        (S, E::TrialPeriod) => "Trial Period of clp_sambamon is till {}.",
+        (_, E::TrialExpired) => "The license of trial expired by {}.",
+        (S, E::LicenseCheckFailed) => "Failed to check license of the clp_sambamon.",
+        (_, E::TrialNotStarted) => "The license of trial is valid from {}.",
+        (_, E::LicenseOverlap) => "The registration license overlaps.",
+        (S, E::ServerEnvError) => "The clp_sambamon could not get environment of server(error[{}]). The clp_sambamon will terminate.",
+        (S, E::TreeConnectError) => "The clp_sambamon has detected an error in Samba [{}] (tree connect error[{}]).",
+        (S, E::ShareTypeError) => "The clp_sambamon has detected an error in Samba [{}] (share type error).",
+        (S, E::ConnectError) => "The clp_sambamon has detected an error in Samba [{}] (connect error[{}]).",
+        (S, E::NegotiateError) => "The clp_sambamon has detected an error in Samba [{}] (negotiate error[{}]).",
+        (S, E::NfsError) => "The clp_sambamon has detected an error in Samba [{}] (I/O error[{}]).",
+        (S, E::SocketError) => "The clp_sambamon has detected network error(socket error[{}]).",
+        (S, E::NetConnectError) => "The clp_sambamon has detected network error(connect error[{}]).",
+        (S, E::SendError) => "The clp_sambamon has detected network error(send error[{}]).",
+        (S, E::SelectError) => "The clp_sambamon has detected network error(select error[{}]).",
+        (S, E::RecvError) => "The clp_sambamon has detected network error(recv error[{}]).",
+        (N, E::Detail) => "clp_nfsmon: {}",
+        (N, E::Started) => "The clp_nfsmon has started watching NFS.",
+        (N, E::Watching) => "The clp_nfsmon is going to watch shared directory '{}'.",
+        (N, E::Stopping) => "The clp_nfsmon will stop watching NFS shared directory '{}'.",
+        (N, E::Terminate) => "The clp_nfsmon will terminate.",
+        (N, E::Paused) => "The clp_nfsmon is going to stop monitoring.",
+        (N, E::Resumed) => "The clp_nfsmon is going to monitor.",
+        (N, E::InvalidParameter) => "Invalid parameter in the clp_nfsmon.",
+        (N, E::TargetMissing) => "'-d' parameter is not specified at the clp_nfsmon command.",
+        (N, E::IdMissing) => "The monitor id is not specified at the clp_nfsmon command.",
+        (N, E::StopFailed) => "The clp_nfsmon has not performed end processing.",
+        (N, E::SystemError) => "The clp_nfsmon has detected system error ({} {}).",
+        (N, E::LicenseNotRegistered) => "The license of clp_nfsmon is not registered.",
+        (N, E::TrialPeriod) => "Trial Period of clp_nfsmon is till {}.",
+        (N, E::LicenseCheckFailed) => "Failed to check license of the clp_nfsmon.",
+        (N, E::ServerEnvError) => "The clp_nfsmon could not get environment of server(error[{}]). The clp_nfsmon will terminate.",
+        // SMB session steps have no NFS counterpart: nfsmon's own error event text.
+        (N, E::NfsError | E::TreeConnectError | E::ShareTypeError | E::ConnectError | E::NegotiateError) => "The clp_nfsmon has detected an error in NFS.",
+        (N, E::SocketError) => "The clp_nfsmon has detected network error(socket error[{}]).",
+        (N, E::NetConnectError) => "The clp_nfsmon has detected network error(connect error[{}]).",
+        (N, E::SendError) => "The clp_nfsmon has detected network error(send error[{}]).",
+        (N, E::SelectError) => "The clp_nfsmon has detected network error(select error[{}]).",
+        (N, E::RecvError) => "The clp_nfsmon has detected network error(recv error[{}]).",
+    }
 }
 
 /// One alert: module, event and the rendered text.
@@ -205,13 +209,10 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// Renders `event` of `module` with `args` filling the `{}` placeholders in order.
-    ///
-    /// # Panics
-    /// When the catalogue has no such event for the module (a programming error).
+    /// Renders `event` of `module` with `args` filling the `{}` placeholders in order (missing
+    /// arguments render empty, extra ones are ignored).
     pub fn new(module: Module, event: Event, args: &[&dyn Display]) -> Self {
-        let tpl = template(module, event)
-            .unwrap_or_else(|| panic!("no event {} for {}", event.id(), module.applet()));
+        let tpl = template(module, event);
         let mut text = String::with_capacity(tpl.len() + 32);
         let mut args = args.iter();
         let mut rest = tpl;
@@ -419,8 +420,163 @@ mod tests {
         assert_eq!(d.text, "clp_nfsmon: RPC: Program not registered.");
     }
 
+    /// The original product's catalogue (SPEC §4), as the guide prints it.
+    #[rustfmt::skip]
+    const PRODUCT: &[(Module, Event, &str)] = &[
+        (S, E::Started, "The clp_sambamon has started watching Samba."),
+        (S, E::Watching, "The clp_sambamon is going to watch share resource [{}]."),
+        (S, E::Stopping, "The clp_sambamon will stop watching Samba [{}]."),
+        (S, E::Terminate, "The clp_sambamon will terminate."),
+        (S, E::Paused, "The clp_sambamon is going to stop monitoring."),
+        (S, E::Resumed, "The clp_sambamon is going to monitor."),
+        (S, E::InvalidParameter, "Invalid parameter in the clp_sambamon."),
+        (S, E::TargetMissing, "'-s' parameter is not specified at the clp_sambamon command."),
+        (S, E::IdMissing, "The monitor id is not specified at the clp_sambamon command."),
+        (S, E::IdInUse, "The specified monitor id is already under use in other processes."),
+        (S, E::StopFailed, "The clp_sambamon has not performed end processing."),
+        (S, E::SystemError, "The clp_sambamon has detected system error ({} {})."),
+        (S, E::LicenseNotRegistered, "The license of clp_sambamon is not registered."),
+        (S, E::TrialPeriod, "Trial Period of clp_sambamon is till {}."),
+        (S, E::TrialExpired, "The license of trial expired by {}."),
+        (S, E::LicenseCheckFailed, "Failed to check license of the clp_sambamon."),
+        (S, E::TrialNotStarted, "The license of trial is valid from {}."),
+        (S, E::LicenseOverlap, "The registration license overlaps."),
+        (S, E::ServerEnvError, "The clp_sambamon could not get environment of server(error[{}]). The clp_sambamon will terminate."),
+        (S, E::TreeConnectError, "The clp_sambamon has detected an error in Samba [{}] (tree connect error[{}])."),
+        (S, E::ShareTypeError, "The clp_sambamon has detected an error in Samba [{}] (share type error)."),
+        (S, E::ConnectError, "The clp_sambamon has detected an error in Samba [{}] (connect error[{}])."),
+        (S, E::NegotiateError, "The clp_sambamon has detected an error in Samba [{}] (negotiate error[{}])."),
+        (S, E::SocketError, "The clp_sambamon has detected network error(socket error[{}])."),
+        (S, E::NetConnectError, "The clp_sambamon has detected network error(connect error[{}])."),
+        (S, E::SendError, "The clp_sambamon has detected network error(send error[{}])."),
+        (S, E::SelectError, "The clp_sambamon has detected network error(select error[{}])."),
+        (S, E::RecvError, "The clp_sambamon has detected network error(recv error[{}])."),
+        (N, E::Detail, "clp_nfsmon: {}"),
+        (N, E::Started, "The clp_nfsmon has started watching NFS."),
+        (N, E::Watching, "The clp_nfsmon is going to watch shared directory '{}'."),
+        (N, E::Stopping, "The clp_nfsmon will stop watching NFS shared directory '{}'."),
+        (N, E::Terminate, "The clp_nfsmon will terminate."),
+        (N, E::Paused, "The clp_nfsmon is going to stop monitoring."),
+        (N, E::Resumed, "The clp_nfsmon is going to monitor."),
+        (N, E::InvalidParameter, "Invalid parameter in the clp_nfsmon."),
+        (N, E::TargetMissing, "'-d' parameter is not specified at the clp_nfsmon command."),
+        (N, E::IdMissing, "The monitor id is not specified at the clp_nfsmon command."),
+        (N, E::IdInUse, "The specified monitor id is already under use in other processes."),
+        (N, E::StopFailed, "The clp_nfsmon has not performed end processing."),
+        (N, E::SystemError, "The clp_nfsmon has detected system error ({} {})."),
+        (N, E::LicenseNotRegistered, "The license of clp_nfsmon is not registered."),
+        (N, E::TrialPeriod, "Trial Period of clp_nfsmon is till {}."),
+        (N, E::TrialExpired, "The license of trial expired by {}."),
+        (N, E::LicenseCheckFailed, "Failed to check license of the clp_nfsmon."),
+        (N, E::TrialNotStarted, "The license of trial is valid from {}."),
+        (N, E::LicenseOverlap, "The registration license overlaps."),
+        (N, E::ServerEnvError, "The clp_nfsmon could not get environment of server(error[{}]). The clp_nfsmon will terminate."),
+        (N, E::NfsError, "The clp_nfsmon has detected an error in NFS."),
+    ];
+
+    /// Every event; `position` makes the compiler insist that a new event is listed here too.
+    const ALL: [Event; 30] = [
+        E::Detail,
+        E::Started,
+        E::Watching,
+        E::Stopping,
+        E::Terminate,
+        E::Paused,
+        E::Resumed,
+        E::InvalidParameter,
+        E::TargetMissing,
+        E::IdMissing,
+        E::IdInUse,
+        E::StopFailed,
+        E::SystemError,
+        E::LicenseNotRegistered,
+        E::TrialPeriod,
+        E::TrialExpired,
+        E::LicenseCheckFailed,
+        E::TrialNotStarted,
+        E::LicenseOverlap,
+        E::ServerEnvError,
+        E::TreeConnectError,
+        E::ShareTypeError,
+        E::ConnectError,
+        E::NegotiateError,
+        E::NfsError,
+        E::SocketError,
+        E::NetConnectError,
+        E::SendError,
+        E::SelectError,
+        E::RecvError,
+    ];
+
+    fn position(e: Event) -> usize {
+        match e {
+            E::Detail => 0,
+            E::Started => 1,
+            E::Watching => 2,
+            E::Stopping => 3,
+            E::Terminate => 4,
+            E::Paused => 5,
+            E::Resumed => 6,
+            E::InvalidParameter => 7,
+            E::TargetMissing => 8,
+            E::IdMissing => 9,
+            E::IdInUse => 10,
+            E::StopFailed => 11,
+            E::SystemError => 12,
+            E::LicenseNotRegistered => 13,
+            E::TrialPeriod => 14,
+            E::TrialExpired => 15,
+            E::LicenseCheckFailed => 16,
+            E::TrialNotStarted => 17,
+            E::LicenseOverlap => 18,
+            E::ServerEnvError => 19,
+            E::TreeConnectError => 20,
+            E::ShareTypeError => 21,
+            E::ConnectError => 22,
+            E::NegotiateError => 23,
+            E::NfsError => 24,
+            E::SocketError => 25,
+            E::NetConnectError => 26,
+            E::SendError => 27,
+            E::SelectError => 28,
+            E::RecvError => 29,
+        }
+    }
+
+    #[test]
+    fn every_event_of_every_module_renders_with_its_own_name() {
+        for (i, e) in ALL.iter().enumerate() {
+            assert_eq!(position(*e), i, "{e:?} listed out of place");
+        }
+        for (m, other) in [(S, N), (N, S)] {
+            for e in ALL {
+                let a = Alert::new(m, e, &[&"x", &1]);
+                assert!(!a.text.is_empty() && !a.text.contains("{}"), "{m:?} {e:?}");
+                assert!(!a.text.contains(other.applet()), "{m:?} {e:?}: {}", a.text);
+                let neutral = matches!(
+                    e,
+                    E::IdInUse | E::TrialExpired | E::TrialNotStarted | E::LicenseOverlap
+                );
+                assert!(neutral || a.text.contains(m.applet()), "{m:?} {e:?}");
+            }
+        }
+        // SPEC §9: sambamon's 66.
+        assert_eq!(
+            Alert::new(S, E::NfsError, &[&"data", &5]).text,
+            "The clp_sambamon has detected an error in Samba [data] (I/O error[5])."
+        );
+    }
+
+    #[test]
+    fn product_texts_are_exact() {
+        for (m, e, text) in PRODUCT {
+            assert_eq!(template(*m, *e), *text, "{m:?} {e:?}");
+        }
+    }
+
     #[test]
     fn every_common_event_exists_for_both_modules() {
+        let defined = |m: Module, e: Event| PRODUCT.iter().any(|(m2, e2, _)| *m2 == m && *e2 == e);
         for e in [
             E::Started,
             E::Watching,
@@ -442,21 +598,21 @@ mod tests {
             E::LicenseOverlap,
             E::ServerEnvError,
         ] {
-            assert!(template(S, e).is_some(), "sambamon {e:?}");
-            assert!(template(N, e).is_some(), "nfsmon {e:?}");
+            assert!(defined(S, e), "sambamon {e:?}");
+            assert!(defined(N, e), "nfsmon {e:?}");
         }
     }
 
     #[test]
     fn catalogue_has_each_event_once_per_module() {
-        for (i, (m, e, _)) in CATALOGUE.iter().enumerate() {
+        for (i, (m, e, _)) in PRODUCT.iter().enumerate() {
             assert!(
-                !CATALOGUE[..i].iter().any(|(m2, e2, _)| m2 == m && e2 == e),
+                !PRODUCT[..i].iter().any(|(m2, e2, _)| m2 == m && e2 == e),
                 "{m:?} {e:?} twice"
             );
         }
-        assert_eq!(CATALOGUE.iter().filter(|c| c.0 == S).count(), 28);
-        assert_eq!(CATALOGUE.iter().filter(|c| c.0 == N).count(), 21);
+        assert_eq!(PRODUCT.iter().filter(|c| c.0 == S).count(), 28);
+        assert_eq!(PRODUCT.iter().filter(|c| c.0 == N).count(), 21);
     }
 
     #[test]
