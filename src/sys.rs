@@ -37,7 +37,8 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    tmp.write_all(data)?;
+    // Through the File itself: tempfile's own Write wraps errors and hides their errno.
+    tmp.as_file_mut().write_all(data)?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     if let Ok(d) = File::open(dir) {
@@ -136,9 +137,33 @@ pub fn wait_child_timeout(
     }
 }
 
-/// The errno of an I/O error (0 when it carries none).
+/// The errno of an I/O error, also when it is wrapped: errors with context (tempfile's path
+/// errors, `io::Error::other(e)`, an error type with an I/O source) answer `raw_os_error()` with
+/// `None`, so the inner errors are searched, and last the text (std renders an OS error as
+/// `… (os error N)`). 0 when no OS error is in it.
 pub fn errno_of(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(0)
+    let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = inner {
+        inner = match err.downcast_ref::<io::Error>() {
+            Some(io) => match io.raw_os_error() {
+                Some(n) => return n,
+                None => io
+                    .get_ref()
+                    .map(|i| i as &(dyn std::error::Error + 'static)),
+            },
+            None => err.source(),
+        };
+    }
+    os_error_in_text(&e.to_string()).unwrap_or(0)
+}
+
+/// `N` of the first `(os error N)` in `text`.
+fn os_error_in_text(text: &str) -> Option<i32> {
+    const MARK: &str = "(os error ";
+    let at = text.find(MARK)? + MARK.len();
+    let digits = &text[at..];
+    let end = digits.find(')')?;
+    digits[..end].parse().ok()
 }
 
 /// `eprintln!` that never panics: a detached monitor's stderr may be a closed pipe, and with
@@ -199,6 +224,46 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), b"line\n");
         holder.unlock().unwrap();
         lock_within(&other, false, Duration::from_millis(100)).unwrap();
+    }
+
+    /// An error type with context whose source is an OS error.
+    #[derive(Debug)]
+    struct Ctx(io::Error);
+    impl std::fmt::Display for Ctx {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("writing the entry")
+        }
+    }
+    impl std::error::Error for Ctx {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn errno_survives_wrapping() {
+        use nix::libc::{ENOENT, ENOSPC};
+        // tempfile adds the path and hides the errno from raw_os_error().
+        let e = tempfile::Builder::new()
+            .tempfile_in("/nonexistent-clp-fsmon-dir")
+            .unwrap_err();
+        assert_eq!(e.raw_os_error(), None, "{e}");
+        assert_eq!(errno_of(&e), ENOENT);
+        // io::Error::other around an OS error, twice.
+        let os = || io::Error::from_raw_os_error(ENOSPC);
+        assert_eq!(errno_of(&io::Error::other(os())), ENOSPC);
+        assert_eq!(errno_of(&io::Error::other(io::Error::other(os()))), ENOSPC);
+        // An error type whose source is the OS error.
+        assert_eq!(
+            errno_of(&io::Error::new(io::ErrorKind::StorageFull, Ctx(os()))),
+            ENOSPC
+        );
+        // No OS error anywhere: 0.
+        assert_eq!(
+            errno_of(&io::Error::other("registry entry kept changing")),
+            0
+        );
+        assert_eq!(errno_of(&os()), ENOSPC);
     }
 
     #[test]

@@ -9,4 +9,5 @@ mod clplcnsc;
 mod cluster;
 mod fault_matrix;
 mod packaging;
+mod resilience;
 mod runtime;
