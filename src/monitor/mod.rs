@@ -437,17 +437,62 @@ struct Claim {
 }
 
 impl Claim {
-    fn take(module: Module, paths: &Paths, id: &str, target: &str) -> Result<Self, AcquireError> {
+    fn take(module: Module, paths: &Paths, id: &str, target: &str) -> Result<Self, ClaimError> {
+        Self::take_with(module, paths, id, target, spawn_thread)
+    }
+
+    /// [`Claim::take`] with the thread spawner as a seam (tests make it fail).
+    fn take_with(
+        module: Module,
+        paths: &Paths,
+        id: &str,
+        target: &str,
+        spawn: SpawnThread,
+    ) -> Result<Self, ClaimError> {
         let (tx, rx) = mpsc::channel();
-        stop_on_signals(tx.clone());
+        stop_on_signals(tx.clone(), spawn)?;
         let registry = Registry::new(paths, module);
-        let held = registry.acquire(id, &Entry::for_self(module, id, target))?;
+        let held = registry
+            .acquire(id, &Entry::for_self(module, id, target))
+            .map_err(ClaimError::Registry)?;
         Ok(Self {
             registry,
             held,
             tx,
             rx,
         })
+    }
+}
+
+/// Why a monitor could not claim its ID.
+#[derive(Debug)]
+enum ClaimError {
+    /// The registry refused (14) or failed (42).
+    Registry(AcquireError),
+    /// SIGTERM could not be routed to the loop (42): a monitor deaf to its service manager must
+    /// not run at all.
+    Signals {
+        /// The call that failed.
+        op: &'static str,
+        /// Its error.
+        source: std::io::Error,
+    },
+}
+
+impl ClaimError {
+    /// Event 14 (or 42) and the exit status.
+    fn report(self, module: Module, alerter: &Alerter, id: &str) -> u8 {
+        match self {
+            Self::Registry(e) => e.report(module, alerter, id),
+            Self::Signals { op, source } => {
+                alerter.emit(&Alert::new(
+                    module,
+                    Event::SystemError,
+                    &[&op, &sys::errno_of(&source)],
+                ));
+                Exit::System.code()
+            }
+        }
     }
 }
 
@@ -572,20 +617,34 @@ fn license_gate(
     }
 }
 
+/// Starts a named thread: the seam through which tests make thread creation fail.
+type SpawnThread = fn(&str, Box<dyn FnOnce() + Send>) -> std::io::Result<()>;
+
+fn spawn_thread(name: &str, f: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map(drop)
+}
+
 /// Blocks SIGTERM/SIGINT/SIGHUP in every thread and turns them into a stop on a thread of
-/// their own (a monitor ended by its service manager ends like `-stop`).
-fn stop_on_signals(tx: Sender<Msg>) {
-    use nix::sys::signal::{SigSet, Signal};
+/// their own (a monitor ended by its service manager ends like `-stop`). `Err` when either
+/// step fails (the signal mask is then as it was): the monitor must not run deaf to them.
+fn stop_on_signals(tx: Sender<Msg>, spawn: SpawnThread) -> Result<(), ClaimError> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal};
     let mut set = SigSet::empty();
     for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
         set.add(s);
     }
-    if set.thread_block().is_err() {
-        return;
-    }
-    let _ = std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
+    let before = set
+        .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+        .map_err(|e| ClaimError::Signals {
+            op: "pthread_sigmask",
+            source: std::io::Error::from(e),
+        })?;
+    spawn(
+        "signals",
+        Box::new(move || {
             while let Ok(sig) = set.wait() {
                 tracing::info!("{sig:?}: stopping");
                 let (rtx, _rrx) = mpsc::channel();
@@ -593,7 +652,15 @@ fn stop_on_signals(tx: Sender<Msg>) {
                     break;
                 }
             }
-        });
+        }),
+    )
+    .map_err(|source| {
+        let _ = before.thread_set_mask();
+        ClaimError::Signals {
+            op: "pthread_create",
+            source,
+        }
+    })
 }
 
 fn run_monitor(
