@@ -4,9 +4,17 @@
 //! clients — none of them may delay detection or `-stop`. Probes are scripted.
 
 use std::fs;
+use std::os::unix::net::UnixStream;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clp_fsmon::alert::Module;
+use clp_fsmon::monitor::registry::Registry;
+use clp_fsmon::paths::Paths;
 
 use crate::rig::Sandbox;
+
+const S: Duration = Duration::from_secs(1);
 
 fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
@@ -42,4 +50,33 @@ fn full_run_dir_reports_write_entry_28() {
                 && x.3 == "The clp_sambamon has detected system error (write entry 28)."),
         "{a:?} {err}"
     );
+}
+
+// ---- control clients -----------------------------------------------------------------------
+
+/// A client that connects to a monitor's control socket and says nothing must not delay
+/// another client's `-stop` (it did by the whole 5 s exchange timeout).
+#[test]
+fn an_idle_control_client_does_not_delay_stop() {
+    let sb = Sandbox::licensed();
+    let mut m = sb.spawn_monitor(
+        "clp_sambamon",
+        &["idle", "-s", "data", "-i", "1"],
+        Some("ok"),
+    );
+    assert!(sb.wait_event(2, 10 * S), "{}", m.stderr());
+    let sock = Registry::new(&Paths::with_root(sb.path()), Module::Sambamon).socket_path("idle");
+    let idle: Vec<UnixStream> = (0..3)
+        .map(|_| UnixStream::connect(&sock).unwrap())
+        .collect();
+    let t = Instant::now();
+    sb.cmd("clp_sambamon")
+        .args(["idle", "-stop"])
+        .assert()
+        .success();
+    let took = t.elapsed();
+    assert!(took < S, "-stop took {took:?} behind idle clients");
+    assert_eq!(m.wait_exit(5 * S), Some(0));
+    assert_eq!(sb.event_ids(), [1, 2, 3]);
+    drop(idle);
 }
