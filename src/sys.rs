@@ -176,12 +176,31 @@ macro_rules! errln {
     }};
 }
 
-/// `println!` that never panics (see [`errln!`]).
+/// `println!` that never panics (see [`errln!`]): `clp-fsmon --help | head -1` closes the pipe
+/// early, and Rust ignores SIGPIPE, so the write fails with EPIPE instead.
 #[macro_export]
 macro_rules! outln {
     ($($t:tt)*) => {{
         use std::io::Write as _;
         let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that never panics (see [`outln!`]).
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`errln!`]).
+#[macro_export]
+macro_rules! err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($t)*);
     }};
 }
 

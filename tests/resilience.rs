@@ -80,3 +80,148 @@ fn an_idle_control_client_does_not_delay_stop() {
     assert_eq!(sb.event_ids(), [1, 2, 3]);
     drop(idle);
 }
+
+// ---- closed and broken stdout/stderr -------------------------------------------------------
+
+/// The write end of a pipe whose read end is already closed: every write fails with EPIPE
+/// (Rust ignores SIGPIPE), as with `clp-fsmon --help | head -0`.
+fn broken_pipe() -> Stdio {
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    Stdio::from(write)
+}
+
+/// Which of stdout and stderr a run gets as a broken pipe.
+#[derive(Clone, Copy, Debug)]
+enum Broken {
+    Out,
+    Err,
+    Both,
+}
+
+/// Runs `cmd` with `broken` stream(s) and returns its exit code; a signal (SIGABRT from a
+/// panic under panic = "abort", SIGPIPE) or a panic (101 in a test build) fails the test.
+fn exit_with_broken(mut cmd: Command, broken: Broken, what: &str) -> i32 {
+    cmd.stdin(Stdio::null());
+    match broken {
+        Broken::Out => cmd.stdout(broken_pipe()).stderr(Stdio::piped()),
+        Broken::Err => cmd.stdout(Stdio::piped()).stderr(broken_pipe()),
+        Broken::Both => cmd.stdout(broken_pipe()).stderr(broken_pipe()),
+    };
+    let out = cmd.output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!err.contains("panicked"), "{what} ({broken:?}): {err}");
+    let code = out.status.code();
+    assert!(
+        code.is_some_and(|c| c != 101),
+        "{what} ({broken:?}) ended by {:?}: {err}",
+        out.status
+    );
+    code.unwrap()
+}
+
+/// Writing help, version, usage errors, plugin verdicts, diagnostics or licence results into
+/// a broken pipe never panics or aborts: the command ends with the status it has with working
+/// streams.
+#[test]
+fn broken_stdout_or_stderr_never_panics() {
+    let sb = Sandbox::licensed();
+    let bin = crate::rig::binary();
+    let run = |argv0: &std::path::Path, args: &[&str], script: Option<&str>, broken, code| {
+        let mut c = Command::new(argv0);
+        c.args(args).env("CLP_FSMON_ROOT", sb.path());
+        match script {
+            Some(s) => c.env("CLP_FSMON_TEST_PROBE", s),
+            None => c.env_remove("CLP_FSMON_TEST_PROBE"),
+        };
+        let what = format!("{} {args:?}", argv0.display());
+        assert_eq!(
+            exit_with_broken(c, broken, &what),
+            code,
+            "{what} ({broken:?})"
+        );
+    };
+    let smb = sb.link("clp_sambamon");
+    let nfs = sb.link("clp_nfsmon");
+    let lic = sb.link("clplcnsc");
+    // help and version (print! panicked on EPIPE)
+    run(&bin, &["--help"], None, Broken::Out, 0);
+    run(&bin, &["--version"], None, Broken::Out, 0);
+    run(&bin, &["--list"], None, Broken::Out, 0);
+    run(&smb, &["--help"], None, Broken::Both, 0);
+    run(&nfs, &["--version"], None, Broken::Out, 0);
+    run(&lic, &["--help"], None, Broken::Out, 0);
+    // usage on stderr (eprint! panicked)
+    run(&bin, &[], None, Broken::Err, 2);
+    run(&bin, &["clp_nosuch"], None, Broken::Err, 127);
+    run(&smb, &["u1"], None, Broken::Err, 2);
+    // --once into a closed pipe: the verdict's status all the same
+    run(
+        &smb,
+        &["o1", "-s", "data", "--once"],
+        Some("ok"),
+        Broken::Both,
+        0,
+    );
+    run(
+        &nfs,
+        &["o2", "-d", "/x", "--once"],
+        Some("fail"),
+        Broken::Out,
+        2,
+    );
+    // a monitor's diagnostics (-v) into a broken stderr (tracing's own error report panicked)
+    run(
+        &smb,
+        &["v1", "-s", "data", "-c", "1", "-v"],
+        Some("fail"),
+        Broken::Err,
+        1,
+    );
+    run(
+        &nfs,
+        &["v2", "-d", "/x", "-c", "1", "-v", "-v"],
+        Some("fail"),
+        Broken::Both,
+        1,
+    );
+    // licence commands: success line on stdout, notes and failures on stderr
+    let key = crate::rig::license::product_key("CD654321");
+    let reg = ["-i", "-p", "FSMON20", "--serial", "CD654321", "--key", &key];
+    run(&lic, &reg, None, Broken::Both, 0);
+    run(&lic, &reg, None, Broken::Err, 0); // "already registered" note
+    run(&lic, &["-l", "-p", "FSMON20"], None, Broken::Out, 0);
+    run(&lic, &["-l", "-p", "NOSUCH"], None, Broken::Err, 2);
+}
+
+/// A monitor started with stdout and stderr closed (`>&- 2>&-`) runs, stops on `-stop` and
+/// raises its alerts; its fds 1 and 2 are never one of its own files or sockets.
+#[test]
+fn a_monitor_with_closed_stdout_and_stderr_runs_and_stops() {
+    let sb = Sandbox::licensed();
+    let mut child = Command::new("sh")
+        .args(["-c", "exec \"$@\" >&- 2>&-", "sh"])
+        .arg(sb.link("clp_sambamon"))
+        .args(["closed", "-s", "data", "-i", "1", "-v"])
+        .env("CLP_FSMON_ROOT", sb.path())
+        .env("CLP_FSMON_TEST_PROBE", "ok")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(sb.wait_event(2, 10 * S), "{:?}", sb.event_ids());
+    for fd in [1, 2] {
+        let to = fs::read_link(format!("/proc/{}/fd/{fd}", child.id())).unwrap();
+        assert!(
+            !to.starts_with(sb.path()) && !to.to_string_lossy().starts_with("socket:"),
+            "fd {fd} is {}",
+            to.display()
+        );
+    }
+    sb.cmd("clp_sambamon")
+        .args(["closed", "-stop"])
+        .assert()
+        .success();
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(0), "{st:?}");
+    assert_eq!(sb.event_ids(), [1, 2, 3]);
+}

@@ -325,9 +325,12 @@ fn init_tracing(verbose: u8) {
         _ => "debug",
     };
     let filter = std::env::var("CLP_FSMON_LOG").unwrap_or_else(|_| default.to_owned());
+    // No internal error reports: tracing-subscriber prints them with eprintln!, which panics
+    // on a broken stderr (a detached monitor's stderr is often a pipe whose reader is gone).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .with_target(false)
         .try_init();
 }
@@ -350,7 +353,7 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
     };
     let (id, command) = match args::parse(module, &args) {
         Ok(Parsed::Help) => {
-            print!("{}", args::usage(module));
+            crate::out!("{}", args::usage(module));
             return Exit::Ok.code();
         }
         Ok(Parsed::Version) => {
