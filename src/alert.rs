@@ -1,5 +1,6 @@
 //! Alerts: the event catalogue of both monitors (event ID + exact text, one table) and the sinks
-//! that deliver them — syslog, the alert log, the console.
+//! that deliver them — syslog, the alert log, the console, `clplogcmd` — without ever making
+//! the caller wait for a slow one (see [`Alerter`]).
 //!
 //! Texts are the original product's, with `{}` placeholders filled in order (`xxx`, `nn`, dates as
 //! `mm/dd/yyyy`). A delivered line carries at most [`MAX_LINE`] bytes of message; longer messages
@@ -9,6 +10,10 @@ use std::fmt::Display;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::paths::Paths;
 
@@ -266,14 +271,75 @@ pub fn split_lines(s: &str, max: usize) -> Vec<&str> {
     out
 }
 
-/// Delivers alerts to syslog, the alert log and the console.
-#[derive(Debug)]
-pub struct Alerter {
+/// How many alerts may wait for a sink before further ones are dropped (with a note on stderr).
+const QUEUE_LEN: usize = 256;
+
+/// How long one `clplogcmd` may run before it is killed.
+pub const CLPLOGCMD_DEADLINE: Duration = Duration::from_secs(2);
+
+/// How long [`Alerter::finish`] (and dropping an [`Alerter`]) waits for queued alerts.
+pub const FINISH_LIMIT: Duration = Duration::from_secs(2);
+
+/// After [`FINISH_LIMIT`]: how long the running `clplogcmd` gets to be killed and reaped.
+const ABORT_GRACE: Duration = Duration::from_millis(200);
+
+/// The sinks behind the console, as a sink thread needs them.
+#[derive(Clone, Debug)]
+struct Sinks {
     server: String,
     syslog: Option<PathBuf>,
     alert_log: Option<PathBuf>,
-    console: bool,
     clplogcmd: bool,
+}
+
+impl Sinks {
+    fn any(&self) -> bool {
+        self.syslog.is_some() || self.alert_log.is_some() || self.clplogcmd
+    }
+}
+
+/// One queued alert, stamped when it was raised.
+struct Job {
+    now: chrono::DateTime<chrono::Local>,
+    alert: Alert,
+}
+
+/// The sink threads of an [`Alerter`]: `alerts` (alert log, syslog) hands each alert on to
+/// `clplogcmd`, so a hanging command never holds up the alert log.
+#[derive(Debug)]
+struct Queue {
+    tx: SyncSender<Job>,
+    /// Disconnected once every sink thread has ended.
+    done: Receiver<()>,
+    /// Raised when the wait at exit is over: the running `clplogcmd` is killed.
+    abort: Arc<AtomicBool>,
+}
+
+/// The state of an [`Alerter`]'s queue.
+#[derive(Debug)]
+enum Delivery {
+    /// No alert queued yet: no thread either.
+    Idle,
+    Queued(Queue),
+    /// No sink thread (none could be started, or [`Alerter::finish`] ran): each sink is called
+    /// in place, still each under its bound.
+    InPlace,
+}
+
+/// Delivers alerts to syslog, the alert log, the console and `clplogcmd`.
+///
+/// The console line is written at once, in order with the caller's other diagnostics. The
+/// other sinks are served by threads behind a bounded queue, so that none of them ever delays
+/// the caller (the monitor loop) by more than a queue hand-off: the alert log's lock wait, a
+/// syslog socket that does not read (sent without blocking; a line it cannot take is dropped
+/// with a note) and a `clplogcmd` that hangs (killed after [`CLPLOGCMD_DEADLINE`]).
+/// [`Alerter::finish`] — also run on drop — waits up to [`FINISH_LIMIT`] for what is queued, so
+/// the final alerts of a monitor (fault, terminate) are delivered before it exits.
+#[derive(Debug)]
+pub struct Alerter {
+    sinks: Sinks,
+    console: bool,
+    delivery: Mutex<Delivery>,
 }
 
 impl Alerter {
@@ -281,23 +347,29 @@ impl Alerter {
     /// log, and stderr.
     pub fn new(paths: &Paths, server: &str) -> Self {
         let sock = paths.syslog_socket();
-        Self {
+        Self::with_sinks(Sinks {
             server: server.to_owned(),
             syslog: sock.exists().then_some(sock),
             alert_log: Some(paths.alert_log()),
-            console: true,
             clplogcmd: crate::sys::which("clplogcmd").is_some(),
-        }
+        })
     }
 
     /// Alerter that writes to the console only (usage errors before anything is set up).
     pub fn console_only() -> Self {
-        Self {
+        Self::with_sinks(Sinks {
             server: String::new(),
             syslog: None,
             alert_log: None,
-            console: true,
             clplogcmd: false,
+        })
+    }
+
+    fn with_sinks(sinks: Sinks) -> Self {
+        Self {
+            sinks,
+            console: true,
+            delivery: Mutex::new(Delivery::Idle),
         }
     }
 
@@ -308,27 +380,139 @@ impl Alerter {
         self
     }
 
-    /// Delivers one alert to every sink. Sink failures are reported on stderr, never fatal.
+    /// Delivers one alert: the console now, the other sinks through the queue. Sink failures
+    /// are reported on stderr, never fatal.
     pub fn emit(&self, alert: &Alert) {
-        let now = chrono::Local::now();
-        for line in alert.lines() {
-            if self.console {
+        let job = Job {
+            now: chrono::Local::now(),
+            alert: alert.clone(),
+        };
+        if self.console {
+            for line in alert.lines() {
                 // Never panic on a closed or broken stderr (monitors often run detached).
                 let _ = writeln!(std::io::stderr(), "{line}");
             }
-            if let Some(path) = &self.alert_log
-                && let Err(e) = append_alert_log(path, &now, &self.server, alert, line)
-            {
-                crate::errln!("clp-fsmon: cannot write alert log {}: {e}", path.display());
-            }
-            if let Some(sock) = &self.syslog
-                && let Err(e) = send_syslog(sock, &now, &self.server, alert, line)
-            {
-                crate::errln!("clp-fsmon: cannot write syslog {}: {e}", sock.display());
-            }
         }
-        if self.clplogcmd {
-            clplogcmd(alert);
+        if !self.sinks.any() {
+            return;
+        }
+        let mut d = self
+            .delivery
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(*d, Delivery::Idle) {
+            *d = start(&self.sinks).map_or(Delivery::InPlace, Delivery::Queued);
+        }
+        let job = match &*d {
+            Delivery::Queued(q) => match q.tx.try_send(job) {
+                Ok(()) => return,
+                Err(TrySendError::Full(job)) => {
+                    crate::errln!(
+                        "clp-fsmon: {QUEUE_LEN} alerts wait for their sinks; event {} not delivered to the alert log or syslog",
+                        job.alert.event.id()
+                    );
+                    return;
+                }
+                Err(TrySendError::Disconnected(job)) => job, // the sink thread is gone
+            },
+            Delivery::Idle | Delivery::InPlace => job,
+        };
+        drop(d);
+        deliver(&self.sinks, &job);
+        if self.sinks.clplogcmd {
+            clplogcmd(&job.alert, &AtomicBool::new(false));
+        }
+    }
+
+    /// Waits up to `limit` for the queued alerts to be delivered, then ends the sink threads
+    /// (a `clplogcmd` still running is killed). Later alerts are delivered in place.
+    pub fn finish(&self, limit: Duration) {
+        let d = std::mem::replace(
+            &mut *self
+                .delivery
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            Delivery::InPlace,
+        );
+        let Delivery::Queued(q) = d else {
+            return;
+        };
+        drop(q.tx);
+        if let Ok(()) | Err(RecvTimeoutError::Timeout) = q.done.recv_timeout(limit) {
+            q.abort.store(true, Ordering::SeqCst);
+            let _ = q.done.recv_timeout(ABORT_GRACE);
+            crate::errln!(
+                "clp-fsmon: alert sinks still busy after {} s; the rest of their queue is dropped",
+                limit.as_secs_f64()
+            );
+        }
+    }
+}
+
+impl Drop for Alerter {
+    fn drop(&mut self) {
+        self.finish(FINISH_LIMIT);
+    }
+}
+
+/// Starts the sink threads; `None` when they cannot be started.
+fn start(sinks: &Sinks) -> Option<Queue> {
+    let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE_LEN);
+    let (done_tx, done) = mpsc::channel::<()>();
+    let abort = Arc::new(AtomicBool::new(false));
+    let to_cmd = if sinks.clplogcmd {
+        let (ctx, crx) = mpsc::sync_channel::<Alert>(QUEUE_LEN);
+        let (abort, done_tx) = (Arc::clone(&abort), done_tx.clone());
+        std::thread::Builder::new()
+            .name("clplogcmd".into())
+            .spawn(move || {
+                let _running = done_tx;
+                for alert in crx {
+                    if abort.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    clplogcmd(&alert, &abort);
+                }
+            })
+            .ok()?;
+        Some(ctx)
+    } else {
+        None
+    };
+    let local = sinks.clone();
+    std::thread::Builder::new()
+        .name("alerts".into())
+        .spawn(move || {
+            let _running = done_tx;
+            for job in rx {
+                deliver(&local, &job);
+                if let Some(ctx) = &to_cmd
+                    && let Err(TrySendError::Full(a)) = ctx.try_send(job.alert)
+                {
+                    crate::errln!(
+                        "clp-fsmon: {QUEUE_LEN} alerts wait for clplogcmd; event {} not handed to it",
+                        a.event.id()
+                    );
+                }
+            }
+        })
+        .ok()?;
+    Some(Queue { tx, done, abort })
+}
+
+/// Writes one alert to the alert log and syslog.
+fn deliver(sinks: &Sinks, job: &Job) {
+    let (now, alert) = (&job.now, &job.alert);
+    for line in alert.lines() {
+        if let Some(path) = &sinks.alert_log
+            && let Err(e) = append_alert_log(path, now, &sinks.server, alert, line)
+        {
+            crate::errln!("clp-fsmon: cannot write alert log {}: {e}", path.display());
+        }
+        if let Some(sock) = &sinks.syslog
+            && let Err(e) = send_syslog(sock, now, &sinks.server, alert, line)
+        {
+            crate::errln!("clp-fsmon: cannot write syslog {}: {e}", sock.display());
         }
     }
 }
@@ -379,14 +563,16 @@ fn send_syslog(
         alert.event.id(),
         line
     );
+    // Never blocks: a syslog daemon that does not read costs this line, not the caller's time.
     let s = UnixDatagram::unbound()?;
-    s.set_write_timeout(Some(std::time::Duration::from_secs(1)))?;
+    s.set_nonblocking(true)?;
     s.send_to(msg.as_bytes(), sock)?;
     Ok(())
 }
 
-/// Hands the alert to CLUSTERPRO's `clplogcmd` (bounded: killed after 5 s).
-fn clplogcmd(alert: &Alert) {
+/// Hands the alert to CLUSTERPRO's `clplogcmd`, killed after [`CLPLOGCMD_DEADLINE`] or as soon
+/// as `abort` is raised.
+fn clplogcmd(alert: &Alert, abort: &AtomicBool) {
     let level = if alert.event.severity() <= 3 {
         "ERR"
     } else {
@@ -399,10 +585,18 @@ fn clplogcmd(alert: &Alert) {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn();
-    if let Ok(mut c) = child {
-        let _ = crate::sys::wait_child_timeout(&mut c, std::time::Duration::from_secs(5));
+    match child {
+        Ok(mut c) => match crate::sys::wait_child_timeout(&mut c, CLPLOGCMD_DEADLINE, abort) {
+            Ok(Some(_)) => {}
+            Ok(None) => crate::errln!(
+                "clp-fsmon: clplogcmd did not end within {} s; killed (event {})",
+                CLPLOGCMD_DEADLINE.as_secs_f64(),
+                alert.event.id()
+            ),
+            Err(e) => crate::errln!("clp-fsmon: clplogcmd: {e}"),
+        },
+        Err(e) => crate::errln!("clp-fsmon: cannot run clplogcmd: {e}"),
     }
-    let _ = std::io::stderr().flush();
 }
 
 #[cfg(test)]

@@ -118,22 +118,25 @@ pub fn which(prog: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Waits for `child` at most `limit`, then kills it. Returns its status if it ended by itself.
+/// Waits for `child` at most `limit` (or until `abort` is raised), then kills it — by its own
+/// pid, which cannot have been reused while it is unreaped — and reaps it. Returns its status
+/// if it ended by itself.
 pub fn wait_child_timeout(
     child: &mut std::process::Child,
     limit: Duration,
+    abort: &std::sync::atomic::AtomicBool,
 ) -> io::Result<Option<std::process::ExitStatus>> {
     let end = Instant::now() + limit;
     loop {
         if let Some(st) = child.try_wait()? {
             return Ok(Some(st));
         }
-        if Instant::now() >= end {
+        if Instant::now() >= end || abort.load(std::sync::atomic::Ordering::SeqCst) {
             let _ = child.kill();
             let _ = child.wait();
             return Ok(None);
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -225,3 +225,93 @@ fn a_monitor_with_closed_stdout_and_stderr_runs_and_stops() {
     assert_eq!(st.code(), Some(0), "{st:?}");
     assert_eq!(sb.event_ids(), [1, 2, 3]);
 }
+
+// ---- alert sinks never block detection -----------------------------------------------------
+
+/// Time stamp of a fault-log line.
+fn fault_time(line: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    let t = line.split(' ').next().unwrap();
+    chrono::DateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.3f%:z").unwrap()
+}
+
+/// A `clplogcmd` that hangs (sleeps 30 s) and a syslog socket whose queue is full never delay
+/// a monitor: its first probe follows its start at once, it exits within its bound after the
+/// fault (the hanging command is killed), and the alert log still has every event.
+#[test]
+fn hanging_alert_sinks_never_delay_detection() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::licensed();
+    // clplogcmd on PATH: notes its call, then hangs.
+    let fake = sb.path().join("clusterpro");
+    fs::create_dir(&fake).unwrap();
+    let calls = sb.path().join("clplogcmd.calls");
+    let cmd = fake.join("clplogcmd");
+    fs::write(
+        &cmd,
+        format!(
+            "#!/bin/sh\necho \"$4\" >>'{}'\nexec sleep 30\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&cmd, fs::Permissions::from_mode(0o755)).unwrap();
+    // A syslog socket that never reads, its queue already full.
+    let syslog = sb.syslog();
+    let filler = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    filler.set_nonblocking(true).unwrap();
+    let dev_log = sb.path().join("dev/log");
+    let mut queued = 0;
+    while filler.send_to(b"<29>filler", &dev_log).is_ok() {
+        queued += 1;
+        assert!(queued < 1_000_000, "the syslog queue never fills");
+    }
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let t = Instant::now();
+    let mut m = Command::new(sb.link("clp_sambamon"))
+        .args(["sinks", "-s", "data", "-i", "1", "-c", "2"])
+        .env("CLP_FSMON_ROOT", sb.path())
+        .env("CLP_FSMON_TEST_PROBE", "fail")
+        .env("PATH", path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = Instant::now() + 20 * S;
+    let status = loop {
+        if let Some(st) = m.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < end, "the monitor did not exit within 20 s");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = t.elapsed();
+    let err = {
+        use std::io::Read;
+        let mut s = String::new();
+        m.stderr.take().unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    assert_eq!(status.code(), Some(1), "{err}");
+    // -c 2 -i 1: one interval, then at most FINISH_LIMIT and the kill for the hanging sinks.
+    assert!(took < 6 * S, "exit after {took:?}: {err}");
+    let log = sb.fault_log("sambamon");
+    let lines: Vec<&str> = log.lines().collect();
+    let start = lines.iter().find(|l| l.contains(" start ")).unwrap();
+    let first = lines
+        .iter()
+        .find(|l| l.contains("probe failed 1/2"))
+        .unwrap();
+    let gap = (fault_time(first) - fault_time(start)).to_std().unwrap();
+    assert!(gap < S, "first probe {gap:?} after the start: {log}");
+    assert_eq!(sb.event_ids(), [1, 72, 6], "{err}");
+    assert!(
+        fs::read_to_string(&calls).unwrap().starts_with("1\n"),
+        "clplogcmd was not run"
+    );
+    drop(syslog);
+}

@@ -783,6 +783,8 @@ fn run_monitor(
             Exit::Fault
         }
     };
+    // The last alerts (3, or the fault's and 6) are delivered before the ID is released.
+    alerter.finish(crate::alert::FINISH_LIMIT);
     drop(server);
     drop(held);
     code.code()
