@@ -87,7 +87,7 @@ pub fn main(args: &[OsString]) -> u8 {
     }
     match run(&cli) {
         Ok(None) => {
-            println!("{SUCCESS}");
+            crate::outln!("{SUCCESS}");
             Exit::Ok.code()
         }
         Ok(Some(code)) => code,

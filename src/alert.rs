@@ -1,5 +1,6 @@
 //! Alerts: the event catalogue of both monitors (event ID + exact text, one table) and the sinks
-//! that deliver them — syslog, the alert log, the console.
+//! that deliver them — syslog, the alert log, the console, `clplogcmd` — without ever making
+//! the caller wait for a slow one (see [`Alerter`]).
 //!
 //! Texts are the original product's, with `{}` placeholders filled in order (`xxx`, `nn`, dates as
 //! `mm/dd/yyyy`). A delivered line carries at most [`MAX_LINE`] bytes of message; longer messages
@@ -9,6 +10,10 @@ use std::fmt::Display;
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::paths::Paths;
 
@@ -94,7 +99,7 @@ pub enum Event {
     ConnectError = 64,
     /// 65: negotiate failed.
     NegotiateError = 65,
-    /// 66: NFS fault.
+    /// 66: NFS fault (nfsmon); I/O error on the share (sambamon).
     NfsError = 66,
     /// 71: socket creation failed.
     SocketError = 71,
@@ -131,66 +136,70 @@ impl Event {
 use Event as E;
 use Module::{Nfsmon as N, Sambamon as S};
 
-/// The catalogue: (module, event, text with `{}` placeholders).
+/// The catalogue: the text of `event` for `module`, with `{}` placeholders. Total over
+/// [`Module`] × [`Event`] by construction — the match has no catch-all arm, so an event cannot be
+/// added without a text for each monitor, and rendering an alert can never fail at run time.
+///
+/// The texts are the original product's (SPEC §4, §9). A few pairs it never raises (an SMB
+/// session step for nfsmon, event 0 for sambamon) follow the same pattern, so that whatever the
+/// code raises reads right.
 #[rustfmt::skip]
-pub static CATALOGUE: &[(Module, Event, &str)] = &[
-    (S, E::Started, "The clp_sambamon has started watching Samba."),
-    (S, E::Watching, "The clp_sambamon is going to watch share resource [{}]."),
-    (S, E::Stopping, "The clp_sambamon will stop watching Samba [{}]."),
-    (S, E::Terminate, "The clp_sambamon will terminate."),
-    (S, E::Paused, "The clp_sambamon is going to stop monitoring."),
-    (S, E::Resumed, "The clp_sambamon is going to monitor."),
-    (S, E::InvalidParameter, "Invalid parameter in the clp_sambamon."),
-    (S, E::TargetMissing, "'-s' parameter is not specified at the clp_sambamon command."),
-    (S, E::IdMissing, "The monitor id is not specified at the clp_sambamon command."),
-    (S, E::IdInUse, "The specified monitor id is already under use in other processes."),
-    (S, E::StopFailed, "The clp_sambamon has not performed end processing."),
-    (S, E::SystemError, "The clp_sambamon has detected system error ({} {})."),
-    (S, E::LicenseNotRegistered, "The license of clp_sambamon is not registered."),
-    (S, E::TrialPeriod, "Trial Period of clp_sambamon is till {}."),
-    (S, E::TrialExpired, "The license of trial expired by {}."),
-    (S, E::LicenseCheckFailed, "Failed to check license of the clp_sambamon."),
-    (S, E::TrialNotStarted, "The license of trial is valid from {}."),
-    (S, E::LicenseOverlap, "The registration license overlaps."),
-    (S, E::ServerEnvError, "The clp_sambamon could not get environment of server(error[{}]). The clp_sambamon will terminate."),
-    (S, E::TreeConnectError, "The clp_sambamon has detected an error in Samba [{}] (tree connect error[{}])."),
-    (S, E::ShareTypeError, "The clp_sambamon has detected an error in Samba [{}] (share type error)."),
-    (S, E::ConnectError, "The clp_sambamon has detected an error in Samba [{}] (connect error[{}])."),
-    (S, E::NegotiateError, "The clp_sambamon has detected an error in Samba [{}] (negotiate error[{}])."),
-    (S, E::SocketError, "The clp_sambamon has detected network error(socket error[{}])."),
-    (S, E::NetConnectError, "The clp_sambamon has detected network error(connect error[{}])."),
-    (S, E::SendError, "The clp_sambamon has detected network error(send error[{}])."),
-    (S, E::SelectError, "The clp_sambamon has detected network error(select error[{}])."),
-    (S, E::RecvError, "The clp_sambamon has detected network error(recv error[{}])."),
-    (N, E::Detail, "clp_nfsmon: {}"),
-    (N, E::Started, "The clp_nfsmon has started watching NFS."),
-    (N, E::Watching, "The clp_nfsmon is going to watch shared directory '{}'."),
-    (N, E::Stopping, "The clp_nfsmon will stop watching NFS shared directory '{}'."),
-    (N, E::Terminate, "The clp_nfsmon will terminate."),
-    (N, E::Paused, "The clp_nfsmon is going to stop monitoring."),
-    (N, E::Resumed, "The clp_nfsmon is going to monitor."),
-    (N, E::InvalidParameter, "Invalid parameter in the clp_nfsmon."),
-    (N, E::TargetMissing, "'-d' parameter is not specified at the clp_nfsmon command."),
-    (N, E::IdMissing, "The monitor id is not specified at the clp_nfsmon command."),
-    (N, E::IdInUse, "The specified monitor id is already under use in other processes."),
-    (N, E::StopFailed, "The clp_nfsmon has not performed end processing."),
-    (N, E::SystemError, "The clp_nfsmon has detected system error ({} {})."),
-    (N, E::LicenseNotRegistered, "The license of clp_nfsmon is not registered."),
-    (N, E::TrialPeriod, "Trial Period of clp_nfsmon is till {}."),
-    (N, E::TrialExpired, "The license of trial expired by {}."),
-    (N, E::LicenseCheckFailed, "Failed to check license of the clp_nfsmon."),
-    (N, E::TrialNotStarted, "The license of trial is valid from {}."),
-    (N, E::LicenseOverlap, "The registration license overlaps."),
-    (N, E::ServerEnvError, "The clp_nfsmon could not get environment of server(error[{}]). The clp_nfsmon will terminate."),
-    (N, E::NfsError, "The clp_nfsmon has detected an error in NFS."),
-];
-
-/// The template of `event` for `module`, if the catalogue has one.
-pub fn template(module: Module, event: Event) -> Option<&'static str> {
-    CATALOGUE
-        .iter()
-        .find(|(m, e, _)| *m == module && *e == event)
-        .map(|(_, _, t)| *t)
+pub fn template(module: Module, event: Event) -> &'static str {
+    match (module, event) {
+        (S, E::Detail) => "clp_sambamon: {}",
+        (S, E::Started) => "The clp_sambamon has started watching Samba.",
+        (S, E::Watching) => "The clp_sambamon is going to watch share resource [{}].",
+        (S, E::Stopping) => "The clp_sambamon will stop watching Samba [{}].",
+        (S, E::Terminate) => "The clp_sambamon will terminate.",
+        (S, E::Paused) => "The clp_sambamon is going to stop monitoring.",
+        (S, E::Resumed) => "The clp_sambamon is going to monitor.",
+        (S, E::InvalidParameter) => "Invalid parameter in the clp_sambamon.",
+        (S, E::TargetMissing) => "'-s' parameter is not specified at the clp_sambamon command.",
+        (S, E::IdMissing) => "The monitor id is not specified at the clp_sambamon command.",
+        (_, E::IdInUse) => "The specified monitor id is already under use in other processes.",
+        (S, E::StopFailed) => "The clp_sambamon has not performed end processing.",
+        (S, E::SystemError) => "The clp_sambamon has detected system error ({} {}).",
+        (S, E::LicenseNotRegistered) => "The license of clp_sambamon is not registered.",
+        (S, E::TrialPeriod) => "Trial Period of clp_sambamon is till {}.",
+        (_, E::TrialExpired) => "The license of trial expired by {}.",
+        (S, E::LicenseCheckFailed) => "Failed to check license of the clp_sambamon.",
+        (_, E::TrialNotStarted) => "The license of trial is valid from {}.",
+        (_, E::LicenseOverlap) => "The registration license overlaps.",
+        (S, E::ServerEnvError) => "The clp_sambamon could not get environment of server(error[{}]). The clp_sambamon will terminate.",
+        (S, E::TreeConnectError) => "The clp_sambamon has detected an error in Samba [{}] (tree connect error[{}]).",
+        (S, E::ShareTypeError) => "The clp_sambamon has detected an error in Samba [{}] (share type error).",
+        (S, E::ConnectError) => "The clp_sambamon has detected an error in Samba [{}] (connect error[{}]).",
+        (S, E::NegotiateError) => "The clp_sambamon has detected an error in Samba [{}] (negotiate error[{}]).",
+        (S, E::NfsError) => "The clp_sambamon has detected an error in Samba [{}] (I/O error[{}]).",
+        (S, E::SocketError) => "The clp_sambamon has detected network error(socket error[{}]).",
+        (S, E::NetConnectError) => "The clp_sambamon has detected network error(connect error[{}]).",
+        (S, E::SendError) => "The clp_sambamon has detected network error(send error[{}]).",
+        (S, E::SelectError) => "The clp_sambamon has detected network error(select error[{}]).",
+        (S, E::RecvError) => "The clp_sambamon has detected network error(recv error[{}]).",
+        (N, E::Detail) => "clp_nfsmon: {}",
+        (N, E::Started) => "The clp_nfsmon has started watching NFS.",
+        (N, E::Watching) => "The clp_nfsmon is going to watch shared directory '{}'.",
+        (N, E::Stopping) => "The clp_nfsmon will stop watching NFS shared directory '{}'.",
+        (N, E::Terminate) => "The clp_nfsmon will terminate.",
+        (N, E::Paused) => "The clp_nfsmon is going to stop monitoring.",
+        (N, E::Resumed) => "The clp_nfsmon is going to monitor.",
+        (N, E::InvalidParameter) => "Invalid parameter in the clp_nfsmon.",
+        (N, E::TargetMissing) => "'-d' parameter is not specified at the clp_nfsmon command.",
+        (N, E::IdMissing) => "The monitor id is not specified at the clp_nfsmon command.",
+        (N, E::StopFailed) => "The clp_nfsmon has not performed end processing.",
+        (N, E::SystemError) => "The clp_nfsmon has detected system error ({} {}).",
+        (N, E::LicenseNotRegistered) => "The license of clp_nfsmon is not registered.",
+        (N, E::TrialPeriod) => "Trial Period of clp_nfsmon is till {}.",
+        (N, E::LicenseCheckFailed) => "Failed to check license of the clp_nfsmon.",
+        (N, E::ServerEnvError) => "The clp_nfsmon could not get environment of server(error[{}]). The clp_nfsmon will terminate.",
+        // SMB session steps have no NFS counterpart: nfsmon's own error event text.
+        (N, E::NfsError | E::TreeConnectError | E::ShareTypeError | E::ConnectError | E::NegotiateError) => "The clp_nfsmon has detected an error in NFS.",
+        (N, E::SocketError) => "The clp_nfsmon has detected network error(socket error[{}]).",
+        (N, E::NetConnectError) => "The clp_nfsmon has detected network error(connect error[{}]).",
+        (N, E::SendError) => "The clp_nfsmon has detected network error(send error[{}]).",
+        (N, E::SelectError) => "The clp_nfsmon has detected network error(select error[{}]).",
+        (N, E::RecvError) => "The clp_nfsmon has detected network error(recv error[{}]).",
+    }
 }
 
 /// One alert: module, event and the rendered text.
@@ -205,13 +214,10 @@ pub struct Alert {
 }
 
 impl Alert {
-    /// Renders `event` of `module` with `args` filling the `{}` placeholders in order.
-    ///
-    /// # Panics
-    /// When the catalogue has no such event for the module (a programming error).
+    /// Renders `event` of `module` with `args` filling the `{}` placeholders in order (missing
+    /// arguments render empty, extra ones are ignored).
     pub fn new(module: Module, event: Event, args: &[&dyn Display]) -> Self {
-        let tpl = template(module, event)
-            .unwrap_or_else(|| panic!("no event {} for {}", event.id(), module.applet()));
+        let tpl = template(module, event);
         let mut text = String::with_capacity(tpl.len() + 32);
         let mut args = args.iter();
         let mut rest = tpl;
@@ -265,14 +271,75 @@ pub fn split_lines(s: &str, max: usize) -> Vec<&str> {
     out
 }
 
-/// Delivers alerts to syslog, the alert log and the console.
-#[derive(Debug)]
-pub struct Alerter {
+/// How many alerts may wait for a sink before further ones are dropped (with a note on stderr).
+const QUEUE_LEN: usize = 256;
+
+/// How long one `clplogcmd` may run before it is killed.
+pub const CLPLOGCMD_DEADLINE: Duration = Duration::from_secs(2);
+
+/// How long [`Alerter::finish`] (and dropping an [`Alerter`]) waits for queued alerts.
+pub const FINISH_LIMIT: Duration = Duration::from_secs(2);
+
+/// After [`FINISH_LIMIT`]: how long the running `clplogcmd` gets to be killed and reaped.
+const ABORT_GRACE: Duration = Duration::from_millis(200);
+
+/// The sinks behind the console, as a sink thread needs them.
+#[derive(Clone, Debug)]
+struct Sinks {
     server: String,
     syslog: Option<PathBuf>,
     alert_log: Option<PathBuf>,
-    console: bool,
     clplogcmd: bool,
+}
+
+impl Sinks {
+    fn any(&self) -> bool {
+        self.syslog.is_some() || self.alert_log.is_some() || self.clplogcmd
+    }
+}
+
+/// One queued alert, stamped when it was raised.
+struct Job {
+    now: chrono::DateTime<chrono::Local>,
+    alert: Alert,
+}
+
+/// The sink threads of an [`Alerter`]: `alerts` (alert log, syslog) hands each alert on to
+/// `clplogcmd`, so a hanging command never holds up the alert log.
+#[derive(Debug)]
+struct Queue {
+    tx: SyncSender<Job>,
+    /// Disconnected once every sink thread has ended.
+    done: Receiver<()>,
+    /// Raised when the wait at exit is over: the running `clplogcmd` is killed.
+    abort: Arc<AtomicBool>,
+}
+
+/// The state of an [`Alerter`]'s queue.
+#[derive(Debug)]
+enum Delivery {
+    /// No alert queued yet: no thread either.
+    Idle,
+    Queued(Queue),
+    /// No sink thread (none could be started, or [`Alerter::finish`] ran): each sink is called
+    /// in place, still each under its bound.
+    InPlace,
+}
+
+/// Delivers alerts to syslog, the alert log, the console and `clplogcmd`.
+///
+/// The console line is written at once, in order with the caller's other diagnostics. The
+/// other sinks are served by threads behind a bounded queue, so that none of them ever delays
+/// the caller (the monitor loop) by more than a queue hand-off: the alert log's lock wait, a
+/// syslog socket that does not read (sent without blocking; a line it cannot take is dropped
+/// with a note) and a `clplogcmd` that hangs (killed after [`CLPLOGCMD_DEADLINE`]).
+/// [`Alerter::finish`] — also run on drop — waits up to [`FINISH_LIMIT`] for what is queued, so
+/// the final alerts of a monitor (fault, terminate) are delivered before it exits.
+#[derive(Debug)]
+pub struct Alerter {
+    sinks: Sinks,
+    console: bool,
+    delivery: Mutex<Delivery>,
 }
 
 impl Alerter {
@@ -280,23 +347,29 @@ impl Alerter {
     /// log, and stderr.
     pub fn new(paths: &Paths, server: &str) -> Self {
         let sock = paths.syslog_socket();
-        Self {
+        Self::with_sinks(Sinks {
             server: server.to_owned(),
             syslog: sock.exists().then_some(sock),
             alert_log: Some(paths.alert_log()),
-            console: true,
             clplogcmd: crate::sys::which("clplogcmd").is_some(),
-        }
+        })
     }
 
     /// Alerter that writes to the console only (usage errors before anything is set up).
     pub fn console_only() -> Self {
-        Self {
+        Self::with_sinks(Sinks {
             server: String::new(),
             syslog: None,
             alert_log: None,
-            console: true,
             clplogcmd: false,
+        })
+    }
+
+    fn with_sinks(sinks: Sinks) -> Self {
+        Self {
+            sinks,
+            console: true,
+            delivery: Mutex::new(Delivery::Idle),
         }
     }
 
@@ -307,27 +380,139 @@ impl Alerter {
         self
     }
 
-    /// Delivers one alert to every sink. Sink failures are reported on stderr, never fatal.
+    /// Delivers one alert: the console now, the other sinks through the queue. Sink failures
+    /// are reported on stderr, never fatal.
     pub fn emit(&self, alert: &Alert) {
-        let now = chrono::Local::now();
-        for line in alert.lines() {
-            if self.console {
+        let job = Job {
+            now: chrono::Local::now(),
+            alert: alert.clone(),
+        };
+        if self.console {
+            for line in alert.lines() {
                 // Never panic on a closed or broken stderr (monitors often run detached).
                 let _ = writeln!(std::io::stderr(), "{line}");
             }
-            if let Some(path) = &self.alert_log
-                && let Err(e) = append_alert_log(path, &now, &self.server, alert, line)
-            {
-                crate::errln!("clp-fsmon: cannot write alert log {}: {e}", path.display());
-            }
-            if let Some(sock) = &self.syslog
-                && let Err(e) = send_syslog(sock, &now, &self.server, alert, line)
-            {
-                crate::errln!("clp-fsmon: cannot write syslog {}: {e}", sock.display());
-            }
         }
-        if self.clplogcmd {
-            clplogcmd(alert);
+        if !self.sinks.any() {
+            return;
+        }
+        let mut d = self
+            .delivery
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if matches!(*d, Delivery::Idle) {
+            *d = start(&self.sinks).map_or(Delivery::InPlace, Delivery::Queued);
+        }
+        let job = match &*d {
+            Delivery::Queued(q) => match q.tx.try_send(job) {
+                Ok(()) => return,
+                Err(TrySendError::Full(job)) => {
+                    crate::errln!(
+                        "clp-fsmon: {QUEUE_LEN} alerts wait for their sinks; event {} not delivered to the alert log or syslog",
+                        job.alert.event.id()
+                    );
+                    return;
+                }
+                Err(TrySendError::Disconnected(job)) => job, // the sink thread is gone
+            },
+            Delivery::Idle | Delivery::InPlace => job,
+        };
+        drop(d);
+        deliver(&self.sinks, &job);
+        if self.sinks.clplogcmd {
+            clplogcmd(&job.alert, &AtomicBool::new(false));
+        }
+    }
+
+    /// Waits up to `limit` for the queued alerts to be delivered, then ends the sink threads
+    /// (a `clplogcmd` still running is killed). Later alerts are delivered in place.
+    pub fn finish(&self, limit: Duration) {
+        let d = std::mem::replace(
+            &mut *self
+                .delivery
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+            Delivery::InPlace,
+        );
+        let Delivery::Queued(q) = d else {
+            return;
+        };
+        drop(q.tx);
+        if let Ok(()) | Err(RecvTimeoutError::Timeout) = q.done.recv_timeout(limit) {
+            q.abort.store(true, Ordering::SeqCst);
+            let _ = q.done.recv_timeout(ABORT_GRACE);
+            crate::errln!(
+                "clp-fsmon: alert sinks still busy after {} s; the rest of their queue is dropped",
+                limit.as_secs_f64()
+            );
+        }
+    }
+}
+
+impl Drop for Alerter {
+    fn drop(&mut self) {
+        self.finish(FINISH_LIMIT);
+    }
+}
+
+/// Starts the sink threads; `None` when they cannot be started.
+fn start(sinks: &Sinks) -> Option<Queue> {
+    let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE_LEN);
+    let (done_tx, done) = mpsc::channel::<()>();
+    let abort = Arc::new(AtomicBool::new(false));
+    let to_cmd = if sinks.clplogcmd {
+        let (ctx, crx) = mpsc::sync_channel::<Alert>(QUEUE_LEN);
+        let (abort, done_tx) = (Arc::clone(&abort), done_tx.clone());
+        std::thread::Builder::new()
+            .name("clplogcmd".into())
+            .spawn(move || {
+                let _running = done_tx;
+                for alert in crx {
+                    if abort.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    clplogcmd(&alert, &abort);
+                }
+            })
+            .ok()?;
+        Some(ctx)
+    } else {
+        None
+    };
+    let local = sinks.clone();
+    std::thread::Builder::new()
+        .name("alerts".into())
+        .spawn(move || {
+            let _running = done_tx;
+            for job in rx {
+                deliver(&local, &job);
+                if let Some(ctx) = &to_cmd
+                    && let Err(TrySendError::Full(a)) = ctx.try_send(job.alert)
+                {
+                    crate::errln!(
+                        "clp-fsmon: {QUEUE_LEN} alerts wait for clplogcmd; event {} not handed to it",
+                        a.event.id()
+                    );
+                }
+            }
+        })
+        .ok()?;
+    Some(Queue { tx, done, abort })
+}
+
+/// Writes one alert to the alert log and syslog.
+fn deliver(sinks: &Sinks, job: &Job) {
+    let (now, alert) = (&job.now, &job.alert);
+    for line in alert.lines() {
+        if let Some(path) = &sinks.alert_log
+            && let Err(e) = append_alert_log(path, now, &sinks.server, alert, line)
+        {
+            crate::errln!("clp-fsmon: cannot write alert log {}: {e}", path.display());
+        }
+        if let Some(sock) = &sinks.syslog
+            && let Err(e) = send_syslog(sock, now, &sinks.server, alert, line)
+        {
+            crate::errln!("clp-fsmon: cannot write syslog {}: {e}", sock.display());
         }
     }
 }
@@ -378,14 +563,16 @@ fn send_syslog(
         alert.event.id(),
         line
     );
+    // Never blocks: a syslog daemon that does not read costs this line, not the caller's time.
     let s = UnixDatagram::unbound()?;
-    s.set_write_timeout(Some(std::time::Duration::from_secs(1)))?;
+    s.set_nonblocking(true)?;
     s.send_to(msg.as_bytes(), sock)?;
     Ok(())
 }
 
-/// Hands the alert to CLUSTERPRO's `clplogcmd` (bounded: killed after 5 s).
-fn clplogcmd(alert: &Alert) {
+/// Hands the alert to CLUSTERPRO's `clplogcmd`, killed after [`CLPLOGCMD_DEADLINE`] or as soon
+/// as `abort` is raised.
+fn clplogcmd(alert: &Alert, abort: &AtomicBool) {
     let level = if alert.event.severity() <= 3 {
         "ERR"
     } else {
@@ -398,10 +585,18 @@ fn clplogcmd(alert: &Alert) {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn();
-    if let Ok(mut c) = child {
-        let _ = crate::sys::wait_child_timeout(&mut c, std::time::Duration::from_secs(5));
+    match child {
+        Ok(mut c) => match crate::sys::wait_child_timeout(&mut c, CLPLOGCMD_DEADLINE, abort) {
+            Ok(Some(_)) => {}
+            Ok(None) => crate::errln!(
+                "clp-fsmon: clplogcmd did not end within {} s; killed (event {})",
+                CLPLOGCMD_DEADLINE.as_secs_f64(),
+                alert.event.id()
+            ),
+            Err(e) => crate::errln!("clp-fsmon: clplogcmd: {e}"),
+        },
+        Err(e) => crate::errln!("clp-fsmon: cannot run clplogcmd: {e}"),
     }
-    let _ = std::io::stderr().flush();
 }
 
 #[cfg(test)]
@@ -419,8 +614,163 @@ mod tests {
         assert_eq!(d.text, "clp_nfsmon: RPC: Program not registered.");
     }
 
+    /// The original product's catalogue (SPEC §4), as the guide prints it.
+    #[rustfmt::skip]
+    const PRODUCT: &[(Module, Event, &str)] = &[
+        (S, E::Started, "The clp_sambamon has started watching Samba."),
+        (S, E::Watching, "The clp_sambamon is going to watch share resource [{}]."),
+        (S, E::Stopping, "The clp_sambamon will stop watching Samba [{}]."),
+        (S, E::Terminate, "The clp_sambamon will terminate."),
+        (S, E::Paused, "The clp_sambamon is going to stop monitoring."),
+        (S, E::Resumed, "The clp_sambamon is going to monitor."),
+        (S, E::InvalidParameter, "Invalid parameter in the clp_sambamon."),
+        (S, E::TargetMissing, "'-s' parameter is not specified at the clp_sambamon command."),
+        (S, E::IdMissing, "The monitor id is not specified at the clp_sambamon command."),
+        (S, E::IdInUse, "The specified monitor id is already under use in other processes."),
+        (S, E::StopFailed, "The clp_sambamon has not performed end processing."),
+        (S, E::SystemError, "The clp_sambamon has detected system error ({} {})."),
+        (S, E::LicenseNotRegistered, "The license of clp_sambamon is not registered."),
+        (S, E::TrialPeriod, "Trial Period of clp_sambamon is till {}."),
+        (S, E::TrialExpired, "The license of trial expired by {}."),
+        (S, E::LicenseCheckFailed, "Failed to check license of the clp_sambamon."),
+        (S, E::TrialNotStarted, "The license of trial is valid from {}."),
+        (S, E::LicenseOverlap, "The registration license overlaps."),
+        (S, E::ServerEnvError, "The clp_sambamon could not get environment of server(error[{}]). The clp_sambamon will terminate."),
+        (S, E::TreeConnectError, "The clp_sambamon has detected an error in Samba [{}] (tree connect error[{}])."),
+        (S, E::ShareTypeError, "The clp_sambamon has detected an error in Samba [{}] (share type error)."),
+        (S, E::ConnectError, "The clp_sambamon has detected an error in Samba [{}] (connect error[{}])."),
+        (S, E::NegotiateError, "The clp_sambamon has detected an error in Samba [{}] (negotiate error[{}])."),
+        (S, E::SocketError, "The clp_sambamon has detected network error(socket error[{}])."),
+        (S, E::NetConnectError, "The clp_sambamon has detected network error(connect error[{}])."),
+        (S, E::SendError, "The clp_sambamon has detected network error(send error[{}])."),
+        (S, E::SelectError, "The clp_sambamon has detected network error(select error[{}])."),
+        (S, E::RecvError, "The clp_sambamon has detected network error(recv error[{}])."),
+        (N, E::Detail, "clp_nfsmon: {}"),
+        (N, E::Started, "The clp_nfsmon has started watching NFS."),
+        (N, E::Watching, "The clp_nfsmon is going to watch shared directory '{}'."),
+        (N, E::Stopping, "The clp_nfsmon will stop watching NFS shared directory '{}'."),
+        (N, E::Terminate, "The clp_nfsmon will terminate."),
+        (N, E::Paused, "The clp_nfsmon is going to stop monitoring."),
+        (N, E::Resumed, "The clp_nfsmon is going to monitor."),
+        (N, E::InvalidParameter, "Invalid parameter in the clp_nfsmon."),
+        (N, E::TargetMissing, "'-d' parameter is not specified at the clp_nfsmon command."),
+        (N, E::IdMissing, "The monitor id is not specified at the clp_nfsmon command."),
+        (N, E::IdInUse, "The specified monitor id is already under use in other processes."),
+        (N, E::StopFailed, "The clp_nfsmon has not performed end processing."),
+        (N, E::SystemError, "The clp_nfsmon has detected system error ({} {})."),
+        (N, E::LicenseNotRegistered, "The license of clp_nfsmon is not registered."),
+        (N, E::TrialPeriod, "Trial Period of clp_nfsmon is till {}."),
+        (N, E::TrialExpired, "The license of trial expired by {}."),
+        (N, E::LicenseCheckFailed, "Failed to check license of the clp_nfsmon."),
+        (N, E::TrialNotStarted, "The license of trial is valid from {}."),
+        (N, E::LicenseOverlap, "The registration license overlaps."),
+        (N, E::ServerEnvError, "The clp_nfsmon could not get environment of server(error[{}]). The clp_nfsmon will terminate."),
+        (N, E::NfsError, "The clp_nfsmon has detected an error in NFS."),
+    ];
+
+    /// Every event; `position` makes the compiler insist that a new event is listed here too.
+    const ALL: [Event; 30] = [
+        E::Detail,
+        E::Started,
+        E::Watching,
+        E::Stopping,
+        E::Terminate,
+        E::Paused,
+        E::Resumed,
+        E::InvalidParameter,
+        E::TargetMissing,
+        E::IdMissing,
+        E::IdInUse,
+        E::StopFailed,
+        E::SystemError,
+        E::LicenseNotRegistered,
+        E::TrialPeriod,
+        E::TrialExpired,
+        E::LicenseCheckFailed,
+        E::TrialNotStarted,
+        E::LicenseOverlap,
+        E::ServerEnvError,
+        E::TreeConnectError,
+        E::ShareTypeError,
+        E::ConnectError,
+        E::NegotiateError,
+        E::NfsError,
+        E::SocketError,
+        E::NetConnectError,
+        E::SendError,
+        E::SelectError,
+        E::RecvError,
+    ];
+
+    fn position(e: Event) -> usize {
+        match e {
+            E::Detail => 0,
+            E::Started => 1,
+            E::Watching => 2,
+            E::Stopping => 3,
+            E::Terminate => 4,
+            E::Paused => 5,
+            E::Resumed => 6,
+            E::InvalidParameter => 7,
+            E::TargetMissing => 8,
+            E::IdMissing => 9,
+            E::IdInUse => 10,
+            E::StopFailed => 11,
+            E::SystemError => 12,
+            E::LicenseNotRegistered => 13,
+            E::TrialPeriod => 14,
+            E::TrialExpired => 15,
+            E::LicenseCheckFailed => 16,
+            E::TrialNotStarted => 17,
+            E::LicenseOverlap => 18,
+            E::ServerEnvError => 19,
+            E::TreeConnectError => 20,
+            E::ShareTypeError => 21,
+            E::ConnectError => 22,
+            E::NegotiateError => 23,
+            E::NfsError => 24,
+            E::SocketError => 25,
+            E::NetConnectError => 26,
+            E::SendError => 27,
+            E::SelectError => 28,
+            E::RecvError => 29,
+        }
+    }
+
+    #[test]
+    fn every_event_of_every_module_renders_with_its_own_name() {
+        for (i, e) in ALL.iter().enumerate() {
+            assert_eq!(position(*e), i, "{e:?} listed out of place");
+        }
+        for (m, other) in [(S, N), (N, S)] {
+            for e in ALL {
+                let a = Alert::new(m, e, &[&"x", &1]);
+                assert!(!a.text.is_empty() && !a.text.contains("{}"), "{m:?} {e:?}");
+                assert!(!a.text.contains(other.applet()), "{m:?} {e:?}: {}", a.text);
+                let neutral = matches!(
+                    e,
+                    E::IdInUse | E::TrialExpired | E::TrialNotStarted | E::LicenseOverlap
+                );
+                assert!(neutral || a.text.contains(m.applet()), "{m:?} {e:?}");
+            }
+        }
+        // SPEC §9: sambamon's 66.
+        assert_eq!(
+            Alert::new(S, E::NfsError, &[&"data", &5]).text,
+            "The clp_sambamon has detected an error in Samba [data] (I/O error[5])."
+        );
+    }
+
+    #[test]
+    fn product_texts_are_exact() {
+        for (m, e, text) in PRODUCT {
+            assert_eq!(template(*m, *e), *text, "{m:?} {e:?}");
+        }
+    }
+
     #[test]
     fn every_common_event_exists_for_both_modules() {
+        let defined = |m: Module, e: Event| PRODUCT.iter().any(|(m2, e2, _)| *m2 == m && *e2 == e);
         for e in [
             E::Started,
             E::Watching,
@@ -442,21 +792,21 @@ mod tests {
             E::LicenseOverlap,
             E::ServerEnvError,
         ] {
-            assert!(template(S, e).is_some(), "sambamon {e:?}");
-            assert!(template(N, e).is_some(), "nfsmon {e:?}");
+            assert!(defined(S, e), "sambamon {e:?}");
+            assert!(defined(N, e), "nfsmon {e:?}");
         }
     }
 
     #[test]
     fn catalogue_has_each_event_once_per_module() {
-        for (i, (m, e, _)) in CATALOGUE.iter().enumerate() {
+        for (i, (m, e, _)) in PRODUCT.iter().enumerate() {
             assert!(
-                !CATALOGUE[..i].iter().any(|(m2, e2, _)| m2 == m && e2 == e),
+                !PRODUCT[..i].iter().any(|(m2, e2, _)| m2 == m && e2 == e),
                 "{m:?} {e:?} twice"
             );
         }
-        assert_eq!(CATALOGUE.iter().filter(|c| c.0 == S).count(), 28);
-        assert_eq!(CATALOGUE.iter().filter(|c| c.0 == N).count(), 21);
+        assert_eq!(PRODUCT.iter().filter(|c| c.0 == S).count(), 28);
+        assert_eq!(PRODUCT.iter().filter(|c| c.0 == N).count(), 21);
     }
 
     #[test]

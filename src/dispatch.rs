@@ -42,7 +42,7 @@ pub fn run(argv: &[OsString]) -> u8 {
 
 fn unknown(name: &str) -> u8 {
     crate::errln!("clp-fsmon: unknown applet {name:?}");
-    eprint!("{}", list());
+    crate::err!("{}", list());
     Exit::UnknownApplet.code()
 }
 
@@ -69,13 +69,13 @@ clp-fsmon --version\n\n{}",
 
 fn run_self(args: &[OsString]) -> u8 {
     let Some(first) = args.first() else {
-        eprint!("{}", help());
+        crate::err!("{}", help());
         return Exit::Usage.code();
     };
     let first_s = first.to_string_lossy();
     match first_s.as_ref() {
         "--help" | "-h" => {
-            print!("{}", help());
+            crate::out!("{}", help());
             Exit::Ok.code()
         }
         "--version" | "-V" => {

@@ -7,6 +7,10 @@
 //! catalogue and sinks ([`alert`]), the licence store ([`license`]) and the wire-protocol probes
 //! ([`probe`]).
 
+// Output goes through `outln!`/`errln!`/`out!`/`err!` (src/sys.rs), which never panic on a
+// closed or broken stdout/stderr: with panic = "abort" a failed print would kill a monitor.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "../applets/mod.rs"]
 pub mod applets;
 

@@ -527,28 +527,55 @@ pub fn which(prog: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Waits for `child` at most `limit`, then kills it. Returns its status if it ended by itself.
+/// Waits for `child` at most `limit` (or until `abort` is raised), then kills it — by its own
+/// pid, which cannot have been reused while it is unreaped — and reaps it. Returns its status
+/// if it ended by itself.
 pub fn wait_child_timeout(
     child: &mut std::process::Child,
     limit: Duration,
+    abort: &std::sync::atomic::AtomicBool,
 ) -> io::Result<Option<std::process::ExitStatus>> {
     let end = Instant::now() + limit;
     loop {
         if let Some(st) = child.try_wait()? {
             return Ok(Some(st));
         }
-        if Instant::now() >= end {
+        if Instant::now() >= end || abort.load(std::sync::atomic::Ordering::SeqCst) {
             let _ = child.kill();
             let _ = child.wait();
             return Ok(None);
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
-/// The errno of an I/O error (0 when it carries none).
+/// The errno of an I/O error, also when it is wrapped: errors with context (tempfile's path
+/// errors, `io::Error::other(e)`, an error type with an I/O source) answer `raw_os_error()` with
+/// `None`, so the inner errors are searched, and last the text (std renders an OS error as
+/// `… (os error N)`). 0 when no OS error is in it.
 pub fn errno_of(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(0)
+    let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = inner {
+        inner = match err.downcast_ref::<io::Error>() {
+            Some(io) => match io.raw_os_error() {
+                Some(n) => return n,
+                None => io
+                    .get_ref()
+                    .map(|i| i as &(dyn std::error::Error + 'static)),
+            },
+            None => err.source(),
+        };
+    }
+    os_error_in_text(&e.to_string()).unwrap_or(0)
+}
+
+/// `N` of the first `(os error N)` in `text`.
+fn os_error_in_text(text: &str) -> Option<i32> {
+    const MARK: &str = "(os error ";
+    let at = text.find(MARK)? + MARK.len();
+    let digits = &text[at..];
+    let end = digits.find(')')?;
+    digits[..end].parse().ok()
 }
 
 /// `eprintln!` that never panics: a detached monitor's stderr may be a closed pipe, and with
@@ -561,12 +588,31 @@ macro_rules! errln {
     }};
 }
 
-/// `println!` that never panics (see [`errln!`]).
+/// `println!` that never panics (see [`errln!`]): `clp-fsmon --help | head -1` closes the pipe
+/// early, and Rust ignores SIGPIPE, so the write fails with EPIPE instead.
 #[macro_export]
 macro_rules! outln {
     ($($t:tt)*) => {{
         use std::io::Write as _;
         let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `print!` that never panics (see [`outln!`]).
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`errln!`]).
+#[macro_export]
+macro_rules! err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($t)*);
     }};
 }
 
@@ -748,6 +794,46 @@ mod tests {
         assert!(e.to_string().contains("stuck call"), "{e}");
         assert!(t.elapsed() < Duration::from_secs(1));
         assert_eq!(within(Duration::from_secs(5), "quick", || 7).unwrap(), 7);
+    }
+
+    /// An error type with context whose source is an OS error.
+    #[derive(Debug)]
+    struct Ctx(io::Error);
+    impl std::fmt::Display for Ctx {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("writing the entry")
+        }
+    }
+    impl std::error::Error for Ctx {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn errno_survives_wrapping() {
+        use nix::libc::{ENOENT, ENOSPC};
+        // tempfile adds the path and hides the errno from raw_os_error().
+        let e = tempfile::Builder::new()
+            .tempfile_in("/nonexistent-clp-fsmon-dir")
+            .unwrap_err();
+        assert_eq!(e.raw_os_error(), None, "{e}");
+        assert_eq!(errno_of(&e), ENOENT);
+        // io::Error::other around an OS error, twice.
+        let os = || io::Error::from_raw_os_error(ENOSPC);
+        assert_eq!(errno_of(&io::Error::other(os())), ENOSPC);
+        assert_eq!(errno_of(&io::Error::other(io::Error::other(os()))), ENOSPC);
+        // An error type whose source is the OS error.
+        assert_eq!(
+            errno_of(&io::Error::new(io::ErrorKind::StorageFull, Ctx(os()))),
+            ENOSPC
+        );
+        // No OS error anywhere: 0.
+        assert_eq!(
+            errno_of(&io::Error::other("registry entry kept changing")),
+            0
+        );
+        assert_eq!(errno_of(&os()), ENOSPC);
     }
 
     #[test]

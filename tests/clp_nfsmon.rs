@@ -365,7 +365,7 @@ fn nfsmon_mount_list_does_not_grow_over_100_probes() {
 #[test]
 fn nfsmon_default_address_is_used_when_a_is_absent() {
     let p = NfsProbe::from_args(&margs(&["-d", "/x"])).unwrap();
-    assert_eq!(p.host(), clp_fsmon::probe::nfs::default_address());
+    assert_eq!(p.host(), Some(clp_fsmon::probe::nfs::default_address()));
     assert!(NfsProbe::from_args(&margs(&["-d", "/x", "-a", "1.2.3.4:0"])).is_err());
     assert!(NfsProbe::from_args(&margs(&["-d", "/x", "--nfs4", "--udp"])).is_err());
 }
@@ -529,6 +529,45 @@ fn nfsmon_bin_once_reports_ok_and_the_original_texts() {
         "clp_nfsmon: mount error(MNT3ERR_ACCES)"
     );
     assert_eq!(j["alerts"][1]["id"], 66);
+}
+
+/// `-a HOST` is looked up by each probe (as `clp_sambamon` does): a name that does not resolve
+/// (RFC 2606 `.invalid`) is a CRITICAL probe in phase `resolve`, not a usage error; a name that
+/// resolves (`localhost`, run inside the server's namespace) is watched.
+#[test]
+fn nfsmon_bin_a_host_name_is_resolved_by_each_probe() {
+    let root = sandbox();
+    let out = crate::rig::license::applet_cmd(root.path(), "clp_nfsmon")
+        .args(["r1", "-d", "/export", "-a", "nosuch.invalid", "-r", "5"])
+        .args(["--once", "--json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["status"], "CRITICAL", "{j}");
+    assert_eq!(j["failure"]["phase"], "resolve", "{j}");
+    assert_eq!(j["alerts"][1]["id"], 66, "{j}");
+    let log = std::fs::read_to_string(root.path().join("var/log/clp-fsmon/alert.log"))
+        .unwrap_or_default();
+    assert!(!log.contains("\t11\t"), "usage error raised: {log}");
+
+    let srv = NfsServer::start_v3_v4();
+    let link = crate::rig::license::applet_link(root.path(), "clp_nfsmon");
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", srv.netns()])
+        .arg(&link)
+        .args(["r2", "-d", srv.export(), "-a", "localhost", "--once"])
+        .env("CLP_FSMON_ROOT", root.path())
+        .env_remove("CLP_FSMON_TEST_PROBE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("clp_nfsmon OK - {} [NFSv3 over TCP", srv.export())),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -10,4 +10,5 @@ mod cluster;
 mod fault_matrix;
 mod files;
 mod packaging;
+mod resilience;
 mod runtime;

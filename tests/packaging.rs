@@ -1099,20 +1099,19 @@ fn assert_installed(deb: &Path) {
     assert!(v.contains(env!("CARGO_PKG_VERSION")), "{v}");
     let lic = ok(Command::new("/usr/sbin/clplcnsc").arg("--help"));
     assert!(lic.contains("-p <PRODUCT_ID>"), "{lic}");
-    if have("logrotate") {
-        // The installed configuration parses (-d: nothing is rotated, no state is written).
-        let state = tempfile::tempdir().unwrap();
-        let out = run(Command::new("logrotate")
-            .arg("-d")
-            .arg("-s")
-            .arg(state.path().join("status"))
-            .arg(format!("/{LOGROTATE}")));
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && !err.contains("error:") && err.contains("/var/log/clp-fsmon/"),
-            "logrotate -d /{LOGROTATE}:\n{err}"
-        );
-    }
+    need("logrotate", "logrotate");
+    // The installed configuration parses (-d: nothing is rotated, no state is written).
+    let state = tempfile::tempdir().unwrap();
+    let out = run(Command::new("logrotate")
+        .arg("-d")
+        .arg("-s")
+        .arg(state.path().join("status"))
+        .arg(format!("/{LOGROTATE}")));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && !err.contains("error:") && err.contains("/var/log/clp-fsmon/"),
+        "logrotate -d /{LOGROTATE}:\n{err}"
+    );
     let list = ok(Command::new("clp-fsmon")
         .arg("--list")
         .env("PATH", "/usr/sbin:/usr/bin:/bin"));

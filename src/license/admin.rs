@@ -54,7 +54,7 @@ impl Failure {
     /// Prints the lines on stderr and returns the status.
     pub fn report(&self) -> u8 {
         for l in &self.lines {
-            eprintln!("{l}");
+            crate::errln!("{l}");
         }
         self.code
     }
@@ -132,16 +132,18 @@ pub fn register(
     let me = Identity::detect(paths)?;
     let r = Store::new(paths).register(&me, entry)?;
     if r == Registered::AlreadyHeld {
-        eprintln!("clplcnsc: this license is already registered on this server; nothing changed.");
+        crate::errln!(
+            "clplcnsc: this license is already registered on this server; nothing changed."
+        );
     }
     if let Some((from, until)) = dates {
         if today < from {
-            eprintln!(
+            crate::errln!(
                 "clplcnsc: note: this trial license is valid from {}.",
                 us_date(from)
             );
         } else if today > until {
-            eprintln!(
+            crate::errln!(
                 "clplcnsc: note: this trial license expired on {}.",
                 us_date(until)
             );

@@ -56,7 +56,7 @@ pub fn keygen_main(args: &[OsString]) -> u8 {
         }
     };
     let Some(product) = catalog::product(&opts.product) else {
-        eprintln!(
+        crate::errln!(
             "keygen: unknown product ID {:?} (known: {})",
             opts.product,
             catalog::codes()
@@ -64,12 +64,12 @@ pub fn keygen_main(args: &[OsString]) -> u8 {
         return Exit::Usage.code();
     };
     if key::is_dev_secret() {
-        eprintln!("keygen: warning: built with the published development secret");
+        crate::errln!("keygen: warning: built with the published development secret");
     }
     let issued = match (opts.serial, opts.user, opts.from, opts.until) {
         (Some(text), ..) => {
             let Some(serial) = key::Serial::parse(&text) else {
-                eprintln!("keygen: invalid serial number {text:?}: expected XX000000");
+                crate::errln!("keygen: invalid serial number {text:?}: expected XX000000");
                 return Exit::Usage.code();
             };
             key::issue_product(product, serial)
@@ -78,16 +78,16 @@ pub fn keygen_main(args: &[OsString]) -> u8 {
             match key::issue_trial(product, &user, from, until) {
                 Ok(k) => k,
                 Err(e) => {
-                    eprintln!("keygen: {e}");
+                    crate::errln!("keygen: {e}");
                     return Exit::Usage.code();
                 }
             }
         }
         _ => {
-            eprintln!("keygen: give --serial, or --trial --user --from --until");
+            crate::errln!("keygen: give --serial, or --trial --user --from --until");
             return Exit::Usage.code();
         }
     };
-    println!("{issued}");
+    crate::outln!("{issued}");
     Exit::Ok.code()
 }

@@ -393,6 +393,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::print_stdout)] // figures for --nocapture
     fn key_check_timing() {
         // One key check = normalise + decode + HMAC-SHA256 verify. Printed with --nocapture.
         let serial = Serial::parse("AB123456").unwrap();

@@ -1,11 +1,15 @@
 //! The control channel: a Unix stream socket per monitor (mode 0600, in a root-only directory,
 //! peer credentials checked) carrying one-line commands — `stop`, `pause`, `continue`, `status` —
 //! each acknowledged with one line. The socket thread forwards commands to the monitor loop and
-//! relays its reply, so an acknowledgement means the loop itself has taken the command.
+//! relays its reply, so an acknowledgement means the loop itself has taken the command. Each
+//! client is served on a thread of its own (at most [`MAX_CLIENTS`] at once), so a client that
+//! connects and says nothing never delays another's `-stop`.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::time::Duration;
 
@@ -50,6 +54,14 @@ impl ControlCmd {
 /// How long either side waits for the other on one exchange.
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Clients served at once; one more is told the monitor is busy (`-stop` then falls back to
+/// SIGTERM).
+pub const MAX_CLIENTS: usize = 8;
+
+/// How long a client served without a thread of its own (none could be started), or told the
+/// monitor is busy, may hold the socket thread.
+const INLINE_TIMEOUT: Duration = Duration::from_millis(100);
+
 /// The listening side, owned by a monitor; dropping it removes the socket file.
 #[derive(Debug)]
 pub struct ControlServer {
@@ -70,14 +82,15 @@ impl ControlServer {
         std::thread::Builder::new()
             .name("control".into())
             .spawn(move || {
+                let active = Arc::new(AtomicUsize::new(0));
                 for conn in listener.incoming() {
                     match conn {
-                        Ok(s) => {
-                            if let Err(e) = serve(&s, &tx) {
-                                tracing::warn!("control connection: {e}");
-                            }
+                        Ok(s) => dispatch(&s, &tx, &active),
+                        Err(e) => {
+                            tracing::warn!("control accept: {e}");
+                            // e.g. EMFILE: do not spin on it.
+                            std::thread::sleep(INLINE_TIMEOUT);
                         }
-                        Err(e) => tracing::warn!("control accept: {e}"),
                     }
                 }
             })?;
@@ -101,9 +114,48 @@ fn peer_allowed(s: &UnixStream) -> bool {
     }
 }
 
-fn serve(s: &UnixStream, tx: &Sender<Msg>) -> io::Result<()> {
-    s.set_read_timeout(Some(EXCHANGE_TIMEOUT))?;
-    s.set_write_timeout(Some(EXCHANGE_TIMEOUT))?;
+/// Counts a client in [`MAX_CLIENTS`] while it is served.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Serves one client on a thread of its own; inline with a short deadline when no thread can be
+/// had, and with a busy reply beyond [`MAX_CLIENTS`].
+fn dispatch(s: &UnixStream, tx: &Sender<Msg>, active: &Arc<AtomicUsize>) {
+    let report = |r: io::Result<()>| {
+        if let Err(e) = r {
+            tracing::warn!("control connection: {e}");
+        }
+    };
+    if active.fetch_add(1, Ordering::SeqCst) >= MAX_CLIENTS {
+        drop(Slot(Arc::clone(active)));
+        let _ = s.set_write_timeout(Some(INLINE_TIMEOUT));
+        return report((&*s).write_all(b"error busy: too many control clients\n"));
+    }
+    let slot = Slot(Arc::clone(active));
+    let tx2 = tx.clone();
+    // The thread gets a clone of the stream, so that the stream is still here when no thread
+    // can be started (the closure, and with it the slot, is dropped then).
+    let spawned = s.try_clone().and_then(|mine| {
+        std::thread::Builder::new()
+            .name("control-client".into())
+            .spawn(move || {
+                let _slot = slot;
+                report(serve(&mine, &tx2, EXCHANGE_TIMEOUT));
+            })
+    });
+    if spawned.is_err() {
+        report(serve(s, tx, INLINE_TIMEOUT));
+    }
+}
+
+fn serve(s: &UnixStream, tx: &Sender<Msg>, timeout: Duration) -> io::Result<()> {
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
     let mut w = s.try_clone()?;
     if !peer_allowed(s) {
         return w.write_all(b"error permission denied\n");

@@ -331,9 +331,12 @@ fn init_tracing(verbose: u8) {
         _ => "debug",
     };
     let filter = std::env::var("CLP_FSMON_LOG").unwrap_or_else(|_| default.to_owned());
+    // No internal error reports: tracing-subscriber prints them with eprintln!, which panics
+    // on a broken stderr (a detached monitor's stderr is often a pipe whose reader is gone).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .with_target(false)
         .try_init();
 }
@@ -354,7 +357,7 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> u8 {
     };
     let (id, command) = match args::parse(module, &args) {
         Ok(Parsed::Help) => {
-            print!("{}", args::usage(module));
+            crate::out!("{}", args::usage(module));
             return Exit::Ok.code();
         }
         Ok(Parsed::Version) => {
@@ -512,17 +515,62 @@ struct Claim {
 }
 
 impl Claim {
-    fn take(module: Module, paths: &Paths, id: &str, target: &str) -> Result<Self, AcquireError> {
+    fn take(module: Module, paths: &Paths, id: &str, target: &str) -> Result<Self, ClaimError> {
+        Self::take_with(module, paths, id, target, spawn_thread)
+    }
+
+    /// [`Claim::take`] with the thread spawner as a seam (tests make it fail).
+    fn take_with(
+        module: Module,
+        paths: &Paths,
+        id: &str,
+        target: &str,
+        spawn: SpawnThread,
+    ) -> Result<Self, ClaimError> {
         let (tx, rx) = mpsc::channel();
-        stop_on_signals(tx.clone());
+        stop_on_signals(tx.clone(), spawn)?;
         let registry = Registry::new(paths, module);
-        let held = registry.acquire(id, &Entry::for_self(module, id, target))?;
+        let held = registry
+            .acquire(id, &Entry::for_self(module, id, target))
+            .map_err(ClaimError::Registry)?;
         Ok(Self {
             registry,
             held,
             tx,
             rx,
         })
+    }
+}
+
+/// Why a monitor could not claim its ID.
+#[derive(Debug)]
+enum ClaimError {
+    /// The registry refused (14) or failed (42).
+    Registry(AcquireError),
+    /// SIGTERM could not be routed to the loop (42): a monitor deaf to its service manager must
+    /// not run at all.
+    Signals {
+        /// The call that failed.
+        op: &'static str,
+        /// Its error.
+        source: std::io::Error,
+    },
+}
+
+impl ClaimError {
+    /// Event 14 (or 42) and the exit status.
+    fn report(self, module: Module, alerter: &Alerter, id: &str) -> u8 {
+        match self {
+            Self::Registry(e) => e.report(module, alerter, id),
+            Self::Signals { op, source } => {
+                alerter.emit(&Alert::new(
+                    module,
+                    Event::SystemError,
+                    &[&op, &sys::errno_of(&source)],
+                ));
+                Exit::System.code()
+            }
+        }
     }
 }
 
@@ -724,20 +772,34 @@ fn license_gate(
     }
 }
 
+/// Starts a named thread: the seam through which tests make thread creation fail.
+type SpawnThread = fn(&str, Box<dyn FnOnce() + Send>) -> std::io::Result<()>;
+
+fn spawn_thread(name: &str, f: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map(drop)
+}
+
 /// Blocks SIGTERM/SIGINT/SIGHUP in every thread and turns them into a stop on a thread of
-/// their own (a monitor ended by its service manager ends like `-stop`).
-fn stop_on_signals(tx: Sender<Msg>) {
-    use nix::sys::signal::{SigSet, Signal};
+/// their own (a monitor ended by its service manager ends like `-stop`). `Err` when either
+/// step fails (the signal mask is then as it was): the monitor must not run deaf to them.
+fn stop_on_signals(tx: Sender<Msg>, spawn: SpawnThread) -> Result<(), ClaimError> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal};
     let mut set = SigSet::empty();
     for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
         set.add(s);
     }
-    if set.thread_block().is_err() {
-        return;
-    }
-    let _ = std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
+    let before = set
+        .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+        .map_err(|e| ClaimError::Signals {
+            op: "pthread_sigmask",
+            source: std::io::Error::from(e),
+        })?;
+    spawn(
+        "signals",
+        Box::new(move || {
             while let Ok(sig) = set.wait() {
                 tracing::info!("{sig:?}: stopping");
                 let (rtx, _rrx) = mpsc::channel();
@@ -745,7 +807,15 @@ fn stop_on_signals(tx: Sender<Msg>) {
                     break;
                 }
             }
-        });
+        }),
+    )
+    .map_err(|source| {
+        let _ = before.thread_set_mask();
+        ClaimError::Signals {
+            op: "pthread_create",
+            source,
+        }
+    })
 }
 
 fn run_monitor(
@@ -872,6 +942,8 @@ fn run_monitor(
             Exit::Fault
         }
     };
+    // The last alerts (3, or the fault's and 6) are delivered before the ID is released.
+    alerter.finish(crate::alert::FINISH_LIMIT);
     drop(server);
     drop(held);
     code.code()

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
-use crate::probe::{PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
+use crate::probe::{Deadline, PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
 use rpc::{AuthSys, Proto, RpcClient, RpcError};
 
 /// This server's own address for a default `-a`: the first non-loopback IPv4 address of an
@@ -62,16 +62,36 @@ fn pick_default(
         .find(|ip| !ip.is_loopback() && !ip.is_unspecified())
 }
 
-/// Parses `-a`: `IP`, `HOST`, `HOST:PORT` or `[V6]:PORT`; PORT is the portmapper's.
-fn parse_address(a: &str) -> Result<(IpAddr, Option<u16>), String> {
+/// The server as `-a` names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Host {
+    /// An address (or the default one, computed at start).
+    Addr(IpAddr),
+    /// A host name, looked up at every probe within its deadline, as `clp_sambamon` does: a DNS
+    /// outage is then a failed probe (phase `resolve`), and a moved name is followed.
+    Name(String),
+}
+
+impl std::fmt::Display for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Addr(ip) => write!(f, "{ip}"),
+            Self::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+/// Parses `-a`: `IP`, `HOST`, `HOST:PORT` or `[V6]:PORT`; PORT is the portmapper's. A name is
+/// not looked up here (see [`Host::Name`]).
+fn parse_address(a: &str) -> Result<(Host, Option<u16>), String> {
     let bad = || format!("invalid address {a:?}");
     if let Ok(ip) = a.parse::<IpAddr>() {
-        return Ok((ip, None));
+        return Ok((Host::Addr(ip), None));
     }
     if let Ok(sa) = a.parse::<SocketAddr>() {
         return match sa.port() {
             0 => Err(bad()),
-            p => Ok((sa.ip(), Some(p))),
+            p => Ok((Host::Addr(sa.ip()), Some(p))),
         };
     }
     let (host, port) = match a.rsplit_once(':') {
@@ -84,24 +104,40 @@ fn parse_address(a: &str) -> Result<(IpAddr, Option<u16>), String> {
     if host.is_empty() || host.len() > 255 {
         return Err(bad());
     }
-    let ips: Vec<IpAddr> =
-        crate::probe::lookup(host, 0, crate::probe::Deadline::after(LOOKUP_DEADLINE))
-            .map_err(|e| format!("cannot resolve {host:?}: {e}"))?
-            .into_iter()
-            .map(|s| s.ip())
-            .collect();
-    // Prefer IPv4, as the portmapper registrations of most servers are.
-    let ip = ips
-        .iter()
-        .find(|ip| ip.is_ipv4())
-        .or(ips.first())
-        .copied()
-        .ok_or_else(bad)?;
-    Ok((ip, port))
+    Ok((Host::Name(host.to_owned()), port))
 }
 
-/// How long the start-up lookup of a host name given with `-a` may take.
-const LOOKUP_DEADLINE: Duration = Duration::from_secs(10);
+/// Looks `name` up within `deadline`, preferring IPv4 as the portmapper registrations of most
+/// servers are. A failure is phase `resolve` with `clnt_sperror`'s text.
+fn resolve(name: &str, deadline: Deadline) -> Result<IpAddr, Fail> {
+    let fail = |status: String, text: &str| Fail {
+        phase: "resolve",
+        status,
+        text: text.into(),
+    };
+    match crate::probe::lookup(name, 0, deadline) {
+        Ok(addrs) => {
+            let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
+            ips.iter()
+                .find(|ip| ip.is_ipv4())
+                .or(ips.first())
+                .copied()
+                .ok_or_else(|| {
+                    fail(
+                        format!("RPC_UNKNOWNHOST: {name} has no address"),
+                        "RPC: Unknown host",
+                    )
+                })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Err(fail(format!("RPC_TIMEDOUT: {e}"), "RPC: Timed out"))
+        }
+        Err(e) => Err(fail(
+            format!("RPC_UNKNOWNHOST: cannot resolve {name}: {e}"),
+            "RPC: Unknown host",
+        )),
+    }
+}
 
 /// What earlier probes learnt about the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +150,7 @@ enum Road {
 /// The NFS probe.
 pub struct NfsProbe {
     target: String,
-    host: IpAddr,
+    host: Host,
     pmap_port: u16,
     /// `-a HOST:PORT` named the portmapper: it must answer, no `NFSv4` fallback.
     pmap_explicit: bool,
@@ -135,7 +171,7 @@ impl NfsProbe {
         }
         let (host, pmap_port) = match &a.address {
             Some(s) => parse_address(s)?,
-            None => (default_address(), None),
+            None => (Host::Addr(default_address()), None),
         };
         Ok(Self {
             target: a.target.clone(),
@@ -149,9 +185,12 @@ impl NfsProbe {
         })
     }
 
-    /// The server address probed.
-    pub fn host(&self) -> IpAddr {
-        self.host
+    /// The server address probed; `None` when `-a` named a host, looked up at every probe.
+    pub fn host(&self) -> Option<IpAddr> {
+        match &self.host {
+            Host::Addr(ip) => Some(*ip),
+            Host::Name(_) => None,
+        }
     }
 
     fn learn(&self, road: Road) {
@@ -174,11 +213,14 @@ fn alerts(text: &str) -> Vec<Alert> {
 struct Run<'a> {
     p: &'a NfsProbe,
     ctx: &'a ProbeCtx,
+    /// The server's address for this probe.
+    ip: IpAddr,
     clock: PhaseClock,
     detail: Vec<(&'static str, String)>,
 }
 
 /// A failed step: phase, status, alert text.
+#[derive(Debug)]
 struct Fail {
     phase: &'static str,
     status: String,
@@ -228,7 +270,7 @@ impl Run<'_> {
         }
         let cred = auth.then(AuthSys::root);
         RpcClient::connect(
-            SocketAddr::new(self.p.host, port),
+            SocketAddr::new(self.ip, port),
             proto,
             auth,
             cred,
@@ -278,7 +320,7 @@ impl Run<'_> {
             Err((f, true)) if may_fall_back => {
                 tracing::info!(
                     "clp_nfsmon: no portmapper at {}:{}, trying NFSv4",
-                    self.p.host,
+                    self.ip,
                     self.p.pmap_port
                 );
                 self.clock.lap("portmap");
@@ -459,48 +501,48 @@ impl Probe for NfsProbe {
     }
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
-        let mut run = Run {
-            p: self,
-            ctx,
-            clock: PhaseClock::for_ctx(ctx),
-            detail: vec![
-                ("address", self.host.to_string()),
-                ("proto", self.proto.name().into()),
-            ],
+        let mut clock = PhaseClock::for_ctx(ctx);
+        let mut detail = vec![
+            ("address", self.host.to_string()),
+            ("proto", self.proto.name().into()),
+        ];
+        let ip = match &self.host {
+            Host::Addr(ip) => Ok(*ip),
+            Host::Name(name) => resolve(name, ctx.deadline).inspect(|ip| {
+                clock.lap("resolve");
+                detail.push(("resolved", ip.to_string()));
+            }),
         };
-        let road = *self
-            .road
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Until a probe has reached the server through its portmapper, every probe asks it
-        // again (a refused connection costs well under a millisecond): a v3 server whose rpcbind
-        // was still starting at the first probe must not be watched as NFSv4-only for good.
-        let r = if self.nfs4 {
-            run.v4()
-        } else {
-            run.v3(road != Road::V3 && !self.pmap_explicit, road == Road::V4)
-                .inspect(|s| {
-                    if s.starts_with("NFSv3") {
-                        self.learn(Road::V3);
-                    }
-                })
+        let (r, mut clock, detail) = match ip {
+            Ok(ip) => {
+                let mut run = Run {
+                    p: self,
+                    ctx,
+                    ip,
+                    clock,
+                    detail,
+                };
+                let r = run.walk();
+                (r, run.clock, run.detail)
+            }
+            Err(f) => (Err(f), clock, detail),
         };
-        let total_micros = micros(run.clock.total());
+        let total_micros = micros(clock.total());
         match r {
             Ok(summary) => Ok(ProbeReport {
                 summary,
-                phases: run.clock.phases,
+                phases: clock.phases,
                 total_micros,
             }),
             Err(f) => {
-                run.clock.lap(f.phase);
+                clock.lap(f.phase);
                 Err(ProbeFailure {
                     phase: f.phase,
                     status: f.status,
                     alerts: alerts(&f.text),
-                    phases: run.clock.phases,
+                    phases: clock.phases,
                     total_micros,
-                    detail: run.detail,
+                    detail,
                 })
             }
         }
@@ -518,26 +560,56 @@ impl Probe for NfsProbe {
     }
 }
 
+impl Run<'_> {
+    /// The road this probe takes. Until a probe has reached the server through its portmapper,
+    /// every probe asks it again (a refused connection costs well under a millisecond): a v3
+    /// server whose rpcbind was still starting at the first probe must not be watched as
+    /// NFSv4-only for good.
+    fn walk(&mut self) -> Result<String, Fail> {
+        let p = self.p;
+        if p.nfs4 {
+            return self.v4();
+        }
+        let road = *p
+            .road
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.v3(road != Road::V3 && !p.pmap_explicit, road == Road::V4)
+            .inspect(|s| {
+                if s.starts_with("NFSv3") {
+                    p.learn(Road::V3);
+                }
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn parses_addresses() {
-        assert_eq!(
-            parse_address("10.0.0.1").unwrap(),
-            ("10.0.0.1".parse().unwrap(), None)
-        );
+        let addr = |s: &str| Host::Addr(s.parse().unwrap());
+        assert_eq!(parse_address("10.0.0.1").unwrap(), (addr("10.0.0.1"), None));
         assert_eq!(
             parse_address("10.0.0.1:1111").unwrap(),
-            ("10.0.0.1".parse().unwrap(), Some(1111))
+            (addr("10.0.0.1"), Some(1111))
         );
         assert_eq!(
             parse_address("[::1]:111").unwrap(),
-            ("::1".parse().unwrap(), Some(111))
+            (addr("::1"), Some(111))
+        );
+        // A name is looked up by each probe, not at start.
+        assert_eq!(
+            parse_address("localhost").unwrap(),
+            (Host::Name("localhost".into()), None)
         );
         assert_eq!(
-            parse_address("localhost").unwrap().0,
+            parse_address("nfs.example:1111").unwrap(),
+            (Host::Name("nfs.example".into()), Some(1111))
+        );
+        assert_eq!(
+            resolve("localhost", Deadline::after(Duration::from_secs(10))).unwrap(),
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         );
         assert!(parse_address("10.0.0.1:0").is_err());
@@ -572,6 +644,40 @@ mod tests {
         )
         .unwrap_or(Ipv4Addr::LOCALHOST);
         assert_eq!(default_address(), IpAddr::V4(want));
+    }
+
+    /// A name that does not resolve (RFC 2606 `.invalid`) starts a monitor; each probe then
+    /// fails in phase `resolve` with `clnt_sperror`'s text, within its deadline.
+    #[test]
+    fn an_unresolvable_name_is_a_failed_probe_not_a_usage_error() {
+        let parsed = crate::args::parse(
+            Module::Nfsmon,
+            &["n1", "-d", "/export", "-a", "nosuch.invalid"].map(String::from),
+        );
+        let Ok(crate::args::Parsed::Run {
+            command: crate::args::Command::Monitor(args),
+            ..
+        }) = parsed
+        else {
+            panic!("{parsed:?}");
+        };
+        let probe = NfsProbe::from_args(&args).unwrap();
+        assert_eq!(probe.host(), None);
+        let started = std::time::Instant::now();
+        let f = probe
+            .run(&ProbeCtx::new(Duration::from_secs(3)))
+            .unwrap_err();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(4), "{took:?}");
+        assert_eq!(f.phase, "resolve", "{f:?}");
+        assert!(
+            f.status.starts_with("RPC_UNKNOWNHOST") || f.status.starts_with("RPC_TIMEDOUT"),
+            "{f:?}"
+        );
+        assert_eq!(f.alerts.len(), 2);
+        assert!(f.alerts[0].text.starts_with("clp_nfsmon: RPC: "), "{f:?}");
+        assert_eq!(f.alerts[1].event, Event::NfsError);
+        assert!(f.detail.contains(&("address", "nosuch.invalid".into())));
     }
 
     #[test]
