@@ -9,9 +9,11 @@
 //! Shares of every instance: [`GUEST_SHARE`] (guest ok), [`USER_SHARE`] (only [`USER`]),
 //! [`ENCRYPTED_SHARE`] (`smb encrypt = required`, only [`USER`]), [`PRINT_SHARE`] (printable),
 //! plus the built-in `IPC$`. Flavours change the server: [`Flavour::SigningRequired`]
-//! (`server signing = mandatory`) and [`Flavour::Smb1Only`] (NT1 only).
+//! (`server signing = mandatory`) and [`Flavour::Smb1Only`] (NT1 only). A [`Setup`] adds more:
+//! lines in `[global]`, shares of its own (each with a directory the rig makes) and users besides
+//! [`USER`] (in the same private user database, each with its Samba password).
 
-use std::io::Write;
+use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -44,6 +46,19 @@ pub enum Flavour {
     SigningRequired,
     /// `server min protocol = NT1`, `server max protocol = NT1`.
     Smb1Only,
+}
+
+/// Everything about an instance beyond its flavour (see [`Smbd::start_setup`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Setup<'a> {
+    /// Lines added to `[global]` (e.g. `server max protocol = SMB3_00`).
+    pub global: &'a str,
+    /// Extra shares: name and the lines of its section. The rig makes each one a directory
+    /// (mode 1777) under the instance directory and writes its `path`.
+    pub shares: &'a [(&'a str, &'a str)],
+    /// Extra users (name, password) besides [`USER`], in the server's private user database and
+    /// its passdb. A name may be any UTF-8 without `:` or a newline.
+    pub users: &'a [(&'a str, &'a str)],
 }
 
 /// A running smbd.
@@ -84,12 +99,12 @@ impl Drop for Netns {
     }
 }
 
-/// Writes `d/passwd` and `d/group`: the machine's own, plus [`USER`] (and its group) under an
-/// id the machine does not use. smbd and smbpasswd see them in place of /etc/passwd and
-/// /etc/group inside a private mount namespace ([`with_test_user`]), so the test user exists
-/// for the server only: nothing is added to the machine's user database, and nothing is left
-/// behind when the instance directory goes.
-fn write_user_db(d: &Path) {
+/// Writes `d/passwd` and `d/group`: the machine's own, plus [`USER`] and every name of `extra`
+/// (each with a group of its own) under ids the machine does not use. smbd and smbpasswd see
+/// them in place of /etc/passwd and /etc/group inside a private mount namespace
+/// ([`with_test_user`]), so the test users exist for the server only: nothing is added to the
+/// machine's user database, and nothing is left behind when the instance directory goes.
+fn write_user_db(d: &Path, extra: &[&str]) {
     let passwd = std::fs::read_to_string("/etc/passwd").expect("/etc/passwd");
     let group = std::fs::read_to_string("/etc/group").expect("/etc/group");
     let ids = |db: &str| -> Vec<u32> {
@@ -98,25 +113,38 @@ fn write_user_db(d: &Path) {
             .collect()
     };
     let (uids, gids) = (ids(&passwd), ids(&group));
-    let id = (61_000..65_000)
-        .find(|i| !uids.contains(i) && !gids.contains(i))
-        .expect("a free uid/gid in 61000..65000");
-    let line = |db: &str, entry: String| {
+    let names: Vec<&str> = std::iter::once(USER).chain(extra.iter().copied()).collect();
+    let free: Vec<u32> = (61_000..65_000)
+        .filter(|i| !uids.contains(i) && !gids.contains(i))
+        .take(names.len())
+        .collect();
+    assert_eq!(free.len(), names.len(), "free uids/gids in 61000..65000");
+    let with = |db: &str, entry: &dyn Fn(&str, u32) -> String| {
         let mut db = db.to_owned();
         if !db.ends_with('\n') {
             db.push('\n');
         }
-        db + &entry
+        for (name, id) in names.iter().zip(&free) {
+            assert!(
+                !name.contains([':', '\n']) && !name.is_empty(),
+                "bad user name {name:?}"
+            );
+            db.push_str(&entry(name, *id));
+        }
+        db
     };
     std::fs::write(
         d.join("passwd"),
-        line(
-            &passwd,
-            format!("{USER}:x:{id}:{id}::/nonexistent:/usr/sbin/nologin\n"),
-        ),
+        with(&passwd, &|n, id| {
+            format!("{n}:x:{id}:{id}::/nonexistent:/usr/sbin/nologin\n")
+        }),
     )
     .unwrap();
-    std::fs::write(d.join("group"), line(&group, format!("{USER}:x:{id}:\n"))).unwrap();
+    std::fs::write(
+        d.join("group"),
+        with(&group, &|n, id| format!("{n}:x:{id}:\n")),
+    )
+    .unwrap();
 }
 
 /// `prog` run with the user database of instance directory `d` (see [`write_user_db`]) bound
@@ -174,7 +202,16 @@ impl Smbd {
     /// Starts a server on `ip:port` (an address of an interface: smbd binds no other) with
     /// `extra` lines in `[global]`.
     pub fn start_with(flavour: Flavour, ip: &str, port: u16, extra: &str) -> Self {
-        Self::spawn(flavour, ip, port, extra, None)
+        let setup = Setup {
+            global: extra,
+            ..Setup::default()
+        };
+        Self::spawn(flavour, ip, port, &setup, None)
+    }
+
+    /// Starts a server of `flavour` changed by `setup` on a free port of 127.0.0.1.
+    pub fn start_setup(flavour: Flavour, setup: &Setup) -> Self {
+        Self::spawn(flavour, "127.0.0.1", free_port(), setup, None)
     }
 
     /// Starts a server on port 445 of its own host: a network namespace reached over a veth
@@ -187,6 +224,11 @@ impl Smbd {
     /// [`Smbd::start_in_netns`] on `port` of the server's own host: the well-known ports (445,
     /// 139) never meet a server running on this machine.
     pub fn start_in_netns_on(flavour: Flavour, port: u16) -> Self {
+        Self::start_in_netns_setup(flavour, port, &Setup::default())
+    }
+
+    /// [`Smbd::start_in_netns_on`] with the server changed by `setup`.
+    pub fn start_in_netns_setup(flavour: Flavour, port: u16, setup: &Setup) -> Self {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Unique per process and call; /30 subnets inside 10.213.0.0/16.
@@ -237,7 +279,7 @@ impl Smbd {
         inside(&["link", "set", &peer, "up"]);
         inside(&["link", "set", "lo", "up"]);
         let addr = format!("10.213.{a}.{}", b + 2);
-        Self::spawn(flavour, &addr, port, "", Some(ns))
+        Self::spawn(flavour, &addr, port, setup, Some(ns))
     }
 
     /// Cuts the server off: inside its namespace the host's address is routed to a blackhole,
@@ -280,7 +322,7 @@ impl Smbd {
         ]);
     }
 
-    fn spawn(flavour: Flavour, ip: &str, port: u16, extra: &str, netns: Option<Netns>) -> Self {
+    fn spawn(flavour: Flavour, ip: &str, port: u16, setup: &Setup, netns: Option<Netns>) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("clpfs-smbd-")
             .tempdir()
@@ -301,27 +343,27 @@ impl Smbd {
             .unwrap();
         }
         std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let mut shares = String::new();
+        for (i, (name, lines)) in setup.shares.iter().enumerate() {
+            // The directory is named by position: share names may be long or non-ASCII.
+            let path = d.join(format!("share{i}"));
+            std::fs::create_dir_all(&path).unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o1777))
+                .unwrap();
+            let _ = write!(
+                shares,
+                "\n[{name}]\n   path = {}\n{lines}\n",
+                path.display()
+            );
+        }
         let conf = d.join("smb.conf");
-        std::fs::write(&conf, config(d, ip, port, flavour, extra)).unwrap();
-        write_user_db(d);
-        let mut pw = with_test_user(d, None, "smbpasswd")
-            .args(["-c", conf.to_str().unwrap(), "-a", "-s", USER])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("smbpasswd");
-        pw.stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{PASSWORD}\n{PASSWORD}\n").as_bytes())
-            .unwrap();
-        let out = pw.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "smbpasswd: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        std::fs::write(&conf, config(d, ip, port, flavour, setup.global) + &shares).unwrap();
+        let extra: Vec<&str> = setup.users.iter().map(|u| u.0).collect();
+        write_user_db(d, &extra);
+        for (user, password) in std::iter::once((USER, PASSWORD)).chain(setup.users.iter().copied())
+        {
+            add_samba_user(d, &conf, user, password);
+        }
         let child = launch(d, netns.as_ref());
         let mut s = Self {
             child,
@@ -445,6 +487,24 @@ impl Drop for Smbd {
         let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGCONT);
         self.kill();
     }
+}
+
+/// Gives `user` of the private user database of instance directory `d` the Samba password
+/// `password` (`smbpasswd -a`, in the same private mount namespace as smbd).
+fn add_samba_user(d: &Path, conf: &Path, user: &str, password: &str) {
+    let mut cmd = with_test_user(d, None, "smbpasswd");
+    cmd.args(["-c", conf.to_str().unwrap(), "-a", "-s", user]);
+    let out = crate::rig::output_within(
+        &mut cmd,
+        format!("{password}\n{password}\n").as_bytes(),
+        Duration::from_secs(20),
+    )
+    .unwrap_or_else(|| panic!("smbpasswd -a {user} did not end within 20 s"));
+    assert!(
+        out.status.success(),
+        "smbpasswd -a {user}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Starts smbd on the smb.conf of instance directory `d` (output appended to `d/smbd.out`), in
