@@ -1,8 +1,9 @@
 //! Test rig: sandboxes (`CLP_FSMON_ROOT`), applet links to the built binary, licences, and real
-//! servers (smbd, rpcbind + ganesha.nfsd) for the integration tests.
+//! servers (smbd, impacket's smbserver.py, rpcbind + ganesha.nfsd) for the integration tests.
 
 #![allow(dead_code)]
 
+pub mod impacket;
 pub mod license;
 pub mod nfs;
 pub mod proxy;
