@@ -12,3 +12,4 @@ mod files;
 mod packaging;
 mod resilience;
 mod runtime;
+mod smb_matrix;
