@@ -503,8 +503,8 @@ fn smbclient_verdict(success: bool, text: &str) -> Verdict {
 
 /// The probe's verdict from its `--once --json` output.
 fn probe_verdict(code: Option<i32>, stdout: &str, stderr: &str) -> Verdict {
+    let code = code.map_or_else(|| "by a signal".to_owned(), |c| c.to_string());
     let Ok(v) = serde_json::from_str::<serde_json::Value>(stdout.trim()) else {
-        let code = code.map_or_else(|| "by a signal".to_owned(), |c| c.to_string());
         let why = format!("exit {code}: {}{}", stdout.trim(), stderr.trim());
         return Verdict::other("UNKNOWN", &why);
     };
@@ -520,10 +520,13 @@ fn probe_verdict(code: Option<i32>, stdout: &str, stderr: &str) -> Verdict {
                 status: status.split(" (").next().unwrap_or("").into(),
             }
         }
-        other => Verdict::other(
-            other.unwrap_or("UNKNOWN"),
-            &format!("exit {code:?}: {}", stdout.trim()),
-        ),
+        // UNKNOWN (a usage error): its reason, else the whole output.
+        other => {
+            let why = v["reason"]
+                .as_str()
+                .map_or_else(|| stdout.trim().to_owned(), str::to_owned);
+            Verdict::other(other.unwrap_or("UNKNOWN"), &format!("exit {code}: {why}"))
+        }
     }
 }
 
