@@ -6,11 +6,12 @@
 //! output), a free port of 127.0.0.1, a session of its own (nothing it signals reaches the test
 //! binary), stopped by its own pid on drop. [`Impacket::start`] waits, bounded, until it
 //! listens. [`Mode::Smb1`] runs it without `-smb2support` (it then answers an SMB2 NEGOTIATE
-//! with an error, as old servers do); [`Mode::Smb2`] with it (up to SMB 2.1). With a user it
-//! checks that user's NTLM password; without one it lets any logon in.
+//! with an error, as old servers do); [`Mode::Smb2`] with it (it answers with dialect 2.0.2).
+//! With a user it checks that user's NTLM password; without one it lets any logon in.
 //!
-//! impacket comes from the Python package index, in a venv of this checkout (`target/tools/venv`), put there by
-//! `contrib/test.sh`; a test that needs it and finds it missing fails saying how to install it.
+//! impacket comes from the Python package index, in a venv of this checkout
+//! (`target/tools/venv`), put there by `contrib/test.sh`; a test that needs it and finds it
+//! missing fails saying how to install it.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
