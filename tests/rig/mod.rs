@@ -204,6 +204,46 @@ impl OwnSession for Command {
     }
 }
 
+/// The names and addresses of one test host (a network namespace joined to this one by a veth
+/// pair), unique to this process and call: the namespace and interface names carry the pid, the
+/// /30 is `10.A.B.K` with A and B from the pid and K from a counter shared by every rig. So test
+/// binaries running side by side never meet, and no rig ever removes a namespace it did not
+/// make.
+pub struct TestHost {
+    /// Network namespace.
+    pub ns: String,
+    /// The veth end on this side.
+    pub host_if: String,
+    /// The veth end inside the namespace.
+    pub peer_if: String,
+    /// This side's address.
+    pub host_ip: std::net::Ipv4Addr,
+    /// The server's address, inside the namespace.
+    pub server_ip: std::net::Ipv4Addr,
+}
+
+impl TestHost {
+    /// The next test host of this process.
+    pub fn next() -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let pid = std::process::id();
+        let a = 100 + u8::try_from((pid / 256) % 150).unwrap();
+        let b = u8::try_from(pid % 256).unwrap();
+        // 63 /30s a process; a number comes back only after 62 later hosts (long gone by then).
+        let k = u8::try_from(n % 63).unwrap() * 4;
+        let host = Self {
+            ns: format!("cfn{pid:x}x{n}"),
+            host_if: format!("cfh{pid:x}x{n}"),
+            peer_if: format!("cfp{pid:x}x{n}"),
+            host_ip: std::net::Ipv4Addr::new(10, a, b, k + 1),
+            server_ip: std::net::Ipv4Addr::new(10, a, b, k + 2),
+        };
+        assert!(host.host_if.len() <= 15, "{}", host.host_if);
+        host
+    }
+}
+
 /// Fails the test unless it runs as root: `what` needs real servers, namespaces or mounts. A
 /// root-only test never passes by skipping itself.
 pub fn require_root(what: &str) {

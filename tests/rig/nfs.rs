@@ -16,7 +16,6 @@ use std::fs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use clp_fsmon::probe::nfs::rpc::{Proto, RpcClient};
@@ -29,8 +28,6 @@ use super::OwnSession;
 
 /// Extra ganesha.conf that logs every RPC request (for [`NfsServer::mount_calls`]).
 pub const LOG_REQUESTS: &str = "LOG { COMPONENTS { DISPATCH = DEBUG; } }\n";
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// Which protocols the server offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,17 +100,13 @@ impl NfsServer {
 
     /// Like [`NfsServer::start`], with `extra` appended to ganesha.conf (e.g. a `LOG` block).
     pub fn start_with(flavor: Flavor, extra: &str) -> Self {
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let pid = std::process::id();
-        let ns = format!("cfn{pid:x}x{n}");
-        let host_if = format!("cfh{pid:x}x{n}");
-        let peer_if = format!("cfp{pid:x}x{n}");
-        assert!(host_if.len() <= 15, "{host_if}");
-        let a = 100 + u8::try_from((pid / 256) % 150).unwrap();
-        let b = u8::try_from(pid % 256).unwrap();
-        let k = u8::try_from(n % 63).unwrap() * 4;
-        let local_ip = Ipv4Addr::new(10, a, b, k + 1);
-        let server_ip = Ipv4Addr::new(10, a, b, k + 2);
+        let super::TestHost {
+            ns,
+            host_if,
+            peer_if,
+            host_ip: local_ip,
+            server_ip,
+        } = super::TestHost::next();
 
         let dir = tempfile::Builder::new()
             .prefix("clp-nfs-rig")
@@ -124,7 +117,6 @@ impl NfsServer {
         fs::write(export.join("hello"), "hello\n").unwrap();
         fs::create_dir(dir.path().join("recovery")).unwrap();
 
-        let _ = Command::new("ip").args(["netns", "del", &ns]).output();
         sh(&["ip", "netns", "add", &ns]);
         let mut me = Self {
             ns: ns.clone(),

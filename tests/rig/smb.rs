@@ -229,21 +229,14 @@ impl Smbd {
 
     /// [`Smbd::start_in_netns_on`] with the server changed by `setup`.
     pub fn start_in_netns_setup(flavour: Flavour, port: u16, setup: &Setup) -> Self {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        // Unique per process and call; /30 subnets inside 10.213.0.0/16.
-        let id = (std::process::id() % 64) * 64 + n % 64;
-        let (a, b) = (id / 64, (id % 64) * 4);
+        let host = super::TestHost::next();
         let ns = Netns {
-            name: format!("clpsmb{id}"),
-            host_if: format!("clpsmbh{id}"),
-            host_ip: format!("10.213.{a}.{}", b + 1),
+            name: host.ns,
+            host_if: host.host_if,
+            host_ip: host.host_ip.to_string(),
         };
-        let peer = format!("clpsmbp{id}");
-        let _ = Command::new("ip").args(["netns", "del", &ns.name]).output();
-        let _ = Command::new("ip")
-            .args(["link", "del", &ns.host_if])
-            .output();
+        let peer = host.peer_if;
+        let (host_ip, server_ip) = (host.host_ip, host.server_ip);
         ip(&["netns", "add", &ns.name]);
         ip(&[
             "link",
@@ -256,29 +249,17 @@ impl Smbd {
             &peer,
         ]);
         ip(&["link", "set", &peer, "netns", &ns.name]);
-        ip(&[
-            "addr",
-            "add",
-            &format!("10.213.{a}.{}/30", b + 1),
-            "dev",
-            &ns.host_if,
-        ]);
+        ip(&["addr", "add", &format!("{host_ip}/30"), "dev", &ns.host_if]);
         ip(&["link", "set", &ns.host_if, "up"]);
         let inside = |args: &[&str]| {
             let mut v = vec!["netns", "exec", ns.name.as_str(), "ip"];
             v.extend_from_slice(args);
             ip(&v);
         };
-        inside(&[
-            "addr",
-            "add",
-            &format!("10.213.{a}.{}/30", b + 2),
-            "dev",
-            &peer,
-        ]);
+        inside(&["addr", "add", &format!("{server_ip}/30"), "dev", &peer]);
         inside(&["link", "set", &peer, "up"]);
         inside(&["link", "set", "lo", "up"]);
-        let addr = format!("10.213.{a}.{}", b + 2);
+        let addr = server_ip.to_string();
         Self::spawn(flavour, &addr, port, setup, Some(ns))
     }
 
