@@ -15,6 +15,6 @@ fn probe(a: &MonitorArgs) -> Result<Arc<dyn Probe>, String> {
 }
 
 /// Entry point.
-pub fn main(args: &[OsString]) -> u8 {
-    crate::monitor::main(Module::Nfsmon, args, probe)
+pub fn main(args: &[OsString]) -> crate::exit::Status {
+    super::monitor::main(Module::Nfsmon, args, probe)
 }

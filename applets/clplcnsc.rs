@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser};
 
-use crate::exit::Exit;
+use crate::exit::{Exit, Status};
 use crate::license::admin::{self, Failure, SUCCESS};
 use crate::license::dialogue::{self, DialogueError, Request};
 use crate::paths::Paths;
@@ -65,16 +65,20 @@ struct Cli {
 }
 
 /// Entry point.
-pub fn main(args: &[OsString]) -> u8 {
+pub fn main(args: &[OsString]) -> Status {
+    command(args).into()
+}
+
+fn command(args: &[OsString]) -> Exit {
     let command_line = std::iter::once(OsString::from("clplcnsc")).chain(args.iter().cloned());
     let cli = match Cli::try_parse_from(command_line) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                Exit::Usage.code()
+                Exit::Usage
             } else {
-                Exit::Ok.code()
+                Exit::Ok
             };
         }
     };
@@ -88,7 +92,7 @@ pub fn main(args: &[OsString]) -> u8 {
     match run(&cli) {
         Ok(None) => {
             crate::outln!("{SUCCESS}");
-            Exit::Ok.code()
+            Exit::Ok
         }
         Ok(Some(code)) => code,
         Err(f) => f.report(),
@@ -97,7 +101,7 @@ pub fn main(args: &[OsString]) -> u8 {
 
 /// Runs the command: `None` when it ends with the success line, `Some(status)` when it has
 /// printed its own output (the listing).
-fn run(cli: &Cli) -> Result<Option<u8>, Failure> {
+fn run(cli: &Cli) -> Result<Option<Exit>, Failure> {
     let paths = Paths::from_env();
     let product = admin::product(&cli.product)?;
     let today = chrono::Local::now().date_naive();

@@ -3,9 +3,12 @@
 
 use std::ffi::OsString;
 
+use crate::exit::Status;
+
 pub mod clp_nfsmon;
 pub mod clp_sambamon;
 pub mod clplcnsc;
+pub mod monitor;
 
 /// One applet: the name it is installed under, a one-line description, its entry point.
 pub struct Applet {
@@ -13,8 +16,8 @@ pub struct Applet {
     pub name: &'static str,
     /// One line for `--list`.
     pub about: &'static str,
-    /// Entry point: the arguments after the applet name; returns the exit status.
-    pub main: fn(&[OsString]) -> u8,
+    /// Entry point: the arguments after the applet name; returns how the process ends.
+    pub main: fn(&[OsString]) -> Status,
 }
 
 /// Every applet, in `--list` order.

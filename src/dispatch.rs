@@ -11,7 +11,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::applets::{self, APPLETS};
-use crate::exit::Exit;
+use crate::exit::{Exit, Status};
 
 /// Name of the multi-call binary itself.
 pub const BINARY: &str = "clp-fsmon";
@@ -20,7 +20,7 @@ pub const BINARY: &str = "clp-fsmon";
 pub const DEFAULT_INSTALL_DIR: &str = "/usr/sbin";
 
 /// Runs the binary for `argv` and returns the exit status.
-pub fn run(argv: &[OsString]) -> u8 {
+pub fn run(argv: &[OsString]) -> Status {
     let name = argv
         .first()
         .map(|a| {
@@ -40,10 +40,10 @@ pub fn run(argv: &[OsString]) -> u8 {
     unknown(&name)
 }
 
-fn unknown(name: &str) -> u8 {
+fn unknown(name: &str) -> Status {
     crate::errln!("clp-fsmon: unknown applet {name:?}");
     crate::err!("{}", list());
-    Exit::UnknownApplet.code()
+    Exit::UnknownApplet.into()
 }
 
 fn list() -> String {
@@ -67,30 +67,30 @@ clp-fsmon --version\n\n{}",
     )
 }
 
-fn run_self(args: &[OsString]) -> u8 {
+fn run_self(args: &[OsString]) -> Status {
     let Some(first) = args.first() else {
         crate::err!("{}", help());
-        return Exit::Usage.code();
+        return Exit::Usage.into();
     };
     let first_s = first.to_string_lossy();
     match first_s.as_ref() {
         "--help" | "-h" => {
             crate::out!("{}", help());
-            Exit::Ok.code()
+            Exit::Ok.into()
         }
         "--version" | "-V" => {
             crate::outln!("clp-fsmon {}", env!("CARGO_PKG_VERSION"));
-            Exit::Ok.code()
+            Exit::Ok.into()
         }
         "--list" => {
             for a in APPLETS {
                 crate::outln!("{}", a.name);
             }
-            Exit::Ok.code()
+            Exit::Ok.into()
         }
         "--install" | "--uninstall" => install_cmd(first_s == "--install", &args[1..]),
         #[cfg(feature = "keygen")]
-        "keygen" => crate::license::keygen_main(&args[1..]),
+        "keygen" => crate::license::keygen_main(&args[1..]).into(),
         name => match applets::find(name) {
             Some(a) => (a.main)(&args[1..]),
             None => unknown(name),
@@ -98,7 +98,7 @@ fn run_self(args: &[OsString]) -> u8 {
     }
 }
 
-fn install_cmd(do_install: bool, args: &[OsString]) -> u8 {
+fn install_cmd(do_install: bool, args: &[OsString]) -> Status {
     let mut hardlink = false;
     let mut dir: Option<PathBuf> = None;
     for a in args {
@@ -106,12 +106,12 @@ fn install_cmd(do_install: bool, args: &[OsString]) -> u8 {
             Some("--hardlink") if do_install => hardlink = true,
             Some(s) if s.starts_with('-') => {
                 crate::errln!("clp-fsmon: unknown option {s:?}");
-                return Exit::Usage.code();
+                return Exit::Usage.into();
             }
             _ if dir.is_none() => dir = Some(PathBuf::from(a)),
             _ => {
                 crate::errln!("clp-fsmon: too many arguments");
-                return Exit::Usage.code();
+                return Exit::Usage.into();
             }
         }
     }
@@ -120,7 +120,7 @@ fn install_cmd(do_install: bool, args: &[OsString]) -> u8 {
         Ok(e) => e,
         Err(e) => {
             crate::errln!("clp-fsmon: cannot find this binary: {e}");
-            return Exit::System.code();
+            return Exit::System.into();
         }
     };
     let r = if do_install {
@@ -133,11 +133,11 @@ fn install_cmd(do_install: bool, args: &[OsString]) -> u8 {
             for l in lines {
                 crate::outln!("{l}");
             }
-            Exit::Ok.code()
+            Exit::Ok.into()
         }
         Err(e) => {
             crate::errln!("clp-fsmon: {e}");
-            Exit::System.code()
+            Exit::System.into()
         }
     }
 }

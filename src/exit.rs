@@ -83,3 +83,35 @@ impl PluginStatus {
         }
     }
 }
+
+/// How a process of the binary ends: a runtime status, or a plugin status for `--once`. The two
+/// stay apart up to `main`, which alone turns either into a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// A monitor, control command, licence command or the binary itself.
+    Exit(Exit),
+    /// `--once`.
+    Plugin(PluginStatus),
+}
+
+impl Status {
+    /// The numeric status.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Exit(e) => e.code(),
+            Self::Plugin(p) => p.code(),
+        }
+    }
+}
+
+impl From<Exit> for Status {
+    fn from(e: Exit) -> Self {
+        Self::Exit(e)
+    }
+}
+
+impl From<PluginStatus> for Status {
+    fn from(p: PluginStatus) -> Self {
+        Self::Plugin(p)
+    }
+}

@@ -5,6 +5,5 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let code = clp_fsmon::dispatch::run(&argv);
-    ExitCode::from(code)
+    ExitCode::from(clp_fsmon::dispatch::run(&argv).code())
 }

@@ -37,7 +37,7 @@ pub const OVERLAP: &str = "The registration license overlaps.";
 #[derive(Debug)]
 pub struct Failure {
     /// Exit status.
-    pub code: u8,
+    pub code: Exit,
     /// Message lines (without the `clplcnsc: ` prefix where the line is the original text).
     pub lines: Vec<String>,
 }
@@ -46,13 +46,13 @@ impl Failure {
     /// One prefixed line.
     pub fn new(code: Exit, msg: impl fmt::Display) -> Self {
         Self {
-            code: code.code(),
+            code,
             lines: vec![format!("clplcnsc: {msg}")],
         }
     }
 
     /// Prints the lines on stderr and returns the status.
-    pub fn report(&self) -> u8 {
+    pub fn report(&self) -> Exit {
         for l in &self.lines {
             crate::errln!("{l}");
         }
@@ -64,7 +64,7 @@ impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
         match &e {
             StoreError::Overlap { .. } => Self {
-                code: Exit::License.code(),
+                code: Exit::License,
                 lines: vec![
                     OVERLAP.to_string(),
                     format!("clplcnsc: {e}; nothing was written."),
@@ -216,7 +216,7 @@ pub fn request_product(serial: &str, key: &str) -> Result<Request, Failure> {
 /// Lists the licences of `product` held in the store, every server's, one line each: product,
 /// kind, serial or user, from, until, server, state (valid, expired, not-yet-valid, overlap,
 /// invalid). A corrupt store file is reported after the list and makes the status 3.
-pub fn list(paths: &Paths, product: &Product, today: NaiveDate, out: &mut dyn Write) -> u8 {
+pub fn list(paths: &Paths, product: &Product, today: NaiveDate, out: &mut dyn Write) -> Exit {
     let store = Store::new(paths);
     let files = match store.read_each() {
         Ok(f) => f,
@@ -292,7 +292,7 @@ pub fn list(paths: &Paths, product: &Product, today: NaiveDate, out: &mut dyn Wr
         }
     }
     let _ = out.flush();
-    let mut code = Exit::Ok.code();
+    let mut code = Exit::Ok;
     for f in failures {
         code = f.report();
     }

@@ -41,7 +41,7 @@ struct Args {
 }
 
 /// Entry point of `clp-fsmon keygen ARGS…`.
-pub fn keygen_main(args: &[OsString]) -> u8 {
+pub fn keygen_main(args: &[OsString]) -> Exit {
     let command_line =
         std::iter::once(OsString::from("clp-fsmon keygen")).chain(args.iter().cloned());
     let opts = match Args::try_parse_from(command_line) {
@@ -49,9 +49,9 @@ pub fn keygen_main(args: &[OsString]) -> u8 {
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                Exit::Usage.code()
+                Exit::Usage
             } else {
-                Exit::Ok.code()
+                Exit::Ok
             };
         }
     };
@@ -61,7 +61,7 @@ pub fn keygen_main(args: &[OsString]) -> u8 {
             opts.product,
             catalog::codes()
         );
-        return Exit::Usage.code();
+        return Exit::Usage;
     };
     if key::is_dev_secret() {
         crate::errln!("keygen: warning: built with the published development secret");
@@ -70,7 +70,7 @@ pub fn keygen_main(args: &[OsString]) -> u8 {
         (Some(text), ..) => {
             let Some(serial) = key::Serial::parse(&text) else {
                 crate::errln!("keygen: invalid serial number {text:?}: expected XX000000");
-                return Exit::Usage.code();
+                return Exit::Usage;
             };
             key::issue_product(product, serial)
         }
@@ -79,15 +79,15 @@ pub fn keygen_main(args: &[OsString]) -> u8 {
                 Ok(k) => k,
                 Err(e) => {
                     crate::errln!("keygen: {e}");
-                    return Exit::Usage.code();
+                    return Exit::Usage;
                 }
             }
         }
         _ => {
             crate::errln!("keygen: give --serial, or --trial --user --from --until");
-            return Exit::Usage.code();
+            return Exit::Usage;
         }
     };
     crate::outln!("{issued}");
-    Exit::Ok.code()
+    Exit::Ok
 }

@@ -7,6 +7,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::alert::Module;
+use crate::monitor::control::ControlCmd;
 use crate::probe::scripted::ScriptedProbe;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -292,37 +294,4 @@ fn continue_without_pause_changes_nothing() {
     let (_, evs, _) = h.join().unwrap();
     assert_eq!(started(&evs).len(), 1, "{evs:?}");
     assert!(!evs.contains(&Ev::Resumed));
-}
-
-/// A monitor whose signal thread cannot start would be deaf to SIGTERM: it does not claim its
-/// ID, leaves the signal mask as it was, and exits with event 42 and the system-error status.
-#[test]
-fn a_monitor_that_cannot_route_sigterm_does_not_run() {
-    use nix::sys::signal::{SigSet, Signal};
-    fn no_threads(_: &str, _: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
-        Err(std::io::Error::from_raw_os_error(nix::libc::EAGAIN))
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let paths = Paths::with_root(dir.path());
-    let Err(err) = Claim::take_with(Module::Sambamon, &paths, "deaf", "share", no_threads) else {
-        panic!("claimed without a signal thread");
-    };
-    assert!(!SigSet::thread_get_mask().unwrap().contains(Signal::SIGTERM));
-    assert!(matches!(
-        Registry::new(&paths, Module::Sambamon).status("deaf"),
-        Ok(Liveness::Absent)
-    ));
-    let alerter = Alerter::new(&paths, "host").with_console(false);
-    assert_eq!(
-        err.report(Module::Sambamon, &alerter, "deaf"),
-        Exit::System.code()
-    );
-    drop(alerter);
-    let log = std::fs::read_to_string(paths.alert_log()).unwrap();
-    assert!(
-        log.ends_with(
-            "\tsambamon\t42\tThe clp_sambamon has detected system error (pthread_create 11).\n"
-        ),
-        "{log}"
-    );
 }

@@ -1,0 +1,434 @@
+//! A monitor's life as a daemon: claim the ID (registry entry, signals routed to the loop),
+//! serve the control socket, pass the start-up licence check while honouring `-stop`, run the
+//! loop ([`super::engine`]) and turn what it reports into alerts and fault-log lines, then give
+//! the final alerts time to be delivered before the ID is released.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use super::control::{ControlCmd, ControlServer};
+use super::engine::{LoopConfig, LoopEnd, LoopEvent, Msg, STOP_ACK, run_loop};
+use super::registry::{self, AcquireError, Entry, Registry};
+use super::report::{FaultLog, failure_text, phases_text, refusal_alert};
+use crate::alert::{Alert, Alerter, Event, Module, us_date};
+use crate::args::MonitorArgs;
+use crate::exit::Exit;
+use crate::license::{self, Grant, Refusal};
+use crate::paths::Paths;
+use crate::probe::Probe;
+use crate::sys;
+
+/// The alert sinks of this server (event 61 and `Err` when the host name cannot be had).
+pub(crate) fn make_alerter(module: Module, paths: &Paths) -> Result<Alerter, Exit> {
+    match sys::hostname() {
+        Ok(h) => Ok(Alerter::new(paths, &h)),
+        Err(e) => {
+            Alerter::console_only().emit(&Alert::new(
+                module,
+                Event::ServerEnvError,
+                &[&(e as i32)],
+            ));
+            Err(Exit::System)
+        }
+    }
+}
+
+/// A monitor's hold on its ID: the registry entry, and the channel its signal thread feeds.
+pub(crate) struct Claim {
+    registry: Registry,
+    held: registry::Held,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+}
+
+impl Claim {
+    pub(crate) fn take(
+        module: Module,
+        paths: &Paths,
+        id: &str,
+        target: &str,
+    ) -> Result<Self, ClaimError> {
+        Self::take_with(module, paths, id, target, spawn_thread)
+    }
+
+    /// [`Claim::take`] with the thread spawner as a seam (tests make it fail).
+    fn take_with(
+        module: Module,
+        paths: &Paths,
+        id: &str,
+        target: &str,
+        spawn: SpawnThread,
+    ) -> Result<Self, ClaimError> {
+        let (tx, rx) = mpsc::channel();
+        stop_on_signals(tx.clone(), spawn)?;
+        let registry = Registry::new(paths, module);
+        let held = registry
+            .acquire(id, &Entry::for_self(module, id, target))
+            .map_err(ClaimError::Registry)?;
+        Ok(Self {
+            registry,
+            held,
+            tx,
+            rx,
+        })
+    }
+}
+
+/// Why a monitor could not claim its ID.
+#[derive(Debug)]
+pub(crate) enum ClaimError {
+    /// The registry refused (14) or failed (42).
+    Registry(AcquireError),
+    /// SIGTERM could not be routed to the loop (42): a monitor deaf to its service manager must
+    /// not run at all.
+    Signals {
+        /// The call that failed.
+        op: &'static str,
+        /// Its error.
+        source: std::io::Error,
+    },
+}
+
+impl ClaimError {
+    /// Event 14 (or 42) and the exit status.
+    pub(crate) fn report(self, module: Module, alerter: &Alerter, id: &str) -> Exit {
+        match self {
+            Self::Registry(e) => e.report(module, alerter, id),
+            Self::Signals { op, source } => {
+                alerter.emit(&Alert::new(
+                    module,
+                    Event::SystemError,
+                    &[&op, &sys::errno_of(&source)],
+                ));
+                Exit::System
+            }
+        }
+    }
+}
+
+impl AcquireError {
+    /// Event 14 (or 42) and the exit status.
+    pub(crate) fn report(self, module: Module, alerter: &Alerter, id: &str) -> Exit {
+        match self {
+            Self::InUse(e) => {
+                alerter.emit(&Alert::plain(module, Event::IdInUse));
+                if let Some(e) = e {
+                    crate::errln!("{}: ID {id} is held by pid {}", module.applet(), e.pid);
+                }
+                Exit::IdInUse
+            }
+            Self::Io { op, source } => {
+                system_error(module, alerter, op, &source);
+                Exit::System
+            }
+        }
+    }
+}
+
+/// Event 42 for a failed system call `op`. A write refused because its path is unsafe (see
+/// [`sys::SafeDir`]) names the path in place of the call, and says why on stderr.
+pub(crate) fn system_error(module: Module, alerter: &Alerter, op: &str, e: &std::io::Error) {
+    if let Some(u) = sys::UnsafePath::of(e) {
+        crate::errln!("{}: {u}", module.applet());
+        alerter.emit(&Alert::new(
+            module,
+            Event::SystemError,
+            &[&u.path.display(), &sys::UNSAFE_ERRNO],
+        ));
+    } else {
+        alerter.emit(&Alert::new(
+            module,
+            Event::SystemError,
+            &[&op, &sys::errno_of(e)],
+        ));
+    }
+}
+
+/// How the start-up licence check ended.
+enum Gate {
+    /// A licence grants: monitor.
+    Open,
+    /// Refused (the event is out): exit with this status.
+    Refused(Exit),
+    /// A stop (`-stop`, SIGTERM) came first: end as stopped.
+    Stopped,
+}
+
+/// Runs the licence check on a thread of its own while answering stops: a licence store that
+/// is slow (a stuck lock holder, a hung NFS server) never keeps a monitor from honouring
+/// `-stop` or SIGTERM. Other control commands that arrive meanwhile are handed back to the loop
+/// in their order. A check that does not end within [`license::CHECK_LIMIT`] is a failed check
+/// (54).
+fn checked_licence(
+    module: Module,
+    paths: &Paths,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+) -> Option<Result<Grant, Refusal>> {
+    let today = chrono::Local::now().date_naive();
+    let (worker_paths, applet, worker_tx) = (paths.clone(), module.applet(), tx.clone());
+    let spawned = std::thread::Builder::new()
+        .name("licence".into())
+        .spawn(move || {
+            let r = license::check_monitor(&worker_paths, applet, today);
+            let _ = worker_tx.send(Msg::LicenceChecked(r));
+        });
+    if let Err(e) = spawned {
+        return Some(Err(Refusal::Unreadable(format!(
+            "cannot start the licence check: {e}"
+        ))));
+    }
+    let deadline = Instant::now() + license::CHECK_LIMIT;
+    let mut later = Vec::new();
+    let result = loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Msg::LicenceChecked(r)) => break r,
+            Ok(Msg::Control(ControlCmd::Stop, reply)) => {
+                let _ = reply.send(STOP_ACK.into());
+                return None;
+            }
+            Ok(m @ Msg::Control(..)) => later.push(m),
+            Ok(Msg::ProbeDone(..)) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                break Err(Refusal::Unreadable(format!(
+                    "the licence check did not end within {} s",
+                    license::CHECK_LIMIT.as_secs()
+                )));
+            }
+            Err(RecvTimeoutError::Disconnected) => unreachable!("the monitor holds a sender"),
+        }
+    };
+    later.extend(rx.try_iter());
+    for m in later {
+        let _ = tx.send(m);
+    }
+    Some(result)
+}
+
+/// The monitor-side licence check: 52 (and a warning when ≤ 7 days are left) for a trial in
+/// force, the refusal's event and its exit status otherwise, or a stop that came first.
+fn license_gate(
+    module: Module,
+    paths: &Paths,
+    alerter: &Alerter,
+    log: &FaultLog,
+    (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
+) -> Gate {
+    let Some(checked) = checked_licence(module, paths, tx, rx) else {
+        return Gate::Stopped;
+    };
+    match checked {
+        Ok(Grant::Product { .. }) => Gate::Open,
+        Ok(Grant::Trial { until, days_left }) => {
+            alerter.emit(&Alert::new(module, Event::TrialPeriod, &[&us_date(until)]));
+            if days_left <= 7 {
+                let msg = format!(
+                    "licence warning: the trial licence ends in {days_left} day(s), on {}",
+                    us_date(until)
+                );
+                crate::errln!("{}: {msg}", module.applet());
+                log.write(&msg);
+            }
+            Gate::Open
+        }
+        Err(r) => {
+            if let Refusal::Unreadable(why) = &r {
+                crate::errln!("{}: licence store: {why}", module.applet());
+            }
+            alerter.emit(&refusal_alert(module, &r));
+            Gate::Refused(Exit::License)
+        }
+    }
+}
+
+/// Starts a named thread: the seam through which tests make thread creation fail.
+pub(crate) type SpawnThread = fn(&str, Box<dyn FnOnce() + Send>) -> std::io::Result<()>;
+
+pub(crate) fn spawn_thread(name: &str, f: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map(drop)
+}
+
+/// Blocks SIGTERM/SIGINT/SIGHUP in every thread and turns them into a stop on a thread of
+/// their own (a monitor ended by its service manager ends like `-stop`). `Err` when either
+/// step fails (the signal mask is then as it was): the monitor must not run deaf to them.
+pub(crate) fn stop_on_signals(tx: Sender<Msg>, spawn: SpawnThread) -> Result<(), ClaimError> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        set.add(s);
+    }
+    let before = set
+        .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+        .map_err(|e| ClaimError::Signals {
+            op: "pthread_sigmask",
+            source: std::io::Error::from(e),
+        })?;
+    spawn(
+        "signals",
+        Box::new(move || {
+            while let Ok(sig) = set.wait() {
+                tracing::info!("{sig:?}: stopping");
+                let (rtx, _rrx) = mpsc::channel();
+                if tx.send(Msg::Control(ControlCmd::Stop, rtx)).is_err() {
+                    break;
+                }
+            }
+        }),
+    )
+    .map_err(|source| {
+        let _ = before.thread_set_mask();
+        ClaimError::Signals {
+            op: "pthread_create",
+            source,
+        }
+    })
+}
+
+pub(crate) fn run_monitor(
+    module: Module,
+    paths: &Paths,
+    alerter: &Alerter,
+    id: &str,
+    m: &MonitorArgs,
+    probe: &Arc<dyn Probe>,
+    claim: Claim,
+) -> Exit {
+    let log = FaultLog {
+        path: paths.log_dir().join(format!("fault-{}.log", module.name())),
+        id: id.to_owned(),
+    };
+    let Claim {
+        registry,
+        held,
+        tx,
+        rx,
+    } = claim;
+    let server = match ControlServer::start(&registry.socket_path(id), tx.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            system_error(module, alerter, "bind", &e);
+            return Exit::System;
+        }
+    };
+    // A log the product may not write (an unsafe directory, a planted link) is said once, here;
+    // the monitor still runs, with its alerts on syslog and the console.
+    for l in [paths.alert_log(), log.path.clone()] {
+        if let Err(e) = sys::check_append(&l) {
+            system_error(module, alerter, "open", &e);
+        }
+    }
+    match license_gate(module, paths, alerter, &log, (&tx, &rx)) {
+        Gate::Open => {}
+        Gate::Refused(code) => return code,
+        Gate::Stopped => {
+            log.write("stopped on request during the licence check");
+            alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
+            return Exit::Ok;
+        }
+    }
+    let mut entry = Entry::for_self(module, id, &m.target);
+    entry.running = true;
+    if let Err(e) = held.publish(&entry) {
+        system_error(module, alerter, "rename", &e);
+        return Exit::System;
+    }
+    let cfg = LoopConfig {
+        interval: Duration::from_secs(u64::from(m.interval)),
+        retries: m.retries,
+        timeout: Duration::from_secs(u64::from(m.timeout)),
+    };
+    log.write(&format!(
+        "start target={:?} interval={}s retries={} timeout={}s",
+        m.target, m.interval, m.retries, m.timeout
+    ));
+    alerter.emit(&Alert::plain(module, Event::Started));
+    let target = probe.target().to_owned();
+    let end = run_loop(probe, cfg, &tx, &rx, &mut |ev| match ev {
+        LoopEvent::ProbeStarted(_) => {}
+        LoopEvent::ProbeOk { report, first } => {
+            if first {
+                alerter.emit(&Alert::new(module, Event::Watching, &[&target]));
+            }
+            tracing::debug!(
+                "probe ok: {} {}",
+                report.summary,
+                phases_text(&report.phases)
+            );
+        }
+        LoopEvent::ProbeFailed { failure, k, c } => {
+            log.write(&format!("probe failed {k}/{c} {}", failure_text(failure)));
+        }
+        LoopEvent::Paused => {
+            log.write("paused");
+            alerter.emit(&Alert::plain(module, Event::Paused));
+        }
+        LoopEvent::Resumed => {
+            log.write("resumed");
+            alerter.emit(&Alert::plain(module, Event::Resumed));
+        }
+    });
+    let code = match end {
+        LoopEnd::Stopped => {
+            log.write("stopped on request");
+            alerter.emit(&Alert::new(module, Event::Stopping, &[&target]));
+            Exit::Ok
+        }
+        LoopEnd::Fault(f) => {
+            log.write(&format!(
+                "fault: {} consecutive failures; terminating",
+                m.retries
+            ));
+            for a in &f.alerts {
+                alerter.emit(a);
+            }
+            alerter.emit(&Alert::plain(module, Event::Terminate));
+            Exit::Fault
+        }
+    };
+    // The last alerts (3, or the fault's and 6) are delivered before the ID is released.
+    alerter.finish(crate::alert::FINISH_LIMIT);
+    drop(server);
+    drop(held);
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::registry::Liveness;
+
+    /// A monitor whose signal thread cannot start would be deaf to SIGTERM: it does not claim its
+    /// ID, leaves the signal mask as it was, and exits with event 42 and the system-error status.
+    #[test]
+    fn a_monitor_that_cannot_route_sigterm_does_not_run() {
+        use nix::sys::signal::{SigSet, Signal};
+        fn no_threads(_: &str, _: Box<dyn FnOnce() + Send>) -> std::io::Result<()> {
+            Err(std::io::Error::from_raw_os_error(nix::libc::EAGAIN))
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::with_root(dir.path());
+        let Err(err) = Claim::take_with(Module::Sambamon, &paths, "deaf", "share", no_threads)
+        else {
+            panic!("claimed without a signal thread");
+        };
+        assert!(!SigSet::thread_get_mask().unwrap().contains(Signal::SIGTERM));
+        assert!(matches!(
+            Registry::new(&paths, Module::Sambamon).status("deaf"),
+            Ok(Liveness::Absent)
+        ));
+        let alerter = Alerter::new(&paths, "host").with_console(false);
+        assert_eq!(err.report(Module::Sambamon, &alerter, "deaf"), Exit::System);
+        drop(alerter);
+        let log = std::fs::read_to_string(paths.alert_log()).unwrap();
+        assert!(
+            log.ends_with(
+                "\tsambamon\t42\tThe clp_sambamon has detected system error (pthread_create 11).\n"
+            ),
+            "{log}"
+        );
+    }
+}
