@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::sync::Arc;
 
 use crate::alert::Module;
-use crate::args::MonitorArgs;
+use crate::cli::MonitorArgs;
 use crate::probe::Probe;
 use crate::probe::smb::SambaProbe;
 

@@ -22,56 +22,81 @@ use crate::license::admin::{self, Failure, SUCCESS};
 use crate::license::dialogue::{self, DialogueError, Request};
 use crate::paths::Paths;
 
+/// The command line of `clplcnsc`: the parser, its `--help`, and (through [`command`]) the man
+/// page and completions, all from this one description.
 // Each bool is one clap flag (-i, -l, -d, --trial).
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Parser, Debug)]
 #[command(
     name = "clplcnsc",
-    about = "Register, list and delete licences",
+    long_about = "clplcnsc registers, lists and deletes the licences of a product (FSMON20) in \
+this server's licence store. Every server that runs a monitor needs its own licence: a product \
+licence (serial number and key) or a trial licence (user name and a key that carries its start and \
+end dates). A key registered on two servers of the cluster is refused as an overlap. The monitors \
+refuse to start without a valid licence (exit status 3).\n\n\
+With -i alone, registration is an interactive dialogue on the terminal: product or trial, then the \
+serial number (XX000000) or user name, then the key (XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX; keys are \
+case-sensitive and never contain I, L, O or U). --serial, --trial, --user, --key and --file do the \
+same without a dialogue, for scripts. Every successful command ends with the line \
+\"command was success.\". Only root may manage licences.",
+    override_usage = "clplcnsc -i -p PRODUCT_ID\n\
+clplcnsc -i -p PRODUCT_ID --serial SERIAL --key KEY\n\
+clplcnsc -i -p PRODUCT_ID --trial --user USER --key KEY\n\
+clplcnsc -i -p PRODUCT_ID --file FILE\n\
+clplcnsc -l -p PRODUCT_ID\n\
+clplcnsc -d -p PRODUCT_ID [SERIAL]",
     version,
     group(ArgGroup::new("mode").required(true).args(["register", "list", "delete"]))
 )]
-struct Cli {
-    /// Register a licence (interactively unless --serial/--trial/--file is given).
+pub struct Cli {
+    /// Register a licence (interactively unless --serial, --trial or --file is given)
     #[arg(short = 'i')]
     register: bool,
-    /// List the licences.
+    /// List the licences of every server in the store
     #[arg(short = 'l')]
     list: bool,
-    /// Delete this server's licences of the product (only SERIAL's, when given).
+    /// Delete this server's licences of the product (only SERIAL's, when given)
     #[arg(short = 'd')]
     delete: bool,
-    /// Product ID.
+    /// Product ID: FSMON20
     #[arg(short = 'p', value_name = "PRODUCT_ID", required = true)]
     product: String,
-    /// Serial number of a product licence (with -i).
-    #[arg(long, requires_all = ["register", "key"], conflicts_with = "trial")]
+    /// Serial number of a product licence, XX000000 (with -i and --key)
+    #[arg(long, value_name = "SERIAL", requires_all = ["register", "key"], conflicts_with = "trial")]
     serial: Option<String>,
-    /// Register a trial licence (with -i, --user, --key).
+    /// Register a trial licence (with -i, --user and --key)
     #[arg(long, requires_all = ["register", "user", "key"])]
     trial: bool,
-    /// Trial user name.
-    #[arg(long, requires = "trial")]
+    /// Trial user name (with --trial)
+    #[arg(long, value_name = "USER", requires = "trial")]
     user: Option<String>,
-    /// Licence key.
-    #[arg(long)]
+    /// Licence key, XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX
+    #[arg(long, value_name = "KEY")]
     key: Option<String>,
-    /// Licence file (TOML: kind, serial or user, key).
-    #[arg(long, requires = "register", conflicts_with_all = ["serial", "trial", "key"])]
+    /// Licence file (TOML: kind, serial or user, key), with -i
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath, requires = "register", conflicts_with_all = ["serial", "trial", "key"])]
     file: Option<PathBuf>,
-    /// With -d: the serial number (or trial user name) to delete.
+    /// With -d: the serial number (or trial user name) whose licence to delete
     #[arg(value_name = "SERIAL", requires = "delete")]
     holder: Option<String>,
 }
 
-/// Entry point.
-pub fn main(args: &[OsString]) -> Status {
-    command(args).into()
+/// The clap description of `clplcnsc`, with its line from the applet table.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command().about(super::find("clplcnsc").map_or("", |a| a.about))
 }
 
-fn command(args: &[OsString]) -> Exit {
+/// Entry point.
+pub fn main(args: &[OsString]) -> Status {
+    execute(args).into()
+}
+
+fn execute(args: &[OsString]) -> Exit {
     let command_line = std::iter::once(OsString::from("clplcnsc")).chain(args.iter().cloned());
-    let cli = match Cli::try_parse_from(command_line) {
+    let parsed = command()
+        .try_get_matches_from(command_line)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();

@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::sync::Arc;
 
 use crate::alert::{Alert, Alerter, Event, Module};
-use crate::args::{self, ArgError, Command, MonitorArgs, OnceOutput, Parsed};
+use crate::cli::{self, ArgError, Command, MonitorArgs, OnceOutput, Parsed};
 use crate::exit::{Exit, Status};
 use crate::monitor::client::control_main;
 use crate::monitor::daemon::{Claim, make_alerter, run_monitor};
@@ -45,7 +45,7 @@ fn init_tracing(verbose: u8) {
 pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> Status {
     let paths = Paths::from_env();
     // Known before parsing: a `--once` line that does not parse gets a plugin verdict too.
-    let once = args::once_requested(module, args);
+    let once = cli::once_requested(module, args);
     let usage_error =
         |event: Event, why: Option<&str>| usage_error(module, &paths, once, event, why);
     let Some(args) = to_strings(args) else {
@@ -54,9 +54,9 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> Status 
             Some("arguments must be valid UTF-8"),
         );
     };
-    let (id, command) = match args::parse(module, &args) {
+    let (id, command) = match cli::parse(module, &args) {
         Ok(Parsed::Help) => {
-            crate::out!("{}", args::usage(module));
+            crate::out!("{}", cli::usage(module));
             return Exit::Ok.into();
         }
         Ok(Parsed::Version) => {
@@ -131,7 +131,7 @@ fn hide_password(module: Module, args: &[String], m: &MonitorArgs) {
     let Some(i) = m
         .password
         .as_ref()
-        .and_then(|_| args::password_position(module, args))
+        .and_then(|_| cli::password_position(module, args))
     else {
         return;
     };

@@ -15,7 +15,6 @@
 pub mod applets;
 
 pub mod alert;
-pub mod args;
 pub mod argv;
 pub mod cli;
 pub mod dispatch;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use clp_fsmon::alert::{Event, Module};
-use clp_fsmon::args::{self, Command, MonitorArgs, Parsed};
+use clp_fsmon::cli::{self, Command, MonitorArgs, Parsed};
 use clp_fsmon::probe::nfs::NfsProbe;
 use clp_fsmon::probe::nfs::mount;
 use clp_fsmon::probe::nfs::rpc::{AuthSys, Proto, RpcClient};
@@ -17,7 +17,7 @@ use crate::rig::nfs::{NfsServer, available};
 fn margs(v: &[&str]) -> MonitorArgs {
     let mut all = vec!["nfs1".to_owned()];
     all.extend(v.iter().map(|s| (*s).to_owned()));
-    match args::parse(Module::Nfsmon, &all).unwrap() {
+    match cli::parse(Module::Nfsmon, &all).unwrap() {
         Parsed::Run {
             command: Command::Monitor(m),
             ..

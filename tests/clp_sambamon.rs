@@ -5,14 +5,14 @@
 use std::time::{Duration, Instant};
 
 use clp_fsmon::alert::{Event, Module};
-use clp_fsmon::args::{Command, Parsed, parse};
+use clp_fsmon::cli::{Command, Parsed, parse};
 use clp_fsmon::probe::smb::SambaProbe;
 use clp_fsmon::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
 use crate::rig::smb::{self, Flavour, Smbd};
 
 /// Monitor arguments as the applet would parse them (`ID` then `args`).
-fn monitor_args(args: &[&str]) -> clp_fsmon::args::MonitorArgs {
+fn monitor_args(args: &[&str]) -> clp_fsmon::cli::MonitorArgs {
     let mut v = vec!["smb1".to_string()];
     v.extend(args.iter().map(ToString::to_string));
     match parse(Module::Sambamon, &v).unwrap() {

@@ -7,6 +7,7 @@ mod clp_nfsmon;
 mod clp_sambamon;
 mod clplcnsc;
 mod cluster;
+mod docs;
 mod fault_matrix;
 mod files;
 mod packaging;

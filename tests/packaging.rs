@@ -9,9 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::docs::{self as cli, Style};
 use clap_complete::Shell;
 use clp_fsmon::applets::APPLETS;
-use clp_fsmon::cli::{self, Style};
 use roff::{Inline, Roff, bold, italic, roman};
 
 const MAN_DIR: &str = "contrib/man";

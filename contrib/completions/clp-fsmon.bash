@@ -248,16 +248,12 @@ _clplcnsc() {
 
     case "${cmd}" in
         clplcnsc)
-            opts="-h -i -l -d -p -V --help --serial --trial --user --key --file --version"
+            opts="-i -l -d -h -p -V --serial --trial --user --key --file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                -p)
-                    COMPREPLY=($(compgen -W "FSMON20" -- "${cur}"))
-                    return 0
-                    ;;
                 --serial)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -283,6 +279,10 @@ _clplcnsc() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -W "FSMON20" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -7,7 +7,7 @@ use super::control::{self, ControlCmd};
 use super::daemon::system_error;
 use super::registry::{DeleteError, Entry, Liveness, Registry};
 use crate::alert::{Alert, Alerter, Event, Module};
-use crate::args::Command;
+use crate::cli::Command;
 use crate::exit::Exit;
 use crate::paths::Paths;
 use crate::sys;

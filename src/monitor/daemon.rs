@@ -12,7 +12,7 @@ use super::engine::{LoopConfig, LoopEnd, LoopEvent, Msg, STOP_ACK, run_loop};
 use super::registry::{self, AcquireError, Entry, Registry};
 use super::report::{FaultLog, failure_text, phases_text, refusal_alert};
 use crate::alert::{Alert, Alerter, Event, Module, us_date};
-use crate::args::MonitorArgs;
+use crate::cli::MonitorArgs;
 use crate::exit::Exit;
 use crate::license::{self, Grant, Refusal};
 use crate::paths::Paths;

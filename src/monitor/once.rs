@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::engine::probe_once;
 use super::report::{ms, phases_text, refusal_alert};
 use crate::alert::Alert;
-use crate::args::{MonitorArgs, OnceOutput};
+use crate::cli::{MonitorArgs, OnceOutput};
 use crate::exit::PluginStatus;
 use crate::license::{self, Refusal};
 use crate::paths::Paths;

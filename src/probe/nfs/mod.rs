@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
-use crate::args::MonitorArgs;
+use crate::cli::MonitorArgs;
 use crate::probe::{Deadline, PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
 use rpc::{AuthSys, Proto, RpcClient, RpcError};
 
@@ -650,12 +650,12 @@ mod tests {
     /// fails in phase `resolve` with `clnt_sperror`'s text, within its deadline.
     #[test]
     fn an_unresolvable_name_is_a_failed_probe_not_a_usage_error() {
-        let parsed = crate::args::parse(
+        let parsed = crate::cli::parse(
             Module::Nfsmon,
             &["n1", "-d", "/export", "-a", "nosuch.invalid"].map(String::from),
         );
-        let Ok(crate::args::Parsed::Run {
-            command: crate::args::Command::Monitor(args),
+        let Ok(crate::cli::Parsed::Run {
+            command: crate::cli::Command::Monitor(args),
             ..
         }) = parsed
         else {

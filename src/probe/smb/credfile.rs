@@ -18,7 +18,7 @@
 //!   hold the monitor's start.
 //! - It names the user (`username =`): a file without one used to make the probe anonymous,
 //!   silently. The user and domain must pass the grammar's rule for logged values
-//!   ([`crate::args::check_text`]), as `-u` does.
+//!   ([`crate::cli::check_text`]), as `-u` does.
 //!
 //! Every refusal is an invalid parameter (event 11) and its message never holds the password.
 
@@ -197,7 +197,7 @@ fn parse(bytes: &[u8]) -> Result<CredFile, CredError> {
     if out.user.is_empty() {
         return Err(CredError::NoUser);
     }
-    let check = |what: &str, v: &str| crate::args::check_text(what, v).map_err(CredError::BadValue);
+    let check = |what: &str, v: &str| crate::cli::check_text(what, v).map_err(CredError::BadValue);
     check("username=", &out.user)?;
     if let Some(d) = &out.domain {
         check("domain=", d)?;

@@ -34,7 +34,7 @@ use std::io;
 use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
-use crate::args::MonitorArgs;
+use crate::cli::MonitorArgs;
 use crate::probe::{PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
 
 use error::Error;
@@ -360,7 +360,7 @@ impl Probe for SambaProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::args::{Command, Parsed, parse};
+    use crate::cli::{Command, Parsed, parse};
 
     fn args(extra: &[&str]) -> MonitorArgs {
         let mut v = vec!["m1".to_string()];

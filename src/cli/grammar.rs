@@ -1,10 +1,5 @@
-//! The legacy single-dash grammar shared by `clp_sambamon` and `clp_nfsmon`.
-//!
-//! ```text
-//! clp_sambamon ID -s SHARE [-a IP] [-u USER] [-p PASSWORD] [-i INTERVAL] [-c RETRIES] [-r TIMEOUT]
-//! clp_nfsmon   ID -d DIR   [-a IP] [-n PORT]                [-i INTERVAL] [-c RETRIES] [-r TIMEOUT]
-//! clp_xxx      ID -stop [WAIT] | -pause | -continue | -disp | -del
-//! ```
+//! The legacy single-dash grammar shared by `clp_sambamon` and `clp_nfsmon`, reading the
+//! option table ([`super::options`]): `APPLET ID OPTION…` or `APPLET ID CONTROL-WORD [VALUE]`.
 //!
 //! The ID always comes first. Options are whole tokens: `-stop` is a command, never `-s top`.
 //! Errors map to the original events: no ID → 13, malformed / out-of-range / unknown / repeated
@@ -22,10 +17,8 @@
 
 use std::ffi::OsStr;
 
+use super::options::{self, Control, DEFAULT_STOP_WAIT, Field, HELP, MAX_VALUE, VERSION, Value};
 use crate::alert::Module;
-
-/// Longest ID and string value, in bytes.
-pub const MAX_VALUE: usize = 255;
 
 /// What was asked of the applet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,9 +125,9 @@ impl MonitorArgs {
             password: None,
             credentials_file: None,
             nfs_port: None,
-            interval: 30,
-            retries: 5,
-            timeout: 60,
+            interval: options::default_of(Field::Interval),
+            retries: options::default_of(Field::Retries),
+            timeout: options::default_of(Field::Timeout),
             once: false,
             json: false,
             nfs4: false,
@@ -154,9 +147,6 @@ pub enum ArgError {
     /// Event 12: `-s` / `-d` missing.
     TargetMissing,
 }
-
-/// Default `-stop` wait in seconds.
-pub const DEFAULT_STOP_WAIT: u32 = 60;
 
 /// True when `id` is a valid monitor ID: ASCII alphanumeric, 1–255 bytes.
 pub fn valid_id(id: &str) -> bool {
@@ -207,35 +197,9 @@ fn text(opt: &str, v: &str) -> Result<String, ArgError> {
     Ok(v.to_owned())
 }
 
-/// The words that ask for the usage text.
-const HELP: [&str; 2] = ["--help", "-h"];
-/// The words that ask for the version.
-const VERSION: [&str; 2] = ["--version", "-V"];
-/// One probe with a plugin exit status.
-const ONCE: &str = "--once";
-/// With [`ONCE`]: the result as JSON.
-const JSON: &str = "--json";
-
-/// The options that take a value, and the one applet that has each (`None`: both).
-const VALUE_OPTIONS: [(&str, Option<Module>); 10] = [
-    ("-a", None),
-    ("-i", None),
-    ("-c", None),
-    ("-r", None),
-    ("-s", Some(Module::Sambamon)),
-    ("-u", Some(Module::Sambamon)),
-    ("-p", Some(Module::Sambamon)),
-    ("-A", Some(Module::Sambamon)),
-    ("-d", Some(Module::Nfsmon)),
-    ("-n", Some(Module::Nfsmon)),
-];
-
-/// `opt` when it is an option of `module` that takes a value.
-fn value_option(module: Module, opt: &str) -> Option<&'static str> {
-    VALUE_OPTIONS
-        .iter()
-        .find(|(o, m)| *o == opt && m.is_none_or(|m| m == module))
-        .map(|(o, _)| *o)
+/// True when `opt` is an option of `module` that takes a value.
+fn takes_value(module: Module, opt: &str) -> bool {
+    options::find(module, opt).is_some_and(|o| o.value.takes_value())
 }
 
 /// The words of `args` that stand as options, with their positions: every word but the ID (the
@@ -252,7 +216,7 @@ pub fn option_words<S: AsRef<OsStr>>(
         if std::mem::take(&mut is_value) {
             return None;
         }
-        is_value = a.to_str().and_then(|o| value_option(module, o)).is_some();
+        is_value = a.to_str().is_some_and(|o| takes_value(module, o));
         Some((i, a))
     })
 }
@@ -283,8 +247,15 @@ impl OnceOutput {
 pub fn once_requested<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<OnceOutput> {
     let (mut once, mut json) = (false, false);
     for (_, w) in option_words(module, args) {
-        once |= w == ONCE;
-        json |= w == JSON;
+        match w
+            .to_str()
+            .and_then(|o| options::find(module, o))
+            .map(|o| o.field)
+        {
+            Some(Field::Once) => once = true,
+            Some(Field::Json) => json = true,
+            _ => {}
+        }
     }
     OnceOutput::of(once, json)
 }
@@ -292,7 +263,11 @@ pub fn once_requested<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<Onc
 /// The position in `args` of the `-p` password, when one is given.
 pub fn password_position<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<usize> {
     option_words(module, args)
-        .find(|(_, w)| w.to_str().and_then(|o| value_option(module, o)) == Some("-p"))
+        .find(|(_, w)| {
+            w.to_str()
+                .and_then(|o| options::find(module, o))
+                .is_some_and(|o| o.field == Field::Password)
+        })
         .map(|(i, _)| i + 1)
         .filter(|i| *i < args.len())
 }
@@ -332,126 +307,103 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
             )))
         }
     };
-    match rest.first().map(String::as_str) {
-        Some("-stop") => {
-            let wait = match rest.get(1) {
-                Some(w) => number("-stop WAIT", w, 1, 10_000)?,
-                None => DEFAULT_STOP_WAIT,
-            };
-            return control(Command::Stop { wait }, rest.get(2..).unwrap_or(&[]));
-        }
-        Some("-pause") => return control(Command::Pause, &rest[1..]),
-        Some("-continue") => return control(Command::Continue, &rest[1..]),
-        Some("-disp") => return control(Command::Disp, &rest[1..]),
-        Some("-del") => return control(Command::Del, &rest[1..]),
-        _ => {}
+    if let Some(c) = rest.first().and_then(|w| options::control(w)) {
+        let (wait, extra) = match (c.value, rest.get(1)) {
+            (Some((name, lo, hi)), Some(w)) => (
+                number(&format!("{} {name}", c.word), w, lo, hi)?,
+                rest.get(2..).unwrap_or(&[]),
+            ),
+            _ => (DEFAULT_STOP_WAIT, &rest[1..]),
+        };
+        let cmd = match c.control {
+            Control::Stop => Command::Stop { wait },
+            Control::Pause => Command::Pause,
+            Control::Continue => Command::Continue,
+            Control::Disp => Command::Disp,
+            Control::Del => Command::Del,
+        };
+        return control(cmd, extra);
     }
-    let target_flag = match module {
-        Module::Sambamon => "-s",
-        Module::Nfsmon => "-d",
-    };
     let mut m = MonitorArgs::new();
     let mut seen: Vec<&str> = Vec::new();
     let mut it = rest.iter();
-    while let Some(opt) = it.next() {
-        let opt = opt.as_str();
-        let flag = match opt {
-            ONCE => {
-                m.once = true;
-                continue;
-            }
-            JSON => {
-                m.json = true;
-                continue;
-            }
-            "-v" => {
-                m.verbose = m.verbose.saturating_add(1);
-                continue;
-            }
-            "--nfs4" if module == Module::Nfsmon => {
-                m.nfs4 = true;
-                continue;
-            }
-            "--udp" if module == Module::Nfsmon => {
-                m.udp = true;
-                continue;
-            }
-            "-stop" | "-pause" | "-continue" | "-disp" | "-del" => {
+    while let Some(word) = it.next() {
+        let word = word.as_str();
+        let Some(opt) = options::find(module, word) else {
+            if options::control(word).is_some() {
                 return Err(ArgError::Invalid(format!(
-                    "{opt} must come right after the monitor ID"
+                    "{word} must come right after the monitor ID"
                 )));
             }
-            _ => value_option(module, opt)
-                .ok_or_else(|| ArgError::Invalid(format!("unknown option {opt:?}")))?,
+            return Err(ArgError::Invalid(format!("unknown option {word:?}")));
         };
-        if seen.contains(&flag) {
-            return Err(ArgError::Invalid(format!("{flag} given twice")));
+        if opt.value == Value::Count {
+            m.verbose = m.verbose.saturating_add(1);
+            continue;
         }
-        seen.push(flag);
-        let v = it
-            .next()
-            .ok_or_else(|| ArgError::Invalid(format!("{flag} needs a value")))?;
-        match flag {
-            "-s" | "-d" => m.target = text(flag, v)?,
-            "-a" => m.address = Some(text(flag, v)?),
-            "-u" => m.user = Some(text(flag, v)?),
-            "-p" => {
+        if seen.contains(&opt.word) {
+            return Err(ArgError::Invalid(format!("{} given twice", opt.word)));
+        }
+        seen.push(opt.word);
+        let v = if opt.value.takes_value() {
+            it.next()
+                .ok_or_else(|| ArgError::Invalid(format!("{} needs a value", opt.word)))?
+                .as_str()
+        } else {
+            ""
+        };
+        let flag = opt.word;
+        let text = |v: &str| text(flag, v);
+        let num = |v: &str| match opt.value {
+            Value::Number { lo, hi, .. } => number(flag, v, lo, hi),
+            _ => unreachable!("a number field has a number value"),
+        };
+        match opt.field {
+            Field::Target => m.target = text(v)?,
+            Field::Address => m.address = Some(text(v)?),
+            Field::User => m.user = Some(text(v)?),
+            Field::Password => {
                 // An empty password is legitimate for SMB, and so is any character in it: the
                 // password never reaches a log (only the NTLM key derived from it is kept).
                 if v.len() > MAX_VALUE {
                     return Err(ArgError::Invalid(format!(
-                        "-p longer than {MAX_VALUE} bytes"
+                        "{flag} longer than {MAX_VALUE} bytes"
                     )));
                 }
-                m.password = Some(v.clone());
+                m.password = Some(v.to_owned());
             }
-            "-A" => m.credentials_file = Some(text(flag, v)?),
-            "-n" => m.nfs_port = Some(u16::try_from(number(flag, v, 1, 65_535)?).expect("range")),
-            "-i" => m.interval = number(flag, v, 1, 10_000)?,
-            "-c" => m.retries = number(flag, v, 1, 10_000)?,
-            "-r" => m.timeout = number(flag, v, 1, 10_000)?,
-            _ => unreachable!("flag list above"),
+            Field::CredentialsFile => m.credentials_file = Some(text(v)?),
+            Field::NfsPort => {
+                m.nfs_port = Some(
+                    u16::try_from(num(v)?)
+                        .map_err(|_| ArgError::Invalid(format!("{flag} must be a port number")))?,
+                );
+            }
+            Field::Interval => m.interval = num(v)?,
+            Field::Retries => m.retries = num(v)?,
+            Field::Timeout => m.timeout = num(v)?,
+            Field::Once => m.once = true,
+            Field::Json => m.json = true,
+            Field::Nfs4 => m.nfs4 = true,
+            Field::Udp => m.udp = true,
+            Field::Verbose => unreachable!("counted above"),
         }
     }
-    if m.json && !m.once {
-        return Err(ArgError::Invalid("--json goes with --once".into()));
+    for o in options::options(module) {
+        if let Some(r) = o.requires
+            && seen.contains(&o.word)
+            && !seen.contains(&r)
+        {
+            return Err(ArgError::Invalid(format!("{} goes with {r}", o.word)));
+        }
     }
     if m.target.is_empty() {
-        let _ = target_flag;
         return Err(ArgError::TargetMissing);
     }
     Ok(Parsed::Run {
         id,
         command: Command::Monitor(Box::new(m)),
     })
-}
-
-/// Usage text for `--help`.
-pub fn usage(module: Module) -> String {
-    let (applet, target, extra, ext) = match module {
-        Module::Sambamon => (
-            "clp_sambamon",
-            "-s SHARE",
-            "[-u USER] [-p PASSWORD | -A CREDFILE] ",
-            format!(
-                "  -s SHARE      share name from smb.conf (required)\n  -u USER       SMB user (DOMAIN\\user accepted); guest/anonymous when absent\n  -p PASSWORD   password; ps shows it as XXXX once started (still, prefer -A or\n                CLP_FSMON_SMB_PASSWORD: it stays in shell history and scripts)\n  -A CREDFILE   smbclient-style credentials file (username= required, password=, domain=):\n                a regular file only its owner may read or write, at most {} KiB\n",
-                crate::probe::smb::credfile::MAX_SIZE / 1024
-            ),
-        ),
-        Module::Nfsmon => (
-            "clp_nfsmon",
-            "-d DIR",
-            "[-n PORT] [--nfs4] [--udp] ",
-            "  -d DIR        exported directory (required)\n  -n PORT       NFS port instead of asking the portmapper\n  --nfs4        probe with NFSv4 COMPOUND only (no portmapper, no MOUNT)\n  --udp         portmapper, MOUNT and NFS over UDP\n"
-                .to_owned(),
-        ),
-    };
-    format!(
-        "usage: {applet} ID {target} [-a IP[:PORT]] {extra}[-i INTERVAL] [-c RETRIES] [-r TIMEOUT] [--once [--json]] [-v]\n       {applet} ID -stop [WAIT] | -pause | -continue | -disp | -del\n\n\
-ID is 1-255 ASCII letters/digits, unique on this server.\n\
-{ext}  -a IP         server address; HOST:PORT and [IPv6]:PORT accepted\n  -i INTERVAL   seconds between probes (1-10000, default 30)\n  -c RETRIES    consecutive failed probes that make a fault (1-10000, default 5)\n  -r TIMEOUT    seconds one probe may take (1-10000, default 60)\n  --once        run one probe, print the result, exit 0 OK / 2 CRITICAL / 3 UNKNOWN\n  --json        with --once: print the result as JSON\n  -stop [WAIT]  end the monitor; wait up to WAIT s (1-10000, default 60)\n  -pause        suspend probing      -continue   resume probing\n  -disp         print the monitor's pid      -del   delete a stale entry\n\n\
-exit status: 0 ok/stopped, 1 fault detected, 2 usage, 3 licence refused, 4 ID in use,\n             5 -stop timed out, 6 system error, 7 not root, 8 no such monitor, 9 -del of a live monitor\n"
-    )
 }
 
 #[cfg(test)]

@@ -1,23 +1,21 @@
-//! The command lines of `clp-fsmon` and its applets, described for documentation.
+//! The documentation model: the command lines of `clp-fsmon` and its applets as clap commands,
+//! and the man-page sections beyond the options, from which tests/packaging.rs generates the
+//! man pages (`contrib/man/*.8`) and shell completions (`contrib/completions/`) and checks that
+//! the checked-in files are up to date (`UPDATE_DOCS=1` rewrites them).
 //!
-//! Man pages (`contrib/man/*.8`) and shell completions (`contrib/completions/`) are generated from
-//! these definitions by `tests/packaging.rs` (`UPDATE_DOCS=1` rewrites the checked-in files; without
-//! it the test fails when they are stale). The binary does not parse with them: the monitors'
-//! legacy single-dash grammar (`-stop`, never `-s top`) is hand-written in [`crate::args`], which
-//! clap cannot express, and `clplcnsc` has its own parser. The same tests check these definitions
-//! against those parsers (every option of `--help` is here and vice versa), so they cannot drift.
-//!
-//! What a man page needs beyond the options — control commands, exit statuses, environment, files,
-//! see-also — is data here too ([`man_sections`]): exit statuses come from [`Exit`], paths from
-//! [`Paths`].
+//! Nothing here describes an option: the monitors' options and control words come from their
+//! one table (`clp_fsmon::cli::options`), `clplcnsc`'s from its parser
+//! (`clp_fsmon::applets::clplcnsc::command`), exit statuses from `Exit`, paths from `Paths`. This
+//! is test code: the product carries no documentation model.
 
 use clap::{Arg, ArgAction, Command};
 
-use crate::alert::Module;
-use crate::applets::{self, APPLETS};
-use crate::dispatch::{BINARY, DEFAULT_INSTALL_DIR};
-use crate::exit::{Exit, PluginStatus};
-use crate::paths::{Paths, ROOT_ENV};
+use clp_fsmon::alert::Module;
+use clp_fsmon::applets::{self, APPLETS};
+use clp_fsmon::cli::options::{self, CONTROL, Value};
+use clp_fsmon::dispatch::{BINARY, DEFAULT_INSTALL_DIR};
+use clp_fsmon::exit::{Exit, PluginStatus};
+use clp_fsmon::paths::{Paths, ROOT_ENV};
 
 /// The man-page section of every page.
 pub const MAN_SECTION: &str = "8";
@@ -64,13 +62,6 @@ fn documented(name: &'static str) -> Command {
 
 fn flag(id: &'static str) -> Arg {
     Arg::new(id).action(ArgAction::SetTrue)
-}
-
-fn value(id: &'static str, short: char, value_name: &'static str) -> Arg {
-    Arg::new(id)
-        .short(short)
-        .value_name(value_name)
-        .action(ArgAction::Set)
 }
 
 /// `clp-fsmon`: the multi-call binary itself.
@@ -156,12 +147,7 @@ links that point at this binary and keeps anything else.",
 pub fn monitor(module: Module) -> Command {
     let name = module.applet();
     // The synopsis is the first two lines of the applet's own `--help`, so the two cannot differ.
-    let usage = crate::args::usage(module);
-    let synopsis: Vec<&str> = usage
-        .lines()
-        .take(2)
-        .map(|l| l.trim_start_matches("usage:").trim())
-        .collect();
+    let synopsis = options::synopsis(module);
     let (what, long_about) = match module {
         Module::Sambamon => (
             "share",
@@ -201,187 +187,47 @@ command, never -s top. Monitors and control commands need root (exit status 7 ot
                 .required(true)
                 .help("Monitor identifier: 1-255 ASCII letters or digits, unique on this server"),
         );
-    let cmd = match module {
-        Module::Sambamon => cmd.args(sambamon_args()),
-        Module::Nfsmon => cmd.args(nfsmon_args()),
+    cmd.args(options::options(module).map(arg))
+}
+
+/// The clap argument of one row of the option table.
+fn arg(o: &'static options::Opt) -> Arg {
+    let id = o.word.trim_start_matches('-');
+    let a = Arg::new(id).help(o.doc()).required(o.required);
+    let a = match o.word.strip_prefix("--") {
+        Some(long) => a.long(long),
+        None => a.short(o.word.chars().nth(1).expect("-X")),
     };
-    cmd.args(probe_args())
+    let a = match o.value {
+        Value::Switch => a.action(ArgAction::SetTrue),
+        Value::Count => a.action(ArgAction::Count),
+        _ => a.value_name(o.value_name).action(ArgAction::Set),
+    };
+    let a = if o.field == options::Field::CredentialsFile {
+        a.value_hint(clap::ValueHint::FilePath)
+    } else {
+        a
+    };
+    match o.requires {
+        Some(r) => a.requires(r.trim_start_matches('-')),
+        None => a,
+    }
 }
 
-/// The options only `clp_sambamon` has.
-fn sambamon_args() -> Vec<Arg> {
-    vec![
-        value("share", 's', "SHARE")
-            .required(true)
-            .help("Share name from smb.conf (required; at most 255 bytes)"),
-        value("address", 'a', "IP[:PORT]").help(
-            "Server address (a floating IP is fine); HOST:PORT and [IPv6]:PORT accepted \
-[default: 127.0.0.1, port 445]",
-        ),
-        value("user", 'u', "USER")
-            .help("SMB user, DOMAIN\\user accepted; without it the session is guest/anonymous"),
-        value("password", 'p', "PASSWORD").help(
-            "Password of USER (any characters; it never reaches a log). The monitor overwrites \
-it with X in its own command line as it starts, so ps(1) does not show it; it is still visible for \
-that instant and in shell history and scripts, so prefer -A or CLP_FSMON_SMB_PASSWORD",
-        ),
-        value("credfile", 'A', "CREDFILE")
-            .value_hint(clap::ValueHint::FilePath)
-            .help(format!(
-                "smbclient-style credentials file: lines username= (required), password=, \
-domain= (keeps the password out of ps(1)). It must be a regular file (a symbolic link to one is \
-followed) that only its owner may read or write, at most {} KiB; otherwise it is an invalid \
-parameter",
-                crate::probe::smb::credfile::MAX_SIZE / 1024
-            )),
-    ]
-}
-
-/// The options only `clp_nfsmon` has.
-fn nfsmon_args() -> Vec<Arg> {
-    vec![
-        value("dir", 'd', "DIR")
-            .required(true)
-            .help("Exported directory (required; at most 255 bytes)"),
-        value("address", 'a', "IP").help(
-            "Server address (a floating IP is fine) [default: the first non-loopback IPv4 \
-address of this server, else 127.0.0.1]",
-        ),
-        value("port", 'n', "PORT").help("NFS port (1-65535) instead of asking the portmapper"),
-        flag("nfs4")
-            .long("nfs4")
-            .help("Probe with one NFSv4 COMPOUND only (no portmapper, no MOUNT)"),
-        flag("udp")
-            .long("udp")
-            .help("Portmapper, MOUNT and NFS calls over UDP instead of TCP"),
-    ]
-}
-
-/// The options both monitors have.
-fn probe_args() -> Vec<Arg> {
-    vec![
-        value("interval", 'i', "INTERVAL").help(
-            "Seconds between probes, from the end of one to the start of the next (1-10000) \
-[default: 30]",
-        ),
-        value("retries", 'c', "RETRIES")
-            .help("Consecutive failed probes that make a fault (1-10000) [default: 5]"),
-        value("timeout", 'r', "TIMEOUT").help(
-            "Deadline of one whole probe, all its round trips, in seconds (1-10000) [default: 60]",
-        ),
-        flag("once").long("once").help(
-            "Run one probe, print one plugin-style status line and exit 0 OK, 2 CRITICAL or 3 \
-UNKNOWN (also for an invalid or missing parameter and a refused licence, without an alert); takes \
-no registry entry",
-        ),
-        flag("json")
-            .long("json")
-            .requires("once")
-            .help("With --once: print the result as one JSON object"),
-        Arg::new("verbose")
-            .short('v')
-            .action(ArgAction::Count)
-            .help("More diagnostics on stderr; repeat for debug output (see CLP_FSMON_LOG)"),
-    ]
-}
-
-/// `clplcnsc`: the licence command. Mirrors the parser in `applets/clplcnsc.rs`, constraints
-/// included (the argument ids are its field names), so that parser could be built from this.
+/// `clplcnsc`: the licence command, as its parser describes it; the product IDs a completion
+/// offers come from the product catalogue.
 pub fn clplcnsc() -> Command {
-    documented("clplcnsc")
-        .version(env!("CARGO_PKG_VERSION"))
-        .about(about("clplcnsc"))
-        .long_about(
-            "clplcnsc registers, lists and deletes the licences of a product (FSMON20) in this \
-server's licence store. Every server that runs a monitor needs its own licence: a product licence \
-(serial number and key) or a trial licence (user name and a key that carries its start and end \
-dates). A key registered on two servers of the cluster is refused as an overlap. The monitors \
-refuse to start without a valid licence (exit status 3).\n\n\
-With -i alone, registration is an interactive dialogue on the terminal: product or trial, then \
-the serial number (XX000000) or user name, then the key (XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX; keys \
-are case-sensitive and never contain I, L, O or U). --serial, --trial, --user, --key and --file do \
-the same without a dialogue, for scripts. Every successful command ends with the line \
-\"command was success.\". Only root may manage licences.",
-        )
-        .override_usage(
-            "clplcnsc -i -p PRODUCT_ID\n\
-clplcnsc -i -p PRODUCT_ID --serial SERIAL --key KEY\n\
-clplcnsc -i -p PRODUCT_ID --trial --user USER --key KEY\n\
-clplcnsc -i -p PRODUCT_ID --file FILE\n\
-clplcnsc -l -p PRODUCT_ID\n\
-clplcnsc -d -p PRODUCT_ID [SERIAL]",
-        )
-        .group(
-            clap::ArgGroup::new("mode")
-                .required(true)
-                .args(["register", "list", "delete"]),
-        )
-        .arg(
-            flag("register").short('i').help(
-                "Register a licence (interactively unless --serial, --trial or --file is given)",
-            ),
-        )
-        .arg(
-            flag("list")
-                .short('l')
-                .help("List the licences of every server in the store"),
-        )
-        .arg(
-            flag("delete")
-                .short('d')
-                .help("Delete this server's licences of the product (only SERIAL's, when given)"),
-        )
-        .arg(
-            Arg::new("product")
-                .short('p')
-                .value_name("PRODUCT_ID")
-                .required(true)
-                .value_parser(["FSMON20"])
+    let products: Vec<&'static str> = clp_fsmon::license::catalog::catalogue()
+        .iter()
+        .map(|p| p.code.as_str())
+        .collect();
+    applets::clplcnsc::command()
+        .disable_help_flag(true)
+        .arg(help_flag())
+        .mut_arg("product", |a| {
+            a.value_parser(clap::builder::PossibleValuesParser::new(products))
                 .hide_possible_values(true)
-                .help("Product ID: FSMON20"),
-        )
-        .arg(
-            Arg::new("serial")
-                .long("serial")
-                .value_name("SERIAL")
-                .requires_all(["register", "key"])
-                .conflicts_with("trial")
-                .help("Serial number of a product licence, XX000000 (with -i and --key)"),
-        )
-        .arg(
-            flag("trial")
-                .long("trial")
-                .requires_all(["register", "user", "key"])
-                .help("Register a trial licence (with -i, --user and --key)"),
-        )
-        .arg(
-            Arg::new("user")
-                .long("user")
-                .value_name("USER")
-                .requires("trial")
-                .help("Trial user name (with --trial)"),
-        )
-        .arg(
-            Arg::new("key")
-                .long("key")
-                .value_name("KEY")
-                .help("Licence key, XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX"),
-        )
-        .arg(
-            Arg::new("file")
-                .long("file")
-                .value_name("FILE")
-                .value_hint(clap::ValueHint::FilePath)
-                .requires("register")
-                .conflicts_with_all(["serial", "trial", "key"])
-                .help("Licence file (TOML: kind, serial or user, key), with -i"),
-        )
-        .arg(
-            Arg::new("holder")
-                .value_name("SERIAL")
-                .requires("delete")
-                .help("With -d: the serial number (or trial user name) whose licence to delete"),
-        )
+        })
 }
 
 /// How the term of a man-page list item is typeset.
@@ -570,35 +416,14 @@ pub fn man_sections(name: &str) -> Vec<Section> {
         _ => None,
     };
     if let Some(m) = module {
-        out.push(
-            Section::new("CONTROL COMMANDS")
-                .intro(format!(
-                    "A control command follows the ID of a running monitor, alone: {name} ID \
--stop. Each is acknowledged by the monitor over its control socket."
-                ))
-                .usage(
-                    "-stop [WAIT]",
-                    "End the monitor, at once even in the middle of a probe, and wait up to WAIT \
-seconds (1-10000, default 60) for it to exit. Exit status 5 and event 15 when it did not end in \
-time; 0 when the ID is not running.",
-                )
-                .usage(
-                    "-pause",
-                    "Suspend probing, e.g. for maintenance of the server (event 7).",
-                )
-                .usage("-continue", "Resume probing (event 8).")
-                .usage(
-                    "-disp",
-                    "Print the pid registered for ID; exit status 8 for a stale entry (the \
-process is gone, or its pid was reused by another program), and says why.",
-                )
-                .usage(
-                    "-del",
-                    "Delete a stale registry entry. Refused (exit status 9) while the monitor \
-lives. Rarely needed: a dead monitor's entry is recognised as stale and the same ID simply starts \
-again.",
-                ),
-        );
+        let mut control = Section::new("CONTROL COMMANDS").intro(format!(
+            "A control command follows the ID of a running monitor, alone: {name} ID -stop. Each \
+is acknowledged by the monitor over its control socket."
+        ));
+        for c in CONTROL {
+            control = control.usage(c.form(), c.doc());
+        }
+        out.push(control);
         out.push(exit_section(name));
         let mut env = Section::new("ENVIRONMENT")
             .literal(

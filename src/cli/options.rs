@@ -1,0 +1,612 @@
+//! The one description of every option and control word of the two monitors.
+//!
+//! Each row says what the word is (its value, range, default, which applet has it), what it
+//! sets, and how it is explained: `help` is the line of `--help`, `doc` the paragraph of the man
+//! page. [`super::grammar`] parses with these rows, [`usage`] writes `--help` from them, and the
+//! documentation generator (tests/docs.rs) makes the man pages and completions from them, so an
+//! option added here is parsed, shown and documented everywhere, and nowhere else needs an edit.
+//!
+//! The table is data, not a parser library: the legacy grammar (the ID first, whole words,
+//! `-stop` never read as `-s top`, control words only right after the ID) is what clap and its
+//! peers cannot express, and it is small.
+
+use std::fmt::Write as _;
+
+use crate::alert::Module;
+
+/// Longest ID and string value, in bytes.
+pub const MAX_VALUE: usize = 255;
+
+/// The words that ask for the usage text.
+pub const HELP: [&str; 2] = ["--help", "-h"];
+/// The words that ask for the version.
+pub const VERSION: [&str; 2] = ["--version", "-V"];
+
+/// What follows an option word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// Nothing: the word alone switches something on.
+    Switch,
+    /// Nothing; each repetition counts (`-v -v`).
+    Count,
+    /// Text of 1 to [`MAX_VALUE`] bytes without control characters (it can reach a log).
+    Text,
+    /// Up to [`MAX_VALUE`] bytes of anything, empty included: it never reaches a log.
+    Secret,
+    /// A whole number from `lo` to `hi`.
+    Number {
+        /// Smallest.
+        lo: u32,
+        /// Largest.
+        hi: u32,
+        /// When absent.
+        default: Option<u32>,
+    },
+}
+
+impl Value {
+    /// True when the word takes the next word as its value.
+    pub fn takes_value(self) -> bool {
+        !matches!(self, Self::Switch | Self::Count)
+    }
+}
+
+/// Which monitor has an option.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applets {
+    /// Both.
+    Both,
+    /// `clp_sambamon` only.
+    Samba,
+    /// `clp_nfsmon` only.
+    Nfs,
+}
+
+impl Applets {
+    /// True when `module` has the option.
+    pub fn has(self, module: Module) -> bool {
+        match self {
+            Self::Both => true,
+            Self::Samba => module == Module::Sambamon,
+            Self::Nfs => module == Module::Nfsmon,
+        }
+    }
+}
+
+/// What an option sets in [`super::MonitorArgs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// `-s SHARE` / `-d DIR`.
+    Target,
+    /// `-a`.
+    Address,
+    /// `-u`.
+    User,
+    /// `-p`.
+    Password,
+    /// `-A`.
+    CredentialsFile,
+    /// `-n`.
+    NfsPort,
+    /// `-i`.
+    Interval,
+    /// `-c`.
+    Retries,
+    /// `-r`.
+    Timeout,
+    /// `--once`.
+    Once,
+    /// `--json`.
+    Json,
+    /// `--nfs4`.
+    Nfs4,
+    /// `--udp`.
+    Udp,
+    /// `-v`.
+    Verbose,
+}
+
+/// One option of a monitor.
+#[derive(Debug)]
+pub struct Opt {
+    /// The word, as typed: `-s`, `--once`.
+    pub word: &'static str,
+    /// The name of its value in usage texts (`SHARE`); `""` for a switch.
+    pub value_name: &'static str,
+    /// What follows it.
+    pub value: Value,
+    /// Which monitor has it.
+    pub applets: Applets,
+    /// What it sets.
+    pub field: Field,
+    /// The monitor does not run without it.
+    pub required: bool,
+    /// Only with this other option (`--json` with `--once`).
+    pub requires: Option<&'static str>,
+    /// Its line in `--help`; `{credfile_kib}` stands for the credentials file's size limit.
+    pub help: &'static str,
+    /// Its paragraph in the man page; the same placeholder.
+    pub doc: &'static str,
+}
+
+impl Opt {
+    /// `help` with its placeholders filled in, and the range and default when it has them.
+    pub fn help(&self) -> String {
+        let mut h = fill(self.help);
+        if let Value::Number { lo, hi, default } = self.value {
+            let _ = match default {
+                Some(n) => write!(h, " ({lo}-{hi}, default {n})"),
+                None => write!(h, " ({lo}-{hi})"),
+            };
+        }
+        h
+    }
+
+    /// `doc` with its placeholders filled in, and the range and default when it has them (a
+    /// man page's option paragraphs end without a full stop, as clap writes them).
+    pub fn doc(&self) -> String {
+        let mut d = fill(self.doc.trim_end_matches('.'));
+        if let Value::Number {
+            lo,
+            hi,
+            default: Some(n),
+        } = self.value
+        {
+            let _ = write!(d, " ({lo}-{hi}) [default: {n}]");
+        }
+        d
+    }
+
+    /// The usage form: `-s SHARE`, `--once`.
+    pub fn form(&self) -> String {
+        if self.value.takes_value() {
+            format!("{} {}", self.word, self.value_name)
+        } else {
+            self.word.to_owned()
+        }
+    }
+}
+
+fn fill(text: &str) -> String {
+    text.replace(
+        "{credfile_kib}",
+        &(crate::probe::smb::credfile::MAX_SIZE / 1024).to_string(),
+    )
+}
+
+/// A number of seconds (or probes) of the loop, with its default.
+const fn seconds(default: u32) -> Value {
+    Value::Number {
+        lo: 1,
+        hi: 10_000,
+        default: Some(default),
+    }
+}
+
+/// Every option of the monitors, in `--help` order.
+pub static OPTIONS: &[Opt] = &[
+    Opt {
+        word: "-s",
+        value_name: "SHARE",
+        value: Value::Text,
+        applets: Applets::Samba,
+        field: Field::Target,
+        required: true,
+        requires: None,
+        help: "share name from smb.conf (required)",
+        doc: "Share name from smb.conf (required; at most 255 bytes).",
+    },
+    Opt {
+        word: "-d",
+        value_name: "DIR",
+        value: Value::Text,
+        applets: Applets::Nfs,
+        field: Field::Target,
+        required: true,
+        requires: None,
+        help: "exported directory (required)",
+        doc: "Exported directory (required; at most 255 bytes).",
+    },
+    Opt {
+        word: "-a",
+        value_name: "IP[:PORT]",
+        value: Value::Text,
+        applets: Applets::Samba,
+        field: Field::Address,
+        required: false,
+        requires: None,
+        help: "server address; HOST:PORT and [IPv6]:PORT accepted (default 127.0.0.1:445)",
+        doc: "Server address (a floating IP is fine); HOST:PORT and [IPv6]:PORT accepted; a host \
+name is looked up by every probe [default: 127.0.0.1, port 445].",
+    },
+    Opt {
+        word: "-a",
+        value_name: "IP",
+        value: Value::Text,
+        applets: Applets::Nfs,
+        field: Field::Address,
+        required: false,
+        requires: None,
+        help: "server address; HOST:PORT (the portmapper's) and [IPv6]:PORT accepted",
+        doc: "Server address (a floating IP is fine); a host name is looked up by every probe \
+[default: the first non-loopback IPv4 address of this server, else 127.0.0.1].",
+    },
+    Opt {
+        word: "-u",
+        value_name: "USER",
+        value: Value::Text,
+        applets: Applets::Samba,
+        field: Field::User,
+        required: false,
+        requires: None,
+        help: "SMB user (DOMAIN\\user accepted); guest/anonymous when absent",
+        doc: "SMB user, DOMAIN\\user accepted; without it the session is guest/anonymous.",
+    },
+    Opt {
+        word: "-p",
+        value_name: "PASSWORD",
+        value: Value::Secret,
+        applets: Applets::Samba,
+        field: Field::Password,
+        required: false,
+        requires: None,
+        help: "password; ps shows it as XXXX once started (prefer -A or CLP_FSMON_SMB_PASSWORD)",
+        doc: "Password of USER (any characters; it never reaches a log). The monitor overwrites \
+it with X in its own command line as it starts, so ps(1) does not show it; it is still visible for \
+that instant and in shell history and scripts, so prefer -A or CLP_FSMON_SMB_PASSWORD.",
+    },
+    Opt {
+        word: "-A",
+        value_name: "CREDFILE",
+        value: Value::Text,
+        applets: Applets::Samba,
+        field: Field::CredentialsFile,
+        required: false,
+        requires: None,
+        help: "smbclient-style credentials file (username= required, password=, domain=): a \
+regular file only its owner may read or write, at most {credfile_kib} KiB",
+        doc: "smbclient-style credentials file: lines username= (required), password=, domain= \
+(keeps the password out of ps(1)). It must be a regular file (a symbolic link to one is followed) \
+that only its owner may read or write, at most {credfile_kib} KiB; otherwise it is an invalid \
+parameter.",
+    },
+    Opt {
+        word: "-n",
+        value_name: "PORT",
+        value: Value::Number {
+            lo: 1,
+            hi: 65_535,
+            default: None,
+        },
+        applets: Applets::Nfs,
+        field: Field::NfsPort,
+        required: false,
+        requires: None,
+        help: "NFS port instead of asking the portmapper",
+        doc: "NFS port (1-65535) instead of asking the portmapper.",
+    },
+    Opt {
+        word: "--nfs4",
+        value_name: "",
+        value: Value::Switch,
+        applets: Applets::Nfs,
+        field: Field::Nfs4,
+        required: false,
+        requires: None,
+        help: "probe with NFSv4 COMPOUND only (no portmapper, no MOUNT)",
+        doc: "Probe with one NFSv4 COMPOUND only (no portmapper, no MOUNT).",
+    },
+    Opt {
+        word: "--udp",
+        value_name: "",
+        value: Value::Switch,
+        applets: Applets::Nfs,
+        field: Field::Udp,
+        required: false,
+        requires: None,
+        help: "portmapper, MOUNT and NFS over UDP",
+        doc: "Portmapper, MOUNT and NFS calls over UDP instead of TCP.",
+    },
+    Opt {
+        word: "-i",
+        value_name: "INTERVAL",
+        value: seconds(30),
+        applets: Applets::Both,
+        field: Field::Interval,
+        required: false,
+        requires: None,
+        help: "seconds between probes",
+        doc: "Seconds between probes, from the end of one to the start of the next.",
+    },
+    Opt {
+        word: "-c",
+        value_name: "RETRIES",
+        value: seconds(5),
+        applets: Applets::Both,
+        field: Field::Retries,
+        required: false,
+        requires: None,
+        help: "consecutive failed probes that make a fault",
+        doc: "Consecutive failed probes that make a fault.",
+    },
+    Opt {
+        word: "-r",
+        value_name: "TIMEOUT",
+        value: seconds(60),
+        applets: Applets::Both,
+        field: Field::Timeout,
+        required: false,
+        requires: None,
+        help: "seconds one probe may take",
+        doc: "Deadline of one whole probe, all its round trips, in seconds.",
+    },
+    Opt {
+        word: "--once",
+        value_name: "",
+        value: Value::Switch,
+        applets: Applets::Both,
+        field: Field::Once,
+        required: false,
+        requires: None,
+        help: "run one probe, print the result, exit 0 OK / 2 CRITICAL / 3 UNKNOWN",
+        doc: "Run one probe, print one plugin-style status line and exit 0 OK, 2 CRITICAL or 3 \
+UNKNOWN (also for an invalid or missing parameter and a refused licence, without an alert); takes \
+no registry entry.",
+    },
+    Opt {
+        word: "--json",
+        value_name: "",
+        value: Value::Switch,
+        applets: Applets::Both,
+        field: Field::Json,
+        required: false,
+        requires: Some("--once"),
+        help: "with --once: print the result as JSON",
+        doc: "With --once: print the result as one JSON object.",
+    },
+    Opt {
+        word: "-v",
+        value_name: "",
+        value: Value::Count,
+        applets: Applets::Both,
+        field: Field::Verbose,
+        required: false,
+        requires: None,
+        help: "more diagnostics on stderr (repeat for debug; see CLP_FSMON_LOG)",
+        doc: "More diagnostics on stderr; repeat for debug output (see CLP_FSMON_LOG).",
+    },
+];
+
+/// The options `module` has, in order.
+pub fn options(module: Module) -> impl Iterator<Item = &'static Opt> {
+    OPTIONS.iter().filter(move |o| o.applets.has(module))
+}
+
+/// `module`'s option called `word`.
+pub fn find(module: Module, word: &str) -> Option<&'static Opt> {
+    options(module).find(|o| o.word == word)
+}
+
+/// The default of a numeric option (a row of [`OPTIONS`] with a default).
+pub fn default_of(field: Field) -> u32 {
+    OPTIONS
+        .iter()
+        .find_map(|o| match (o.field == field, o.value) {
+            (true, Value::Number { default, .. }) => default,
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// What a control word asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// `-stop [WAIT]`.
+    Stop,
+    /// `-pause`.
+    Pause,
+    /// `-continue`.
+    Continue,
+    /// `-disp`.
+    Disp,
+    /// `-del`.
+    Del,
+}
+
+/// One control word: it stands right after the ID, alone (but for its optional value).
+#[derive(Debug)]
+pub struct ControlWord {
+    /// The word.
+    pub word: &'static str,
+    /// What it asks for.
+    pub control: Control,
+    /// Its optional value: name and range (the default is [`DEFAULT_STOP_WAIT`]).
+    pub value: Option<(&'static str, u32, u32)>,
+    /// Its line in `--help`.
+    pub help: &'static str,
+    /// Its paragraph in the man page.
+    pub doc: &'static str,
+}
+
+impl ControlWord {
+    /// `help`, with the range and default of its value.
+    pub fn help(&self) -> String {
+        self.with_range(self.help, ", ")
+    }
+
+    /// `doc`, with the range and default of its value.
+    pub fn doc(&self) -> String {
+        self.with_range(self.doc.trim_end_matches('.'), " ")
+    }
+
+    fn with_range(&self, text: &str, sep: &str) -> String {
+        match self.value {
+            Some((name, lo, hi)) => {
+                format!("{text} ({name}: {lo}-{hi}{sep}default {DEFAULT_STOP_WAIT})")
+            }
+            None => text.to_owned(),
+        }
+    }
+
+    /// The usage form: `-stop [WAIT]`.
+    pub fn form(&self) -> String {
+        match self.value {
+            Some((name, ..)) => format!("{} [{name}]", self.word),
+            None => self.word.to_owned(),
+        }
+    }
+}
+
+/// Default `-stop` wait in seconds.
+pub const DEFAULT_STOP_WAIT: u32 = 60;
+
+/// Every control word, in `--help` order.
+pub static CONTROL: &[ControlWord] = &[
+    ControlWord {
+        word: "-stop",
+        control: Control::Stop,
+        value: Some(("WAIT", 1, 10_000)),
+        help: "end the monitor; wait up to WAIT s",
+        doc: "End the monitor, at once even in the middle of a probe, and wait up to WAIT \
+seconds for it to exit. Exit status 5 and event 15 when it did not end in time; 0 when the ID is \
+not running.",
+    },
+    ControlWord {
+        word: "-pause",
+        control: Control::Pause,
+        value: None,
+        help: "suspend probing (event 7)",
+        doc: "Suspend probing, e.g. for maintenance of the server (event 7).",
+    },
+    ControlWord {
+        word: "-continue",
+        control: Control::Continue,
+        value: None,
+        help: "resume probing (event 8)",
+        doc: "Resume probing (event 8).",
+    },
+    ControlWord {
+        word: "-disp",
+        control: Control::Disp,
+        value: None,
+        help: "print the monitor's pid",
+        doc: "Print the pid registered for ID; exit status 8 for a stale entry (the process is \
+gone, or its pid was reused by another program), and says why.",
+    },
+    ControlWord {
+        word: "-del",
+        control: Control::Del,
+        value: None,
+        help: "delete a stale entry",
+        doc: "Delete a stale registry entry. Refused (exit status 9) while the monitor lives. \
+Rarely needed: a dead monitor's entry is recognised as stale and the same ID simply starts again.",
+    },
+];
+
+/// The control word `word`.
+pub fn control(word: &str) -> Option<&'static ControlWord> {
+    CONTROL.iter().find(|c| c.word == word)
+}
+
+/// The synopsis of `module`: its monitor form, then its control form.
+pub fn synopsis(module: Module) -> [String; 2] {
+    let applet = module.applet();
+    let mut run = format!("{applet} ID");
+    for o in options(module) {
+        let f = o.form();
+        if o.required {
+            let _ = write!(run, " {f}");
+        } else if let Some(r) = o.requires {
+            // `[--once [--json]]`: the one it needs is written around it.
+            run = run.replace(&format!("[{r}]"), &format!("[{r} [{f}]]"));
+        } else {
+            let _ = write!(run, " [{f}]");
+        }
+    }
+    let control = CONTROL
+        .iter()
+        .map(ControlWord::form)
+        .collect::<Vec<_>>()
+        .join(" | ");
+    [run, format!("{applet} ID {control}")]
+}
+
+/// The text of `--help`.
+pub fn usage(module: Module) -> String {
+    let [run, control] = synopsis(module);
+    let mut s = format!(
+        "usage: {run}\n       {control}\n\nID is 1-{MAX_VALUE} ASCII letters/digits, unique on this server.\n"
+    );
+    let rows: Vec<(String, String)> = options(module)
+        .map(|o| (o.form(), o.help()))
+        .chain(CONTROL.iter().map(|c| (c.form(), c.help())))
+        .collect();
+    let width = rows.iter().map(|(f, _)| f.len()).max().unwrap_or(0) + 2;
+    for (form, help) in rows {
+        let _ = writeln!(s, "  {form:<width$}{help}");
+    }
+    s.push_str(
+        "\nexit status: 0 ok/stopped, 1 fault detected, 2 usage, 3 licence refused, 4 ID in use,\n             \
+5 -stop timed out, 6 system error, 7 not root, 8 no such monitor, 9 -del of a live monitor\n",
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_is_one_option_of_each_applet_and_never_a_control_word() {
+        for m in [Module::Sambamon, Module::Nfsmon] {
+            let words: Vec<&str> = options(m).map(|o| o.word).collect();
+            for (i, w) in words.iter().enumerate() {
+                assert!(!words[i + 1..].contains(w), "{m:?}: {w} twice");
+                assert!(control(w).is_none(), "{w} is a control word too");
+                assert!(!HELP.contains(w) && !VERSION.contains(w), "{w}");
+            }
+            // Each monitor has exactly one target option, and it is required.
+            let targets: Vec<_> = options(m).filter(|o| o.field == Field::Target).collect();
+            assert_eq!(targets.len(), 1, "{m:?}");
+            assert!(targets[0].required);
+            // A `requires` names an option of the same applet.
+            for o in options(m) {
+                if let Some(r) = o.requires {
+                    assert!(find(m, r).is_some(), "{} requires {r}", o.word);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_and_ranges_are_shown_from_the_table() {
+        assert_eq!(default_of(Field::Interval), 30);
+        assert_eq!(default_of(Field::Retries), 5);
+        assert_eq!(default_of(Field::Timeout), 60);
+        let i = find(Module::Nfsmon, "-i").unwrap();
+        assert!(i.help().ends_with("(1-10000, default 30)"), "{}", i.help());
+        assert!(i.doc().ends_with("(1-10000) [default: 30]"), "{}", i.doc());
+        let stop = control("-stop").unwrap();
+        assert!(stop.help().ends_with("(WAIT: 1-10000, default 60)"));
+        let a = find(Module::Sambamon, "-A").unwrap();
+        assert!(a.help().contains("at most 64 KiB"), "{}", a.help());
+    }
+
+    #[test]
+    fn usage_lists_every_option_and_control_word() {
+        for m in [Module::Sambamon, Module::Nfsmon] {
+            let u = usage(m);
+            for o in options(m) {
+                assert!(u.contains(&format!("  {}", o.form())), "{}", o.word);
+            }
+            for c in CONTROL {
+                assert!(u.contains(&c.form()), "{}", c.word);
+            }
+        }
+        assert!(usage(Module::Sambamon).starts_with(
+            "usage: clp_sambamon ID -s SHARE [-a IP[:PORT]] [-u USER] [-p PASSWORD] [-A CREDFILE] \
+[-i INTERVAL] [-c RETRIES] [-r TIMEOUT] [--once [--json]] [-v]\n       clp_sambamon ID -stop [WAIT] \
+| -pause | -continue | -disp | -del\n"
+        ));
+    }
+}
