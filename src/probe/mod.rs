@@ -8,6 +8,7 @@
 //! [`ProbeCtx::cancel`] when it gives up on a probe.
 
 pub mod nfs;
+#[cfg(any(test, feature = "test-probe"))]
 pub mod scripted;
 pub mod smb;
 
