@@ -197,7 +197,9 @@ fn parse(bytes: &[u8]) -> Result<CredFile, CredError> {
     if out.user.is_empty() {
         return Err(CredError::NoUser);
     }
-    let check = |what: &str, v: &str| crate::cli::check_text(what, v).map_err(CredError::BadValue);
+    let check = |what: &str, v: &str| {
+        crate::cli::check_text(what, v).map_err(|e| CredError::BadValue(e.to_string()))
+    };
     check("username=", &out.user)?;
     if let Some(d) = &out.domain {
         check("domain=", d)?;
