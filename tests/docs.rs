@@ -14,7 +14,7 @@ use clp_fsmon::alert::Module;
 use clp_fsmon::applets::{self, APPLETS};
 use clp_fsmon::cli::options::{self, CONTROL, Value};
 use clp_fsmon::dispatch::{ABOUT, BINARY, DEFAULT_INSTALL_DIR, OWN_WORDS};
-use clp_fsmon::exit::{Exit, PluginStatus};
+use clp_fsmon::exit::{Exit, MONITOR_STATUSES, PluginStatus};
 use clp_fsmon::paths::{Paths, ROOT_ENV};
 
 /// The man-page section of every page.
@@ -281,32 +281,6 @@ impl Section {
     }
 }
 
-/// What an exit status means (one place for every page; exhaustive so a new status is documented).
-pub fn exit_meaning(e: Exit) -> &'static str {
-    match e {
-        Exit::Ok => {
-            "Success; a monitor stopped on request (-stop, SIGTERM); -stop of an ID that is not running."
-        }
-        Exit::Fault => {
-            "Fault detected: the service failed RETRIES probes in a row. The cluster should fail the group over."
-        }
-        Exit::Usage => "Usage: an invalid or missing parameter (events 11, 12, 13).",
-        Exit::License => {
-            "Licence refused: none, expired, not yet valid, unreadable or overlapping (events 51, 53, 54, 55, 56)."
-        }
-        Exit::IdInUse => "The ID is held by a live monitor (event 14).",
-        Exit::StopTimeout => "-stop: the monitor did not end within WAIT seconds (event 15).",
-        Exit::System => "System error: a system call the runtime needs failed (events 42, 61).",
-        Exit::Permission => "Not root.",
-        Exit::NotFound => "No monitor is registered, or running, under this ID.",
-        Exit::Alive => "-del refused: the monitor is alive.",
-        Exit::UnknownApplet => "Called under a name that is not an applet.",
-        Exit::Interrupted => {
-            "Interrupted (Ctrl-C) during the licence dialogue; nothing was written."
-        }
-    }
-}
-
 fn exit_item(s: Section, e: Exit, text: &str) -> Section {
     s.literal(e.code().to_string(), text)
 }
@@ -347,25 +321,14 @@ fn exit_section(name: &str) -> Section {
                 Exit::System,
                 "System error: the store cannot be read or written, or the server identity cannot be read.",
             );
-            let s = exit_item(s, Exit::Permission, exit_meaning(Exit::Permission));
+            let s = exit_item(s, Exit::Permission, Exit::Permission.meaning());
             let s = exit_item(s, Exit::NotFound, "-d: no such licence on this server.");
-            exit_item(s, Exit::Interrupted, exit_meaning(Exit::Interrupted))
+            exit_item(s, Exit::Interrupted, Exit::Interrupted.meaning())
         }
         _ => {
             let mut s = s;
-            for e in [
-                Exit::Ok,
-                Exit::Fault,
-                Exit::Usage,
-                Exit::License,
-                Exit::IdInUse,
-                Exit::StopTimeout,
-                Exit::System,
-                Exit::Permission,
-                Exit::NotFound,
-                Exit::Alive,
-            ] {
-                s = exit_item(s, e, exit_meaning(e));
+            for e in MONITOR_STATUSES {
+                s = exit_item(s, e, e.meaning());
             }
             s.outro(format!(
                 "With --once the monitoring-plugin convention applies instead: {} {}, {} {}, {} {} \

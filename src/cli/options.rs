@@ -13,6 +13,7 @@
 use std::fmt::Write as _;
 
 use crate::alert::Module;
+use crate::exit::MONITOR_STATUSES;
 
 /// Longest ID and string value, in bytes.
 pub const MAX_VALUE: usize = 255;
@@ -545,9 +546,16 @@ pub fn usage(module: Module) -> String {
     for (form, help) in rows {
         let _ = writeln!(s, "  {form:<width$}{help}");
     }
-    s.push_str(
-        "\nexit status: 0 ok/stopped, 1 fault detected, 2 usage, 3 licence refused, 4 ID in use,\n             \
-5 -stop timed out, 6 system error, 7 not root, 8 no such monitor, 9 -del of a live monitor\n",
+    let statuses: Vec<String> = MONITOR_STATUSES
+        .iter()
+        .map(|e| format!("{} {}", e.code(), e.label()))
+        .collect();
+    let (first, rest) = statuses.split_at(5);
+    let _ = write!(
+        s,
+        "\nexit status: {},\n             {}\n",
+        first.join(", "),
+        rest.join(", ")
     );
     s
 }
