@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::control::{self, ControlCmd};
 use super::daemon::system_error;
-use super::registry::{DeleteError, Entry, Liveness, Registry};
+use super::registry::{DeleteError, Deleted, Entry, Liveness, Registry};
 use crate::alert::{Alert, Alerter, Event, Module};
 use crate::args::Command;
 use crate::exit::Exit;
@@ -279,11 +279,27 @@ pub fn control_main(
             }
         },
         Command::Del => match registry.delete(id) {
-            Ok(e) => {
+            Ok(Deleted {
+                entry: None,
+                stop: Some(intent),
+            }) => {
                 crate::outln!(
-                    "{applet}: deleted the stale entry of {id}{}",
-                    e.map(|e| format!(" (pid {}, {})", e.pid, e.stale_reason()))
-                        .unwrap_or_default()
+                    "{applet}: deleted the pending stop of {id} (issued {})",
+                    intent.issued
+                );
+                Exit::Ok
+            }
+            Ok(Deleted { entry, stop }) => {
+                crate::outln!(
+                    "{applet}: deleted the stale entry of {id}{}{}",
+                    entry
+                        .map(|e| format!(" (pid {}, {})", e.pid, e.stale_reason()))
+                        .unwrap_or_default(),
+                    if stop.is_some() {
+                        " and its pending stop"
+                    } else {
+                        ""
+                    }
                 );
                 Exit::Ok
             }
