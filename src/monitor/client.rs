@@ -1,11 +1,15 @@
 //! The client side of `-stop [WAIT]`, `-pause`, `-continue`, `-disp` and `-del`: read the
 //! registry, talk to the monitor over its control socket, and wait (bounded) for the outcome.
+//!
+//! `-stop` of an ID that no monitor holds records a stop intent in the registry for a monitor
+//! that is launching and has not claimed the ID yet ([`Registry::record_stop`]; the rule is in
+//! [`super::registry`]); it never looks for such processes itself.
 
 use std::time::{Duration, Instant};
 
 use super::control::{self, ControlCmd};
 use super::daemon::system_error;
-use super::registry::{DeleteError, Deleted, Entry, Liveness, Registry};
+use super::registry::{DeleteError, Deleted, Entry, Liveness, Registry, StopRecord};
 use crate::alert::{Alert, Alerter, Event, Module};
 use crate::args::Command;
 use crate::exit::Exit;
@@ -17,107 +21,6 @@ pub(crate) const STOP_POLL: Duration = Duration::from_millis(5);
 
 fn process_alive(e: &Entry) -> bool {
     sys::process_start_time(e.pid).is_some_and(|t| t == e.start_time)
-}
-
-/// `-stop` of an ID nobody has claimed: a monitor launched an instant ago may not have claimed
-/// it yet. Any such process (this binary, run as `APPLET ID …` as a monitor, under the same
-/// `CLP_FSMON_ROOT`) gets SIGTERM and is waited for; otherwise there is nothing to stop.
-fn stop_unclaimed(module: Module, alerter: &Alerter, id: &str, wait: u32) -> Exit {
-    let applet = module.applet();
-    let pids = unclaimed_monitors(applet, id);
-    if pids.is_empty() {
-        crate::outln!("{applet}: no monitor is running under ID {id}; nothing to stop");
-        return Exit::Ok;
-    }
-    let deadline = Instant::now() + Duration::from_secs(u64::from(wait));
-    for (pid, _) in &pids {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(i32::try_from(*pid).unwrap_or(i32::MAX)),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
-    while pids
-        .iter()
-        .any(|(pid, st)| sys::process_start_time(*pid) == Some(*st))
-    {
-        if Instant::now() >= deadline {
-            alerter.emit(&Alert::plain(module, Event::StopFailed));
-            return Exit::StopTimeout;
-        }
-        std::thread::sleep(STOP_POLL);
-    }
-    Exit::Ok
-}
-
-/// Monitors of `applet` for `id` that run this very binary under this `CLP_FSMON_ROOT`, with
-/// their start times: candidates that have not claimed their ID yet.
-fn unclaimed_monitors(applet: &str, id: &str) -> Vec<(u32, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(me) = std::fs::metadata("/proc/self/exe") else {
-        return Vec::new();
-    };
-    let my_root = std::env::var_os(crate::paths::ROOT_ENV).filter(|v| !v.is_empty());
-    let self_pid = std::process::id();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid == self_pid {
-            continue;
-        }
-        let base = e.path();
-        match std::fs::metadata(base.join("exe")) {
-            Ok(m) if m.dev() == me.dev() && m.ino() == me.ino() => {}
-            _ => continue,
-        }
-        let Ok(cmdline) = std::fs::read(base.join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        let name = |a: &[u8]| {
-            use std::os::unix::ffi::OsStrExt;
-            std::path::Path::new(std::ffi::OsStr::from_bytes(a))
-                .file_name()
-                .map(|n| n.as_bytes().to_vec())
-                .unwrap_or_default()
-        };
-        let rest = match args.first() {
-            Some(a0) if name(a0) == applet.as_bytes() => &args[1..],
-            Some(_) if args.get(1).is_some_and(|a1| *a1 == applet.as_bytes()) => &args[2..],
-            _ => continue,
-        };
-        let is_monitor = rest.first().is_some_and(|a| *a == id.as_bytes())
-            && !rest.iter().any(|a| *a == b"--once".as_slice())
-            && !rest.get(1).is_some_and(|a| {
-                [
-                    b"-stop".as_slice(),
-                    b"-pause",
-                    b"-continue",
-                    b"-disp",
-                    b"-del",
-                ]
-                .contains(a)
-            });
-        if !is_monitor {
-            continue;
-        }
-        let root = std::fs::read(base.join("environ")).ok().and_then(|env| {
-            env.split(|b| *b == 0)
-                .find_map(|kv| kv.strip_prefix(b"CLP_FSMON_ROOT=").map(<[u8]>::to_vec))
-                .filter(|v| !v.is_empty())
-        });
-        if root.as_deref() != my_root.as_ref().map(|r| r.as_encoded_bytes()) {
-            continue;
-        }
-        if let Some(st) = sys::process_start_time(pid) {
-            found.push((pid, st));
-        }
-    }
-    found
 }
 
 /// A monitor that is still starting holds its ID before its entry says it runs (entry not yet
@@ -191,8 +94,24 @@ pub fn control_main(
     let sock = registry.socket_path(id);
     match cmd {
         Command::Stop { wait } => {
-            let Liveness::Alive(mut entry) = status else {
-                return stop_unclaimed(module, alerter, id, *wait);
+            let mut entry = match status {
+                Liveness::Alive(entry) => entry,
+                Liveness::Stale(_) | Liveness::Absent => match registry.record_stop(id) {
+                    Ok(StopRecord::Recorded(_)) => {
+                        crate::outln!(
+                            "{applet}: no monitor is running under ID {id}; nothing to stop \
+                             (a monitor of {id} that is starting now will stop as soon as it \
+                             claims the ID)"
+                        );
+                        return Exit::Ok;
+                    }
+                    // A monitor claimed the ID meanwhile: stop it as a live one.
+                    Ok(StopRecord::Claimed) => None,
+                    Err(e) => {
+                        system_error(module, alerter, "rename", &e);
+                        return Exit::System;
+                    }
+                },
             };
             let deadline = Instant::now() + Duration::from_secs(u64::from(*wait));
             let mut asked = false;
