@@ -3,7 +3,9 @@
 //!
 //! `-stop` of an ID that no monitor holds records a stop intent in the registry for a monitor
 //! that is launching and has not claimed the ID yet ([`Registry::record_stop`]; the rule is in
-//! [`super::registry`]); it never looks for such processes itself.
+//! [`super::registry`]); it never looks for such processes itself. The one signal it may send,
+//! SIGTERM to a registered monitor that cannot be reached over its control socket, goes through
+//! a pidfd checked against the entry's start time ([`sys::signal_process`]).
 
 use std::time::{Duration, Instant};
 
@@ -43,12 +45,14 @@ fn settle(registry: &Registry, id: &str, status: Liveness) -> Liveness {
 
 /// Asks a live monitor to stop: over its control channel, or — when it is still starting (no
 /// socket yet) or its loop does not answer — with SIGTERM, which its signal thread turns into the
-/// same stop. Returns false when neither could be done yet (the entry is not written yet).
+/// same stop. Returns false when neither could be done yet (the entry is not written yet, or the
+/// signal could not be sent: `said` then tells whether that was reported already).
 fn ask_to_stop(
     applet: &str,
     sock: &std::path::Path,
     entry: Option<&Entry>,
     deadline: Instant,
+    said: &mut bool,
 ) -> bool {
     let Err(e) = control::send(
         sock,
@@ -60,14 +64,24 @@ fn ask_to_stop(
     let Some(en) = entry.filter(|en| process_alive(en)) else {
         return false;
     };
-    if e.kind() != std::io::ErrorKind::NotFound {
-        crate::errln!("{applet}: control channel: {e}; sending SIGTERM");
+    match sys::signal_process(en.pid, en.start_time, nix::sys::signal::Signal::SIGTERM) {
+        Ok(sent) => {
+            if sent && e.kind() != std::io::ErrorKind::NotFound {
+                crate::errln!("{applet}: control channel: {e}; sent SIGTERM");
+            }
+            sent
+        }
+        Err(se) => {
+            if !*said {
+                crate::errln!(
+                    "{applet}: control channel: {e}; cannot send SIGTERM to pid {}: {se}",
+                    en.pid
+                );
+                *said = true;
+            }
+            false
+        }
     }
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(en.pid).unwrap_or(i32::MAX)),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    true
 }
 
 /// `-stop`, `-pause`, `-continue`, `-disp`, `-del`.
@@ -114,7 +128,7 @@ pub fn control_main(
                 },
             };
             let deadline = Instant::now() + Duration::from_secs(u64::from(*wait));
-            let mut asked = false;
+            let (mut asked, mut said) = (false, false);
             loop {
                 let live = registry.status(id);
                 if let Ok(Liveness::Alive(Some(e))) = &live {
@@ -126,7 +140,7 @@ pub fn control_main(
                     return Exit::Ok;
                 }
                 if !asked {
-                    asked = ask_to_stop(applet, &sock, entry.as_ref(), deadline);
+                    asked = ask_to_stop(applet, &sock, entry.as_ref(), deadline, &mut said);
                 }
                 if Instant::now() >= deadline {
                     alerter.emit(&Alert::plain(module, Event::StopFailed));
