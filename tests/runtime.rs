@@ -1091,6 +1091,33 @@ fn stop_while_a_start_script_sleeps_before_exec_ends_the_monitor() {
     assert_eq!(n.wait_exit(S), Some(0));
 }
 
+#[test]
+fn a_script_that_runs_stop_then_execs_the_monitor_restarts_it() {
+    // The shell that ran -stop (nothing was running) then execs the monitor itself: its process
+    // started before the stop intent, but as the intent's issuer it does not honour it.
+    let sb = Sandbox::licensed();
+    let mut m = crate::rig::Monitor {
+        child: Command::new("sh")
+            .args(["-c", r#""$0" x2 -stop 5 && exec "$0" x2 -s share -i 1"#])
+            .arg(sb.link("clp_sambamon"))
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    assert!(sb.wait_event(2, 10 * S), "{}", sb.alert_log());
+    assert!(m.wait_exit(Duration::from_millis(300)).is_none());
+    assert!(!sb.event_ids().contains(&3));
+    sb.cmd("clp_sambamon")
+        .args(["x2", "-stop", "5"])
+        .assert()
+        .success();
+    assert_eq!(m.wait_exit(S), Some(0));
+}
+
 /// A process running as `uid` the binary as `clp_sambamon ID -s share` (the command line of a
 /// monitor, in the sandbox), with SIGTERM blocked and stuck writing to a full pipe, so it stays
 /// and any SIGTERM sent to it stays pending. Returns it and the pipe's read end.
