@@ -470,7 +470,9 @@ pub static CONTROL: &[ControlWord] = &[
         help: "end the monitor; wait up to WAIT s",
         doc: "End the monitor, at once even in the middle of a probe, and wait up to WAIT \
 seconds for it to exit. Exit status 5 and event 15 when it did not end in time; 0 when the ID is \
-not running.",
+not running, after recording a stop intent: a monitor of that ID that was already starting (a start \
+script's shell before its exec included) stops as soon as it claims the ID, one started later \
+ignores it.",
     },
     ControlWord {
         word: "-pause",
