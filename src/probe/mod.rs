@@ -7,6 +7,7 @@
 //! loop enforces the same deadline from outside as a backstop and raises
 //! [`ProbeCtx::cancel`] when it gives up on a probe.
 
+pub mod net;
 pub mod nfs;
 pub mod scripted;
 pub mod smb;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::xdr::{Decoder, Encoder, XdrError};
+use crate::probe::net::{errno_status, strerror};
 use crate::probe::{Cancel, Deadline};
 
 /// Longest single wait before the cancel token and the deadline are checked again.
@@ -106,22 +107,6 @@ impl From<XdrError> for RpcError {
     }
 }
 
-/// `strerror` text of an I/O error (`Connection refused`), without Rust's `(os error N)`.
-pub fn errno_text(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => nix::errno::Errno::from_raw(n).desc().to_owned(),
-        None => e.to_string(),
-    }
-}
-
-/// Symbolic errno name and number (`ECONNREFUSED (111)`), or the error text.
-pub fn errno_status(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(n) => format!("{:?} ({n})", nix::errno::Errno::from_raw(n)),
-        None => e.to_string(),
-    }
-}
-
 fn auth_stat_text(s: u32) -> &'static str {
     match s {
         0 => "Authentication OK",
@@ -164,8 +149,8 @@ impl RpcError {
 impl fmt::Display for RpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Io(IoOp::Send, e) => write!(f, "RPC: Unable to send: errno = {}.", errno_text(e)),
-            Self::Io(_, e) => write!(f, "RPC: Unable to receive: errno = {}.", errno_text(e)),
+            Self::Io(IoOp::Send, e) => write!(f, "RPC: Unable to send: errno = {}.", strerror(e)),
+            Self::Io(_, e) => write!(f, "RPC: Unable to receive: errno = {}.", strerror(e)),
             Self::TimedOut => f.write_str("RPC: Timed out"),
             Self::Cancelled => f.write_str("RPC: Cancelled"),
             Self::ProgUnavail => f.write_str("RPC: Program unavailable"),

@@ -35,6 +35,7 @@ use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
+use crate::probe::net::errno_name;
 use crate::probe::{PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
 
 use error::Error;
@@ -126,11 +127,6 @@ impl SambaProbe {
     }
 }
 
-/// Name and number of an errno.
-fn errno_text(n: i32) -> String {
-    format!("{:?} ({n})", nix::errno::Errno::from_raw(n))
-}
-
 fn errno_of(e: &io::Error, fallback: i32) -> i32 {
     e.raw_os_error().unwrap_or(fallback)
 }
@@ -147,7 +143,7 @@ impl Run<'_> {
         use nix::libc;
         let share = &self.probe.share;
         let m = Module::Sambamon;
-        let net = |event: Event, errno: i32| (Alert::new(m, event, &[&errno]), errno_text(errno));
+        let net = |event: Event, errno: i32| (Alert::new(m, event, &[&errno]), errno_name(errno));
         let by_phase = |code: u32| {
             let event = match phase {
                 "negotiate" => Event::NegotiateError,
