@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
+use crate::probe::net;
 use crate::probe::{Deadline, PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
 use rpc::{AuthSys, Proto, RpcClient, RpcError};
 
@@ -266,7 +267,7 @@ impl Fail {
 impl Run<'_> {
     fn client(&self, port: u16, proto: Proto, auth: bool) -> Result<RpcClient, RpcError> {
         if self.ctx.cancel.is_cancelled() {
-            return Err(RpcError::Cancelled);
+            return Err(RpcError::Net(net::Error::Cancelled));
         }
         let cred = auth.then(AuthSys::root);
         RpcClient::connect(
@@ -352,7 +353,7 @@ impl Run<'_> {
         let nfs = self.nfs3_calls(nport, proto, &fh);
         // UMNT even when the NFS calls failed, as long as there is time left.
         let um = if self.ctx.deadline.expired() || self.ctx.cancel.is_cancelled() {
-            Err(RpcError::TimedOut)
+            Err(RpcError::Net(net::Error::TimedOut))
         } else {
             mount::umnt(&mut mc, &dir)
         };
@@ -682,10 +683,10 @@ mod tests {
 
     #[test]
     fn refused_portmapper_alert_texts() {
-        let e = RpcError::Io(
-            rpc::IoOp::Connect,
+        let e = RpcError::Net(net::Error::Io(
+            net::Op::Connect,
             std::io::Error::from_raw_os_error(nix::libc::ECONNREFUSED),
-        );
+        ));
         let f = Fail::rpc("portmap", &e);
         assert_eq!(
             f.text,
@@ -698,7 +699,7 @@ mod tests {
         );
         assert_eq!(a[1].event, Event::NfsError);
         assert_eq!(
-            Fail::rpc("portmap", &RpcError::TimedOut).text,
+            Fail::rpc("portmap", &RpcError::Net(net::Error::TimedOut)).text,
             "RPC: Port mapper failure - Timed out"
         );
         assert_eq!(Fail::nfs3("getattr", 70).text, "NFS3ERR_STALE");

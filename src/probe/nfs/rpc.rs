@@ -2,24 +2,20 @@
 //! (accepted/denied and their status), and two transports — TCP with record marking and UDP with
 //! retransmission — all bounded by the probe's one deadline and its cancel token.
 //!
-//! Every blocking socket operation waits at most [`SLICE`] at a time, so a raised cancel token
-//! (`-stop`) is noticed within that slice, and never beyond the deadline. Error texts follow
+//! Every socket operation is [`crate::probe::net`]'s, so a raised cancel token (`-stop`) is
+//! noticed within a slice, and no wait runs beyond the deadline. Error texts follow
 //! `clnt_sperror(3)` as the original product printed them (SPEC §4).
 
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::os::fd::AsFd;
+use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::SockAddr;
 
 use super::xdr::{Decoder, Encoder, XdrError};
-use crate::probe::net::{errno_status, strerror};
+use crate::probe::net::{self, Bounds, Datagram, Kind, Stream, errno_name, errno_status, strerror};
 use crate::probe::{Cancel, Deadline};
-
-/// Longest single wait before the cancel token and the deadline are checked again.
-pub const SLICE: Duration = Duration::from_millis(50);
 /// Largest reply accepted (the probe's replies are a few hundred bytes).
 pub const MAX_REPLY: usize = 1 << 20;
 /// First UDP retransmission timeout; doubled after each retransmission up to [`UDP_RTO_MAX`].
@@ -59,26 +55,12 @@ impl Proto {
     }
 }
 
-/// The socket operation an I/O error happened in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum IoOp {
-    /// Creating, binding or connecting the socket.
-    Connect,
-    /// Sending.
-    Send,
-    /// Receiving.
-    Recv,
-}
-
 /// Why an RPC call failed.
 #[derive(Debug)]
 pub enum RpcError {
-    /// A socket error (errno).
-    Io(IoOp, io::Error),
-    /// The deadline passed with no answer.
-    TimedOut,
-    /// The cancel token was raised.
-    Cancelled,
+    /// A socket error (errno), the deadline passed with no answer, or the cancel token was
+    /// raised.
+    Net(net::Error),
     /// Accepted, `PROG_UNAVAIL`.
     ProgUnavail,
     /// Accepted, `PROG_MISMATCH` with the versions the server supports.
@@ -99,6 +81,12 @@ pub enum RpcError {
     Decode(XdrError),
     /// The reply is not an RPC reply (wrong message type, bad reply state, oversized record).
     Garbage(&'static str),
+}
+
+impl From<net::Error> for RpcError {
+    fn from(e: net::Error) -> Self {
+        Self::Net(e)
+    }
 }
 
 impl From<XdrError> for RpcError {
@@ -124,15 +112,17 @@ fn auth_stat_text(s: u32) -> &'static str {
 impl RpcError {
     /// True when the peer refused the connection (or answered ICMP port unreachable).
     pub fn is_refused(&self) -> bool {
-        matches!(self, Self::Io(_, e) if e.kind() == io::ErrorKind::ConnectionRefused)
+        matches!(self, Self::Net(net::Error::Io(_, e)) if e.kind() == io::ErrorKind::ConnectionRefused)
     }
 
     /// Short status for the fault log: `ECONNREFUSED (111)`, `RPC_TIMEDOUT`, `PROG_UNAVAIL (1)`.
     pub fn status(&self) -> String {
         match self {
-            Self::Io(_, e) => errno_status(e),
-            Self::TimedOut => "RPC_TIMEDOUT".into(),
-            Self::Cancelled => "cancelled".into(),
+            Self::Net(net::Error::Io(_, e)) => errno_status(e),
+            // The connection closed under a call: what the C library reports as a reset.
+            Self::Net(net::Error::Closed) => errno_name(nix::libc::ECONNRESET),
+            Self::Net(net::Error::TimedOut) => "RPC_TIMEDOUT".into(),
+            Self::Net(net::Error::Cancelled) => "cancelled".into(),
             Self::ProgUnavail => "PROG_UNAVAIL (1)".into(),
             Self::ProgMismatch(lo, hi) => format!("PROG_MISMATCH (2) {lo}..{hi}"),
             Self::ProcUnavail => "PROC_UNAVAIL (3)".into(),
@@ -149,10 +139,19 @@ impl RpcError {
 impl fmt::Display for RpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Io(IoOp::Send, e) => write!(f, "RPC: Unable to send: errno = {}.", strerror(e)),
-            Self::Io(_, e) => write!(f, "RPC: Unable to receive: errno = {}.", strerror(e)),
-            Self::TimedOut => f.write_str("RPC: Timed out"),
-            Self::Cancelled => f.write_str("RPC: Cancelled"),
+            Self::Net(net::Error::Io(net::Op::Send, e)) => {
+                write!(f, "RPC: Unable to send: errno = {}.", strerror(e))
+            }
+            Self::Net(net::Error::Io(_, e)) => {
+                write!(f, "RPC: Unable to receive: errno = {}.", strerror(e))
+            }
+            Self::Net(net::Error::Closed) => write!(
+                f,
+                "RPC: Unable to receive: errno = {}.",
+                strerror(&io::Error::from_raw_os_error(nix::libc::ECONNRESET))
+            ),
+            Self::Net(net::Error::TimedOut) => f.write_str("RPC: Timed out"),
+            Self::Net(net::Error::Cancelled) => f.write_str("RPC: Cancelled"),
             Self::ProgUnavail => f.write_str("RPC: Program unavailable"),
             Self::ProgMismatch(lo, hi) => write!(
                 f,
@@ -342,8 +341,8 @@ pub fn read_record<E>(
 }
 
 enum Conn {
-    Tcp(TcpStream),
-    Udp(UdpSocket),
+    Tcp(Stream),
+    Udp(Datagram),
 }
 
 /// One RPC client connection to one server port, bounded by a deadline and a cancel token.
@@ -351,8 +350,6 @@ pub struct RpcClient {
     conn: Conn,
     peer: SocketAddr,
     xid: u32,
-    deadline: Deadline,
-    cancel: Cancel,
     cred: Option<AuthSys>,
 }
 
@@ -380,9 +377,10 @@ impl RpcClient {
         deadline: Deadline,
         cancel: &Cancel,
     ) -> Result<Self, RpcError> {
-        let (ty, ip) = match proto {
-            Proto::Tcp => (Type::STREAM, Protocol::TCP),
-            Proto::Udp => (Type::DGRAM, Protocol::UDP),
+        let bounds = Bounds::new(deadline, cancel);
+        let kind = match proto {
+            Proto::Tcp => Kind::Tcp,
+            Proto::Udp => Kind::Udp,
         };
         let mut attempts = if reserved { 16 } else { 1 };
         let mut port = if reserved {
@@ -391,9 +389,7 @@ impl RpcClient {
             0
         };
         loop {
-            let sock = Socket::new(Domain::for_address(peer), ty, Some(ip))
-                .map_err(|e| RpcError::Io(IoOp::Connect, e))?;
-            sock.set_cloexec(true).ok();
+            let sock = net::socket(peer, kind)?;
             if port != 0 {
                 // TCP: reuse a port whose earlier connection is in TIME_WAIT (a different
                 // 4-tuple). Never for UDP, where it would let two sockets share the port.
@@ -416,14 +412,8 @@ impl RpcClient {
                     continue;
                 }
             }
-            let r = match proto {
-                Proto::Tcp => connect_stream(&sock, peer, deadline, cancel),
-                Proto::Udp => sock
-                    .connect(&SockAddr::from(peer))
-                    .map_err(|e| RpcError::Io(IoOp::Connect, e)),
-            };
-            match r {
-                Err(RpcError::Io(_, e))
+            match net::connect(&sock, peer, &bounds) {
+                Err(net::Error::Io(_, e))
                     if port != 0 && e.kind() == io::ErrorKind::AddrNotAvailable =>
                 {
                     // The 4-tuple is still in TIME_WAIT from an earlier probe: next port.
@@ -438,23 +428,17 @@ impl RpcClient {
                     }
                     continue;
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
                 Ok(()) => {}
             }
             let conn = match proto {
-                Proto::Tcp => {
-                    let s: TcpStream = sock.into();
-                    s.set_nodelay(true).ok();
-                    Conn::Tcp(s)
-                }
-                Proto::Udp => Conn::Udp(sock.into()),
+                Proto::Tcp => Conn::Tcp(Stream::from_connected(sock, &bounds)),
+                Proto::Udp => Conn::Udp(Datagram::from_connected(sock, &bounds)),
             };
             return Ok(Self {
                 conn,
                 peer,
                 xid: next_xid(),
-                deadline,
-                cancel: cancel.clone(),
                 cred,
             });
         }
@@ -463,15 +447,6 @@ impl RpcClient {
     /// The server address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
-    }
-
-    /// Time to wait next: at most [`SLICE`], or an error once cancelled or past the deadline.
-    fn slice(&self) -> Result<Duration, RpcError> {
-        if self.cancel.is_cancelled() {
-            return Err(RpcError::Cancelled);
-        }
-        let left = self.deadline.remaining().ok_or(RpcError::TimedOut)?;
-        Ok(left.min(SLICE))
     }
 
     /// Calls `proc_` of program `prog` version `vers` with encoded `args`; returns the result
@@ -486,152 +461,48 @@ impl RpcClient {
         self.xid = self.xid.wrapping_add(1);
         let xid = self.xid;
         let msg = encode_call(xid, prog, vers, proc_, self.cred.as_ref(), args);
-        match self.conn {
-            Conn::Tcp(_) => {
+        match &mut self.conn {
+            Conn::Tcp(s) => {
                 let len =
                     u32::try_from(msg.len()).map_err(|_| RpcError::Garbage("call too long"))?;
                 let mut rec = Vec::with_capacity(msg.len() + 4);
                 rec.extend_from_slice(&(0x8000_0000 | len).to_be_bytes());
                 rec.extend_from_slice(&msg);
-                self.tcp_write(&rec)?;
+                s.write_all(&rec)?;
                 loop {
-                    let reply =
-                        read_record(|b| self.tcp_read(b), || RpcError::Garbage("reply too long"))?;
+                    let reply = read_record(
+                        |b| s.read_exact(b).map_err(RpcError::from),
+                        || RpcError::Garbage("reply too long"),
+                    )?;
                     let r = decode_reply(&reply)?;
                     if r.xid == xid {
                         return r.result.map(<[u8]>::to_vec);
                     }
                 }
             }
-            Conn::Udp(_) => self.udp_call(xid, &msg),
-        }
-    }
-
-    fn tcp_write(&self, mut buf: &[u8]) -> Result<(), RpcError> {
-        let Conn::Tcp(s) = &self.conn else {
-            unreachable!()
-        };
-        while !buf.is_empty() {
-            let slice = self.slice()?;
-            s.set_write_timeout(Some(slice))
-                .map_err(|e| RpcError::Io(IoOp::Send, e))?;
-            match (&*s).write(buf) {
-                Ok(0) => {
-                    return Err(RpcError::Io(IoOp::Send, io::ErrorKind::WriteZero.into()));
-                }
-                Ok(n) => buf = &buf[n..],
-                Err(e) if retry(&e) => {}
-                Err(e) => return Err(RpcError::Io(IoOp::Send, e)),
-            }
-        }
-        Ok(())
-    }
-
-    fn tcp_read(&self, buf: &mut [u8]) -> Result<(), RpcError> {
-        let Conn::Tcp(s) = &self.conn else {
-            unreachable!()
-        };
-        let mut filled = 0;
-        while filled < buf.len() {
-            let slice = self.slice()?;
-            s.set_read_timeout(Some(slice))
-                .map_err(|e| RpcError::Io(IoOp::Recv, e))?;
-            match (&*s).read(&mut buf[filled..]) {
-                Ok(0) => {
-                    return Err(RpcError::Io(
-                        IoOp::Recv,
-                        io::Error::from_raw_os_error(nix::libc::ECONNRESET),
-                    ));
-                }
-                Ok(n) => filled += n,
-                Err(e) if retry(&e) => {}
-                Err(e) => return Err(RpcError::Io(IoOp::Recv, e)),
-            }
-        }
-        Ok(())
-    }
-
-    fn udp_call(&self, xid: u32, msg: &[u8]) -> Result<Vec<u8>, RpcError> {
-        let Conn::Udp(s) = &self.conn else {
-            unreachable!()
-        };
-        let mut rto = UDP_RTO;
-        let mut buf = vec![0u8; 65536];
-        loop {
-            s.send(msg).map_err(|e| RpcError::Io(IoOp::Send, e))?;
-            let resend_at = Instant::now() + rto;
-            while Instant::now() < resend_at {
-                let slice = self.slice()?;
-                s.set_read_timeout(Some(slice))
-                    .map_err(|e| RpcError::Io(IoOp::Recv, e))?;
-                match s.recv(&mut buf) {
-                    Ok(n) => {
-                        // Datagrams that do not decode or carry another xid are strays.
-                        if let Ok(r) = decode_reply(&buf[..n])
-                            && r.xid == xid
-                        {
-                            return r.result.map(<[u8]>::to_vec);
-                        }
-                    }
-                    Err(e) if retry(&e) => {}
-                    Err(e) => return Err(RpcError::Io(IoOp::Recv, e)),
-                }
-            }
-            rto = (rto * 2).min(UDP_RTO_MAX);
+            Conn::Udp(d) => udp_call(d, xid, &msg),
         }
     }
 }
 
-fn retry(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
-
-/// Non-blocking connect polled in slices, so cancel and deadline are honoured while the SYN
-/// goes unanswered.
-fn connect_stream(
-    sock: &Socket,
-    peer: SocketAddr,
-    deadline: Deadline,
-    cancel: &Cancel,
-) -> Result<(), RpcError> {
-    let io = |e| RpcError::Io(IoOp::Connect, e);
-    sock.set_nonblocking(true).map_err(io)?;
-    match sock.connect(&SockAddr::from(peer)) {
-        Ok(()) => {}
-        Err(e)
-            if e.raw_os_error() == Some(nix::libc::EINPROGRESS)
-                || e.kind() == io::ErrorKind::WouldBlock =>
-        {
-            loop {
-                if cancel.is_cancelled() {
-                    return Err(RpcError::Cancelled);
-                }
-                let left = deadline.remaining().ok_or(RpcError::TimedOut)?;
-                let ms = u16::try_from(left.min(SLICE).as_millis())
-                    .unwrap_or(50)
-                    .max(1);
-                let mut fds = [nix::poll::PollFd::new(
-                    sock.as_fd(),
-                    nix::poll::PollFlags::POLLOUT,
-                )];
-                match nix::poll::poll(&mut fds, ms) {
-                    Ok(0) | Err(nix::errno::Errno::EINTR) => {}
-                    Ok(_) => {
-                        if let Some(e) = sock.take_error().map_err(io)? {
-                            return Err(io(e));
-                        }
-                        break;
-                    }
-                    Err(e) => return Err(io(e.into())),
-                }
+/// One UDP call: sent again after [`UDP_RTO`], doubling up to [`UDP_RTO_MAX`], until its reply
+/// comes or the deadline passes.
+fn udp_call(d: &Datagram, xid: u32, msg: &[u8]) -> Result<Vec<u8>, RpcError> {
+    let mut rto = UDP_RTO;
+    let mut buf = vec![0u8; 65536];
+    loop {
+        d.send(msg)?;
+        let resend_at = Instant::now() + rto;
+        while let Some(n) = d.recv_until(&mut buf, resend_at)? {
+            // Datagrams that do not decode or carry another xid are strays.
+            if let Ok(r) = decode_reply(&buf[..n])
+                && r.xid == xid
+            {
+                return r.result.map(<[u8]>::to_vec);
             }
         }
-        Err(e) => return Err(io(e)),
+        rto = (rto * 2).min(UDP_RTO_MAX);
     }
-    sock.set_nonblocking(false).map_err(io)
 }
 
 #[cfg(test)]
@@ -696,10 +567,10 @@ mod tests {
 
     #[test]
     fn refused_text_matches_original() {
-        let e = RpcError::Io(
-            IoOp::Connect,
+        let e = RpcError::Net(net::Error::Io(
+            net::Op::Connect,
             io::Error::from_raw_os_error(nix::libc::ECONNREFUSED),
-        );
+        ));
         assert_eq!(
             e.to_string(),
             "RPC: Unable to receive: errno = Connection refused."

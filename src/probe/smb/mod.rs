@@ -30,12 +30,11 @@ pub mod transport;
 pub mod wire;
 
 use std::fmt::Write as _;
-use std::io;
 use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
-use crate::probe::net::errno_name;
+use crate::probe::net::{self, errno_name};
 use crate::probe::{PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
 
 use error::Error;
@@ -127,10 +126,6 @@ impl SambaProbe {
     }
 }
 
-fn errno_of(e: &io::Error, fallback: i32) -> i32 {
-    e.raw_os_error().unwrap_or(fallback)
-}
-
 /// How one probe went so far, for the failure report.
 struct Run<'a> {
     probe: &'a SambaProbe,
@@ -156,13 +151,20 @@ impl Run<'_> {
             )
         };
         let (alert, status) = match err {
-            Error::Socket(e) => net(Event::SocketError, errno_of(e, libc::EIO)),
-            Error::Connect(e) => net(Event::NetConnectError, errno_of(e, libc::ECONNREFUSED)),
+            Error::Net(net::Error::Io(op, e)) => {
+                let (event, fallback) = match op {
+                    net::Op::Socket => (Event::SocketError, libc::EIO),
+                    net::Op::Connect => (Event::NetConnectError, libc::ECONNREFUSED),
+                    net::Op::Send => (Event::SendError, libc::EIO),
+                    net::Op::Recv => (Event::RecvError, libc::EIO),
+                };
+                net(event, e.raw_os_error().unwrap_or(fallback))
+            }
             Error::Resolve(h) => (
                 Alert::new(m, Event::NetConnectError, &[&libc::EHOSTUNREACH]),
                 format!("cannot resolve {h}"),
             ),
-            Error::Timeout => {
+            Error::Net(net::Error::TimedOut) => {
                 let (a, _) = net(Event::SelectError, libc::ETIMEDOUT);
                 let t = self.clock.total().as_secs_f64();
                 (
@@ -170,10 +172,8 @@ impl Run<'_> {
                     format!("ETIMEDOUT (110): no answer, timeout after {t:.3} s"),
                 )
             }
-            Error::Cancelled => net(Event::SelectError, libc::ECANCELED),
-            Error::Send(e) => net(Event::SendError, errno_of(e, libc::EIO)),
-            Error::Recv(e) => net(Event::RecvError, errno_of(e, libc::EIO)),
-            Error::Closed => {
+            Error::Net(net::Error::Cancelled) => net(Event::SelectError, libc::ECANCELED),
+            Error::Net(net::Error::Closed) => {
                 let (a, s) = net(Event::RecvError, libc::ECONNRESET);
                 (a, format!("{s}: connection closed by the server"))
             }

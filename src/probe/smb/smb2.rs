@@ -14,6 +14,7 @@ use super::ntlmssp::{self, Identity};
 use super::status;
 use super::transport::Transport;
 use super::wire::{Bytes, Put, len16, utf16le};
+use crate::probe::net;
 
 /// SMB2 protocol ID.
 pub const PROTOCOL_ID: [u8; 4] = [0xfe, b'S', b'M', b'B'];
@@ -383,10 +384,12 @@ impl Client {
         t.send(&req)?;
         let raw = match t.recv() {
             Ok(raw) => raw,
-            Err(Error::Closed) => {
+            Err(Error::Net(net::Error::Closed)) => {
                 return Ok(Start::NoSmb2("connection closed on SMB2 NEGOTIATE".into()));
             }
-            Err(Error::Recv(e)) if e.raw_os_error() == Some(nix::libc::ECONNRESET) => {
+            Err(Error::Net(net::Error::Io(net::Op::Recv, e)))
+                if e.raw_os_error() == Some(nix::libc::ECONNRESET) =>
+            {
                 return Ok(Start::NoSmb2("connection reset on SMB2 NEGOTIATE".into()));
             }
             Err(e) => return Err(e),

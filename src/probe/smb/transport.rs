@@ -2,23 +2,15 @@
 //! probe's one deadline, NetBIOS session service framing (RFC 1002, also used on 445 as the
 //! 4-byte "direct TCP" length prefix), and the NetBIOS session request sent first on port 139.
 //!
-//! The socket is non-blocking; each wait is a `poll` of at most [`SLICE`], after which the
-//! deadline and the cancel token are checked again, so a stalled server costs at most `-r`
-//! seconds and `-stop` is honoured within a slice even in the middle of a round trip.
+//! Every connect, read and write is [`crate::probe::net`]'s, bounded by the deadline and the
+//! cancel token of the probe.
 
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::os::fd::AsFd;
-use std::time::Duration;
-
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 
 use super::error::{Error, Result};
+use crate::probe::net::{self, Bounds, Stream};
 use crate::probe::{Deadline, ProbeCtx};
-
-/// Longest single wait before the deadline and cancel token are checked again.
-pub const SLICE: Duration = Duration::from_millis(100);
 
 /// Largest reply accepted (a probe's replies are a few hundred bytes).
 pub const MAX_MESSAGE: usize = 1 << 20;
@@ -108,7 +100,7 @@ impl Endpoint {
         }
         crate::probe::lookup(&self.host, self.port, deadline).map_err(|e| {
             if e.kind() == io::ErrorKind::TimedOut {
-                Error::Timeout
+                Error::Net(net::Error::TimedOut)
             } else {
                 Error::Resolve(self.host.clone())
             }
@@ -128,34 +120,7 @@ impl std::fmt::Display for Endpoint {
 
 /// A connected, framed SMB transport.
 pub struct Transport {
-    stream: TcpStream,
-    ctx: ProbeCtx,
-}
-
-fn check(ctx: &ProbeCtx) -> Result<Duration> {
-    if ctx.cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
-    ctx.deadline.remaining().ok_or(Error::Timeout)
-}
-
-/// Waits until `fd` is ready for `flags`, within the deadline, checking cancel every slice.
-fn wait(
-    ctx: &ProbeCtx,
-    fd: &impl AsFd,
-    flags: PollFlags,
-    on_err: fn(io::Error) -> Error,
-) -> Result<()> {
-    loop {
-        let left = check(ctx)?;
-        let ms = u16::try_from(left.min(SLICE).as_millis().max(1)).unwrap_or(100);
-        let mut fds = [PollFd::new(fd.as_fd(), flags)];
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => {}
-            Ok(_) => return Ok(()),
-            Err(e) => return Err(on_err(io::Error::from_raw_os_error(e as i32))),
-        }
-    }
+    stream: Stream,
 }
 
 impl Transport {
@@ -163,42 +128,22 @@ impl Transport {
     /// NetBIOS session request is made before returning.
     pub fn connect(ep: &Endpoint, ctx: &ProbeCtx) -> Result<Self> {
         let addrs = ep.resolve(ctx.deadline)?;
+        let bounds = Bounds::of(ctx);
         let mut last = None;
         for addr in addrs {
-            match Self::connect_one(addr, ctx) {
-                Ok(mut t) => {
+            match Stream::connect(addr, &bounds) {
+                Ok(stream) => {
+                    let mut t = Self { stream };
                     if ep.port == PORT_NETBIOS {
                         t.netbios_session(&ep.host)?;
                     }
                     return Ok(t);
                 }
-                Err(e @ Error::Connect(_)) => last = Some(e),
-                Err(e) => return Err(e),
+                Err(e @ net::Error::Io(net::Op::Connect, _)) => last = Some(e.into()),
+                Err(e) => return Err(e.into()),
             }
         }
         Err(last.unwrap_or_else(|| Error::Resolve(ep.host.clone())))
-    }
-
-    fn connect_one(addr: SocketAddr, ctx: &ProbeCtx) -> Result<Self> {
-        check(ctx)?;
-        let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-            .map_err(Error::Socket)?;
-        sock.set_nonblocking(true).map_err(Error::Socket)?;
-        sock.set_tcp_nodelay(true).map_err(Error::Socket)?;
-        match sock.connect(&SockAddr::from(addr)) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => {
-                wait(ctx, &sock, PollFlags::POLLOUT, Error::Connect)?;
-                if let Some(e) = sock.take_error().map_err(Error::Connect)? {
-                    return Err(Error::Connect(e));
-                }
-            }
-            Err(e) => return Err(Error::Connect(e)),
-        }
-        Ok(Self {
-            stream: sock.into(),
-            ctx: ctx.clone(),
-        })
     }
 
     /// The NetBIOS session request (RFC 1002 4.3.2) to `*SMBSERVER`, which Samba and Windows
@@ -216,13 +161,17 @@ impl Transport {
         self.read_exact(&mut body)?;
         match head[0] {
             0x82 => Ok(()),
-            0x83 => Err(Error::Connect(io::Error::new(
-                io::ErrorKind::ConnectionRefused,
-                format!(
-                    "NetBIOS session refused (code {:#04x})",
-                    body.first().copied().unwrap_or(0)
+            0x83 => Err(net::Error::Io(
+                net::Op::Connect,
+                io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    format!(
+                        "NetBIOS session refused (code {:#04x})",
+                        body.first().copied().unwrap_or(0)
+                    ),
                 ),
-            ))),
+            )
+            .into()),
             other => Err(Error::protocol(format!(
                 "NetBIOS session reply type {other:#04x}"
             ))),
@@ -261,36 +210,12 @@ impl Transport {
         }
     }
 
-    fn write_all(&mut self, mut buf: &[u8]) -> Result<()> {
-        while !buf.is_empty() {
-            check(&self.ctx)?;
-            match self.stream.write(buf) {
-                Ok(0) => return Err(Error::Send(io::ErrorKind::WriteZero.into())),
-                Ok(n) => buf = &buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait(&self.ctx, &self.stream, PollFlags::POLLOUT, Error::Send)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Send(e)),
-            }
-        }
-        Ok(())
+    fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        Ok(self.stream.write_all(buf)?)
     }
 
-    fn read_exact(&mut self, mut buf: &mut [u8]) -> Result<()> {
-        while !buf.is_empty() {
-            check(&self.ctx)?;
-            match self.stream.read(buf) {
-                Ok(0) => return Err(Error::Closed),
-                Ok(n) => buf = &mut buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait(&self.ctx, &self.stream, PollFlags::POLLIN, Error::Recv)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Recv(e)),
-            }
-        }
-        Ok(())
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<()> {
+        Ok(self.stream.read_exact(buf)?)
     }
 }
 
@@ -320,6 +245,7 @@ pub fn encode_netbios_name(name: &str, kind: u8) -> [u8; 34] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn names_resolve_within_the_deadline() {
