@@ -214,39 +214,6 @@ pub struct ProbeFailure {
     pub detail: Vec<(&'static str, String)>,
 }
 
-/// Looks `host` up with the system resolver, which has no deadline of its own: the lookup runs
-/// on a thread of its own and is waited for only until `deadline` (`Err(TimedOut)` then; the
-/// thread ends whenever the resolver does). Literal addresses should be parsed before calling.
-pub fn lookup(
-    host: &str,
-    port: u16,
-    deadline: Deadline,
-) -> std::io::Result<Vec<std::net::SocketAddr>> {
-    use std::net::ToSocketAddrs;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let name = host.to_owned();
-    std::thread::Builder::new()
-        .name("resolve".into())
-        .spawn(move || {
-            let _ = tx.send(
-                (name.as_str(), port)
-                    .to_socket_addrs()
-                    .map(Iterator::collect::<Vec<_>>),
-            );
-        })?;
-    match rx.recv_timeout(deadline.remaining().unwrap_or_default()) {
-        Ok(Ok(v)) if v.is_empty() => Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("{host} has no address"),
-        )),
-        Ok(r) => r,
-        Err(_) => Err(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!("looking up {host} took longer than the deadline"),
-        )),
-    }
-}
-
 /// One kind of check against a file service.
 pub trait Probe: Send + Sync {
     /// The module raising this probe's alerts.

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
-use crate::probe::net;
+use crate::probe::net::{self, Address, Defaults, Host};
 use crate::probe::{Deadline, PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
 use rpc::{AuthSys, Proto, RpcClient, RpcError};
 
@@ -63,50 +63,12 @@ fn pick_default(
         .find(|ip| !ip.is_loopback() && !ip.is_unspecified())
 }
 
-/// The server as `-a` names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Host {
-    /// An address (or the default one, computed at start).
-    Addr(IpAddr),
-    /// A host name, looked up at every probe within its deadline, as `clp_sambamon` does: a DNS
-    /// outage is then a failed probe (phase `resolve`), and a moved name is followed.
-    Name(String),
-}
-
-impl std::fmt::Display for Host {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Addr(ip) => write!(f, "{ip}"),
-            Self::Name(n) => f.write_str(n),
-        }
-    }
-}
-
-/// Parses `-a`: `IP`, `HOST`, `HOST:PORT` or `[V6]:PORT`; PORT is the portmapper's. A name is
-/// not looked up here (see [`Host::Name`]).
-fn parse_address(a: &str) -> Result<(Host, Option<u16>), String> {
-    let bad = || format!("invalid address {a:?}");
-    if let Ok(ip) = a.parse::<IpAddr>() {
-        return Ok((Host::Addr(ip), None));
-    }
-    if let Ok(sa) = a.parse::<SocketAddr>() {
-        return match sa.port() {
-            0 => Err(bad()),
-            p => Ok((Host::Addr(sa.ip()), Some(p))),
-        };
-    }
-    let (host, port) = match a.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            Some(p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?),
-        ),
-        None => (a, None),
-    };
-    if host.is_empty() || host.len() > 255 {
-        return Err(bad());
-    }
-    Ok((Host::Name(host.to_owned()), port))
-}
+/// Where `clp_nfsmon` talks to without `-a`: this server's own address, and the portmapper's
+/// well-known port.
+const DEFAULTS: Defaults = Defaults {
+    host: default_address,
+    port: portmap::PORT,
+};
 
 /// Looks `name` up within `deadline`, preferring IPv4 as the portmapper registrations of most
 /// servers are. A failure is phase `resolve` with `clnt_sperror`'s text.
@@ -116,7 +78,7 @@ fn resolve(name: &str, deadline: Deadline) -> Result<IpAddr, Fail> {
         status,
         text: text.into(),
     };
-    match crate::probe::lookup(name, 0, deadline) {
+    match net::lookup(name, 0, deadline) {
         Ok(addrs) => {
             let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
             ips.iter()
@@ -151,6 +113,7 @@ enum Road {
 /// The NFS probe.
 pub struct NfsProbe {
     target: String,
+    /// The server (a name is looked up by every probe, see [`resolve`]).
     host: Host,
     pmap_port: u16,
     /// `-a HOST:PORT` named the portmapper: it must answer, no `NFSv4` fallback.
@@ -170,15 +133,12 @@ impl NfsProbe {
         if a.nfs4 && a.udp {
             return Err("--udp cannot be combined with --nfs4 (NFSv4 runs over TCP)".into());
         }
-        let (host, pmap_port) = match &a.address {
-            Some(s) => parse_address(s)?,
-            None => (Host::Addr(default_address()), None),
-        };
+        let address = Address::parse(a.address.as_deref(), &DEFAULTS).map_err(|e| e.to_string())?;
         Ok(Self {
             target: a.target.clone(),
-            host,
-            pmap_port: pmap_port.unwrap_or(portmap::PORT),
-            pmap_explicit: pmap_port.is_some(),
+            host: address.host,
+            pmap_port: address.port,
+            pmap_explicit: address.port_given,
             nfs_port: a.nfs_port,
             nfs4: a.nfs4,
             proto: if a.udp { Proto::Udp } else { Proto::Tcp },
@@ -189,7 +149,7 @@ impl NfsProbe {
     /// The server address probed; `None` when `-a` named a host, looked up at every probe.
     pub fn host(&self) -> Option<IpAddr> {
         match &self.host {
-            Host::Addr(ip) => Some(*ip),
+            Host::Ip(ip) => Some(*ip),
             Host::Name(_) => None,
         }
     }
@@ -508,7 +468,7 @@ impl Probe for NfsProbe {
             ("proto", self.proto.name().into()),
         ];
         let ip = match &self.host {
-            Host::Addr(ip) => Ok(*ip),
+            Host::Ip(ip) => Ok(*ip),
             Host::Name(name) => resolve(name, ctx.deadline).inspect(|ip| {
                 clock.lap("resolve");
                 detail.push(("resolved", ip.to_string()));
@@ -589,33 +549,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_addresses() {
-        let addr = |s: &str| Host::Addr(s.parse().unwrap());
-        assert_eq!(parse_address("10.0.0.1").unwrap(), (addr("10.0.0.1"), None));
-        assert_eq!(
-            parse_address("10.0.0.1:1111").unwrap(),
-            (addr("10.0.0.1"), Some(1111))
-        );
-        assert_eq!(
-            parse_address("[::1]:111").unwrap(),
-            (addr("::1"), Some(111))
-        );
-        // A name is looked up by each probe, not at start.
-        assert_eq!(
-            parse_address("localhost").unwrap(),
-            (Host::Name("localhost".into()), None)
-        );
-        assert_eq!(
-            parse_address("nfs.example:1111").unwrap(),
-            (Host::Name("nfs.example".into()), Some(1111))
-        );
+    fn names_resolve_preferring_ipv4() {
         assert_eq!(
             resolve("localhost", Deadline::after(Duration::from_secs(10))).unwrap(),
             IpAddr::V4(Ipv4Addr::LOCALHOST)
         );
-        assert!(parse_address("10.0.0.1:0").is_err());
-        assert!(parse_address("10.0.0.1:x").is_err());
-        assert!(parse_address("").is_err());
     }
 
     #[test]

@@ -34,24 +34,21 @@ use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
-use crate::probe::net::{self, errno_name};
+use crate::probe::net::{self, Address, errno_name};
 use crate::probe::{PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
 
 use error::Error;
 use ntlmssp::Identity;
-use transport::{Endpoint, Transport};
+use transport::Transport;
 
 /// Environment variable read for the password when neither `-p` nor `-A` gives one.
 pub const PASSWORD_ENV: &str = "CLP_FSMON_SMB_PASSWORD";
-
-/// Default server address.
-pub const DEFAULT_ADDRESS: &str = "127.0.0.1";
 
 /// The SMB probe. Holds no password: only the NTLMv2 key derived from it.
 #[derive(Debug)]
 pub struct SambaProbe {
     share: String,
-    endpoint: Endpoint,
+    endpoint: Address,
     identity: Identity,
 }
 
@@ -71,7 +68,8 @@ impl SambaProbe {
         if share.is_empty() || share.len() > 80 || share.contains(['\\', '/', '\0']) {
             return Err(format!("bad share name {:?}", a.target));
         }
-        let endpoint = Endpoint::parse(a.address.as_deref().unwrap_or(DEFAULT_ADDRESS))?;
+        let endpoint = Address::parse(a.address.as_deref(), &transport::DEFAULTS)
+            .map_err(|e| e.to_string())?;
         let file = match &a.credentials_file {
             Some(p) => Some(credfile::read(p).map_err(|e| format!("credentials file {p}: {e}"))?),
             None => None,
@@ -116,13 +114,8 @@ impl SambaProbe {
         })
     }
 
-    /// The server this probe talks to.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
-
     fn unc(&self) -> String {
-        format!("\\\\{}\\{}", self.endpoint.unc_host(), self.share)
+        format!("\\\\{}\\{}", self.endpoint.host, self.share)
     }
 }
 

@@ -1,15 +1,15 @@
-//! TCP transport for SMB: address parsing, a connect and every read and write bounded by the
-//! probe's one deadline, NetBIOS session service framing (RFC 1002, also used on 445 as the
+//! TCP transport for SMB: `clp_sambamon`'s address defaults, a connect to the first address of
+//! the server that accepts, NetBIOS session service framing (RFC 1002, also used on 445 as the
 //! 4-byte "direct TCP" length prefix), and the NetBIOS session request sent first on port 139.
 //!
 //! Every connect, read and write is [`crate::probe::net`]'s, bounded by the deadline and the
 //! cancel token of the probe.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::error::{Error, Result};
-use crate::probe::net::{self, Bounds, Stream};
+use crate::probe::net::{self, Address, Bounds, Defaults, Stream};
 use crate::probe::{Deadline, ProbeCtx};
 
 /// Largest reply accepted (a probe's replies are a few hundred bytes).
@@ -20,102 +20,24 @@ pub const PORT_DIRECT: u16 = 445;
 /// The NetBIOS session service port.
 pub const PORT_NETBIOS: u16 = 139;
 
-/// Where to connect: host (name or literal, without brackets) and port.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    /// Host name or IP literal.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-}
+/// Where `clp_sambamon` connects without `-a`: 127.0.0.1, port 445.
+pub(crate) const DEFAULTS: Defaults = Defaults {
+    host: || IpAddr::V4(Ipv4Addr::LOCALHOST),
+    port: PORT_DIRECT,
+};
 
-impl Endpoint {
-    /// Parses `HOST`, `HOST:PORT`, `[V6]`, `[V6]:PORT` or a bare IPv6 literal.
-    pub fn parse(s: &str) -> std::result::Result<Self, String> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Err("empty address".into());
-        }
-        let port = |p: &str| -> std::result::Result<u16, String> {
-            match p.parse::<u16>() {
-                Ok(0) | Err(_) => Err(format!("bad port {p:?}")),
-                Ok(n) => Ok(n),
-            }
-        };
-        if let Some(rest) = s.strip_prefix('[') {
-            let (host, tail) = rest
-                .split_once(']')
-                .ok_or_else(|| format!("unclosed '[' in {s:?}"))?;
-            if host.parse::<std::net::Ipv6Addr>().is_err() {
-                return Err(format!("bad IPv6 address {host:?}"));
-            }
-            let port = match tail {
-                "" => PORT_DIRECT,
-                t => port(
-                    t.strip_prefix(':')
-                        .ok_or_else(|| format!("junk after ']' in {s:?}"))?,
-                )?,
-            };
-            return Ok(Self {
-                host: host.into(),
-                port,
-            });
-        }
-        if s.parse::<std::net::Ipv6Addr>().is_ok() {
-            return Ok(Self {
-                host: s.into(),
-                port: PORT_DIRECT,
-            });
-        }
-        let (host, p) = match s.rsplit_once(':') {
-            Some((h, p)) => (h, port(p)?),
-            None => (s, PORT_DIRECT),
-        };
-        if host.is_empty()
-            || host.contains(':')
-            || !host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        {
-            return Err(format!("bad host {host:?}"));
-        }
-        Ok(Self {
-            host: host.into(),
-            port: p,
-        })
-    }
-
-    /// The host as the UNC path names it (`\\HOST\SHARE`).
-    pub fn unc_host(&self) -> &str {
-        &self.host
-    }
-
-    /// Resolves to socket addresses (literals without a lookup). The system resolver has no
-    /// deadline of its own, so a name is looked up on a thread of its own and waited for only
-    /// until `deadline`: a hung DNS server costs one timed-out probe (event 74), never a probe
-    /// that outlives its `-r`.
-    pub fn resolve(&self, deadline: Deadline) -> Result<Vec<SocketAddr>> {
-        if let Ok(ip) = self.host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, self.port)]);
-        }
-        crate::probe::lookup(&self.host, self.port, deadline).map_err(|e| {
-            if e.kind() == io::ErrorKind::TimedOut {
-                Error::Net(net::Error::TimedOut)
-            } else {
-                Error::Resolve(self.host.clone())
-            }
-        })
-    }
-}
-
-impl std::fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
+/// Resolves `ep` to socket addresses (literals without a lookup). The system resolver has no
+/// deadline of its own, so a name is looked up on a thread of its own and waited for only
+/// until `deadline`: a hung DNS server costs one timed-out probe (event 74), never a probe
+/// that outlives its `-r`.
+fn resolve(ep: &Address, deadline: Deadline) -> Result<Vec<SocketAddr>> {
+    ep.resolve(deadline).map_err(|e| {
+        if e.kind() == io::ErrorKind::TimedOut {
+            Error::Net(net::Error::TimedOut)
         } else {
-            write!(f, "{}:{}", self.host, self.port)
+            Error::Resolve(ep.host.to_string())
         }
-    }
+    })
 }
 
 /// A connected, framed SMB transport.
@@ -126,8 +48,8 @@ pub struct Transport {
 impl Transport {
     /// Connects to the first address of `ep` that accepts, within the deadline. On port 139 the
     /// NetBIOS session request is made before returning.
-    pub fn connect(ep: &Endpoint, ctx: &ProbeCtx) -> Result<Self> {
-        let addrs = ep.resolve(ctx.deadline)?;
+    pub(crate) fn connect(ep: &Address, ctx: &ProbeCtx) -> Result<Self> {
+        let addrs = resolve(ep, ctx.deadline)?;
         let bounds = Bounds::of(ctx);
         let mut last = None;
         for addr in addrs {
@@ -135,7 +57,7 @@ impl Transport {
                 Ok(stream) => {
                     let mut t = Self { stream };
                     if ep.port == PORT_NETBIOS {
-                        t.netbios_session(&ep.host)?;
+                        t.netbios_session()?;
                     }
                     return Ok(t);
                 }
@@ -143,12 +65,12 @@ impl Transport {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(last.unwrap_or_else(|| Error::Resolve(ep.host.clone())))
+        Err(last.unwrap_or_else(|| Error::Resolve(ep.host.to_string())))
     }
 
     /// The NetBIOS session request (RFC 1002 4.3.2) to `*SMBSERVER`, which Samba and Windows
     /// accept for any server name.
-    fn netbios_session(&mut self, _host: &str) -> Result<()> {
+    fn netbios_session(&mut self) -> Result<()> {
         let mut msg = vec![0x81, 0, 0, 68];
         msg.extend_from_slice(&encode_netbios_name("*SMBSERVER", 0x20));
         msg.extend_from_slice(&encode_netbios_name("CLP-FSMON", 0x00));
@@ -249,60 +171,21 @@ mod tests {
 
     #[test]
     fn names_resolve_within_the_deadline() {
-        let ep = Endpoint::parse("localhost:4455").unwrap();
-        let v = ep.resolve(Deadline::after(Duration::from_secs(5))).unwrap();
+        let parse = |a| Address::parse(Some(a), &DEFAULTS).unwrap();
+        let ep = parse("localhost:4455");
+        let v = resolve(&ep, Deadline::after(Duration::from_secs(5))).unwrap();
         assert!(
             v.iter().all(|a| a.port() == 4455 && a.ip().is_loopback()),
             "{v:?}"
         );
-        let lit = Endpoint::parse("127.0.0.1").unwrap();
+        let lit = parse("127.0.0.1");
         // a literal needs no lookup, so not even an expired deadline stops it
         assert_eq!(
-            lit.resolve(Deadline::after(Duration::ZERO)).unwrap().len(),
+            resolve(&lit, Deadline::after(Duration::ZERO))
+                .unwrap()
+                .len(),
             1
         );
-    }
-
-    #[test]
-    fn addresses_parse() {
-        let p = |s| Endpoint::parse(s);
-        assert_eq!(
-            p("127.0.0.1").unwrap(),
-            Endpoint {
-                host: "127.0.0.1".into(),
-                port: 445
-            }
-        );
-        assert_eq!(p("10.0.0.1:139").unwrap().port, 139);
-        assert_eq!(p("fs01.example").unwrap().host, "fs01.example");
-        assert_eq!(
-            p("[::1]:4450").unwrap(),
-            Endpoint {
-                host: "::1".into(),
-                port: 4450
-            }
-        );
-        assert_eq!(p("[fe80::1]").unwrap().port, 445);
-        assert_eq!(
-            p("::1").unwrap(),
-            Endpoint {
-                host: "::1".into(),
-                port: 445
-            }
-        );
-        for bad in [
-            "",
-            "host:0",
-            "host:99999",
-            "[::1",
-            "[::1]x",
-            "[nothost]:1",
-            "a b",
-            "h:",
-        ] {
-            assert!(p(bad).is_err(), "{bad:?} accepted");
-        }
-        assert_eq!(p("[::1]:4450").unwrap().to_string(), "[::1]:4450");
     }
 
     #[test]
