@@ -7,6 +7,7 @@
 //! loop enforces the same deadline from outside as a backstop and raises
 //! [`ProbeCtx::cancel`] when it gives up on a probe.
 
+pub(crate) mod attempt;
 pub mod net;
 pub mod nfs;
 pub mod scripted;
@@ -19,6 +20,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::alert::{Alert, Module};
+#[cfg(test)]
+pub(crate) use attempt::PhaseClock;
+pub(crate) use attempt::micros;
 
 /// A point in time by which a probe must be done.
 #[derive(Clone, Copy, Debug)]
@@ -94,7 +98,7 @@ pub struct ProbeCtx {
     pub deadline: Deadline,
     /// Raised when the probe is abandoned.
     pub cancel: Cancel,
-    /// Phases completed so far (fed by [`PhaseClock::for_ctx`]).
+    /// Phases completed so far (fed by [`attempt::PhaseClock::for_ctx`]).
     pub progress: Progress,
 }
 
@@ -116,72 +120,6 @@ pub struct PhaseTiming {
     pub phase: &'static str,
     /// How long it took, in microseconds.
     pub micros: u64,
-}
-
-/// Records phase latencies as a probe goes.
-#[derive(Debug)]
-pub struct PhaseClock {
-    started: Instant,
-    phase_start: Instant,
-    /// Phases completed so far.
-    pub phases: Vec<PhaseTiming>,
-    progress: Option<Progress>,
-}
-
-impl Default for PhaseClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl PhaseClock {
-    /// Starts the clock.
-    pub fn new() -> Self {
-        let now = Instant::now();
-        Self {
-            started: now,
-            phase_start: now,
-            phases: Vec::new(),
-            progress: None,
-        }
-    }
-
-    /// Starts the clock and reports every completed phase to `ctx`'s progress as well.
-    pub fn for_ctx(ctx: &ProbeCtx) -> Self {
-        Self {
-            progress: Some(ctx.progress.clone()),
-            ..Self::new()
-        }
-    }
-
-    /// Ends the current phase under `name` and starts the next.
-    pub fn lap(&mut self, name: &'static str) {
-        let now = Instant::now();
-        let t = PhaseTiming {
-            phase: name,
-            micros: micros(now - self.phase_start),
-        };
-        if let Some(p) = &self.progress {
-            p.push(t.clone());
-        }
-        self.phases.push(t);
-        self.phase_start = now;
-    }
-
-    /// Time in the phase that is running now.
-    pub fn current(&self) -> Duration {
-        self.phase_start.elapsed()
-    }
-
-    /// Time since the probe started.
-    pub fn total(&self) -> Duration {
-        self.started.elapsed()
-    }
-}
-
-/// Microseconds of a duration, saturating.
-pub fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// A successful probe.

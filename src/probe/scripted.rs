@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::alert::{Alert, Event, Module};
-use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
+use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport, attempt, micros};
 
 /// Environment variable holding the script.
 pub const SCRIPT_ENV: &str = "CLP_FSMON_TEST_PROBE";
@@ -185,21 +185,19 @@ impl Probe for ScriptedProbe {
     }
 
     fn timeout_failure(&self, timeout: Duration) -> ProbeFailure {
-        let mut f = self.failure(
-            "wait",
-            format!("no answer within {} s", timeout.as_secs_f64()),
-            Event::SelectError,
-            Instant::now(),
-        );
-        f.total_micros = micros(timeout);
-        f.alerts = match self.module {
+        let alerts = match self.module {
             Module::Sambamon => vec![Alert::new(self.module, Event::SelectError, &[&110])],
             Module::Nfsmon => vec![
                 Alert::new(self.module, Event::Detail, &[&"RPC: Timed out"]),
                 Alert::plain(self.module, Event::NfsError),
             ],
         };
-        f
+        attempt::abandoned(
+            timeout,
+            format!("no answer within {} s", timeout.as_secs_f64()),
+            alerts,
+            vec![("probe", "scripted".into())],
+        )
     }
 }
 

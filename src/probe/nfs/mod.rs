@@ -30,8 +30,9 @@ use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
+use crate::probe::attempt::{self, Attempt};
 use crate::probe::net::{self, Address, Defaults, Host};
-use crate::probe::{Deadline, PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
+use crate::probe::{Deadline, Probe, ProbeCtx, ProbeFailure, ProbeReport};
 use rpc::{AuthSys, Proto, RpcClient, RpcError};
 
 /// This server's own address for a default `-a`: the first non-loopback IPv4 address of an
@@ -176,8 +177,8 @@ struct Run<'a> {
     ctx: &'a ProbeCtx,
     /// The server's address for this probe.
     ip: IpAddr,
-    clock: PhaseClock,
-    detail: Vec<(&'static str, String)>,
+    /// Its clock and fault-log facts.
+    a: Attempt,
 }
 
 /// A failed step: phase, status, alert text.
@@ -266,9 +267,9 @@ impl Run<'_> {
                 .map_err(|e| refused(&e))?
                 .ok_or_else(|| not_registered("NFS 100003 v3"))?,
         };
-        self.clock.lap("portmap");
-        self.detail.push(("mount_port", mport.to_string()));
-        self.detail.push(("nfs_port", nport.to_string()));
+        self.a.lap("portmap");
+        self.a.note("mount_port", mport.to_string());
+        self.a.note("nfs_port", nport.to_string());
         Ok((mport, nport))
     }
 
@@ -284,8 +285,8 @@ impl Run<'_> {
                     self.ip,
                     self.p.pmap_port
                 );
-                self.clock.lap("portmap");
-                self.detail.push(("portmap", f.text.clone()));
+                self.a.lap("portmap");
+                self.a.note("portmap", f.text.clone());
                 return match self.v4() {
                     Err(v4) if v4.status.starts_with("ECONNREFUSED") && !known_v4 => Err(f),
                     r => r,
@@ -309,7 +310,7 @@ impl Run<'_> {
             }
             Err(e) => return Err(Fail::rpc("mount", &e)),
         };
-        self.clock.lap("mount");
+        self.a.lap("mount");
         let nfs = self.nfs3_calls(nport, proto, &fh);
         // UMNT even when the NFS calls failed, as long as there is time left.
         let um = if self.ctx.deadline.expired() || self.ctx.cancel.is_cancelled() {
@@ -319,7 +320,7 @@ impl Run<'_> {
         };
         let fsinfo = nfs?;
         um.map_err(|e| Fail::rpc("umount", &e))?;
-        self.clock.lap("umount");
+        self.a.lap("umount");
         Ok(format!(
             "NFSv3 over {}, port {nport}, fh {} bytes, rtmax {} wtmax {}",
             proto.name(),
@@ -334,30 +335,30 @@ impl Run<'_> {
             .client(port, proto, true)
             .map_err(|e| Fail::rpc("nfs_null", &e))?;
         nfs3::null(&mut c).map_err(|e| Fail::rpc("nfs_null", &e))?;
-        self.clock.lap("nfs_null");
+        self.a.lap("nfs_null");
         match nfs3::getattr(&mut c, fh) {
-            Ok(Ok(a)) => self.detail.push(("ftype", a.ftype.to_string())),
+            Ok(Ok(a)) => self.a.note("ftype", a.ftype.to_string()),
             Ok(Err(s)) => return Err(Fail::nfs3("getattr", s)),
             Err(e) => return Err(Fail::rpc("getattr", &e)),
         }
-        self.clock.lap("getattr");
+        self.a.lap("getattr");
         let info = match nfs3::fsinfo(&mut c, fh) {
             Ok(Ok(i)) => i,
             Ok(Err(s)) => return Err(Fail::nfs3("fsinfo", s)),
             Err(e) => return Err(Fail::rpc("fsinfo", &e)),
         };
-        self.clock.lap("fsinfo");
+        self.a.lap("fsinfo");
         Ok(info)
     }
 
     fn v4(&mut self) -> Result<String, Fail> {
         let port = self.p.nfs_port.unwrap_or(nfs3::PORT);
-        self.detail.push(("nfs_port", port.to_string()));
+        self.a.note("nfs_port", port.to_string());
         let mut c = self
             .client(port, Proto::Tcp, true)
             .map_err(|e| Fail::rpc("nfs_null", &e))?;
         nfs4::null(&mut c).map_err(|e| Fail::rpc("nfs_null", &e))?;
-        self.clock.lap("nfs_null");
+        self.a.lap("nfs_null");
         let r = nfs4::walk(&mut c, &self.p.target, 0, None)
             .map_err(|e| Fail::rpc("nfs4_compound", &e))?;
         let (minor, r) = if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
@@ -368,7 +369,7 @@ impl Run<'_> {
         };
         self.check_walk("nfs4_compound", &r)?;
         let fh = r.fh.unwrap_or_default();
-        self.clock.lap("nfs4_compound");
+        self.a.lap("nfs4_compound");
         self.p.learn(Road::V4);
         Ok(format!(
             "NFSv4.{minor} over TCP, port {port}, fh {} bytes",
@@ -408,7 +409,7 @@ impl Run<'_> {
         let sid = r
             .session
             .ok_or_else(|| Fail::garbage(phase, "CREATE_SESSION"))?;
-        self.clock.lap(phase);
+        self.a.lap(phase);
         let walk = nfs4::walk(c, &self.p.target, 1, Some(&sid))
             .map_err(|e| Fail::rpc("nfs4_compound", &e));
         if !self.ctx.deadline.expired() && !self.ctx.cancel.is_cancelled() {
@@ -462,62 +463,46 @@ impl Probe for NfsProbe {
     }
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
-        let mut clock = PhaseClock::for_ctx(ctx);
-        let mut detail = vec![
-            ("address", self.host.to_string()),
-            ("proto", self.proto.name().into()),
-        ];
+        let mut a = Attempt::start(
+            ctx,
+            vec![
+                ("address", self.host.to_string()),
+                ("proto", self.proto.name().into()),
+            ],
+        );
         let ip = match &self.host {
             Host::Ip(ip) => Ok(*ip),
             Host::Name(name) => resolve(name, ctx.deadline).inspect(|ip| {
-                clock.lap("resolve");
-                detail.push(("resolved", ip.to_string()));
+                a.lap("resolve");
+                a.note("resolved", ip.to_string());
             }),
         };
-        let (r, mut clock, detail) = match ip {
+        let (r, a) = match ip {
             Ok(ip) => {
                 let mut run = Run {
                     p: self,
                     ctx,
                     ip,
-                    clock,
-                    detail,
+                    a,
                 };
                 let r = run.walk();
-                (r, run.clock, run.detail)
+                (r, run.a)
             }
-            Err(f) => (Err(f), clock, detail),
+            Err(f) => (Err(f), a),
         };
-        let total_micros = micros(clock.total());
         match r {
-            Ok(summary) => Ok(ProbeReport {
-                summary,
-                phases: clock.phases,
-                total_micros,
-            }),
-            Err(f) => {
-                clock.lap(f.phase);
-                Err(ProbeFailure {
-                    phase: f.phase,
-                    status: f.status,
-                    alerts: alerts(&f.text),
-                    phases: clock.phases,
-                    total_micros,
-                    detail,
-                })
-            }
+            Ok(summary) => Ok(a.succeed(summary)),
+            Err(f) => Err(a.fail(f.phase, f.status, alerts(&f.text))),
         }
     }
 
     fn timeout_failure(&self, timeout: Duration) -> ProbeFailure {
-        ProbeFailure {
-            phase: "wait",
-            status: format!("RPC_TIMEDOUT after {:.3} s", timeout.as_secs_f64()),
-            alerts: alerts("RPC: Timed out"),
-            phases: Vec::new(),
-            total_micros: micros(timeout),
-            detail: vec![("address", self.host.to_string())],
-        }
+        attempt::abandoned(
+            timeout,
+            format!("RPC_TIMEDOUT after {:.3} s", timeout.as_secs_f64()),
+            alerts("RPC: Timed out"),
+            vec![("address", self.host.to_string())],
+        )
     }
 }
 

@@ -34,8 +34,9 @@ use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
+use crate::probe::attempt::{self, Attempt};
 use crate::probe::net::{self, Address, errno_name};
-use crate::probe::{PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
+use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
 use error::Error;
 use ntlmssp::Identity;
@@ -119,17 +120,11 @@ impl SambaProbe {
     }
 }
 
-/// How one probe went so far, for the failure report.
-struct Run<'a> {
-    probe: &'a SambaProbe,
-    clock: PhaseClock,
-    detail: Vec<(&'static str, String)>,
-}
-
-impl Run<'_> {
-    fn fail(mut self, phase: &'static str, err: &Error) -> ProbeFailure {
+impl SambaProbe {
+    /// The failure of `attempt` in `phase` with `err`: the catalogue event and the status.
+    fn fail(&self, mut attempt: Attempt, phase: &'static str, err: &Error) -> ProbeFailure {
         use nix::libc;
-        let share = &self.probe.share;
+        let share = &self.share;
         let m = Module::Sambamon;
         let net = |event: Event, errno: i32| (Alert::new(m, event, &[&errno]), errno_name(errno));
         let by_phase = |code: u32| {
@@ -159,7 +154,7 @@ impl Run<'_> {
             ),
             Error::Net(net::Error::TimedOut) => {
                 let (a, _) = net(Event::SelectError, libc::ETIMEDOUT);
-                let t = self.clock.total().as_secs_f64();
+                let t = attempt.elapsed().as_secs_f64();
                 (
                     a,
                     format!("ETIMEDOUT (110): no answer, timeout after {t:.3} s"),
@@ -180,17 +175,9 @@ impl Run<'_> {
             ),
         };
         if matches!(err, Error::Protocol(_) | Error::Unsupported(_)) {
-            self.detail.push(("error", err.to_string()));
+            attempt.note("error", err.to_string());
         }
-        self.clock.lap(phase);
-        ProbeFailure {
-            phase,
-            status,
-            alerts: vec![alert],
-            total_micros: micros(self.clock.total()),
-            phases: self.clock.phases,
-            detail: self.detail,
-        }
+        attempt.fail(phase, status, vec![alert])
     }
 }
 
@@ -207,12 +194,12 @@ fn share_type_name(t: u8) -> &'static str {
 impl SambaProbe {
     fn run_smb2(
         &self,
-        run: &mut Run<'_>,
+        a: &mut Attempt,
         c: &mut smb2::Client,
     ) -> Result<String, (&'static str, Error)> {
         let dialect = smb2::dialect_name(c.neg.dialect);
-        run.detail.push(("dialect", format!("SMB {dialect}")));
-        run.clock.lap("negotiate");
+        a.note("dialect", format!("SMB {dialect}"));
+        a.lap("negotiate");
         c.session_setup(&self.identity)
             .map_err(|e| ("session_setup", e))?;
         // Samba answers an anonymous logon with no session flags at all: what we sent counts.
@@ -223,14 +210,14 @@ impl SambaProbe {
         } else {
             "user"
         };
-        run.detail.push(("session", session.into()));
-        run.clock.lap("session_setup");
+        a.note("session", session);
+        a.lap("session_setup");
         let tree = c
             .tree_connect(&self.unc())
             .map_err(|e| ("tree_connect", e))?;
-        run.clock.lap("tree_connect");
+        a.lap("tree_connect");
         let kind = share_type_name(tree.share_type);
-        run.detail.push(("share_type", kind.into()));
+        a.note("share_type", kind);
         let cipher = c.cipher_for(&tree);
         let disconnect = c
             .tree_disconnect(&tree)
@@ -240,7 +227,7 @@ impl SambaProbe {
             return Err(("share_type", Error::ShareType(kind.into())));
         }
         disconnect?;
-        run.clock.lap("disconnect");
+        a.lap("disconnect");
         let mut summary = format!("SMB {dialect}, share {kind}, {session}");
         if let Some(cipher) = cipher {
             let _ = write!(summary, ", encrypted ({cipher})");
@@ -250,11 +237,11 @@ impl SambaProbe {
         Ok(summary)
     }
 
-    fn run_smb1(&self, run: &mut Run<'_>, ctx: &ProbeCtx) -> Result<String, (&'static str, Error)> {
+    fn run_smb1(&self, a: &mut Attempt, ctx: &ProbeCtx) -> Result<String, (&'static str, Error)> {
         let t = Transport::connect(&self.endpoint, ctx).map_err(|e| ("negotiate", e))?;
         let mut c = smb1::Client::negotiate(t).map_err(|e| ("negotiate", e))?;
-        run.detail.push(("dialect", "SMB1 NT LM 0.12".into()));
-        run.clock.lap("negotiate");
+        a.note("dialect", "SMB1 NT LM 0.12");
+        a.lap("negotiate");
         c.session_setup(&self.identity)
             .map_err(|e| ("session_setup", e))?;
         let session = if self.identity.is_anonymous() {
@@ -264,14 +251,14 @@ impl SambaProbe {
         } else {
             "user"
         };
-        run.detail.push(("session", session.into()));
-        run.clock.lap("session_setup");
+        a.note("session", session);
+        a.lap("session_setup");
         let tree = c
             .tree_connect(&self.unc())
             .map_err(|e| ("tree_connect", e))?;
-        run.clock.lap("tree_connect");
+        a.lap("tree_connect");
         let kind = smb1::share_type_name(&tree.service);
-        run.detail.push(("share_type", kind.into()));
+        a.note("share_type", kind);
         let disconnect = c
             .tree_disconnect(&tree)
             .map_err(|e| ("tree_disconnect", e))
@@ -280,7 +267,7 @@ impl SambaProbe {
             return Err(("share_type", Error::ShareType(kind.into())));
         }
         disconnect?;
-        run.clock.lap("disconnect");
+        a.lap("disconnect");
         let mut summary = format!("SMB1 NT LM 0.12, share {kind}, {session}");
         if c.signing {
             summary.push_str(", signed");
@@ -299,50 +286,40 @@ impl Probe for SambaProbe {
     }
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
-        let mut run = Run {
-            probe: self,
-            clock: PhaseClock::for_ctx(ctx),
-            detail: vec![("server", self.endpoint.to_string())],
-        };
+        let mut a = Attempt::start(ctx, vec![("server", self.endpoint.to_string())]);
         let t = match Transport::connect(&self.endpoint, ctx) {
             Ok(t) => t,
-            Err(e) => return Err(run.fail("connect", &e)),
+            Err(e) => return Err(self.fail(a, "connect", &e)),
         };
-        run.clock.lap("connect");
+        a.lap("connect");
         let outcome = match smb2::Client::negotiate(t) {
             Err(e) => Err(("negotiate", e)),
-            Ok(smb2::Start::Smb2(mut c)) => self.run_smb2(&mut run, &mut c),
+            Ok(smb2::Start::Smb2(mut c)) => self.run_smb2(&mut a, &mut c),
             Ok(smb2::Start::NoSmb2(why)) => {
-                run.detail.push(("fallback", why));
-                self.run_smb1(&mut run, ctx)
+                a.note("fallback", why);
+                self.run_smb1(&mut a, ctx)
             }
         };
         match outcome {
-            Ok(summary) => Ok(ProbeReport {
-                summary,
-                total_micros: micros(run.clock.total()),
-                phases: run.clock.phases,
-            }),
-            Err((phase, e)) => Err(run.fail(phase, &e)),
+            Ok(summary) => Ok(a.succeed(summary)),
+            Err((phase, e)) => Err(self.fail(a, phase, &e)),
         }
     }
 
     fn timeout_failure(&self, timeout: Duration) -> ProbeFailure {
-        ProbeFailure {
-            phase: "wait",
-            status: format!(
+        attempt::abandoned(
+            timeout,
+            format!(
                 "ETIMEDOUT (110): no answer within {:.3} s",
                 timeout.as_secs_f64()
             ),
-            alerts: vec![Alert::new(
+            vec![Alert::new(
                 Module::Sambamon,
                 Event::SelectError,
                 &[&nix::libc::ETIMEDOUT],
             )],
-            phases: Vec::new(),
-            total_micros: micros(timeout),
-            detail: vec![("server", self.endpoint.to_string())],
-        }
+            vec![("server", self.endpoint.to_string())],
+        )
     }
 }
 
