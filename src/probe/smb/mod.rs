@@ -197,19 +197,20 @@ impl SambaProbe {
         a: &mut Attempt,
         c: &mut smb2::Client,
     ) -> Result<String, (&'static str, Error)> {
-        let dialect = smb2::dialect_name(c.neg.dialect);
+        let dialect = smb2::codec::dialect_name(c.neg.dialect);
         a.note("dialect", format!("SMB {dialect}"));
         a.lap("negotiate");
         c.session_setup(&self.identity)
             .map_err(|e| ("session_setup", e))?;
         // Samba answers an anonymous logon with no session flags at all: what we sent counts.
-        let session = if c.session_flags & smb2::SESSION_NULL != 0 || self.identity.is_anonymous() {
-            "anonymous"
-        } else if c.session_flags & smb2::SESSION_GUEST != 0 {
-            "guest"
-        } else {
-            "user"
-        };
+        let session =
+            if c.session_flags & smb2::codec::SESSION_NULL != 0 || self.identity.is_anonymous() {
+                "anonymous"
+            } else if c.session_flags & smb2::codec::SESSION_GUEST != 0 {
+                "guest"
+            } else {
+                "user"
+            };
         a.note("session", session);
         a.lap("session_setup");
         let tree = c
@@ -257,7 +258,7 @@ impl SambaProbe {
             .tree_connect(&self.unc())
             .map_err(|e| ("tree_connect", e))?;
         a.lap("tree_connect");
-        let kind = smb1::share_type_name(&tree.service);
+        let kind = smb1::codec::share_type_name(&tree.service);
         a.note("share_type", kind);
         let disconnect = c
             .tree_disconnect(&tree)

@@ -15,6 +15,8 @@ pub const MORE_PROCESSING_REQUIRED: u32 = 0xc000_0016;
 pub const INVALID_NETWORK_RESPONSE: u32 = 0xc000_00c3;
 /// The request is not supported.
 pub const NOT_SUPPORTED: u32 = 0xc000_00bb;
+/// A signed reply whose signature does not verify (SMB2 and SMB1 alike).
+pub const INVALID_SIGNATURE: u32 = 0xc000_a000;
 
 /// Known statuses: (code, name).
 static NAMES: &[(u32, &str)] = &[
