@@ -5,15 +5,12 @@
 //! The client is hand-written rather than taken from an SMB crate: the available crates are
 //! async (they bring a runtime and dozens of dependencies into a process that watches one share)
 //! and hide the NT status behind their own error types, while the probe is a handful of round
-//! trips whose exact status and phase the alerts must report. The pieces:
-//! [`transport`] (deadline-bounded TCP and NetBIOS framing), [`smb2`] (SMB2/3 with signing and
-//! encryption, keys in [`crypto`]), [`ntlmssp`] (authentication), [`smb1`] (the NT LM 0.12
-//! fallback for servers without SMB2), [`status`] (NT status names).
-//!
-//! SMB2 is tried first, so a modern server costs one NEGOTIATE round trip. Only when the server
-//! drops the connection or answers in SMB1 — what servers without SMB2 do — is a second
-//! connection made with an SMB1 NEGOTIATE offering `NT LM 0.12`. A multi-protocol SMB1
-//! NEGOTIATE first would cost every modern server an extra round trip instead.
+//! trips whose exact status and phase the alerts must report. The pieces: [`session`] (the one
+//! session flow, SMB2 first and SMB1 as the fallback), [`transport`] (the connection and NetBIOS
+//! framing over [`crate::probe::net`]), [`smb2`] (SMB2/3 codec and client, with signing and
+//! encryption keys from [`crypto`]), [`smb1`] (the NT LM 0.12 fallback for servers without
+//! SMB2), [`ntlmssp`] (authentication), [`status`] (NT status names). This module turns the
+//! arguments into a probe and a failed step into its catalogue event.
 
 // Protocol message names (NEGOTIATE, NTLMv2, HMAC-MD5…) are spelled as the specs spell them,
 // not as code identifiers.
@@ -23,13 +20,13 @@ pub mod credfile;
 pub mod crypto;
 pub mod error;
 pub mod ntlmssp;
+mod session;
 pub mod smb1;
 pub mod smb2;
 pub mod status;
 pub mod transport;
 pub mod wire;
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
@@ -40,7 +37,6 @@ use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
 use error::Error;
 use ntlmssp::Identity;
-use transport::Transport;
 
 /// Environment variable read for the password when neither `-p` nor `-A` gives one.
 pub const PASSWORD_ENV: &str = "CLP_FSMON_SMB_PASSWORD";
@@ -181,102 +177,6 @@ impl SambaProbe {
     }
 }
 
-/// Share type names (SMB2 ShareType / SMB1 service).
-fn share_type_name(t: u8) -> &'static str {
-    match t {
-        1 => "disk",
-        2 => "pipe",
-        3 => "print",
-        _ => "unknown",
-    }
-}
-
-impl SambaProbe {
-    fn run_smb2(
-        &self,
-        a: &mut Attempt,
-        c: &mut smb2::Client,
-    ) -> Result<String, (&'static str, Error)> {
-        let dialect = smb2::codec::dialect_name(c.neg.dialect);
-        a.note("dialect", format!("SMB {dialect}"));
-        a.lap("negotiate");
-        c.session_setup(&self.identity)
-            .map_err(|e| ("session_setup", e))?;
-        // Samba answers an anonymous logon with no session flags at all: what we sent counts.
-        let session =
-            if c.session_flags & smb2::codec::SESSION_NULL != 0 || self.identity.is_anonymous() {
-                "anonymous"
-            } else if c.session_flags & smb2::codec::SESSION_GUEST != 0 {
-                "guest"
-            } else {
-                "user"
-            };
-        a.note("session", session);
-        a.lap("session_setup");
-        let tree = c
-            .tree_connect(&self.unc())
-            .map_err(|e| ("tree_connect", e))?;
-        a.lap("tree_connect");
-        let kind = share_type_name(tree.share_type);
-        a.note("share_type", kind);
-        let cipher = c.cipher_for(&tree);
-        let disconnect = c
-            .tree_disconnect(&tree)
-            .map_err(|e| ("tree_disconnect", e))
-            .and_then(|()| c.logoff().map_err(|e| ("logoff", e)));
-        if !matches!(tree.share_type, 1 | 3) {
-            return Err(("share_type", Error::ShareType(kind.into())));
-        }
-        disconnect?;
-        a.lap("disconnect");
-        let mut summary = format!("SMB {dialect}, share {kind}, {session}");
-        if let Some(cipher) = cipher {
-            let _ = write!(summary, ", encrypted ({cipher})");
-        } else if c.signing {
-            summary.push_str(", signed");
-        }
-        Ok(summary)
-    }
-
-    fn run_smb1(&self, a: &mut Attempt, ctx: &ProbeCtx) -> Result<String, (&'static str, Error)> {
-        let t = Transport::connect(&self.endpoint, ctx).map_err(|e| ("negotiate", e))?;
-        let mut c = smb1::Client::negotiate(t).map_err(|e| ("negotiate", e))?;
-        a.note("dialect", "SMB1 NT LM 0.12");
-        a.lap("negotiate");
-        c.session_setup(&self.identity)
-            .map_err(|e| ("session_setup", e))?;
-        let session = if self.identity.is_anonymous() {
-            "anonymous"
-        } else if c.guest {
-            "guest"
-        } else {
-            "user"
-        };
-        a.note("session", session);
-        a.lap("session_setup");
-        let tree = c
-            .tree_connect(&self.unc())
-            .map_err(|e| ("tree_connect", e))?;
-        a.lap("tree_connect");
-        let kind = smb1::codec::share_type_name(&tree.service);
-        a.note("share_type", kind);
-        let disconnect = c
-            .tree_disconnect(&tree)
-            .map_err(|e| ("tree_disconnect", e))
-            .and_then(|()| c.logoff().map_err(|e| ("logoff", e)));
-        if !matches!(kind, "disk" | "print") {
-            return Err(("share_type", Error::ShareType(kind.into())));
-        }
-        disconnect?;
-        a.lap("disconnect");
-        let mut summary = format!("SMB1 NT LM 0.12, share {kind}, {session}");
-        if c.signing {
-            summary.push_str(", signed");
-        }
-        Ok(summary)
-    }
-}
-
 impl Probe for SambaProbe {
     fn module(&self) -> Module {
         Module::Sambamon
@@ -288,20 +188,7 @@ impl Probe for SambaProbe {
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
         let mut a = Attempt::start(ctx, vec![("server", self.endpoint.to_string())]);
-        let t = match Transport::connect(&self.endpoint, ctx) {
-            Ok(t) => t,
-            Err(e) => return Err(self.fail(a, "connect", &e)),
-        };
-        a.lap("connect");
-        let outcome = match smb2::Client::negotiate(t) {
-            Err(e) => Err(("negotiate", e)),
-            Ok(smb2::Start::Smb2(mut c)) => self.run_smb2(&mut a, &mut c),
-            Ok(smb2::Start::NoSmb2(why)) => {
-                a.note("fallback", why);
-                self.run_smb1(&mut a, ctx)
-            }
-        };
-        match outcome {
+        match session::run(&self.endpoint, ctx, &mut a, &self.identity, &self.unc()) {
             Ok(summary) => Ok(a.succeed(summary)),
             Err((phase, e)) => Err(self.fail(a, phase, &e)),
         }

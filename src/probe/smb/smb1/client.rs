@@ -8,13 +8,15 @@
 
 use super::super::error::{Error, Result};
 use super::super::ntlmssp::{self, Identity};
+use super::super::session::Dialect;
 use super::super::status;
 use super::super::transport::Transport;
 use super::super::wire::{Put, len16, utf16le};
 use super::codec::{
     CAP_EXTENDED_SECURITY, CAP_NT_SMBS, CAP_STATUS32, CAP_UNICODE, FLAGS2_SECURITY_SIGNATURE,
     HEADER_LEN, Negotiated, Reply, SECURITY_SIGNATURES_REQUIRED, SIG_OFF, Tree, cmd, header,
-    negotiate_request, parse_negotiate, parse_session_setup, parse_tree_connect, signature, verify,
+    negotiate_request, parse_negotiate, parse_session_setup, parse_tree_connect, share_type_name,
+    signature, verify,
 };
 
 /// An SMB1 connection.
@@ -107,9 +109,17 @@ impl Client {
         b.extend_from_slice(&[0, 0, 0, 0]);
         self.call_raw(cmd::SESSION_SETUP_ANDX, 0, &w, &b)
     }
+}
+
+impl Dialect for Client {
+    type Tree = Tree;
+
+    fn dialect(&self) -> String {
+        "SMB1 NT LM 0.12".into()
+    }
 
     /// SESSION_SETUP_ANDX with NTLMSSP.
-    pub fn session_setup(&mut self, id: &Identity) -> Result<()> {
+    fn session_setup(&mut self, id: &Identity) -> Result<()> {
         let (_, r1) = self.session_leg(&ntlmssp::negotiate())?;
         let (_, blob) = parse_session_setup(&r1)?;
         if r1.status != status::MORE_PROCESSING_REQUIRED {
@@ -137,8 +147,12 @@ impl Client {
         Ok(())
     }
 
+    fn null_or_guest(&self) -> (bool, bool) {
+        (false, self.guest)
+    }
+
     /// TREE_CONNECT_ANDX to `unc`, any service.
-    pub fn tree_connect(&mut self, unc: &str) -> Result<Tree> {
+    fn tree_connect(&mut self, unc: &str) -> Result<Tree> {
         let mut w = vec![0xff, 0, 0, 0];
         w.u16(0);
         w.u16(1);
@@ -151,14 +165,26 @@ impl Client {
     }
 
     /// TREE_DISCONNECT.
-    pub fn tree_disconnect(&mut self, tree: &Tree) -> Result<()> {
+    fn tree_disconnect(&mut self, tree: &Tree) -> Result<()> {
         let r = self.call(cmd::TREE_DISCONNECT, tree.tid, &[], &[])?;
         r.expect(cmd::TREE_DISCONNECT, &[status::SUCCESS])
     }
 
     /// LOGOFF_ANDX.
-    pub fn logoff(&mut self) -> Result<()> {
+    fn logoff(&mut self) -> Result<()> {
         let r = self.call(cmd::LOGOFF_ANDX, 0, &[0xff, 0, 0, 0], &[])?;
         r.expect(cmd::LOGOFF_ANDX, &[status::SUCCESS])
+    }
+
+    fn share_type(tree: &Tree) -> &'static str {
+        share_type_name(&tree.service)
+    }
+
+    fn protection(&self, _tree: &Tree) -> String {
+        if self.signing {
+            ", signed".into()
+        } else {
+            String::new()
+        }
     }
 }

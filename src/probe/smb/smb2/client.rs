@@ -8,13 +8,15 @@
 use super::super::crypto::{self, Sealer, Signer, TRANSFORM_ID, kdf, preauth_update};
 use super::super::error::{Error, Result};
 use super::super::ntlmssp::{self, Identity};
+use super::super::session::Dialect;
 use super::super::status;
 use super::super::transport::Transport;
 use super::super::wire::{Put, len16, utf16le};
 use super::codec::{
     FLAG_ASYNC, FLAG_SIGNED, HEADER_LEN, Negotiated, Reply, SESSION_ENCRYPT, SESSION_GUEST,
-    SESSION_NULL, SHARE_ENCRYPT, SIGNING_ENABLED, Tree, cmd, header, negotiate_request,
-    parse_negotiate, parse_session_setup, parse_simple, parse_tree_connect,
+    SESSION_NULL, SHARE_ENCRYPT, SIGNING_ENABLED, Tree, cmd, dialect_name, header,
+    negotiate_request, parse_negotiate, parse_session_setup, parse_simple, parse_tree_connect,
+    share_type_name,
 };
 use crate::probe::net;
 
@@ -168,8 +170,51 @@ impl Client {
         }
     }
 
+    fn derive_keys(&mut self, key: &[u8; 16], hash: &[u8; 64]) {
+        match self.neg.dialect {
+            0x0202 | 0x0210 => self.signer = Some(Signer::HmacSha256(*key)),
+            0x0300 | 0x0302 => {
+                self.signer = Some(Signer::AesCmac(kdf(key, b"SMB2AESCMAC\0", b"SmbSign\0")));
+                self.sealer = self.neg.cipher.map(|c| {
+                    Sealer::new(
+                        c,
+                        kdf(key, b"SMB2AESCCM\0", b"ServerIn \0"),
+                        kdf(key, b"SMB2AESCCM\0", b"ServerOut\0"),
+                    )
+                });
+            }
+            _ => {
+                self.signer = Some(Signer::AesCmac(kdf(key, b"SMBSigningKey\0", hash)));
+                self.sealer = self.neg.cipher.map(|c| {
+                    Sealer::new(
+                        c,
+                        kdf(key, b"SMBC2SCipherKey\0", hash),
+                        kdf(key, b"SMBS2CCipherKey\0", hash),
+                    )
+                });
+            }
+        }
+    }
+
+    /// The cipher in use for a tree, if any.
+    pub fn cipher_for(&self, tree: &Tree) -> Option<&'static str> {
+        let sealed = self.encrypt_session || tree.share_flags & SHARE_ENCRYPT != 0;
+        self.sealer
+            .as_ref()
+            .filter(|_| sealed)
+            .map(|s| crypto::cipher_name(s.cipher))
+    }
+}
+
+impl Dialect for Client {
+    type Tree = Tree;
+
+    fn dialect(&self) -> String {
+        format!("SMB {}", dialect_name(self.neg.dialect))
+    }
+
     /// SESSION_SETUP with NTLMSSP for `id`.
-    pub fn session_setup(&mut self, id: &Identity) -> Result<()> {
+    fn session_setup(&mut self, id: &Identity) -> Result<()> {
         let body = |blob: &[u8]| -> Result<Vec<u8>> {
             let mut b = Vec::with_capacity(24 + blob.len());
             b.u16(25);
@@ -232,34 +277,15 @@ impl Client {
         Ok(())
     }
 
-    fn derive_keys(&mut self, key: &[u8; 16], hash: &[u8; 64]) {
-        match self.neg.dialect {
-            0x0202 | 0x0210 => self.signer = Some(Signer::HmacSha256(*key)),
-            0x0300 | 0x0302 => {
-                self.signer = Some(Signer::AesCmac(kdf(key, b"SMB2AESCMAC\0", b"SmbSign\0")));
-                self.sealer = self.neg.cipher.map(|c| {
-                    Sealer::new(
-                        c,
-                        kdf(key, b"SMB2AESCCM\0", b"ServerIn \0"),
-                        kdf(key, b"SMB2AESCCM\0", b"ServerOut\0"),
-                    )
-                });
-            }
-            _ => {
-                self.signer = Some(Signer::AesCmac(kdf(key, b"SMBSigningKey\0", hash)));
-                self.sealer = self.neg.cipher.map(|c| {
-                    Sealer::new(
-                        c,
-                        kdf(key, b"SMBC2SCipherKey\0", hash),
-                        kdf(key, b"SMBS2CCipherKey\0", hash),
-                    )
-                });
-            }
-        }
+    fn null_or_guest(&self) -> (bool, bool) {
+        (
+            self.session_flags & SESSION_NULL != 0,
+            self.session_flags & SESSION_GUEST != 0,
+        )
     }
 
     /// TREE_CONNECT to `unc` (`\\host\share`).
-    pub fn tree_connect(&mut self, unc: &str) -> Result<Tree> {
+    fn tree_connect(&mut self, unc: &str) -> Result<Tree> {
         let path = utf16le(unc);
         let mut b = Vec::with_capacity(8 + path.len());
         b.u16(9);
@@ -272,7 +298,7 @@ impl Client {
     }
 
     /// TREE_DISCONNECT.
-    pub fn tree_disconnect(&mut self, tree: &Tree) -> Result<()> {
+    fn tree_disconnect(&mut self, tree: &Tree) -> Result<()> {
         let encrypt = self.encrypt_session
             || (tree.share_flags & SHARE_ENCRYPT != 0 && self.sealer.is_some());
         let r = self.call(cmd::TREE_DISCONNECT, tree.id, &[4, 0, 0, 0], encrypt)?;
@@ -280,17 +306,20 @@ impl Client {
     }
 
     /// LOGOFF.
-    pub fn logoff(&mut self) -> Result<()> {
+    fn logoff(&mut self) -> Result<()> {
         let r = self.call(cmd::LOGOFF, 0, &[4, 0, 0, 0], self.encrypt_session)?;
         parse_simple(&r, cmd::LOGOFF)
     }
 
-    /// The cipher in use for a tree, if any.
-    pub fn cipher_for(&self, tree: &Tree) -> Option<&'static str> {
-        let sealed = self.encrypt_session || tree.share_flags & SHARE_ENCRYPT != 0;
-        self.sealer
-            .as_ref()
-            .filter(|_| sealed)
-            .map(|s| crypto::cipher_name(s.cipher))
+    fn share_type(tree: &Tree) -> &'static str {
+        share_type_name(tree.share_type)
+    }
+
+    fn protection(&self, tree: &Tree) -> String {
+        match self.cipher_for(tree) {
+            Some(cipher) => format!(", encrypted ({cipher})"),
+            None if self.signing => ", signed".into(),
+            None => String::new(),
+        }
     }
 }

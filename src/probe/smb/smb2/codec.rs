@@ -69,6 +69,16 @@ pub fn dialect_name(d: u16) -> &'static str {
     }
 }
 
+/// Share type as people name it (SMB2 ShareType: 1 disk, 2 pipe, 3 print).
+pub fn share_type_name(t: u8) -> &'static str {
+    match t {
+        1 => "disk",
+        2 => "pipe",
+        3 => "print",
+        _ => "unknown",
+    }
+}
+
 /// A parsed SMB2 reply.
 #[derive(Clone, Debug)]
 pub struct Reply {
