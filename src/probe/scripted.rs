@@ -21,6 +21,24 @@ use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport, attempt, micros};
 /// Environment variable holding the script.
 pub const SCRIPT_ENV: &str = "CLP_FSMON_TEST_PROBE";
 
+/// Why a script is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptError {
+    /// A step that is none of the known ones.
+    #[error("bad probe script step {0:?}")]
+    Step(String),
+    /// No step at all.
+    #[error("empty probe script")]
+    Empty,
+}
+
+/// The monitor's probe factory reports a refused script as text.
+impl From<ScriptError> for String {
+    fn from(e: ScriptError) -> Self {
+        e.to_string()
+    }
+}
+
 /// One step of a script.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -35,7 +53,7 @@ pub enum Step {
 }
 
 impl Step {
-    fn parse(s: &str) -> Result<Self, String> {
+    fn parse(s: &str) -> Result<Self, ScriptError> {
         match s.trim() {
             "ok" => Ok(Self::Ok),
             "fail" => Ok(Self::Fail),
@@ -44,7 +62,7 @@ impl Step {
                 .strip_prefix("slow:")
                 .and_then(|ms| ms.parse().ok())
                 .map(|ms| Self::Slow(Duration::from_millis(ms)))
-                .ok_or_else(|| format!("bad probe script step {other:?}")),
+                .ok_or_else(|| ScriptError::Step(other.into())),
         }
     }
 }
@@ -64,7 +82,7 @@ pub struct ScriptedProbe {
 
 impl ScriptedProbe {
     /// Parses a script (see the module doc).
-    pub fn parse(module: Module, target: &str, script: &str) -> Result<Self, String> {
+    pub fn parse(module: Module, target: &str, script: &str) -> Result<Self, ScriptError> {
         let source = if let Some(path) = script.strip_prefix('@') {
             Source::File(PathBuf::from(path))
         } else {
@@ -73,7 +91,7 @@ impl ScriptedProbe {
                 .map(Step::parse)
                 .collect::<Result<Vec<_>, _>>()?;
             if steps.is_empty() {
-                return Err("empty probe script".into());
+                return Err(ScriptError::Empty);
             }
             Source::Steps(Mutex::new((steps, 0)))
         };
@@ -219,6 +237,10 @@ mod tests {
     fn bad_steps_are_rejected() {
         assert!(ScriptedProbe::parse(Module::Nfsmon, "d", "ok,boom").is_err());
         assert!(ScriptedProbe::parse(Module::Nfsmon, "d", "slow:x").is_err());
+        assert_eq!(
+            ScriptedProbe::parse(Module::Nfsmon, "d", "ok,boom").err(),
+            Some(ScriptError::Step("boom".into()))
+        );
     }
 
     #[test]

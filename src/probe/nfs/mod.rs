@@ -31,7 +31,7 @@ use std::time::Duration;
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
 use crate::probe::attempt::{self, Attempt};
-use crate::probe::net::{self, Address, Defaults, Host};
+use crate::probe::net::{self, Address, AddressError, Defaults, Host};
 use crate::probe::{Deadline, Probe, ProbeCtx, ProbeFailure, ProbeReport};
 use rpc::{AuthSys, Proto, RpcClient, RpcError};
 
@@ -103,6 +103,27 @@ fn resolve(name: &str, deadline: Deadline) -> Result<IpAddr, Fail> {
     }
 }
 
+/// Why `clp_nfsmon`'s arguments make no probe (an invalid parameter, event 11).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `-d` is empty or longer than `MNTPATHLEN`.
+    #[error("invalid directory {0:?}")]
+    Directory(String),
+    /// `--udp` with `--nfs4`.
+    #[error("--udp cannot be combined with --nfs4 (NFSv4 runs over TCP)")]
+    UdpWithNfs4,
+    /// `-a` breaks the address rule.
+    #[error(transparent)]
+    Address(#[from] AddressError),
+}
+
+/// The applets' probe factories report an invalid parameter as text.
+impl From<ConfigError> for String {
+    fn from(e: ConfigError) -> Self {
+        e.to_string()
+    }
+}
+
 /// What earlier probes learnt about the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Road {
@@ -127,14 +148,14 @@ pub struct NfsProbe {
 
 impl NfsProbe {
     /// Builds the probe from `clp_nfsmon`'s options; `Err` is an invalid parameter (event 11).
-    pub fn from_args(a: &MonitorArgs) -> Result<Self, String> {
+    pub fn from_args(a: &MonitorArgs) -> Result<Self, ConfigError> {
         if a.target.is_empty() || a.target.len() > mount::MNTPATHLEN as usize {
-            return Err(format!("invalid directory {:?}", a.target));
+            return Err(ConfigError::Directory(a.target.clone()));
         }
         if a.nfs4 && a.udp {
-            return Err("--udp cannot be combined with --nfs4 (NFSv4 runs over TCP)".into());
+            return Err(ConfigError::UdpWithNfs4);
         }
-        let address = Address::parse(a.address.as_deref(), &DEFAULTS).map_err(|e| e.to_string())?;
+        let address = Address::parse(a.address.as_deref(), &DEFAULTS)?;
         Ok(Self {
             target: a.target.clone(),
             host: address.host,

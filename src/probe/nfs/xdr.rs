@@ -6,12 +6,11 @@
 //! a caller-given maximum and against the bytes actually left, so arbitrary input yields an
 //! [`XdrError`], never a panic or a large allocation.
 
-use std::fmt;
-
 /// Why bytes could not be decoded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum XdrError {
     /// The input ended before the item did.
+    #[error("XDR: truncated ({need} bytes needed, {have} left)")]
     Short {
         /// Bytes the item needed.
         need: usize,
@@ -19,6 +18,7 @@ pub enum XdrError {
         have: usize,
     },
     /// A length prefix exceeds the protocol's maximum for that item.
+    #[error("XDR: length {len} exceeds {max}")]
     TooLong {
         /// Length on the wire.
         len: u32,
@@ -26,22 +26,9 @@ pub enum XdrError {
         max: u32,
     },
     /// A value outside its enumeration (e.g. a boolean other than 0 or 1).
+    #[error("XDR: bad {0} value {1}")]
     BadValue(&'static str, u32),
 }
-
-impl fmt::Display for XdrError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Short { need, have } => {
-                write!(f, "XDR: truncated ({need} bytes needed, {have} left)")
-            }
-            Self::TooLong { len, max } => write!(f, "XDR: length {len} exceeds {max}"),
-            Self::BadValue(what, v) => write!(f, "XDR: bad {what} value {v}"),
-        }
-    }
-}
-
-impl std::error::Error for XdrError {}
 
 /// Padding needed after `len` bytes to reach a multiple of four.
 fn pad(len: usize) -> usize {

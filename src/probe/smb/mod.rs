@@ -32,14 +32,48 @@ use std::time::Duration;
 use crate::alert::{Alert, Event, Module};
 use crate::args::MonitorArgs;
 use crate::probe::attempt::{self, Attempt};
-use crate::probe::net::{self, Address, errno_name};
+use crate::probe::net::{self, Address, AddressError, errno_name};
 use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
+use credfile::CredError;
 use error::Error;
 use ntlmssp::Identity;
 
 /// Environment variable read for the password when neither `-p` nor `-A` gives one.
 pub const PASSWORD_ENV: &str = "CLP_FSMON_SMB_PASSWORD";
+
+/// Why `clp_sambamon`'s arguments make no probe (an invalid parameter, event 11). No variant
+/// holds the password.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `-s` is empty, too long or holds a path separator.
+    #[error("bad share name {0:?}")]
+    Share(String),
+    /// `-a` breaks the address rule.
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    /// `-A` names a file that is refused.
+    #[error("credentials file {path}: {source}")]
+    CredFile {
+        /// The file.
+        path: String,
+        /// Why it is refused.
+        source: CredError,
+    },
+    /// `-p` without a user.
+    #[error("a password (-p) needs a user (-u)")]
+    PasswordWithoutUser,
+    /// `-u DOMAIN\` with no user after the domain.
+    #[error("bad user name {0:?}")]
+    User(String),
+}
+
+/// The applets' probe factories report an invalid parameter as text.
+impl From<ConfigError> for String {
+    fn from(e: ConfigError) -> Self {
+        e.to_string()
+    }
+}
 
 /// The SMB probe. Holds no password: only the NTLMv2 key derived from it.
 #[derive(Debug)]
@@ -60,15 +94,17 @@ fn split_user(u: &str) -> (Option<&str>, &str) {
 impl SambaProbe {
     /// Builds the probe from the monitor's arguments. `Err` is an invalid parameter (event 11)
     /// with the reason; it never contains the password.
-    pub fn from_args(a: &MonitorArgs) -> Result<Self, String> {
+    pub fn from_args(a: &MonitorArgs) -> Result<Self, ConfigError> {
         let share = a.target.trim();
         if share.is_empty() || share.len() > 80 || share.contains(['\\', '/', '\0']) {
-            return Err(format!("bad share name {:?}", a.target));
+            return Err(ConfigError::Share(a.target.clone()));
         }
-        let endpoint = Address::parse(a.address.as_deref(), &transport::DEFAULTS)
-            .map_err(|e| e.to_string())?;
+        let endpoint = Address::parse(a.address.as_deref(), &transport::DEFAULTS)?;
         let file = match &a.credentials_file {
-            Some(p) => Some(credfile::read(p).map_err(|e| format!("credentials file {p}: {e}"))?),
+            Some(p) => Some(credfile::read(p).map_err(|source| ConfigError::CredFile {
+                path: p.clone(),
+                source,
+            })?),
             None => None,
         };
         let file = file.as_ref();
@@ -80,14 +116,14 @@ impl SambaProbe {
         let identity = match user {
             None => {
                 if a.password.is_some() {
-                    return Err("a password (-p) needs a user (-u)".into());
+                    return Err(ConfigError::PasswordWithoutUser);
                 }
                 Identity::Anonymous
             }
             Some(u) => {
                 let (dom, name) = split_user(u);
                 if name.is_empty() {
-                    return Err(format!("bad user name {u:?}"));
+                    return Err(ConfigError::User(u.to_owned()));
                 }
                 let domain = dom.or(file.and_then(|f| f.domain.as_deref())).unwrap_or("");
                 let env = std::env::var(PASSWORD_ENV).ok();
@@ -283,10 +319,17 @@ mod tests {
             Identity::Anonymous => panic!("anonymous"),
         }
         let missing = SambaProbe::from_args(&args(&["-s", "s", "-A", "/nonexistent/cred"]));
-        assert!(missing.unwrap_err().contains("/nonexistent/cred"));
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .contains("/nonexistent/cred")
+        );
         // one that others may read is refused, never read as anonymous (see credfile)
         mode(0o644);
-        let e = SambaProbe::from_args(&args(&["-s", "s", "-A", f.to_str().unwrap()])).unwrap_err();
+        let e = SambaProbe::from_args(&args(&["-s", "s", "-A", f.to_str().unwrap()]))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("credentials file ") && e.contains("mode 0644"),
             "{e}"
@@ -303,7 +346,7 @@ mod tests {
             &["-s", "s", "-p", "pw-secret"],
             &["-s", "s", "-u", r"DOM\", "-p", "pw-secret"],
         ] {
-            let e = SambaProbe::from_args(&args(extra)).unwrap_err();
+            let e = SambaProbe::from_args(&args(extra)).unwrap_err().to_string();
             assert!(!e.contains("pw-secret"), "{e}");
         }
     }

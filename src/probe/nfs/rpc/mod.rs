@@ -10,7 +10,6 @@
 pub mod client;
 pub mod codec;
 
-use std::fmt;
 use std::io;
 
 use super::xdr::XdrError;
@@ -19,43 +18,58 @@ use crate::probe::net::{self, errno_name, errno_status, strerror};
 pub use client::{Proto, RpcClient};
 pub use codec::{AuthSys, Reply, decode_reply, read_record};
 
-/// Why an RPC call failed.
-#[derive(Debug)]
+/// Why an RPC call failed; its text is `clnt_sperror`'s.
+#[derive(Debug, thiserror::Error)]
 pub enum RpcError {
     /// A socket error (errno), the deadline passed with no answer, or the cancel token was
     /// raised.
-    Net(net::Error),
+    #[error("{}", net_text(.0))]
+    Net(#[from] net::Error),
     /// Accepted, `PROG_UNAVAIL`.
+    #[error("RPC: Program unavailable")]
     ProgUnavail,
     /// Accepted, `PROG_MISMATCH` with the versions the server supports.
+    #[error("RPC: Program/version mismatch; low version = {0}, high version = {1}")]
     ProgMismatch(u32, u32),
     /// Accepted, `PROC_UNAVAIL`.
+    #[error("RPC: Procedure unavailable")]
     ProcUnavail,
     /// Accepted, `GARBAGE_ARGS`.
+    #[error("RPC: Server can't decode arguments")]
     GarbageArgs,
     /// Accepted, `SYSTEM_ERR`.
+    #[error("RPC: Remote system error")]
     SystemErr,
     /// Accepted with an unknown status.
+    #[error("RPC: Failed (accept_stat {0})")]
     AcceptStat(u32),
     /// Denied, `RPC_MISMATCH`.
+    #[error("RPC: Incompatible versions of RPC; low version = {0}, high version = {1}")]
     RpcMismatch(u32, u32),
     /// Denied, `AUTH_ERROR` with its `auth_stat`.
+    #[error("RPC: Authentication error; why = {}", auth_stat_text(*.0))]
     AuthError(u32),
     /// The reply could not be decoded.
-    Decode(XdrError),
+    #[error("RPC: Can't decode result ({0})")]
+    Decode(#[from] XdrError),
     /// The reply is not an RPC reply (wrong message type, bad reply state, oversized record).
+    #[error("RPC: Can't decode result ({0})")]
     Garbage(&'static str),
 }
 
-impl From<net::Error> for RpcError {
-    fn from(e: net::Error) -> Self {
-        Self::Net(e)
-    }
-}
-
-impl From<XdrError> for RpcError {
-    fn from(e: XdrError) -> Self {
-        Self::Decode(e)
+/// `clnt_sperror`'s text of a socket failure.
+fn net_text(e: &net::Error) -> String {
+    match e {
+        net::Error::Io(net::Op::Send, e) => {
+            format!("RPC: Unable to send: errno = {}.", strerror(e))
+        }
+        net::Error::Io(_, e) => format!("RPC: Unable to receive: errno = {}.", strerror(e)),
+        net::Error::Closed => format!(
+            "RPC: Unable to receive: errno = {}.",
+            strerror(&io::Error::from_raw_os_error(nix::libc::ECONNRESET))
+        ),
+        net::Error::TimedOut => "RPC: Timed out".into(),
+        net::Error::Cancelled => "RPC: Cancelled".into(),
     }
 }
 
@@ -100,46 +114,6 @@ impl RpcError {
     }
 }
 
-impl fmt::Display for RpcError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Net(net::Error::Io(net::Op::Send, e)) => {
-                write!(f, "RPC: Unable to send: errno = {}.", strerror(e))
-            }
-            Self::Net(net::Error::Io(_, e)) => {
-                write!(f, "RPC: Unable to receive: errno = {}.", strerror(e))
-            }
-            Self::Net(net::Error::Closed) => write!(
-                f,
-                "RPC: Unable to receive: errno = {}.",
-                strerror(&io::Error::from_raw_os_error(nix::libc::ECONNRESET))
-            ),
-            Self::Net(net::Error::TimedOut) => f.write_str("RPC: Timed out"),
-            Self::Net(net::Error::Cancelled) => f.write_str("RPC: Cancelled"),
-            Self::ProgUnavail => f.write_str("RPC: Program unavailable"),
-            Self::ProgMismatch(lo, hi) => write!(
-                f,
-                "RPC: Program/version mismatch; low version = {lo}, high version = {hi}"
-            ),
-            Self::ProcUnavail => f.write_str("RPC: Procedure unavailable"),
-            Self::GarbageArgs => f.write_str("RPC: Server can't decode arguments"),
-            Self::SystemErr => f.write_str("RPC: Remote system error"),
-            Self::AcceptStat(s) => write!(f, "RPC: Failed (accept_stat {s})"),
-            Self::RpcMismatch(lo, hi) => write!(
-                f,
-                "RPC: Incompatible versions of RPC; low version = {lo}, high version = {hi}"
-            ),
-            Self::AuthError(s) => {
-                write!(f, "RPC: Authentication error; why = {}", auth_stat_text(*s))
-            }
-            Self::Decode(e) => write!(f, "RPC: Can't decode result ({e})"),
-            Self::Garbage(why) => write!(f, "RPC: Can't decode result ({why})"),
-        }
-    }
-}
-
-impl std::error::Error for RpcError {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +130,25 @@ mod tests {
         );
         assert_eq!(e.status(), "ECONNREFUSED (111)");
         assert!(e.is_refused());
+        let closed = RpcError::from(net::Error::Closed);
+        assert_eq!(
+            (closed.to_string(), closed.status()),
+            (
+                "RPC: Unable to receive: errno = Connection reset by peer.".into(),
+                "ECONNRESET (104)".into()
+            )
+        );
+        let send = RpcError::from(net::Error::Io(
+            net::Op::Send,
+            io::Error::from_raw_os_error(nix::libc::EPIPE),
+        ));
+        assert_eq!(
+            send.to_string(),
+            "RPC: Unable to send: errno = Broken pipe."
+        );
+        assert_eq!(
+            RpcError::ProgMismatch(2, 3).to_string(),
+            "RPC: Program/version mismatch; low version = 2, high version = 3"
+        );
     }
 }
