@@ -10,7 +10,7 @@
 pub(crate) mod attempt;
 pub mod net;
 pub mod nfs;
-pub mod scripted;
+pub(crate) mod scripted;
 pub mod smb;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,19 +35,19 @@ impl Deadline {
     }
 
     /// The instant.
-    pub fn at(self) -> Instant {
+    pub(crate) fn at(self) -> Instant {
         self.0
     }
 
     /// Time left, or `None` once the deadline has passed.
-    pub fn remaining(self) -> Option<Duration> {
+    pub(crate) fn remaining(self) -> Option<Duration> {
         self.0
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
     }
 
     /// True once the deadline has passed.
-    pub fn expired(self) -> bool {
+    pub(crate) fn expired(self) -> bool {
         self.remaining().is_none()
     }
 }
@@ -68,7 +68,7 @@ impl Cancel {
     }
 
     /// True once raised.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
 }
@@ -80,7 +80,7 @@ pub struct Progress(Arc<Mutex<Vec<PhaseTiming>>>);
 
 impl Progress {
     /// Phases completed so far.
-    pub fn completed(&self) -> Vec<PhaseTiming> {
+    pub(crate) fn completed(&self) -> Vec<PhaseTiming> {
         self.0.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
@@ -98,7 +98,7 @@ pub struct ProbeCtx {
     pub deadline: Deadline,
     /// Raised when the probe is abandoned.
     pub cancel: Cancel,
-    /// Phases completed so far (fed by [`attempt::PhaseClock::for_ctx`]).
+    /// Phases completed so far (fed by `attempt::PhaseClock::for_ctx`).
     pub progress: Progress,
 }
 

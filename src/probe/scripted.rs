@@ -19,11 +19,11 @@ use crate::alert::{Alert, Event, Module};
 use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport, attempt, micros};
 
 /// Environment variable holding the script.
-pub const SCRIPT_ENV: &str = "CLP_FSMON_TEST_PROBE";
+pub(crate) const SCRIPT_ENV: &str = "CLP_FSMON_TEST_PROBE";
 
 /// Why a script is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ScriptError {
+pub(crate) enum ScriptError {
     /// A step that is none of the known ones.
     #[error("bad probe script step {0:?}")]
     Step(String),
@@ -41,7 +41,7 @@ impl From<ScriptError> for String {
 
 /// One step of a script.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Succeed at once.
     Ok,
     /// Fail at once (connection refused).
@@ -73,7 +73,7 @@ enum Source {
 }
 
 /// The scripted probe.
-pub struct ScriptedProbe {
+pub(crate) struct ScriptedProbe {
     module: Module,
     target: String,
     source: Source,
@@ -82,7 +82,7 @@ pub struct ScriptedProbe {
 
 impl ScriptedProbe {
     /// Parses a script (see the module doc).
-    pub fn parse(module: Module, target: &str, script: &str) -> Result<Self, ScriptError> {
+    pub(crate) fn parse(module: Module, target: &str, script: &str) -> Result<Self, ScriptError> {
         let source = if let Some(path) = script.strip_prefix('@') {
             Source::File(PathBuf::from(path))
         } else {
@@ -104,7 +104,8 @@ impl ScriptedProbe {
     }
 
     /// How many probes have started.
-    pub fn probes_started(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn probes_started(&self) -> u64 {
         *self.count.lock().unwrap()
     }
 

@@ -1,14 +1,14 @@
 //! The network kit both probes share, so the hard parts exist once: the `-a` address rule and
-//! a name lookup bounded by the probe's deadline ([`address`]), socket I/O bounded by the
-//! probe's one deadline and its cancel token ([`io`]), and errno text (here).
+//! a name lookup bounded by the probe's deadline (`address`), socket I/O bounded by the
+//! probe's one deadline and its cancel token (`io`), and errno text (here).
 //!
 //! Alerts and fault logs name socket failures by errno, in two spellings: the symbolic name and
-//! number an administrator greps for (`ECONNREFUSED (111)`, [`errno_name`]) and the `strerror`
-//! text `clnt_sperror(3)` prints (`Connection refused`, [`strerror`]). What each probe makes of
+//! number an administrator greps for (`ECONNREFUSED (111)`, `errno_name`) and the `strerror`
+//! text `clnt_sperror(3)` prints (`Connection refused`, `strerror`). What each probe makes of
 //! an [`Error`] (which event, which text) is the probe's business: this module only says which
 //! socket operation failed, and how.
 
-pub mod address;
+pub(crate) mod address;
 pub(crate) mod io;
 
 use nix::errno::Errno;
@@ -63,7 +63,7 @@ pub(crate) fn errno_name(n: i32) -> String {
     format!("{:?} ({n})", Errno::from_raw(n))
 }
 
-/// [`errno_name`] of an I/O error, or its text when it carries no errno.
+/// `errno_name` of an I/O error, or its text when it carries no errno.
 pub(crate) fn errno_status(e: &std::io::Error) -> String {
     e.raw_os_error().map_or_else(|| e.to_string(), errno_name)
 }

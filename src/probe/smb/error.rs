@@ -31,7 +31,7 @@ pub enum Error {
 
 impl Error {
     /// A malformed-reply error.
-    pub fn protocol(what: impl Into<String>) -> Self {
+    pub(crate) fn protocol(what: impl Into<String>) -> Self {
         Self::Protocol(what.into())
     }
 }

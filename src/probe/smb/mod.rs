@@ -5,11 +5,11 @@
 //! The client is hand-written rather than taken from an SMB crate: the available crates are
 //! async (they bring a runtime and dozens of dependencies into a process that watches one share)
 //! and hide the NT status behind their own error types, while the probe is a handful of round
-//! trips whose exact status and phase the alerts must report. The pieces: [`session`] (the one
-//! session flow, SMB2 first and SMB1 as the fallback), [`transport`] (the connection and NetBIOS
+//! trips whose exact status and phase the alerts must report. The pieces: `session` (the one
+//! session flow, SMB2 first and SMB1 as the fallback), `transport` (the connection and NetBIOS
 //! framing over [`crate::probe::net`]), [`smb2`] (SMB2/3 codec and client, with signing and
 //! encryption keys from [`crypto`]), [`smb1`] (the NT LM 0.12 fallback for servers without
-//! SMB2), [`ntlmssp`] (authentication), [`status`] (NT status names). This module turns the
+//! SMB2), [`ntlmssp`] (authentication), `status` (NT status names). This module turns the
 //! arguments into a probe and a failed step into its catalogue event.
 
 // Protocol message names (NEGOTIATE, NTLMv2, HMAC-MD5…) are spelled as the specs spell them,
@@ -23,9 +23,9 @@ pub mod ntlmssp;
 mod session;
 pub mod smb1;
 pub mod smb2;
-pub mod status;
-pub mod transport;
-pub mod wire;
+pub(crate) mod status;
+pub(crate) mod transport;
+pub(crate) mod wire;
 
 use std::time::Duration;
 

@@ -13,12 +13,12 @@ use crate::probe::net::{self, Address, Bounds, Defaults, Stream};
 use crate::probe::{Deadline, ProbeCtx};
 
 /// Largest reply accepted (a probe's replies are a few hundred bytes).
-pub const MAX_MESSAGE: usize = 1 << 20;
+pub(crate) const MAX_MESSAGE: usize = 1 << 20;
 
 /// The default SMB port (direct TCP).
-pub const PORT_DIRECT: u16 = 445;
+pub(crate) const PORT_DIRECT: u16 = 445;
 /// The NetBIOS session service port.
-pub const PORT_NETBIOS: u16 = 139;
+pub(crate) const PORT_NETBIOS: u16 = 139;
 
 /// Where `clp_sambamon` connects without `-a`: 127.0.0.1, port 445.
 pub(crate) const DEFAULTS: Defaults = Defaults {
@@ -41,7 +41,7 @@ fn resolve(ep: &Address, deadline: Deadline) -> Result<Vec<SocketAddr>> {
 }
 
 /// A connected, framed SMB transport.
-pub struct Transport {
+pub(crate) struct Transport {
     stream: Stream,
 }
 
@@ -101,7 +101,7 @@ impl Transport {
     }
 
     /// Sends one SMB message with its 4-byte length prefix.
-    pub fn send(&mut self, msg: &[u8]) -> Result<()> {
+    pub(crate) fn send(&mut self, msg: &[u8]) -> Result<()> {
         let len = u32::try_from(msg.len())
             .ok()
             .filter(|&n| n < 1 << 24)
@@ -113,7 +113,7 @@ impl Transport {
     }
 
     /// Receives one SMB message (skipping NetBIOS keep-alives).
-    pub fn recv(&mut self) -> Result<Vec<u8>> {
+    pub(crate) fn recv(&mut self) -> Result<Vec<u8>> {
         loop {
             let mut head = [0u8; 4];
             self.read_exact(&mut head)?;
@@ -149,7 +149,7 @@ fn frame_len(head: [u8; 4]) -> usize {
 
 /// RFC 1001 first-level encoding of a 16-byte NetBIOS name (15 characters, space padded, plus
 /// the type byte), with its length prefix and the empty scope.
-pub fn encode_netbios_name(name: &str, kind: u8) -> [u8; 34] {
+pub(crate) fn encode_netbios_name(name: &str, kind: u8) -> [u8; 34] {
     let mut raw = [b' '; 16];
     for (d, s) in raw.iter_mut().zip(name.bytes().take(15)) {
         *d = s.to_ascii_uppercase();

@@ -18,9 +18,9 @@ use crate::probe::net::{self, Bounds, Datagram, Kind, Stream};
 use crate::probe::{Cancel, Deadline};
 
 /// First UDP retransmission timeout; doubled after each retransmission up to [`UDP_RTO_MAX`].
-pub const UDP_RTO: Duration = Duration::from_millis(500);
+pub(crate) const UDP_RTO: Duration = Duration::from_millis(500);
 /// Longest UDP retransmission timeout.
-pub const UDP_RTO_MAX: Duration = Duration::from_secs(4);
+pub(crate) const UDP_RTO_MAX: Duration = Duration::from_secs(4);
 
 /// Transport protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub enum Proto {
 
 impl Proto {
     /// IP protocol number, as the portmapper wants it.
-    pub fn ipproto(self) -> u32 {
+    pub(crate) fn ipproto(self) -> u32 {
         match self {
             Self::Tcp => 6,
             Self::Udp => 17,
@@ -41,7 +41,7 @@ impl Proto {
     }
 
     /// `TCP` or `UDP`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Tcp => "TCP",
             Self::Udp => "UDP",
@@ -57,7 +57,6 @@ enum Conn {
 /// One RPC client connection to one server port, bounded by a deadline and a cancel token.
 pub struct RpcClient {
     conn: Conn,
-    peer: SocketAddr,
     xid: u32,
     cred: Option<AuthSys>,
 }
@@ -146,16 +145,10 @@ impl RpcClient {
             };
             return Ok(Self {
                 conn,
-                peer,
                 xid: next_xid(),
                 cred,
             });
         }
-    }
-
-    /// The server address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
     }
 
     /// Calls `proc_` of program `prog` version `vers` with encoded `args`; returns the result

@@ -7,7 +7,7 @@ use super::RpcError;
 use crate::probe::nfs::xdr::{Decoder, Encoder, XdrError};
 
 /// Largest reply accepted (the probe's replies are a few hundred bytes).
-pub const MAX_REPLY: usize = 1 << 20;
+pub(crate) const MAX_REPLY: usize = 1 << 20;
 
 const CALL: u32 = 0;
 const REPLY: u32 = 1;
@@ -54,7 +54,7 @@ impl AuthSys {
     }
 
     /// The credential body (`authsys_parms`).
-    pub fn body(&self) -> Vec<u8> {
+    pub(crate) fn body(&self) -> Vec<u8> {
         let mut e = Encoder::new();
         e.u32(self.stamp)
             .string(&self.machine)
@@ -90,7 +90,7 @@ impl AuthSys {
 }
 
 /// Encodes a CALL message header plus `args`.
-pub fn encode_call(
+pub(crate) fn encode_call(
     xid: u32,
     prog: u32,
     vers: u32,
@@ -150,13 +150,13 @@ pub fn decode_reply(msg: &[u8]) -> Result<Reply<'_>, RpcError> {
 }
 
 /// Splits a TCP record-marking header into (last fragment, fragment length).
-pub fn record_header(h: [u8; 4]) -> (bool, usize) {
+pub(crate) fn record_header(h: [u8; 4]) -> (bool, usize) {
     let v = u32::from_be_bytes(h);
     (v & 0x8000_0000 != 0, (v & 0x7fff_ffff) as usize)
 }
 
 /// Reassembles one record from a byte stream (record marking, RFC 5531 §11), rejecting records
-/// longer than [`MAX_REPLY`]. `read` fills the buffer it is given completely or fails.
+/// longer than `MAX_REPLY`. `read` fills the buffer it is given completely or fails.
 pub fn read_record<E>(
     mut read: impl FnMut(&mut [u8]) -> Result<(), E>,
     too_long: impl Fn() -> E,

@@ -1,14 +1,14 @@
-//! ONC RPC version 2 (RFC 5531), as the NFS probe speaks it: the wire format ([`codec`]: call
+//! ONC RPC version 2 (RFC 5531), as the NFS probe speaks it: the wire format (`codec`: call
 //! messages with `AUTH_SYS` credentials, reply decoding, TCP record marking) apart from the
-//! client that carries it ([`client`]: TCP and UDP with retransmission, a reserved source port),
+//! client that carries it (`client`: TCP and UDP with retransmission, a reserved source port),
 //! so the parsers can be tested and fuzzed on bytes alone and the client holds no format.
 //!
 //! Every socket operation is [`crate::probe::net`]'s, so a raised cancel token (`-stop`) is
 //! noticed within a slice, and no wait runs beyond the deadline. Error texts ([`RpcError`])
 //! follow `clnt_sperror(3)` as the original product printed them (SPEC §4).
 
-pub mod client;
-pub mod codec;
+pub(crate) mod client;
+pub(crate) mod codec;
 
 use std::io;
 
@@ -89,12 +89,12 @@ fn auth_stat_text(s: u32) -> &'static str {
 
 impl RpcError {
     /// True when the peer refused the connection (or answered ICMP port unreachable).
-    pub fn is_refused(&self) -> bool {
+    pub(crate) fn is_refused(&self) -> bool {
         matches!(self, Self::Net(net::Error::Io(_, e)) if e.kind() == io::ErrorKind::ConnectionRefused)
     }
 
     /// Short status for the fault log: `ECONNREFUSED (111)`, `RPC_TIMEDOUT`, `PROG_UNAVAIL (1)`.
-    pub fn status(&self) -> String {
+    pub(crate) fn status(&self) -> String {
         match self {
             Self::Net(net::Error::Io(_, e)) => errno_status(e),
             // The connection closed under a call: what the C library reports as a reset.

@@ -20,7 +20,7 @@ use super::codec::{
 };
 
 /// An SMB1 connection.
-pub struct Client {
+pub(crate) struct Client {
     t: Transport,
     /// What NEGOTIATE settled.
     pub neg: Negotiated,
@@ -36,7 +36,7 @@ pub struct Client {
 
 impl Client {
     /// NEGOTIATE on a fresh connection.
-    pub fn negotiate(mut t: Transport) -> Result<Self> {
+    pub(crate) fn negotiate(mut t: Transport) -> Result<Self> {
         t.send(&negotiate_request())?;
         let r = Reply::parse(&t.recv()?)?;
         let neg = parse_negotiate(&r)?;

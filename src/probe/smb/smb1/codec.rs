@@ -13,22 +13,22 @@ use super::super::status;
 use super::super::wire::{Bytes, Put};
 
 /// SMB1 protocol ID.
-pub const PROTOCOL_ID: [u8; 4] = [0xff, b'S', b'M', b'B'];
+pub(crate) const PROTOCOL_ID: [u8; 4] = [0xff, b'S', b'M', b'B'];
 /// Header size.
-pub const HEADER_LEN: usize = 32;
+pub(crate) const HEADER_LEN: usize = 32;
 
 /// Commands.
-pub mod cmd {
+pub(crate) mod cmd {
     /// TREE_DISCONNECT.
-    pub const TREE_DISCONNECT: u8 = 0x71;
+    pub(crate) const TREE_DISCONNECT: u8 = 0x71;
     /// NEGOTIATE.
-    pub const NEGOTIATE: u8 = 0x72;
+    pub(crate) const NEGOTIATE: u8 = 0x72;
     /// SESSION_SETUP_ANDX.
-    pub const SESSION_SETUP_ANDX: u8 = 0x73;
+    pub(crate) const SESSION_SETUP_ANDX: u8 = 0x73;
     /// LOGOFF_ANDX.
-    pub const LOGOFF_ANDX: u8 = 0x74;
+    pub(crate) const LOGOFF_ANDX: u8 = 0x74;
     /// TREE_CONNECT_ANDX.
-    pub const TREE_CONNECT_ANDX: u8 = 0x75;
+    pub(crate) const TREE_CONNECT_ANDX: u8 = 0x75;
 }
 
 const FLAGS2_UNICODE: u16 = 0x8000;
@@ -46,10 +46,10 @@ pub(crate) const CAP_STATUS32: u32 = 0x0040;
 pub(crate) const CAP_EXTENDED_SECURITY: u32 = 0x8000_0000;
 
 /// Negotiate SecurityMode bit: signatures required.
-pub const SECURITY_SIGNATURES_REQUIRED: u8 = 0x08;
+pub(crate) const SECURITY_SIGNATURES_REQUIRED: u8 = 0x08;
 
 /// The dialect offered.
-pub const DIALECT: &[u8] = b"NT LM 0.12";
+pub(crate) const DIALECT: &[u8] = b"NT LM 0.12";
 
 /// A parsed SMB1 reply.
 #[derive(Clone, Debug)]
@@ -201,7 +201,7 @@ pub fn parse_tree_connect(r: &Reply) -> Result<Tree> {
 }
 
 /// Share type named by an SMB1 service string.
-pub fn share_type_name(service: &str) -> &'static str {
+pub(crate) fn share_type_name(service: &str) -> &'static str {
     match service {
         "A:" => "disk",
         "LPT1:" => "print",
@@ -212,7 +212,7 @@ pub fn share_type_name(service: &str) -> &'static str {
 }
 
 /// The SMB1 signature of `msg` with sequence number `seq` (MS-CIFS 3.1.5.1).
-pub fn signature(key: &[u8; 16], msg: &[u8], seq: u32) -> [u8; 8] {
+pub(crate) fn signature(key: &[u8; 16], msg: &[u8], seq: u32) -> [u8; 8] {
     let mut m = msg.to_vec();
     if let Some(field) = m.get_mut(SIG_OFF..SIG_OFF + 8) {
         field[..4].copy_from_slice(&seq.to_le_bytes());
@@ -252,7 +252,7 @@ pub(crate) fn header(command: u8, tid: u16, uid: u16, mid: u16) -> Vec<u8> {
 }
 
 /// The NEGOTIATE request offering only `NT LM 0.12`.
-pub fn negotiate_request() -> Vec<u8> {
+pub(crate) fn negotiate_request() -> Vec<u8> {
     let mut m = header(cmd::NEGOTIATE, 0, 0, 0);
     m.push(0);
     let mut d = vec![0x02];

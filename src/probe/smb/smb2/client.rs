@@ -21,7 +21,7 @@ use super::codec::{
 use crate::probe::net;
 
 /// The outcome of trying SMB2 NEGOTIATE.
-pub enum Start {
+pub(crate) enum Start {
     /// The server speaks SMB2/3.
     Smb2(Box<Client>),
     /// The server dropped the connection or answered in SMB1: it speaks no SMB2.
@@ -29,7 +29,7 @@ pub enum Start {
 }
 
 /// An SMB2/3 connection with at most one session and one tree.
-pub struct Client {
+pub(crate) struct Client {
     t: Transport,
     /// What NEGOTIATE settled.
     pub neg: Negotiated,
@@ -54,7 +54,7 @@ fn random<const N: usize>() -> Result<[u8; N]> {
 
 impl Client {
     /// Sends NEGOTIATE on a fresh connection.
-    pub fn negotiate(mut t: Transport) -> Result<Start> {
+    pub(crate) fn negotiate(mut t: Transport) -> Result<Start> {
         let req = negotiate_request(&random::<16>()?, &random::<32>()?);
         t.send(&req)?;
         let raw = match t.recv() {
@@ -197,7 +197,7 @@ impl Client {
     }
 
     /// The cipher in use for a tree, if any.
-    pub fn cipher_for(&self, tree: &Tree) -> Option<&'static str> {
+    pub(crate) fn cipher_for(&self, tree: &Tree) -> Option<&'static str> {
         let sealed = self.encrypt_session || tree.share_flags & SHARE_ENCRYPT != 0;
         self.sealer
             .as_ref()

@@ -12,53 +12,51 @@ use super::super::status;
 use super::super::wire::{Bytes, Put};
 
 /// SMB2 protocol ID.
-pub const PROTOCOL_ID: [u8; 4] = [0xfe, b'S', b'M', b'B'];
+pub(crate) const PROTOCOL_ID: [u8; 4] = [0xfe, b'S', b'M', b'B'];
 /// Header size.
-pub const HEADER_LEN: usize = 64;
+pub(crate) const HEADER_LEN: usize = 64;
 
 /// Commands used here.
-pub mod cmd {
+pub(crate) mod cmd {
     /// NEGOTIATE.
-    pub const NEGOTIATE: u16 = 0;
+    pub(crate) const NEGOTIATE: u16 = 0;
     /// SESSION_SETUP.
-    pub const SESSION_SETUP: u16 = 1;
+    pub(crate) const SESSION_SETUP: u16 = 1;
     /// LOGOFF.
-    pub const LOGOFF: u16 = 2;
+    pub(crate) const LOGOFF: u16 = 2;
     /// TREE_CONNECT.
-    pub const TREE_CONNECT: u16 = 3;
+    pub(crate) const TREE_CONNECT: u16 = 3;
     /// TREE_DISCONNECT.
-    pub const TREE_DISCONNECT: u16 = 4;
+    pub(crate) const TREE_DISCONNECT: u16 = 4;
 }
 
 /// Header flag: reply.
-pub const FLAG_RESPONSE: u32 = 0x1;
+pub(crate) const FLAG_RESPONSE: u32 = 0x1;
 /// Header flag: async.
-pub const FLAG_ASYNC: u32 = 0x2;
+pub(crate) const FLAG_ASYNC: u32 = 0x2;
 /// Header flag: signed.
-pub const FLAG_SIGNED: u32 = 0x8;
+pub(crate) const FLAG_SIGNED: u32 = 0x8;
 
 /// Negotiate SecurityMode: signing enabled.
-pub const SIGNING_ENABLED: u16 = 0x1;
-/// Negotiate SecurityMode: signing required.
-pub const SIGNING_REQUIRED: u16 = 0x2;
+pub(crate) const SIGNING_ENABLED: u16 = 0x1;
 /// Global capability: encryption (3.0/3.0.2).
-pub const CAP_ENCRYPTION: u32 = 0x40;
+pub(crate) const CAP_ENCRYPTION: u32 = 0x40;
 
 /// Session flag: guest.
-pub const SESSION_GUEST: u16 = 0x1;
+pub(crate) const SESSION_GUEST: u16 = 0x1;
 /// Session flag: null (anonymous).
-pub const SESSION_NULL: u16 = 0x2;
+pub(crate) const SESSION_NULL: u16 = 0x2;
 /// Session flag: encrypt all messages.
-pub const SESSION_ENCRYPT: u16 = 0x4;
+pub(crate) const SESSION_ENCRYPT: u16 = 0x4;
 
 /// Share flag: encrypt messages of this tree.
-pub const SHARE_ENCRYPT: u32 = 0x8000;
+pub(crate) const SHARE_ENCRYPT: u32 = 0x8000;
 
 /// Dialects offered, oldest first.
-pub const DIALECTS: [u16; 5] = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311];
+pub(crate) const DIALECTS: [u16; 5] = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311];
 
 /// Dialect as people write it (`3.1.1`).
-pub fn dialect_name(d: u16) -> &'static str {
+pub(crate) fn dialect_name(d: u16) -> &'static str {
     match d {
         0x0202 => "2.0.2",
         0x0210 => "2.1",
@@ -70,7 +68,7 @@ pub fn dialect_name(d: u16) -> &'static str {
 }
 
 /// Share type as people name it (SMB2 ShareType: 1 disk, 2 pipe, 3 print).
-pub fn share_type_name(t: u8) -> &'static str {
+pub(crate) fn share_type_name(t: u8) -> &'static str {
     match t {
         1 => "disk",
         2 => "pipe",
@@ -135,7 +133,7 @@ impl Reply {
     }
 
     /// The body after the header.
-    pub fn body(&self) -> Bytes<'_> {
+    pub(crate) fn body(&self) -> Bytes<'_> {
         Bytes(&self.raw[HEADER_LEN.min(self.raw.len())..])
     }
 
@@ -202,7 +200,7 @@ pub(crate) fn header(
 }
 
 /// The NEGOTIATE request with all dialects and the 3.1.1 contexts.
-pub fn negotiate_request(client_guid: &[u8; 16], salt: &[u8; 32]) -> Vec<u8> {
+pub(crate) fn negotiate_request(client_guid: &[u8; 16], salt: &[u8; 32]) -> Vec<u8> {
     let mut m = header(cmd::NEGOTIATE, 0, 0, 0, 0);
     m.u16(36);
     m.u16(5); // DialectCount
@@ -357,6 +355,9 @@ pub fn parse_simple(r: &Reply, command: u16) -> Result<()> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Negotiate SecurityMode: signing required (the client only ever offers signing).
+    const SIGNING_REQUIRED: u16 = 0x2;
 
     fn reply_bytes(command: u16, status: u32, body: &[u8]) -> Vec<u8> {
         let mut m = header(command, 0, 0, 0, 0);
