@@ -261,6 +261,12 @@ mod tests {
     use super::*;
     use std::net::{Ipv4Addr, TcpListener};
 
+    fn listen() -> (TcpListener, SocketAddr) {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let peer = listener.local_addr().unwrap();
+        (listener, peer)
+    }
+
     fn bounds(d: Duration) -> (Bounds, Cancel) {
         let cancel = Cancel::new();
         (Bounds::new(Deadline::after(d), &cancel), cancel)
@@ -268,8 +274,7 @@ mod tests {
 
     #[test]
     fn a_silent_peer_costs_the_deadline_and_a_closed_one_is_closed() {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let peer = listener.local_addr().unwrap();
+        let (listener, peer) = listen();
         let (b, _) = bounds(Duration::from_millis(200));
         let mut s = Stream::connect(peer, &b).unwrap();
         let (_silent, _) = listener.accept().unwrap();
@@ -295,8 +300,7 @@ mod tests {
 
     #[test]
     fn cancel_ends_a_wait_within_a_slice_and_refusal_keeps_its_errno() {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let peer = listener.local_addr().unwrap();
+        let (listener, peer) = listen();
         let (b, cancel) = bounds(Duration::from_secs(30));
         let mut stream = Stream::connect(peer, &b).unwrap();
         std::thread::spawn(move || {

@@ -120,10 +120,9 @@ mod tests {
 
     #[test]
     fn refused_text_matches_original() {
-        let e = RpcError::Net(net::Error::Io(
-            net::Op::Connect,
-            io::Error::from_raw_os_error(nix::libc::ECONNREFUSED),
-        ));
+        let io_error =
+            |op, errno| RpcError::from(net::Error::Io(op, io::Error::from_raw_os_error(errno)));
+        let e = io_error(net::Op::Connect, nix::libc::ECONNREFUSED);
         assert_eq!(
             e.to_string(),
             "RPC: Unable to receive: errno = Connection refused."
@@ -138,10 +137,7 @@ mod tests {
                 "ECONNRESET (104)".into()
             )
         );
-        let send = RpcError::from(net::Error::Io(
-            net::Op::Send,
-            io::Error::from_raw_os_error(nix::libc::EPIPE),
-        ));
+        let send = io_error(net::Op::Send, nix::libc::EPIPE);
         assert_eq!(
             send.to_string(),
             "RPC: Unable to send: errno = Broken pipe."
