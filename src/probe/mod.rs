@@ -6,6 +6,11 @@
 //! out to be the fault. Every wait inside a probe is bounded by [`ProbeCtx::deadline`]; the monitor
 //! loop enforces the same deadline from outside as a backstop and raises
 //! [`ProbeCtx::cancel`] when it gives up on a probe.
+//!
+//! The two real probes share what is hard to get right twice: [`net`] (the `-a` address rule,
+//! a deadline-bounded name lookup, connect, read and write, errno text) and `attempt` (the phase
+//! clock and the shape of a report, a failure and an abandoned probe). What stays in [`smb`] and
+//! [`nfs`] is each protocol and what its failures mean to an administrator.
 
 pub(crate) mod attempt;
 pub mod net;

@@ -2,8 +2,8 @@
 //! `UMNT`, or an `NFSv4` COMPOUND walk for servers that run no portmapper (SPEC §3).
 //!
 //! The ONC RPC client is written here by hand rather than taken from a crate, because the probe
-//! needs three things the available clients do not give together: plain blocking sockets where
-//! every wait is cut at the one probe deadline and the cancel token (no async runtime to carry
+//! needs three things the available clients do not give together: plain sockets where every
+//! wait is cut at the one probe deadline and the cancel token (no async runtime to carry
 //! for a handful of round trips), the exact RPC/MOUNT/NFS status of whatever failed (the alert
 //! texts are `clnt_sperror`'s and `mount error(MNT3ERR_…)`), and `AUTH_SYS` from a reserved port.
 //! It never mounts anything in the kernel: a hung kernel mount would put the monitor itself in D
@@ -16,6 +16,10 @@
 //! v4-only for good. A server that was once reached through the portmapper and then
 //! loses it is a fault (`RPC: Port mapper failure - …`), not a reason to switch roads; so is a
 //! portmapper named explicitly with `-a HOST:PORT`.
+//!
+//! The pieces: [`xdr`] and [`rpc`] (codec and client) under [`portmap`], [`mount`], [`nfs3`] and
+//! [`nfs4`] (each protocol's messages and status names); `roads` runs the steps of one probe.
+//! This module turns the arguments into a probe and holds what it learnt between probes.
 
 pub mod mount;
 pub mod nfs3;

@@ -1,7 +1,7 @@
 //! What can go wrong in one SMB probe, before it is mapped to a catalogue event.
 //!
-//! Socket errors are [`net::Error`]s and keep their errno (the catalogue's `nn` for events 71–75); server refusals keep
-//! their NT status; a reply we cannot parse is [`Error::Protocol`] (shown as
+//! Socket errors are [`net::Error`]s and keep their errno (the catalogue's `nn` for events
+//! 71–75); server refusals keep their NT status; a reply we cannot parse is [`Error::Protocol`] (shown as
 //! `STATUS_INVALID_NETWORK_RESPONSE`, the code Windows uses for the same situation).
 
 use crate::probe::net;
