@@ -1,6 +1,6 @@
 //! `clp_nfsmon ID -d DIR …`: watches an NFS export over ONC RPC (never a kernel mount) and exits
-//! when it fails `-c` times in a row. Parsing and orchestration only; the runtime is
-//! [`crate::monitor`], the probe [`crate::probe::nfs::NfsProbe`].
+//! when it fails `-c` times in a row. The applet turns its options into the probe's
+//! configuration ([`NfsTarget`]); the runtime is [`crate::monitor`], the probe [`NfsProbe`].
 
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -8,13 +8,29 @@ use std::sync::Arc;
 use crate::alert::Module;
 use crate::cli::MonitorArgs;
 use crate::probe::Probe;
-use crate::probe::nfs::NfsProbe;
+use crate::probe::nfs::{ConfigError, NfsProbe, NfsTarget};
 
-fn probe(a: &MonitorArgs) -> Result<Arc<dyn Probe>, String> {
-    Ok(Arc::new(NfsProbe::from_args(a)?))
+/// The probe's configuration from `clp_nfsmon`'s options.
+pub fn target(a: &MonitorArgs) -> NfsTarget {
+    NfsTarget {
+        export: a.target.clone(),
+        address: a.address.clone(),
+        nfs_port: a.nfs_port,
+        nfs4: a.nfs4,
+        udp: a.udp,
+    }
+}
+
+/// The probe `clp_nfsmon`'s options ask for.
+pub fn probe(a: &MonitorArgs) -> Result<NfsProbe, ConfigError> {
+    NfsProbe::new(&target(a))
+}
+
+fn factory(a: &MonitorArgs) -> Result<Arc<dyn Probe>, super::monitor::InvalidProbe> {
+    Ok(Arc::new(probe(a)?))
 }
 
 /// Entry point.
 pub fn main(args: &[OsString]) -> crate::exit::Status {
-    super::monitor::main(Module::Nfsmon, args, probe)
+    super::monitor::main(Module::Nfsmon, args, factory)
 }

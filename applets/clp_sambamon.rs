@@ -1,6 +1,7 @@
 //! `clp_sambamon ID -s SHARE …`: watches a Samba share with a real SMB session and exits when it
-//! fails `-c` times in a row. Parsing and orchestration only; the runtime is [`crate::monitor`],
-//! the probe [`crate::probe::smb::SambaProbe`].
+//! fails `-c` times in a row. The applet turns its options, a credentials file (`-A`) and the
+//! environment ([`PASSWORD_ENV`]) into the probe's configuration ([`SmbTarget`]); the runtime is
+//! [`crate::monitor`], the probe [`SambaProbe`].
 
 use std::ffi::OsString;
 use std::sync::Arc;
@@ -8,13 +9,63 @@ use std::sync::Arc;
 use crate::alert::Module;
 use crate::cli::MonitorArgs;
 use crate::probe::Probe;
-use crate::probe::smb::SambaProbe;
+use crate::probe::smb::{ConfigError, Logon, PASSWORD_ENV, SambaProbe, SmbTarget, credfile};
 
-fn probe(a: &MonitorArgs) -> Result<Arc<dyn Probe>, String> {
-    Ok(Arc::new(SambaProbe::from_args(a)?))
+/// The probe's configuration from `clp_sambamon`'s options. The user is `-u`, else the
+/// credentials file's; the password `-p`, else the file's, else [`PASSWORD_ENV`].
+pub fn target(a: &MonitorArgs) -> Result<SmbTarget, ConfigError> {
+    let file = match &a.credentials_file {
+        Some(p) => Some(credfile::read(p).map_err(|source| ConfigError::CredFile {
+            path: p.clone(),
+            source,
+        })?),
+        None => None,
+    };
+    let file = file.as_ref();
+    let user = a
+        .user
+        .as_deref()
+        .or(file.map(|f| f.user.as_str()))
+        .filter(|u| !u.is_empty());
+    let logon = match user {
+        None if a.password.is_some() => return Err(ConfigError::PasswordWithoutUser),
+        None => Logon::Anonymous,
+        Some(u) => {
+            let env = std::env::var(PASSWORD_ENV).ok();
+            let password = a
+                .password
+                .as_deref()
+                .or(file.and_then(|f| f.password.as_deref()))
+                .or(env.as_deref())
+                .unwrap_or("")
+                .to_owned();
+            if let Some(e) = env {
+                e.into_bytes().fill(0);
+            }
+            Logon::User {
+                user: u.to_owned(),
+                domain: file.and_then(|f| f.domain.clone()),
+                password,
+            }
+        }
+    };
+    Ok(SmbTarget {
+        share: a.target.clone(),
+        address: a.address.clone(),
+        logon,
+    })
+}
+
+/// The probe `clp_sambamon`'s options ask for.
+pub fn probe(a: &MonitorArgs) -> Result<SambaProbe, ConfigError> {
+    SambaProbe::new(&target(a)?)
+}
+
+fn factory(a: &MonitorArgs) -> Result<Arc<dyn Probe>, super::monitor::InvalidProbe> {
+    Ok(Arc::new(probe(a)?))
 }
 
 /// Entry point.
 pub fn main(args: &[OsString]) -> crate::exit::Status {
-    super::monitor::main(Module::Sambamon, args, probe)
+    super::monitor::main(Module::Sambamon, args, factory)
 }

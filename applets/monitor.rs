@@ -17,7 +17,11 @@ use crate::probe::Probe;
 use crate::sys;
 
 /// Builds an applet's probe from its arguments (`Err` = invalid parameter, event 11).
-pub type ProbeFactory = fn(&MonitorArgs) -> Result<Arc<dyn Probe>, String>;
+pub type ProbeFactory = fn(&MonitorArgs) -> Result<Arc<dyn Probe>, InvalidProbe>;
+
+/// Why an applet's options make no probe (an invalid parameter, event 11): the probe's own
+/// configuration error.
+pub type InvalidProbe = Box<dyn std::error::Error + Send + Sync>;
 
 fn to_strings(args: &[OsString]) -> Option<Vec<String>> {
     args.iter().map(|a| a.to_str().map(String::from)).collect()
@@ -102,7 +106,7 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> Status 
     if let Some(output) = m.once_output() {
         return match probe_of(module, &paths, &m, factory) {
             Ok(probe) => once::main(module, &paths, &probe, &m, output).into(),
-            Err(why) => usage_error(Event::InvalidParameter, Some(&why)),
+            Err(why) => usage_error(Event::InvalidParameter, Some(&why.to_string())),
         };
     }
     // A monitor claims its ID before anything else (host name, alert sinks, probe set-up, licence),
@@ -119,7 +123,7 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> Status 
     };
     let probe = match probe_of(module, &paths, &m, factory) {
         Ok(p) => p,
-        Err(why) => return usage_error(Event::InvalidParameter, Some(&why)),
+        Err(why) => return usage_error(Event::InvalidParameter, Some(&why.to_string())),
     };
     init_tracing(m.verbose);
     run_monitor(module, &paths, &alerter, &id, &m, &probe, claim).into()
@@ -177,7 +181,7 @@ fn probe_of(
     paths: &Paths,
     m: &MonitorArgs,
     factory: ProbeFactory,
-) -> Result<Arc<dyn Probe>, String> {
+) -> Result<Arc<dyn Probe>, InvalidProbe> {
     #[cfg(feature = "test-probe")]
     if paths.is_rerooted()
         && let Ok(script) = std::env::var(crate::probe::scripted::SCRIPT_ENV)

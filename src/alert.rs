@@ -599,6 +599,40 @@ fn clplogcmd(alert: &Alert, abort: &AtomicBool) {
     }
 }
 
+/// Longest value (an ID, a share, a user name …) that may reach a log line, in bytes.
+pub const MAX_VALUE: usize = 255;
+
+/// True for a character no logged value may hold: a control character (C0 — NUL, tab, newline,
+/// carriage return … —, DEL and C1) or a Unicode line or paragraph separator. In a share name it
+/// would forge or break lines of the alert log, syslog, the fault log or a plugin's output.
+pub fn unloggable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Checks a value that can reach a log line: 1 to [`MAX_VALUE`] bytes and no [`unloggable`]
+/// character. The message names `what`, never the value. Used for the options here and for
+/// what a credentials file gives in their place.
+pub fn check_text(what: &str, v: &str) -> Result<(), TextError> {
+    if v.is_empty() || v.len() > MAX_VALUE {
+        return Err(TextError::Length(what.to_owned()));
+    }
+    if v.chars().any(unloggable) {
+        return Err(TextError::Control(what.to_owned()));
+    }
+    Ok(())
+}
+
+/// Why [`check_text`] refused a value (naming the option or field, never the value).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    /// Empty or longer than [`MAX_VALUE`] bytes.
+    #[error("{0} needs a value of 1 to {MAX_VALUE} bytes")]
+    Length(String),
+    /// An [`unloggable`] character.
+    #[error("{0} must not contain control characters (newline, tab, NUL …)")]
+    Control(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,7 @@ fn probe(srv: &NfsServer, extra: &[&str]) -> NfsProbe {
     let addr = srv.addr().to_string();
     let mut v = vec!["-d", srv.export(), "-a", &addr];
     v.extend_from_slice(extra);
-    NfsProbe::from_args(&margs(&v)).unwrap()
+    clp_fsmon::applets::clp_nfsmon::probe(&margs(&v)).unwrap()
 }
 
 fn once(p: &NfsProbe, timeout: Duration) -> Result<ProbeReport, ProbeFailure> {
@@ -112,7 +112,7 @@ fn nfsmon_n_gives_the_nfs_port() {
     let addr = srv.addr();
     let at = |port: u16| {
         let a = format!("{addr}:{port}");
-        NfsProbe::from_args(&margs(&["-d", srv.export(), "-a", &a])).unwrap()
+        clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", srv.export(), "-a", &a])).unwrap()
     };
     ok(&at(111));
     let f = fail(&at(112), Duration::from_secs(5));
@@ -123,7 +123,8 @@ fn nfsmon_n_gives_the_nfs_port() {
 fn nfsmon_unknown_directory_is_a_mount_error() {
     let srv = NfsServer::start_v3_v4();
     let addr = srv.addr().to_string();
-    let p = NfsProbe::from_args(&margs(&["-d", "/no/such/export", "-a", &addr])).unwrap();
+    let p = clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/no/such/export", "-a", &addr]))
+        .unwrap();
     let f = fail(&p, Duration::from_secs(5));
     assert_eq!(f.phase, "mount");
     // Ganesha answers a path it does not export with ACCES (knfsd too).
@@ -290,7 +291,9 @@ fn nfsmon_v4_only_server_ok_with_nfs4_and_automatically() {
     }
     // A path that is not in the pseudo file system.
     let addr = srv.addr().to_string();
-    let p = NfsProbe::from_args(&margs(&["-d", "/no/such", "-a", &addr, "--nfs4"])).unwrap();
+    let p =
+        clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/no/such", "-a", &addr, "--nfs4"]))
+            .unwrap();
     let f = fail(&p, Duration::from_secs(5));
     assert_eq!(f.phase, "nfs4_compound");
     assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
@@ -326,7 +329,9 @@ fn nfsmon_v41_only_server_ok_through_a_session() {
         );
     }
     let addr = srv.addr().to_string();
-    let p = NfsProbe::from_args(&margs(&["-d", "/no/such", "-a", &addr, "--nfs4"])).unwrap();
+    let p =
+        clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/no/such", "-a", &addr, "--nfs4"]))
+            .unwrap();
     let f = fail(&p, Duration::from_secs(5));
     assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
     assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
@@ -364,10 +369,14 @@ fn nfsmon_mount_list_does_not_grow_over_100_probes() {
 
 #[test]
 fn nfsmon_default_address_is_used_when_a_is_absent() {
-    let p = NfsProbe::from_args(&margs(&["-d", "/x"])).unwrap();
+    let p = clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/x"])).unwrap();
     assert_eq!(p.host(), Some(clp_fsmon::probe::nfs::default_address()));
-    assert!(NfsProbe::from_args(&margs(&["-d", "/x", "-a", "1.2.3.4:0"])).is_err());
-    assert!(NfsProbe::from_args(&margs(&["-d", "/x", "--nfs4", "--udp"])).is_err());
+    assert!(
+        clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/x", "-a", "1.2.3.4:0"])).is_err()
+    );
+    assert!(
+        clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/x", "--nfs4", "--udp"])).is_err()
+    );
 }
 
 /// Runs `cmd args`; true when it exits 0 (a missing tool fails the test, naming its package).
@@ -405,7 +414,7 @@ fn nfsmon_verdict_equals_rpcinfo_and_nfs_ls() {
         "nfs-ls {url}"
     );
     let addr = srv.addr().to_string();
-    let p = NfsProbe::from_args(&margs(&["-d", &missing, "-a", &addr])).unwrap();
+    let p = clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", &missing, "-a", &addr])).unwrap();
     let f = fail(&p, Duration::from_secs(10));
     assert_eq!(f.phase, "mount", "{f:?}");
 }

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use clp_fsmon::alert::{Event, Module};
 use clp_fsmon::cli::{Command, Parsed, parse};
-use clp_fsmon::probe::smb::SambaProbe;
 use clp_fsmon::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
 use crate::rig::smb::{self, Flavour, Smbd};
@@ -25,7 +24,7 @@ fn monitor_args(args: &[&str]) -> clp_fsmon::cli::MonitorArgs {
 }
 
 fn probe(args: &[&str], timeout: Duration) -> Result<ProbeReport, ProbeFailure> {
-    let p = SambaProbe::from_args(&monitor_args(args)).expect("valid arguments");
+    let p = clp_fsmon::applets::clp_sambamon::probe(&monitor_args(args)).expect("valid arguments");
     p.run(&ProbeCtx::new(timeout))
 }
 

@@ -12,13 +12,14 @@
 //! front end, which must know of `--once` even on a line that does not parse).
 //!
 //! Every value that can reach a log line (the ID, `-s`, `-d`, `-a`, `-u`, `-A`) is refused when it
-//! holds a control character ([`check_text`]); the password (`-p`) never reaches a log, so it may
+//! holds a control character ([`crate::alert::check_text`]); the password (`-p`) never reaches a log, so it may
 //! hold any character an SMB password can.
 
 use std::ffi::OsStr;
 
 use super::options::{self, Control, DEFAULT_STOP_WAIT, Field, HELP, MAX_VALUE, VERSION, Value};
 use crate::alert::Module;
+use crate::alert::check_text;
 
 /// What was asked of the applet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,37 +172,6 @@ fn number(opt: &str, v: &str, lo: u32, hi: u32) -> Result<u32, ArgError> {
     } else {
         Err(bad())
     }
-}
-
-/// True for a character no logged value may hold: a control character (C0 — NUL, tab, newline,
-/// carriage return … —, DEL and C1) or a Unicode line or paragraph separator. In a share name it
-/// would forge or break lines of the alert log, syslog, the fault log or a plugin's output.
-pub fn unloggable(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
-}
-
-/// Checks a value that can reach a log line: 1 to [`MAX_VALUE`] bytes and no [`unloggable`]
-/// character. The message names `what`, never the value. Used for the options here and for
-/// what a credentials file gives in their place.
-pub fn check_text(what: &str, v: &str) -> Result<(), TextError> {
-    if v.is_empty() || v.len() > MAX_VALUE {
-        return Err(TextError::Length(what.to_owned()));
-    }
-    if v.chars().any(unloggable) {
-        return Err(TextError::Control(what.to_owned()));
-    }
-    Ok(())
-}
-
-/// Why [`check_text`] refused a value (naming the option or field, never the value).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TextError {
-    /// Empty or longer than [`MAX_VALUE`] bytes.
-    #[error("{0} needs a value of 1 to {MAX_VALUE} bytes")]
-    Length(String),
-    /// An [`unloggable`] character.
-    #[error("{0} must not contain control characters (newline, tab, NUL …)")]
-    Control(String),
 }
 
 fn text(opt: &str, v: &str) -> Result<String, ArgError> {

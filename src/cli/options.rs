@@ -15,8 +15,8 @@ use std::fmt::Write as _;
 use crate::alert::Module;
 use crate::exit::MONITOR_STATUSES;
 
-/// Longest ID and string value, in bytes.
-pub const MAX_VALUE: usize = 255;
+/// Longest ID and string value, in bytes (the longest a log line takes).
+pub use crate::alert::MAX_VALUE;
 
 /// The words that ask for the usage text.
 pub const HELP: [&str; 2] = ["--help", "-h"];

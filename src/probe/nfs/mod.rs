@@ -34,7 +34,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::alert::Module;
-use crate::cli::MonitorArgs;
 use crate::probe::attempt;
 use crate::probe::net::{Address, AddressError, Defaults, Host};
 use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
@@ -91,13 +90,6 @@ pub enum ConfigError {
     Address(#[from] AddressError),
 }
 
-/// The applets' probe factories report an invalid parameter as text.
-impl From<ConfigError> for String {
-    fn from(e: ConfigError) -> Self {
-        e.to_string()
-    }
-}
-
 /// What earlier probes learnt about the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Road {
@@ -120,24 +112,40 @@ pub struct NfsProbe {
     road: Mutex<Road>,
 }
 
+/// What an NFS probe watches and how it talks to the server: built by `clp_nfsmon`'s front end
+/// from its options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NfsTarget {
+    /// The exported directory (for `NFSv4`, the path a client mounts).
+    pub export: String,
+    /// `IP`, `HOST`, `HOST:PORT` (the portmapper's) or `[V6]:PORT`; `None`: this server.
+    pub address: Option<String>,
+    /// The NFS port, instead of asking the portmapper.
+    pub nfs_port: Option<u16>,
+    /// `NFSv4` COMPOUNDs only (no portmapper, no MOUNT).
+    pub nfs4: bool,
+    /// Portmapper, MOUNT and NFS over UDP.
+    pub udp: bool,
+}
+
 impl NfsProbe {
-    /// Builds the probe from `clp_nfsmon`'s options; `Err` is an invalid parameter (event 11).
-    pub fn from_args(a: &MonitorArgs) -> Result<Self, ConfigError> {
-        if a.target.is_empty() || a.target.len() > mount::MNTPATHLEN as usize {
-            return Err(ConfigError::Directory(a.target.clone()));
+    /// Builds the probe for `t`; `Err` is an invalid parameter (event 11).
+    pub fn new(t: &NfsTarget) -> Result<Self, ConfigError> {
+        if t.export.is_empty() || t.export.len() > mount::MNTPATHLEN as usize {
+            return Err(ConfigError::Directory(t.export.clone()));
         }
-        if a.nfs4 && a.udp {
+        if t.nfs4 && t.udp {
             return Err(ConfigError::UdpWithNfs4);
         }
-        let address = Address::parse(a.address.as_deref(), &DEFAULTS)?;
+        let address = Address::parse(t.address.as_deref(), &DEFAULTS)?;
         Ok(Self {
-            target: a.target.clone(),
+            target: t.export.clone(),
             host: address.host,
             pmap_port: address.port,
             pmap_explicit: address.port_given,
-            nfs_port: a.nfs_port,
-            nfs4: a.nfs4,
-            proto: if a.udp { Proto::Udp } else { Proto::Tcp },
+            nfs_port: t.nfs_port,
+            nfs4: t.nfs4,
+            proto: if t.udp { Proto::Udp } else { Proto::Tcp },
             road: Mutex::new(Road::Unknown),
         })
     }
@@ -230,7 +238,7 @@ mod tests {
         else {
             panic!("{parsed:?}");
         };
-        let probe = NfsProbe::from_args(&args).unwrap();
+        let probe = crate::applets::clp_nfsmon::probe(&args).unwrap();
         assert_eq!(probe.host(), None);
         let started = std::time::Instant::now();
         let f = probe

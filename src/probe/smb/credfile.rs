@@ -18,7 +18,7 @@
 //!   hold the monitor's start.
 //! - It names the user (`username =`): a file without one used to make the probe anonymous,
 //!   silently. The user and domain must pass the grammar's rule for logged values
-//!   ([`crate::cli::check_text`]), as `-u` does.
+//!   ([`crate::alert::check_text`]), as `-u` does.
 //!
 //! Every refusal is an invalid parameter (event 11) and its message never holds the password.
 
@@ -198,7 +198,7 @@ fn parse(bytes: &[u8]) -> Result<CredFile, CredError> {
         return Err(CredError::NoUser);
     }
     let check = |what: &str, v: &str| {
-        crate::cli::check_text(what, v).map_err(|e| CredError::BadValue(e.to_string()))
+        crate::alert::check_text(what, v).map_err(|e| CredError::BadValue(e.to_string()))
     };
     check("username=", &out.user)?;
     if let Some(d) = &out.domain {

@@ -30,7 +30,6 @@ pub(crate) mod wire;
 use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
-use crate::cli::MonitorArgs;
 use crate::probe::attempt::{self, Attempt};
 use crate::probe::net::{self, Address, AddressError, errno_name};
 use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
@@ -68,13 +67,6 @@ pub enum ConfigError {
     User(String),
 }
 
-/// The applets' probe factories report an invalid parameter as text.
-impl From<ConfigError> for String {
-    fn from(e: ConfigError) -> Self {
-        e.to_string()
-    }
-}
-
 /// The SMB probe. Holds no password: only the NTLMv2 key derived from it.
 #[derive(Debug)]
 pub struct SambaProbe {
@@ -91,53 +83,80 @@ fn split_user(u: &str) -> (Option<&str>, &str) {
     }
 }
 
-impl SambaProbe {
-    /// Builds the probe from the monitor's arguments. `Err` is an invalid parameter (event 11)
-    /// with the reason; it never contains the password.
-    pub fn from_args(a: &MonitorArgs) -> Result<Self, ConfigError> {
-        let share = a.target.trim();
-        if share.is_empty() || share.len() > 80 || share.contains(['\\', '/', '\0']) {
-            return Err(ConfigError::Share(a.target.clone()));
+/// What a Samba probe watches and how it logs on: built by `clp_sambamon`'s front end from its
+/// options, a credentials file and the environment.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmbTarget {
+    /// The share, as given.
+    pub share: String,
+    /// `IP`, `HOST`, `HOST:PORT` or `[V6]:PORT`; `None`: 127.0.0.1 on port 445.
+    pub address: Option<String>,
+    /// The logon.
+    pub logon: Logon,
+}
+
+/// How the probe logs on.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Logon {
+    /// Anonymous or guest.
+    Anonymous,
+    /// An NTLMv2 user.
+    User {
+        /// `user` or `DOMAIN\user`.
+        user: String,
+        /// The domain when `user` names none (a credentials file's `domain=`).
+        domain: Option<String>,
+        /// The password (empty when none is given).
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Logon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Anonymous => f.write_str("Anonymous"),
+            Self::User { user, domain, .. } => f
+                .debug_struct("User")
+                .field("user", user)
+                .field("domain", domain)
+                .field("password", &"<redacted>")
+                .finish(),
         }
-        let endpoint = Address::parse(a.address.as_deref(), &transport::DEFAULTS)?;
-        let file = match &a.credentials_file {
-            Some(p) => Some(credfile::read(p).map_err(|source| ConfigError::CredFile {
-                path: p.clone(),
-                source,
-            })?),
-            None => None,
-        };
-        let file = file.as_ref();
-        let user = a
-            .user
-            .as_deref()
-            .or(file.map(|f| f.user.as_str()))
-            .filter(|u| !u.is_empty());
-        let identity = match user {
-            None => {
-                if a.password.is_some() {
-                    return Err(ConfigError::PasswordWithoutUser);
-                }
-                Identity::Anonymous
-            }
-            Some(u) => {
-                let (dom, name) = split_user(u);
+    }
+}
+
+impl std::fmt::Debug for SmbTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmbTarget")
+            .field("share", &self.share)
+            .field("address", &self.address)
+            .field("logon", &self.logon)
+            .finish()
+    }
+}
+
+impl SambaProbe {
+    /// Builds the probe for `t`. `Err` is an invalid parameter (event 11) with the reason; it
+    /// never contains the password, and the probe keeps only the NTLMv2 key derived from it.
+    pub fn new(t: &SmbTarget) -> Result<Self, ConfigError> {
+        let share = t.share.trim();
+        if share.is_empty() || share.len() > 80 || share.contains(['\\', '/', '\0']) {
+            return Err(ConfigError::Share(t.share.clone()));
+        }
+        let endpoint = Address::parse(t.address.as_deref(), &transport::DEFAULTS)?;
+        let identity = match &t.logon {
+            Logon::Anonymous => Identity::Anonymous,
+            Logon::User {
+                user,
+                domain,
+                password,
+            } => {
+                let (dom, name) = split_user(user);
                 if name.is_empty() {
-                    return Err(ConfigError::User(u.to_owned()));
+                    return Err(ConfigError::User(user.clone()));
                 }
-                let domain = dom.or(file.and_then(|f| f.domain.as_deref())).unwrap_or("");
-                let env = std::env::var(PASSWORD_ENV).ok();
-                let password = a
-                    .password
-                    .as_deref()
-                    .or(file.and_then(|f| f.password.as_deref()))
-                    .or(env.as_deref())
-                    .unwrap_or("");
-                let id = Identity::user(name, domain, password);
-                if let Some(e) = env {
-                    e.into_bytes().fill(0);
-                }
-                id
+                let domain = dom.or(domain.as_deref()).unwrap_or("");
+                Identity::user(name, domain, password)
             }
         };
         Ok(Self {
@@ -250,7 +269,7 @@ impl Probe for SambaProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Command, Parsed, parse};
+    use crate::cli::{Command, MonitorArgs, Parsed, parse};
 
     fn args(extra: &[&str]) -> MonitorArgs {
         let mut v = vec!["m1".to_string()];
@@ -266,7 +285,7 @@ mod tests {
 
     #[test]
     fn anonymous_by_default_on_localhost_445() {
-        let p = SambaProbe::from_args(&args(&["-s", "share"])).unwrap();
+        let p = crate::applets::clp_sambamon::probe(&args(&["-s", "share"])).unwrap();
         assert!(p.identity.is_anonymous());
         assert_eq!(p.endpoint.to_string(), "127.0.0.1:445");
         assert_eq!(p.unc(), r"\\127.0.0.1\share");
@@ -275,7 +294,7 @@ mod tests {
 
     #[test]
     fn domain_user_and_password_are_taken_and_hidden() {
-        let p = SambaProbe::from_args(&args(&[
+        let p = crate::applets::clp_sambamon::probe(&args(&[
             "-s",
             "s",
             "-u",
@@ -310,7 +329,8 @@ mod tests {
             std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap();
         };
         mode(0o600);
-        let p = SambaProbe::from_args(&args(&["-s", "s", "-A", f.to_str().unwrap()])).unwrap();
+        let p = crate::applets::clp_sambamon::probe(&args(&["-s", "s", "-A", f.to_str().unwrap()]))
+            .unwrap();
         match &p.identity {
             Identity::User { user, domain, key } => {
                 assert_eq!((user.as_str(), domain.as_str()), ("bob", "WG"));
@@ -318,7 +338,8 @@ mod tests {
             }
             Identity::Anonymous => panic!("anonymous"),
         }
-        let missing = SambaProbe::from_args(&args(&["-s", "s", "-A", "/nonexistent/cred"]));
+        let missing =
+            crate::applets::clp_sambamon::probe(&args(&["-s", "s", "-A", "/nonexistent/cred"]));
         assert!(
             missing
                 .unwrap_err()
@@ -327,7 +348,7 @@ mod tests {
         );
         // one that others may read is refused, never read as anonymous (see credfile)
         mode(0o644);
-        let e = SambaProbe::from_args(&args(&["-s", "s", "-A", f.to_str().unwrap()]))
+        let e = crate::applets::clp_sambamon::probe(&args(&["-s", "s", "-A", f.to_str().unwrap()]))
             .unwrap_err()
             .to_string();
         assert!(
@@ -346,7 +367,9 @@ mod tests {
             &["-s", "s", "-p", "pw-secret"],
             &["-s", "s", "-u", r"DOM\", "-p", "pw-secret"],
         ] {
-            let e = SambaProbe::from_args(&args(extra)).unwrap_err().to_string();
+            let e = crate::applets::clp_sambamon::probe(&args(extra))
+                .unwrap_err()
+                .to_string();
             assert!(!e.contains("pw-secret"), "{e}");
         }
     }
@@ -356,8 +379,13 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         drop(l);
-        let p =
-            SambaProbe::from_args(&args(&["-s", "s", "-a", &format!("127.0.0.1:{port}")])).unwrap();
+        let p = crate::applets::clp_sambamon::probe(&args(&[
+            "-s",
+            "s",
+            "-a",
+            &format!("127.0.0.1:{port}"),
+        ]))
+        .unwrap();
         let f = p.run(&ProbeCtx::new(Duration::from_secs(2))).unwrap_err();
         assert_eq!(f.phase, "connect");
         assert_eq!(f.alerts[0].event, Event::NetConnectError);
@@ -373,8 +401,13 @@ mod tests {
     fn silent_server_is_event_74_at_the_deadline() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let p =
-            SambaProbe::from_args(&args(&["-s", "s", "-a", &format!("127.0.0.1:{port}")])).unwrap();
+        let p = crate::applets::clp_sambamon::probe(&args(&[
+            "-s",
+            "s",
+            "-a",
+            &format!("127.0.0.1:{port}"),
+        ]))
+        .unwrap();
         let t = std::time::Instant::now();
         let f = p
             .run(&ProbeCtx::new(Duration::from_millis(300)))
@@ -394,8 +427,13 @@ mod tests {
     fn cancel_ends_a_stalled_probe_within_a_slice() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
-        let p =
-            SambaProbe::from_args(&args(&["-s", "s", "-a", &format!("127.0.0.1:{port}")])).unwrap();
+        let p = crate::applets::clp_sambamon::probe(&args(&[
+            "-s",
+            "s",
+            "-a",
+            &format!("127.0.0.1:{port}"),
+        ]))
+        .unwrap();
         let ctx = ProbeCtx::new(Duration::from_secs(30));
         let token = ctx.cancel.clone();
         std::thread::spawn(move || {
@@ -421,8 +459,13 @@ mod tests {
             let _ = s.write_all(&[0, 0, 0, 8, 0xfe, b'S', b'M', b'B', 1, 2, 3, 4]);
             std::thread::sleep(Duration::from_millis(500));
         });
-        let p =
-            SambaProbe::from_args(&args(&["-s", "s", "-a", &format!("127.0.0.1:{port}")])).unwrap();
+        let p = crate::applets::clp_sambamon::probe(&args(&[
+            "-s",
+            "s",
+            "-a",
+            &format!("127.0.0.1:{port}"),
+        ]))
+        .unwrap();
         let f = p.run(&ProbeCtx::new(Duration::from_secs(2))).unwrap_err();
         assert_eq!(f.phase, "negotiate");
         assert_eq!(f.alerts[0].event, Event::NegotiateError);
