@@ -11,7 +11,7 @@ use crate::probe::Probe;
 use crate::probe::nfs::{ConfigError, NfsProbe, NfsTarget};
 
 /// The probe's configuration from `clp_nfsmon`'s options.
-pub fn target(a: &MonitorArgs) -> NfsTarget {
+pub(crate) fn target(a: &MonitorArgs) -> NfsTarget {
     NfsTarget {
         export: a.target.clone(),
         address: a.address.clone(),
@@ -31,6 +31,6 @@ fn factory(a: &MonitorArgs) -> Result<Arc<dyn Probe>, super::monitor::InvalidPro
 }
 
 /// Entry point.
-pub fn main(args: &[OsString]) -> crate::exit::Status {
+pub(crate) fn main(args: &[OsString]) -> crate::exit::Status {
     super::monitor::main(Module::Nfsmon, args, factory)
 }

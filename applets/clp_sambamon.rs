@@ -13,7 +13,7 @@ use crate::probe::smb::{ConfigError, Logon, PASSWORD_ENV, SambaProbe, SmbTarget,
 
 /// The probe's configuration from `clp_sambamon`'s options. The user is `-u`, else the
 /// credentials file's; the password `-p`, else the file's, else [`PASSWORD_ENV`].
-pub fn target(a: &MonitorArgs) -> Result<SmbTarget, ConfigError> {
+pub(crate) fn target(a: &MonitorArgs) -> Result<SmbTarget, ConfigError> {
     let file = match &a.credentials_file {
         Some(p) => Some(credfile::read(p).map_err(|source| ConfigError::CredFile {
             path: p.clone(),
@@ -66,6 +66,6 @@ fn factory(a: &MonitorArgs) -> Result<Arc<dyn Probe>, super::monitor::InvalidPro
 }
 
 /// Entry point.
-pub fn main(args: &[OsString]) -> crate::exit::Status {
+pub(crate) fn main(args: &[OsString]) -> crate::exit::Status {
     super::monitor::main(Module::Sambamon, args, factory)
 }

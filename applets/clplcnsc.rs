@@ -48,7 +48,7 @@ clplcnsc -d -p PRODUCT_ID [SERIAL]",
     version,
     group(ArgGroup::new("mode").required(true).args(["register", "list", "delete"]))
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Register a licence (interactively unless --serial, --trial or --file is given)
     #[arg(short = 'i')]
     register: bool,
@@ -87,7 +87,7 @@ pub fn command() -> clap::Command {
 }
 
 /// Entry point.
-pub fn main(args: &[OsString]) -> Status {
+pub(crate) fn main(args: &[OsString]) -> Status {
     execute(args).into()
 }
 

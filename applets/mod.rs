@@ -8,7 +8,7 @@ use crate::exit::Status;
 pub mod clp_nfsmon;
 pub mod clp_sambamon;
 pub mod clplcnsc;
-pub mod monitor;
+pub(crate) mod monitor;
 
 /// One applet: the name it is installed under, a one-line description, its entry point.
 pub struct Applet {

@@ -17,11 +17,11 @@ use crate::probe::Probe;
 use crate::sys;
 
 /// Builds an applet's probe from its arguments (`Err` = invalid parameter, event 11).
-pub type ProbeFactory = fn(&MonitorArgs) -> Result<Arc<dyn Probe>, InvalidProbe>;
+pub(crate) type ProbeFactory = fn(&MonitorArgs) -> Result<Arc<dyn Probe>, InvalidProbe>;
 
 /// Why an applet's options make no probe (an invalid parameter, event 11): the probe's own
 /// configuration error.
-pub type InvalidProbe = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type InvalidProbe = Box<dyn std::error::Error + Send + Sync>;
 
 fn to_strings(args: &[OsString]) -> Option<Vec<String>> {
     args.iter().map(|a| a.to_str().map(String::from)).collect()
@@ -46,7 +46,7 @@ fn init_tracing(verbose: u8) {
 
 /// Entry point of a monitor applet: `module`'s command line in `args`, its probe built by
 /// `factory`.
-pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> Status {
+pub(crate) fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> Status {
     let paths = Paths::from_env();
     // Known before parsing: a `--once` line that does not parse gets a plugin verdict too.
     let once = cli::once_requested(module, args);

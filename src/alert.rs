@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::paths::Paths;
 
 /// Longest message part of one alert line, in bytes.
-pub const MAX_LINE: usize = 255;
+pub(crate) const MAX_LINE: usize = 255;
 
 /// Which monitor raises the alert (the original's module name).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,7 +115,7 @@ pub enum Event {
 
 impl Event {
     /// The numeric event ID.
-    pub fn id(self) -> u16 {
+    pub(crate) fn id(self) -> u16 {
         self as u16
     }
 
@@ -144,7 +144,7 @@ use Module::{Nfsmon as N, Sambamon as S};
 /// session step for nfsmon, event 0 for sambamon) follow the same pattern, so that whatever the
 /// code raises reads right.
 #[rustfmt::skip]
-pub fn template(module: Module, event: Event) -> &'static str {
+pub(crate) fn template(module: Module, event: Event) -> &'static str {
     match (module, event) {
         (S, E::Detail) => "clp_sambamon: {}",
         (S, E::Started) => "The clp_sambamon has started watching Samba.",
@@ -216,7 +216,7 @@ pub struct Alert {
 impl Alert {
     /// Renders `event` of `module` with `args` filling the `{}` placeholders in order (missing
     /// arguments render empty, extra ones are ignored).
-    pub fn new(module: Module, event: Event, args: &[&dyn Display]) -> Self {
+    pub(crate) fn new(module: Module, event: Event, args: &[&dyn Display]) -> Self {
         let tpl = template(module, event);
         let mut text = String::with_capacity(tpl.len() + 32);
         let mut args = args.iter();
@@ -237,23 +237,23 @@ impl Alert {
     }
 
     /// An event without placeholders.
-    pub fn plain(module: Module, event: Event) -> Self {
+    pub(crate) fn plain(module: Module, event: Event) -> Self {
         Self::new(module, event, &[])
     }
 
     /// The message split into lines of at most [`MAX_LINE`] bytes.
-    pub fn lines(&self) -> Vec<&str> {
+    pub(crate) fn lines(&self) -> Vec<&str> {
         split_lines(&self.text, MAX_LINE)
     }
 }
 
 /// Formats a date as the alert texts show it: `mm/dd/yyyy`.
-pub fn us_date(d: chrono::NaiveDate) -> String {
+pub(crate) fn us_date(d: chrono::NaiveDate) -> String {
     d.format("%m/%d/%Y").to_string()
 }
 
 /// Splits `s` into pieces of at most `max` bytes, never inside a UTF-8 character.
-pub fn split_lines(s: &str, max: usize) -> Vec<&str> {
+pub(crate) fn split_lines(s: &str, max: usize) -> Vec<&str> {
     assert!(max >= 4, "a line must hold one character");
     let mut out = Vec::new();
     let mut rest = s;
@@ -275,10 +275,10 @@ pub fn split_lines(s: &str, max: usize) -> Vec<&str> {
 const QUEUE_LEN: usize = 256;
 
 /// How long one `clplogcmd` may run before it is killed.
-pub const CLPLOGCMD_DEADLINE: Duration = Duration::from_secs(2);
+pub(crate) const CLPLOGCMD_DEADLINE: Duration = Duration::from_secs(2);
 
 /// How long [`Alerter::finish`] (and dropping an [`Alerter`]) waits for queued alerts.
-pub const FINISH_LIMIT: Duration = Duration::from_secs(2);
+pub(crate) const FINISH_LIMIT: Duration = Duration::from_secs(2);
 
 /// After [`FINISH_LIMIT`]: how long the running `clplogcmd` gets to be killed and reaped.
 const ABORT_GRACE: Duration = Duration::from_millis(200);
@@ -336,7 +336,7 @@ enum Delivery {
 /// [`Alerter::finish`] — also run on drop — waits up to [`FINISH_LIMIT`] for what is queued, so
 /// the final alerts of a monitor (fault, terminate) are delivered before it exits.
 #[derive(Debug)]
-pub struct Alerter {
+pub(crate) struct Alerter {
     sinks: Sinks,
     console: bool,
     delivery: Mutex<Delivery>,
@@ -345,7 +345,7 @@ pub struct Alerter {
 impl Alerter {
     /// Alerter for this process: syslog at the (re-rooted) `/dev/log` when it exists, the alert
     /// log, and stderr.
-    pub fn new(paths: &Paths, server: &str) -> Self {
+    pub(crate) fn new(paths: &Paths, server: &str) -> Self {
         let sock = paths.syslog_socket();
         Self::with_sinks(Sinks {
             server: server.to_owned(),
@@ -356,7 +356,7 @@ impl Alerter {
     }
 
     /// Alerter that writes to the console only (usage errors before anything is set up).
-    pub fn console_only() -> Self {
+    pub(crate) fn console_only() -> Self {
         Self::with_sinks(Sinks {
             server: String::new(),
             syslog: None,
@@ -373,7 +373,8 @@ impl Alerter {
         }
     }
 
-    /// Turns the console sink off or on.
+    /// Turns the console sink off or on (tests: an alert log without console noise).
+    #[cfg(test)]
     #[must_use]
     pub fn with_console(mut self, on: bool) -> Self {
         self.console = on;
@@ -382,7 +383,7 @@ impl Alerter {
 
     /// Delivers one alert: the console now, the other sinks through the queue. Sink failures
     /// are reported on stderr, never fatal.
-    pub fn emit(&self, alert: &Alert) {
+    pub(crate) fn emit(&self, alert: &Alert) {
         let job = Job {
             now: chrono::Local::now(),
             alert: alert.clone(),
@@ -426,7 +427,7 @@ impl Alerter {
 
     /// Waits up to `limit` for the queued alerts to be delivered, then ends the sink threads
     /// (a `clplogcmd` still running is killed). Later alerts are delivered in place.
-    pub fn finish(&self, limit: Duration) {
+    pub(crate) fn finish(&self, limit: Duration) {
         let d = std::mem::replace(
             &mut *self
                 .delivery
@@ -518,7 +519,7 @@ fn deliver(sinks: &Sinks, job: &Job) {
 }
 
 /// One alert-log line: time, server, module, event ID, message — tab separated.
-pub fn alert_log_line(
+pub(crate) fn alert_log_line(
     now: &chrono::DateTime<chrono::Local>,
     server: &str,
     alert: &Alert,
@@ -600,19 +601,19 @@ fn clplogcmd(alert: &Alert, abort: &AtomicBool) {
 }
 
 /// Longest value (an ID, a share, a user name …) that may reach a log line, in bytes.
-pub const MAX_VALUE: usize = 255;
+pub(crate) const MAX_VALUE: usize = 255;
 
 /// True for a character no logged value may hold: a control character (C0 — NUL, tab, newline,
 /// carriage return … —, DEL and C1) or a Unicode line or paragraph separator. In a share name it
 /// would forge or break lines of the alert log, syslog, the fault log or a plugin's output.
-pub fn unloggable(c: char) -> bool {
+pub(crate) fn unloggable(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
 /// Checks a value that can reach a log line: 1 to [`MAX_VALUE`] bytes and no [`unloggable`]
 /// character. The message names `what`, never the value. Used for the options here and for
 /// what a credentials file gives in their place.
-pub fn check_text(what: &str, v: &str) -> Result<(), TextError> {
+pub(crate) fn check_text(what: &str, v: &str) -> Result<(), TextError> {
     if v.is_empty() || v.len() > MAX_VALUE {
         return Err(TextError::Length(what.to_owned()));
     }
@@ -624,7 +625,7 @@ pub fn check_text(what: &str, v: &str) -> Result<(), TextError> {
 
 /// Why [`check_text`] refused a value (naming the option or field, never the value).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum TextError {
+pub(crate) enum TextError {
     /// Empty or longer than [`MAX_VALUE`] bytes.
     #[error("{0} needs a value of 1 to {MAX_VALUE} bytes")]
     Length(String),

@@ -31,7 +31,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 
 /// The byte that replaces every byte of a hidden argument.
-pub const MASK: u8 = b'X';
+pub(crate) const MASK: u8 = b'X';
 
 /// This process's argument area, `[start, end)`, from `/proc/self/stat`.
 fn area() -> io::Result<(u64, u64)> {
@@ -76,7 +76,7 @@ fn locate(area: &[u8], from_end: usize, expected: &[u8]) -> Option<usize> {
 /// Overwrites argument `from_end` of this process's command line (1 = the last, counted from the
 /// end so that it holds whichever prefix the multi-call dispatch removed) with [`MASK`]s, when it
 /// is `expected`. See the module doc.
-pub fn hide_arg(from_end: usize, expected: &[u8]) -> io::Result<()> {
+pub(crate) fn hide_arg(from_end: usize, expected: &[u8]) -> io::Result<()> {
     if expected.is_empty() {
         return Ok(());
     }

@@ -24,7 +24,7 @@ pub struct Paths {
 
 impl Paths {
     /// Paths from the environment (`CLP_FSMON_ROOT`), or the system paths.
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         let root = std::env::var_os(ROOT_ENV)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
@@ -39,7 +39,7 @@ impl Paths {
     }
 
     /// True when the paths are re-rooted (a test or demo sandbox).
-    pub fn is_rerooted(&self) -> bool {
+    pub(crate) fn is_rerooted(&self) -> bool {
         self.root.is_some()
     }
 
@@ -77,7 +77,7 @@ impl Paths {
 
     /// A host-identity file under `/etc` (e.g. `machine-id`): the re-rooted one when it exists,
     /// else the system's.
-    pub fn etc_file(&self, name: &str) -> PathBuf {
+    pub(crate) fn etc_file(&self, name: &str) -> PathBuf {
         let abs = Path::new("/etc").join(name);
         if self.root.is_some() {
             let rerooted = self.under(&abs.to_string_lossy());

@@ -16,18 +16,18 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// True when the effective user is root.
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
 /// This server's host name (event 61 when it cannot be had).
-pub fn hostname() -> Result<String, nix::Error> {
+pub(crate) fn hostname() -> Result<String, nix::Error> {
     let h = nix::unistd::gethostname()?;
     Ok(h.to_string_lossy().into_owned())
 }
 
 /// Creates `dir` (and parents) with `mode` when missing.
-pub fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
+pub(crate) fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -45,7 +45,7 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
 
 /// Takes a `flock` on `f` (exclusive or shared), waiting at most `limit`: a holder that is stuck
 /// (stopped, hung on a dead NFS server) must not hang us. `TimedOut` when it could not be had.
-pub fn lock_within(f: &File, exclusive: bool, limit: Duration) -> io::Result<()> {
+pub(crate) fn lock_within(f: &File, exclusive: bool, limit: Duration) -> io::Result<()> {
     use std::fs::TryLockError;
     let end = Instant::now() + limit;
     loop {
@@ -80,7 +80,7 @@ const APPEND_LOCK_WAIT: Duration = Duration::from_secs(2);
 /// copied and truncated) is picked up at the next line. It is created (0640) with its directory
 /// when missing; the directory is the product's own and is checked, and the file is never
 /// reached through a symbolic link (see [`SafeDir`]).
-pub fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
+pub(crate) fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
     let (dir, name) = split(path)?;
     let mut f = SafeDir::open(dir, dir, 0o755)?.open_append(name, 0o640)?;
     let locked = lock_within(&f, true, APPEND_LOCK_WAIT).is_ok();
@@ -94,7 +94,7 @@ pub fn append_line(path: &Path, line: &[u8]) -> io::Result<()> {
 /// Checks, without writing, that [`append_line`] may write `path`: its directory passes
 /// [`SafeDir::open`] (and is created when missing) and the file, when it exists, is a regular
 /// file with one link, not a symbolic link.
-pub fn check_append(path: &Path) -> io::Result<()> {
+pub(crate) fn check_append(path: &Path) -> io::Result<()> {
     let (dir, name) = split(path)?;
     SafeDir::open(dir, dir, 0o755)?.check_file(name)
 }
@@ -117,7 +117,7 @@ fn split(path: &Path) -> io::Result<(&Path, &std::ffi::OsStr)> {
 /// a plain regular file (a symbolic link planted where a log or state file belongs).
 #[derive(Debug, thiserror::Error)]
 #[error("refusing to write {}: {why}", path.display())]
-pub struct UnsafePath {
+pub(crate) struct UnsafePath {
     /// The directory or file.
     pub path: PathBuf,
     /// What is wrong with it.
@@ -136,13 +136,13 @@ impl UnsafePath {
     }
 
     /// The refusal inside `e`, when `e` is one.
-    pub fn of(e: &io::Error) -> Option<&Self> {
+    pub(crate) fn of(e: &io::Error) -> Option<&Self> {
         e.get_ref().and_then(|x| x.downcast_ref::<Self>())
     }
 }
 
 /// The errno an [`UnsafePath`] stands for in a system-error alert (event 42).
-pub const UNSAFE_ERRNO: i32 = nix::libc::EACCES;
+pub(crate) const UNSAFE_ERRNO: i32 = nix::libc::EACCES;
 
 fn file_kind(ft: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
@@ -239,7 +239,7 @@ fn nofollow_error(path: &Path, e: io::Error) -> io::Error {
 /// relative to the descriptor (`openat`, `renameat`), so they land in the very directory that
 /// was checked, whatever happens to its path afterwards, and never through a symbolic link.
 #[derive(Debug)]
-pub struct SafeDir {
+pub(crate) struct SafeDir {
     fd: File,
     path: PathBuf,
 }
@@ -252,13 +252,13 @@ impl SafeDir {
     /// `top` must be owned by root and writable by root only. Every directory above them, up to
     /// `/`, on the real path, must be owned by root and not writable by others unless sticky.
     /// A refusal is an [`UnsafePath`] error (kind `PermissionDenied`).
-    pub fn open(dir: &Path, top: &Path, mode: u32) -> io::Result<Self> {
+    pub(crate) fn open(dir: &Path, top: &Path, mode: u32) -> io::Result<Self> {
         ensure_dir(dir, mode)?;
         Self::existing(dir, top)
     }
 
     /// [`SafeDir::open`] for a directory that must exist already (`NotFound` otherwise).
-    pub fn existing(dir: &Path, top: &Path) -> io::Result<Self> {
+    pub(crate) fn existing(dir: &Path, top: &Path) -> io::Result<Self> {
         for own in dir.ancestors().take_while(|p| p.starts_with(top)) {
             check_own_dir(own, &std::fs::metadata(own)?)?;
         }
@@ -286,7 +286,7 @@ impl SafeDir {
     }
 
     /// The directory's path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -329,7 +329,7 @@ impl SafeDir {
     }
 
     /// Opens `name` for appending, creating it with `mode` when missing.
-    pub fn open_append(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
+    pub(crate) fn open_append(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
         use nix::fcntl::OFlag;
         let f = self.openat(
             name,
@@ -341,7 +341,7 @@ impl SafeDir {
     }
 
     /// Opens (creating with `mode` when missing) `name` for reading and writing: a lock file.
-    pub fn open_lock(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
+    pub(crate) fn open_lock(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
         use nix::fcntl::OFlag;
         let f = self.openat(name, OFlag::O_RDWR | OFlag::O_CREAT, mode)?;
         self.plain(name, &f.metadata()?)?;
@@ -349,13 +349,13 @@ impl SafeDir {
     }
 
     /// Creates `name`, which must not exist (`O_EXCL`: not even as a symbolic link), with `mode`.
-    pub fn create_new(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
+    pub(crate) fn create_new(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
         use nix::fcntl::OFlag;
         self.openat(name, OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL, mode)
     }
 
     /// Checks `name` without opening it: absent, or a regular file with one link.
-    pub fn check_file(&self, name: &std::ffi::OsStr) -> io::Result<()> {
+    pub(crate) fn check_file(&self, name: &std::ffi::OsStr) -> io::Result<()> {
         match std::fs::symlink_metadata(self.path.join(name)) {
             Ok(m) => self.plain(name, &m),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -365,7 +365,7 @@ impl SafeDir {
 
     /// Removes `name` from this directory (a symbolic link is removed, never followed); a
     /// missing file is not an error.
-    pub fn remove(&self, name: &std::ffi::OsStr) -> io::Result<()> {
+    pub(crate) fn remove(&self, name: &std::ffi::OsStr) -> io::Result<()> {
         match nix::unistd::unlinkat(&self.fd, name, nix::unistd::UnlinkatFlags::NoRemoveDir) {
             Ok(()) | Err(nix::errno::Errno::ENOENT) => Ok(()),
             Err(e) => Err(e.into()),
@@ -375,7 +375,12 @@ impl SafeDir {
     /// Replaces `name` with `data` atomically: a new temp file (`O_EXCL`, `mode`) in this
     /// directory, fsync, rename over `name` (which replaces a symbolic link, never follows it),
     /// fsync of the directory.
-    pub fn write_atomic(&self, name: &std::ffi::OsStr, data: &[u8], mode: u32) -> io::Result<()> {
+    pub(crate) fn write_atomic(
+        &self,
+        name: &std::ffi::OsStr,
+        data: &[u8],
+        mode: u32,
+    ) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let (tmp, mut f) = self.temp_file(name, mode)?;
         let written = (|| {
@@ -418,7 +423,7 @@ impl SafeDir {
 /// Why [`read_regular`] refused a file (an `InvalidData` error carries it).
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {why}", path.display())]
-pub struct NotReadable {
+pub(crate) struct NotReadable {
     /// The file.
     pub path: PathBuf,
     /// What it is instead of a small regular file.
@@ -437,7 +442,7 @@ impl NotReadable {
     }
 
     /// The refusal inside `e`, when `e` is one.
-    pub fn of(e: &io::Error) -> Option<&Self> {
+    pub(crate) fn of(e: &io::Error) -> Option<&Self> {
         e.get_ref().and_then(|x| x.downcast_ref::<Self>())
     }
 }
@@ -445,7 +450,7 @@ impl NotReadable {
 /// Opens `path` for reading only if it is a regular file: never through a symbolic link, and
 /// without blocking on a FIFO (`O_NONBLOCK`) or opening a device (checked before and after the
 /// open). Refusals are [`NotReadable`] (`InvalidData`).
-pub fn open_regular(path: &Path) -> io::Result<File> {
+pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
     let kind = std::fs::symlink_metadata(path)?.file_type();
     if !kind.is_file() {
         return Err(NotReadable::error(
@@ -476,7 +481,7 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
 
 /// Reads a regular file of at most `cap` bytes (see [`open_regular`]); a larger one is refused
 /// before anything is read.
-pub fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let f = open_regular(path)?;
     let too_big = || NotReadable::error(path, format!("it is larger than {cap} bytes"));
@@ -494,7 +499,7 @@ pub fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
 /// Runs `f` on a thread of its own and waits for it at most `limit`: a call that can block in
 /// the kernel (a file on a hung NFS server) must not hang its caller. `TimedOut` when it has
 /// not finished by then; the thread is left behind to finish (or hang) on its own.
-pub fn within<T: Send + 'static>(
+pub(crate) fn within<T: Send + 'static>(
     limit: Duration,
     name: &str,
     f: impl FnOnce() -> T + Send + 'static,
@@ -518,7 +523,7 @@ pub fn within<T: Send + 'static>(
 
 /// What /proc/PID/stat says about a live process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProcStat {
+pub(crate) struct ProcStat {
     /// Parent process id (field 4).
     pub ppid: u32,
     /// Start time in clock ticks since boot (field 22): when the process was forked, so an
@@ -528,7 +533,7 @@ pub struct ProcStat {
 
 /// Fields 4 and 22 of /proc/PID/stat, or None when the process does not exist or has already
 /// ended (a zombie waiting for its parent).
-pub fn process_stat(pid: u32) -> Option<ProcStat> {
+pub(crate) fn process_stat(pid: u32) -> Option<ProcStat> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // comm may contain spaces and parentheses: fields start after the last ')'.
     let mut fields = stat[stat.rfind(')')? + 2..].split_whitespace();
@@ -546,7 +551,7 @@ pub fn process_stat(pid: u32) -> Option<ProcStat> {
 
 /// The start time of `pid` (clock ticks since boot, field 22 of /proc/PID/stat), or None when
 /// the process does not exist or has already ended (a zombie waiting for its parent).
-pub fn process_start_time(pid: u32) -> Option<u64> {
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
     process_stat(pid).map(|s| s.start_time)
 }
 
@@ -554,7 +559,7 @@ pub fn process_start_time(pid: u32) -> Option<u64> {
 /// suspend included), in clock ticks (`sysconf(_SC_CLK_TCK)`, `USER_HZ`), rounded down as the
 /// kernel rounds a start time. A process forked before this call has a start time of at most
 /// the value returned; one forked after a later call that returned `t` has one of at least `t`.
-pub fn boot_ticks_now() -> io::Result<u64> {
+pub(crate) fn boot_ticks_now() -> io::Result<u64> {
     let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)?;
     let ticks_per_s = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)?
         .and_then(|t| u128::try_from(t).ok())
@@ -568,7 +573,7 @@ pub fn boot_ticks_now() -> io::Result<u64> {
 
 /// Waits (at most a second) until [`boot_ticks_now`] is past `tick`: from then on every newly
 /// forked process has a start time greater than `tick`.
-pub fn wait_boot_tick_after(tick: u64) -> io::Result<()> {
+pub(crate) fn wait_boot_tick_after(tick: u64) -> io::Result<()> {
     let end = Instant::now() + Duration::from_secs(1);
     while boot_ticks_now()? <= tick {
         if Instant::now() >= end {
@@ -584,13 +589,13 @@ pub fn wait_boot_tick_after(tick: u64) -> io::Result<()> {
 
 /// This boot's identity (`/proc/sys/kernel/random/boot_id`): boot-clock times of another boot
 /// are not comparable with this one's.
-pub fn boot_id() -> io::Result<String> {
+pub(crate) fn boot_id() -> io::Result<String> {
     let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id")?;
     Ok(id.trim().to_owned())
 }
 
 /// The ancestors of this process, parent first, as (pid, start time), up to pid 1 (at most 64).
-pub fn ancestors() -> Vec<(u32, u64)> {
+pub(crate) fn ancestors() -> Vec<(u32, u64)> {
     let mut out = Vec::new();
     let mut pid = std::os::unix::process::parent_id();
     while pid > 0 && out.len() < 64 {
@@ -608,7 +613,7 @@ pub fn ancestors() -> Vec<(u32, u64)> {
 /// pidfd (`pidfd_open`, `pidfd_send_signal`): the descriptor names one process, so a pid reused
 /// between the check and the signal is never signalled. `Ok(false)` when that process is gone
 /// (or `pid` names another one now).
-pub fn signal_process(
+pub(crate) fn signal_process(
     pid: u32,
     start_time: u64,
     sig: nix::sys::signal::Signal,
@@ -667,7 +672,7 @@ pub fn which(prog: &str) -> Option<PathBuf> {
 /// Waits for `child` at most `limit` (or until `abort` is raised), then kills it — by its own
 /// pid, which cannot have been reused while it is unreaped — and reaps it. Returns its status
 /// if it ended by itself.
-pub fn wait_child_timeout(
+pub(crate) fn wait_child_timeout(
     child: &mut std::process::Child,
     limit: Duration,
     abort: &std::sync::atomic::AtomicBool,
@@ -690,7 +695,7 @@ pub fn wait_child_timeout(
 /// errors, `io::Error::other(e)`, an error type with an I/O source) answer `raw_os_error()` with
 /// `None`, so the inner errors are searched, and last the text (std renders an OS error as
 /// `… (os error N)`). 0 when no OS error is in it.
-pub fn errno_of(e: &io::Error) -> i32 {
+pub(crate) fn errno_of(e: &io::Error) -> i32 {
     let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = inner {
         inner = match err.downcast_ref::<io::Error>() {

@@ -114,7 +114,7 @@ impl std::fmt::Debug for MonitorArgs {
 
 impl MonitorArgs {
     /// How `--once` reports, or `None` for a monitor.
-    pub fn once_output(&self) -> Option<OnceOutput> {
+    pub(crate) fn once_output(&self) -> Option<OnceOutput> {
         OnceOutput::of(self.once, self.json)
     }
 
@@ -153,7 +153,7 @@ pub enum ArgError {
 }
 
 /// True when `id` is a valid monitor ID: ASCII alphanumeric, 1–255 bytes.
-pub fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= MAX_VALUE && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
@@ -186,7 +186,7 @@ fn takes_value(module: Module, opt: &str) -> bool {
 
 /// The words of `args` that stand as options, with their positions: every word but the ID (the
 /// first word, unless it starts with `-`) and the value after each option that takes one.
-pub fn option_words<S: AsRef<OsStr>>(
+pub(crate) fn option_words<S: AsRef<OsStr>>(
     module: Module,
     args: &[S],
 ) -> impl Iterator<Item = (usize, &OsStr)> {
@@ -226,7 +226,7 @@ impl OnceOutput {
 /// `Some` when `--once` stands as an option in `args`, judged from the words alone so that it
 /// holds for a command line that does not parse: its usage error then follows the plugin
 /// convention too.
-pub fn once_requested<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<OnceOutput> {
+pub(crate) fn once_requested<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<OnceOutput> {
     let (mut once, mut json) = (false, false);
     for (_, w) in option_words(module, args) {
         match w
@@ -243,7 +243,7 @@ pub fn once_requested<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<Onc
 }
 
 /// The position in `args` of the `-p` password, when one is given.
-pub fn password_position<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<usize> {
+pub(crate) fn password_position<S: AsRef<OsStr>>(module: Module, args: &[S]) -> Option<usize> {
     option_words(module, args)
         .find(|(_, w)| {
             w.to_str()

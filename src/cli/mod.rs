@@ -3,8 +3,8 @@
 //! control word; the parser, `--help`, the man pages and the shell completions are all made from
 //! it, so they cannot disagree.
 
-pub mod grammar;
+pub(crate) mod grammar;
 pub mod options;
 
 pub use grammar::*;
-pub use options::{DEFAULT_STOP_WAIT, MAX_VALUE, usage};
+pub(crate) use options::usage;

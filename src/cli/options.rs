@@ -16,12 +16,12 @@ use crate::alert::Module;
 use crate::exit::MONITOR_STATUSES;
 
 /// Longest ID and string value, in bytes (the longest a log line takes).
-pub use crate::alert::MAX_VALUE;
+pub(crate) use crate::alert::MAX_VALUE;
 
 /// The words that ask for the usage text.
-pub const HELP: [&str; 2] = ["--help", "-h"];
+pub(crate) const HELP: [&str; 2] = ["--help", "-h"];
 /// The words that ask for the version.
-pub const VERSION: [&str; 2] = ["--version", "-V"];
+pub(crate) const VERSION: [&str; 2] = ["--version", "-V"];
 
 /// What follows an option word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub enum Value {
 
 impl Value {
     /// True when the word takes the next word as its value.
-    pub fn takes_value(self) -> bool {
+    pub(crate) fn takes_value(self) -> bool {
         !matches!(self, Self::Switch | Self::Count)
     }
 }
@@ -65,7 +65,7 @@ pub enum Applets {
 
 impl Applets {
     /// True when `module` has the option.
-    pub fn has(self, module: Module) -> bool {
+    pub(crate) fn has(self, module: Module) -> bool {
         match self {
             Self::Both => true,
             Self::Samba => module == Module::Sambamon,
@@ -132,7 +132,7 @@ pub struct Opt {
 
 impl Opt {
     /// `help` with its placeholders filled in, and the range and default when it has them.
-    pub fn help(&self) -> String {
+    pub(crate) fn help(&self) -> String {
         let mut h = fill(self.help);
         if let Value::Number { lo, hi, default } = self.value {
             let _ = match default {
@@ -159,7 +159,7 @@ impl Opt {
     }
 
     /// The usage form: `-s SHARE`, `--once`.
-    pub fn form(&self) -> String {
+    pub(crate) fn form(&self) -> String {
         if self.value.takes_value() {
             format!("{} {}", self.word, self.value_name)
         } else {
@@ -185,7 +185,7 @@ const fn seconds(default: u32) -> Value {
 }
 
 /// Every option of the monitors, in `--help` order.
-pub static OPTIONS: &[Opt] = &[
+pub(crate) static OPTIONS: &[Opt] = &[
     Opt {
         word: "-s",
         value_name: "SHARE",
@@ -384,12 +384,12 @@ pub fn options(module: Module) -> impl Iterator<Item = &'static Opt> {
 }
 
 /// `module`'s option called `word`.
-pub fn find(module: Module, word: &str) -> Option<&'static Opt> {
+pub(crate) fn find(module: Module, word: &str) -> Option<&'static Opt> {
     options(module).find(|o| o.word == word)
 }
 
 /// The default of a numeric option (a row of [`OPTIONS`] with a default).
-pub fn default_of(field: Field) -> u32 {
+pub(crate) fn default_of(field: Field) -> u32 {
     OPTIONS
         .iter()
         .find_map(|o| match (o.field == field, o.value) {
@@ -431,7 +431,7 @@ pub struct ControlWord {
 
 impl ControlWord {
     /// `help`, with the range and default of its value.
-    pub fn help(&self) -> String {
+    pub(crate) fn help(&self) -> String {
         self.with_range(self.help, ", ")
     }
 
@@ -459,7 +459,7 @@ impl ControlWord {
 }
 
 /// Default `-stop` wait in seconds.
-pub const DEFAULT_STOP_WAIT: u32 = 60;
+pub(crate) const DEFAULT_STOP_WAIT: u32 = 60;
 
 /// Every control word, in `--help` order.
 pub static CONTROL: &[ControlWord] = &[
@@ -507,7 +507,7 @@ Rarely needed: a dead monitor's entry is recognised as stale and the same ID sim
 ];
 
 /// The control word `word`.
-pub fn control(word: &str) -> Option<&'static ControlWord> {
+pub(crate) fn control(word: &str) -> Option<&'static ControlWord> {
     CONTROL.iter().find(|c| c.word == word)
 }
 
@@ -535,7 +535,7 @@ pub fn synopsis(module: Module) -> [String; 2] {
 }
 
 /// The text of `--help`.
-pub fn usage(module: Module) -> String {
+pub(crate) fn usage(module: Module) -> String {
     let [run, control] = synopsis(module);
     let mut s = format!(
         "usage: {run}\n       {control}\n\nID is 1-{MAX_VALUE} ASCII letters/digits, unique on this server.\n"

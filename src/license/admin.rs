@@ -29,13 +29,13 @@ use crate::exit::Exit;
 use crate::paths::Paths;
 
 /// The line that ends every successful command.
-pub const SUCCESS: &str = "command was success.";
+pub(crate) const SUCCESS: &str = "command was success.";
 /// The overlap message of the original (event 56).
-pub const OVERLAP: &str = "The registration license overlaps.";
+pub(crate) const OVERLAP: &str = "The registration license overlaps.";
 
 /// A command that failed: its exit status and what to tell the administrator.
 #[derive(Debug)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// Exit status.
     pub code: Exit,
     /// Message lines (without the `clplcnsc: ` prefix where the line is the original text).
@@ -44,7 +44,7 @@ pub struct Failure {
 
 impl Failure {
     /// One prefixed line.
-    pub fn new(code: Exit, msg: impl fmt::Display) -> Self {
+    pub(crate) fn new(code: Exit, msg: impl fmt::Display) -> Self {
         Self {
             code,
             lines: vec![format!("clplcnsc: {msg}")],
@@ -52,7 +52,7 @@ impl Failure {
     }
 
     /// Prints the lines on stderr and returns the status.
-    pub fn report(&self) -> Exit {
+    pub(crate) fn report(&self) -> Exit {
         for l in &self.lines {
             crate::errln!("{l}");
         }
@@ -77,7 +77,7 @@ impl From<StoreError> for Failure {
 }
 
 /// The product called `code`, or a usage failure naming the known ones.
-pub fn product(code: &str) -> Result<&'static Product, Failure> {
+pub(crate) fn product(code: &str) -> Result<&'static Product, Failure> {
     catalog::product(code).ok_or_else(|| {
         Failure::new(
             Exit::Usage,
@@ -94,7 +94,7 @@ fn now_secs() -> u64 {
 
 /// Verifies `req` for `product` and registers it on this server. Prints notes on stderr; the
 /// caller prints [`SUCCESS`].
-pub fn register(
+pub(crate) fn register(
     paths: &Paths,
     product: &Product,
     req: &Request,
@@ -157,7 +157,7 @@ pub fn register(
 /// `key = "…"`; an optional `product = "FSMON20"` must match `-p`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct LicenceFile {
+pub(crate) struct LicenceFile {
     /// Product ID (optional).
     pub product: Option<String>,
     /// `product` or `trial`.
@@ -171,7 +171,7 @@ pub struct LicenceFile {
 }
 
 /// Reads a licence file into a request for `product`.
-pub fn read_licence_file(path: &Path, product: &Product) -> Result<Request, Failure> {
+pub(crate) fn read_licence_file(path: &Path, product: &Product) -> Result<Request, Failure> {
     let bad = |m: String| Failure::new(Exit::Usage, format!("{}: {m}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     let f: LicenceFile =
@@ -198,7 +198,7 @@ pub fn read_licence_file(path: &Path, product: &Product) -> Result<Request, Fail
 }
 
 /// A product request from command-line text.
-pub fn request_product(serial: &str, key: &str) -> Result<Request, Failure> {
+pub(crate) fn request_product(serial: &str, key: &str) -> Result<Request, Failure> {
     let s = Serial::parse(serial).ok_or_else(|| {
         Failure::new(
             Exit::Usage,
@@ -216,7 +216,12 @@ pub fn request_product(serial: &str, key: &str) -> Result<Request, Failure> {
 /// Lists the licences of `product` held in the store, every server's, one line each: product,
 /// kind, serial or user, from, until, server, state (valid, expired, not-yet-valid, overlap,
 /// invalid). A corrupt store file is reported after the list and makes the status 3.
-pub fn list(paths: &Paths, product: &Product, today: NaiveDate, out: &mut dyn Write) -> Exit {
+pub(crate) fn list(
+    paths: &Paths,
+    product: &Product,
+    today: NaiveDate,
+    out: &mut dyn Write,
+) -> Exit {
     let store = Store::new(paths);
     let files = match store.read_each() {
         Ok(f) => f,
@@ -301,7 +306,11 @@ pub fn list(paths: &Paths, product: &Product, today: NaiveDate, out: &mut dyn Wr
 
 /// Deletes this server's licences of `product` (only the one for serial or user `holder` when
 /// given).
-pub fn delete(paths: &Paths, product: &Product, holder: Option<&str>) -> Result<usize, Failure> {
+pub(crate) fn delete(
+    paths: &Paths,
+    product: &Product,
+    holder: Option<&str>,
+) -> Result<usize, Failure> {
     let me = Identity::detect(paths)?;
     let n = Store::new(paths).delete(&me, &product.code, holder)?;
     if n == 0 {

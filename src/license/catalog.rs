@@ -27,7 +27,7 @@ pub struct Product {
 
 impl Product {
     /// True when a licence of this product lets `applet` run.
-    pub fn unlocks(&self, applet: &str) -> bool {
+    pub(crate) fn unlocks(&self, applet: &str) -> bool {
         self.applets.iter().any(|a| a == applet)
     }
 }
@@ -68,7 +68,7 @@ pub fn by_number(number: u16) -> Option<&'static Product> {
 }
 
 /// Every product ID, comma-separated (for messages).
-pub fn codes() -> String {
+pub(crate) fn codes() -> String {
     catalogue()
         .iter()
         .map(|p| p.code.as_str())

@@ -22,7 +22,7 @@ use super::key::{self, KeyError, MAX_USER_BYTES, Serial};
 
 /// What the administrator asked to register (shape checked, key not yet verified).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Request {
+pub(crate) enum Request {
     /// A product licence.
     Product {
         /// Serial number.
@@ -41,7 +41,7 @@ pub enum Request {
 
 /// Why the dialogue ended without a request.
 #[derive(Debug, thiserror::Error)]
-pub enum DialogueError {
+pub(crate) enum DialogueError {
     /// Not 1 or 2.
     #[error("invalid product division {0:?}: enter 1 or 2")]
     BadChoice(String),
@@ -63,19 +63,19 @@ pub enum DialogueError {
 }
 
 /// The prompt of the menu.
-pub const MENU: &str = "Selection of product division\n 1. Product\n 2. Trial\n";
+pub(crate) const MENU: &str = "Selection of product division\n 1. Product\n 2. Trial\n";
 /// Menu choice prompt.
-pub const ASK_DIVISION: &str = "Select product division [1 or 2]...";
+pub(crate) const ASK_DIVISION: &str = "Select product division [1 or 2]...";
 /// Serial prompt.
-pub const ASK_SERIAL: &str = "Enter serial number [Ex. XX000000]... ";
+pub(crate) const ASK_SERIAL: &str = "Enter serial number [Ex. XX000000]... ";
 /// User prompt (trial).
-pub const ASK_USER: &str = "Enter user name [1 to 63 bytes]...";
+pub(crate) const ASK_USER: &str = "Enter user name [1 to 63 bytes]...";
 /// Key prompt (product).
-pub const ASK_KEY: &str = "Enter license key\n";
+pub(crate) const ASK_KEY: &str = "Enter license key\n";
 /// Key prompt (trial).
-pub const ASK_TRIAL_KEY: &str = "Enter trial license key\n";
+pub(crate) const ASK_TRIAL_KEY: &str = "Enter trial license key\n";
 /// Key example line.
-pub const KEY_EXAMPLE_LINE: &str = "[Ex. XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX]...\n";
+pub(crate) const KEY_EXAMPLE_LINE: &str = "[Ex. XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX]...\n";
 
 fn ask<R: BufRead, W: Write>(
     input: &mut R,
@@ -92,7 +92,10 @@ fn ask<R: BufRead, W: Write>(
 }
 
 /// Runs the dialogue on `input`/`out`.
-pub fn run<R: BufRead, W: Write>(input: &mut R, out: &mut W) -> Result<Request, DialogueError> {
+pub(crate) fn run<R: BufRead, W: Write>(
+    input: &mut R,
+    out: &mut W,
+) -> Result<Request, DialogueError> {
     out.write_all(MENU.as_bytes())?;
     let choice = ask(input, out, ASK_DIVISION)?;
     match choice.trim() {
@@ -125,7 +128,7 @@ pub fn run<R: BufRead, W: Write>(input: &mut R, out: &mut W) -> Result<Request, 
 const INTERRUPTED: &[u8] = b"\nclplcnsc: interrupted; nothing was registered.\n";
 
 /// Exit status after Ctrl-C (128 + SIGINT).
-pub const INTERRUPTED_EXIT: u8 = crate::exit::Exit::Interrupted as u8;
+pub(crate) const INTERRUPTED_EXIT: u8 = crate::exit::Exit::Interrupted as u8;
 
 extern "C" fn interrupted(_sig: nix::libc::c_int) {
     // Only async-signal-safe calls: write(2) and _exit(2).
@@ -138,7 +141,7 @@ extern "C" fn interrupted(_sig: nix::libc::c_int) {
 }
 
 /// While the dialogue runs, Ctrl-C prints one line and exits with [`INTERRUPTED_EXIT`].
-pub fn on_interrupt_exit() -> nix::Result<()> {
+pub(crate) fn on_interrupt_exit() -> nix::Result<()> {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
     let sa = SigAction::new(
         SigHandler::Handler(interrupted),
@@ -150,7 +153,7 @@ pub fn on_interrupt_exit() -> nix::Result<()> {
 }
 
 /// From here on Ctrl-C is ignored, so a registration that has started writes completely.
-pub fn ignore_interrupts() -> nix::Result<()> {
+pub(crate) fn ignore_interrupts() -> nix::Result<()> {
     use nix::sys::signal::{SigHandler, Signal, signal};
     // SAFETY: SIG_IGN installs no code.
     unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) }.map(drop)

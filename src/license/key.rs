@@ -29,24 +29,25 @@ use sha2::Sha256;
 use super::catalog::Product;
 
 /// The published development secret, used when `CLP_FSMON_VENDOR_SECRET` is not set at build time.
-pub const DEV_SECRET: &str = "clp-fsmon development secret (public; never ship a release with it)";
+pub(crate) const DEV_SECRET: &str =
+    "clp-fsmon development secret (public; never ship a release with it)";
 
 /// Length of a key in bytes.
-pub const KEY_BYTES: usize = 20;
+pub(crate) const KEY_BYTES: usize = 20;
 /// Length of the tag (truncated HMAC) in bytes: 72 bits.
-pub const TAG_BYTES: usize = 9;
+pub(crate) const TAG_BYTES: usize = 9;
 /// Length of the shown key without hyphens.
-pub const KEY_CHARS: usize = 32;
+pub(crate) const KEY_CHARS: usize = 32;
 /// The example form shown in prompts.
-pub const KEY_EXAMPLE: &str = "XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX";
+pub(crate) const KEY_EXAMPLE: &str = "XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX";
 /// Longest trial user name in bytes.
-pub const MAX_USER_BYTES: usize = 63;
+pub(crate) const MAX_USER_BYTES: usize = 63;
 
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const DOMAIN: &[u8] = b"clp-fsmon/licence-key/v1\0";
 
 /// The vendor secret this build verifies (and issues) keys with.
-pub fn vendor_secret() -> &'static [u8] {
+pub(crate) fn vendor_secret() -> &'static [u8] {
     match option_env!("CLP_FSMON_VENDOR_SECRET") {
         Some(s) if !s.is_empty() => s.as_bytes(),
         _ => DEV_SECRET.as_bytes(),
@@ -77,7 +78,7 @@ impl Kind {
     }
 
     /// `product` or `trial`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Product => "product",
             Self::Trial => "trial",
@@ -105,7 +106,7 @@ impl Serial {
     }
 
     /// The integer carried in the key.
-    pub fn value(self) -> u32 {
+    pub(crate) fn value(self) -> u32 {
         self.0
     }
 
@@ -150,7 +151,7 @@ pub enum TrialError {
 }
 
 /// Checks a trial user name: 1 to 63 bytes, no control characters, no surrounding spaces.
-pub fn check_user(user: &str) -> Result<(), TrialError> {
+pub(crate) fn check_user(user: &str) -> Result<(), TrialError> {
     if user.is_empty() || user.len() > MAX_USER_BYTES {
         return Err(TrialError::UserLength(user.len()));
     }
@@ -236,7 +237,7 @@ pub fn normalize(input: &str) -> Result<String, KeyError> {
 }
 
 /// Shows a normalised key as four groups of eight.
-pub fn display(norm: &str) -> String {
+pub(crate) fn display(norm: &str) -> String {
     norm.as_bytes()
         .chunks(8)
         .map(|c| String::from_utf8_lossy(c).into_owned())

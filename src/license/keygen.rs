@@ -41,7 +41,7 @@ struct Args {
 }
 
 /// Entry point of `clp-fsmon keygen ARGS…`.
-pub fn keygen_main(args: &[OsString]) -> Exit {
+pub(crate) fn keygen_main(args: &[OsString]) -> Exit {
     let command_line =
         std::iter::once(OsString::from("clp-fsmon keygen")).chain(args.iter().cloned());
     let opts = match Args::try_parse_from(command_line) {

@@ -6,9 +6,9 @@
 //! store unreadable or tampered → 54, trial not started → 55, key also registered on another
 //! server → 56.
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod catalog;
-pub mod dialogue;
+pub(crate) mod dialogue;
 pub mod key;
 #[cfg(feature = "keygen")]
 mod keygen;
@@ -24,14 +24,14 @@ use key::Kind;
 use store::{Entry, Identity, Store};
 
 #[cfg(feature = "keygen")]
-pub use keygen::keygen_main;
+pub(crate) use keygen::keygen_main;
 
 /// Days left at or below which a trial warns in the log.
-pub const TRIAL_WARN_DAYS: i64 = 7;
+pub(crate) const TRIAL_WARN_DAYS: i64 = 7;
 
 /// Longest a monitor waits for its start-up licence check: longer than a store operation may
 /// take ([`store::OP_LIMIT`]), so a slow store reports its own, more precise error first.
-pub const CHECK_LIMIT: std::time::Duration =
+pub(crate) const CHECK_LIMIT: std::time::Duration =
     std::time::Duration::from_secs(store::OP_LIMIT.as_secs() + 5);
 
 /// A licence that lets a monitor run.
@@ -68,7 +68,7 @@ pub enum Refusal {
 
 /// The date state of one registered licence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DateState {
+pub(crate) enum DateState {
     /// In force (product licences always are).
     Valid,
     /// A trial whose last day was this one.
@@ -79,7 +79,7 @@ pub enum DateState {
 
 /// A registered licence, its key verified again.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Assessed {
+pub(crate) struct Assessed {
     /// First valid day (trials).
     pub from: Option<NaiveDate>,
     /// Last valid day (trials).
@@ -91,7 +91,7 @@ pub struct Assessed {
 /// A stored licence whose key does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("stored {product} licence {holder}: {why}")]
-pub struct Unverified {
+pub(crate) struct Unverified {
     /// Its product.
     pub product: String,
     /// Its serial number or trial user.
@@ -103,7 +103,11 @@ pub struct Unverified {
 /// Verifies a stored entry's key again (for its product and serial or user) and tells its state
 /// on `today`. An entry whose key does not verify is an error: the store was edited, or it was
 /// written by a build with another vendor secret.
-pub fn assess(product: &Product, e: &Entry, today: NaiveDate) -> Result<Assessed, Unverified> {
+pub(crate) fn assess(
+    product: &Product,
+    e: &Entry,
+    today: NaiveDate,
+) -> Result<Assessed, Unverified> {
     let bad = |why: String| Unverified {
         product: e.product.clone(),
         holder: e.holder.clone(),

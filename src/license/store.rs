@@ -34,11 +34,11 @@ const MAC_DOMAIN: &[u8] = b"clp-fsmon/licence-store/v1\0";
 const FORMAT: u32 = 1;
 
 /// Largest store file read: a store file is a few hundred bytes per licence.
-pub const FILE_MAX: u64 = 64 * 1024;
+pub(crate) const FILE_MAX: u64 = 64 * 1024;
 /// Most store files read from the directory (one per server of the cluster).
-pub const FILES_MAX: usize = 1024;
+pub(crate) const FILES_MAX: usize = 1024;
 /// Longest a store operation may take, lock wait included.
-pub const OP_LIMIT: Duration = Duration::from_secs(15);
+pub(crate) const OP_LIMIT: Duration = Duration::from_secs(15);
 /// Longest a store operation waits for the store's lock (a stopped `clplcnsc`).
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// Largest host identity file read (`hostname`, `machine-id`).
@@ -126,7 +126,7 @@ fn clean(s: &str) -> String {
 
 impl Identity {
     /// This server's identity.
-    pub fn detect(paths: &Paths) -> Result<Self, StoreError> {
+    pub(crate) fn detect(paths: &Paths) -> Result<Self, StoreError> {
         let host = match paths.etc_file("hostname") {
             p if paths.is_rerooted() && p != Path::new("/etc/hostname") => read_identity(&p)?,
             _ => crate::sys::hostname().map_err(|e| StoreError::Identity(e.to_string()))?,
@@ -143,12 +143,12 @@ impl Identity {
     }
 
     /// The store file name of this server.
-    pub fn file_name(&self) -> String {
+    pub(crate) fn file_name(&self) -> String {
         format!("{}@{}{SUFFIX}", clean(&self.host), clean(&self.machine_id))
     }
 
     /// Short form for listings: `host (machine id prefix)`.
-    pub fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         let m: String = self.machine_id.chars().take(8).collect();
         format!("{}/{m}", self.host)
     }
@@ -214,7 +214,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Serialises a server's licences with their MAC.
-pub fn encode(server: &Identity, licenses: &[Entry]) -> String {
+pub(crate) fn encode(server: &Identity, licenses: &[Entry]) -> String {
     let body = Body {
         format: FORMAT,
         server: server.clone(),
@@ -264,7 +264,7 @@ pub fn decode(path: &Path, data: &[u8]) -> Result<ServerFile, StoreError> {
 
 /// What a registration did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Registered {
+pub(crate) enum Registered {
     /// Added to this server's file.
     Added,
     /// This server already held the key; nothing changed.
@@ -273,7 +273,7 @@ pub enum Registered {
 
 /// The store directory.
 #[derive(Clone, Debug)]
-pub struct Store {
+pub(crate) struct Store {
     dir: PathBuf,
     /// The product's own directory the store lies in (`var/lib/clp-fsmon`): checked for writes
     /// from the store directory up to here.
@@ -282,19 +282,19 @@ pub struct Store {
 
 impl Store {
     /// The store of `paths`.
-    pub fn new(paths: &Paths) -> Self {
+    pub(crate) fn new(paths: &Paths) -> Self {
         let dir = paths.license_dir();
         let top = dir.parent().map_or_else(|| dir.clone(), Path::to_path_buf);
         Self { dir, top }
     }
 
     /// The directory.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The file of `server`.
-    pub fn file_of(&self, server: &Identity) -> PathBuf {
+    pub(crate) fn file_of(&self, server: &Identity) -> PathBuf {
         self.dir.join(server.file_name())
     }
 
@@ -335,7 +335,7 @@ impl Store {
 
     /// Reads every server file in the directory (none when the directory does not exist).
     /// Each element is one file: read and authenticated, or why not.
-    pub fn read_each(&self) -> Result<Vec<Result<ServerFile, StoreError>>, StoreError> {
+    pub(crate) fn read_each(&self) -> Result<Vec<Result<ServerFile, StoreError>>, StoreError> {
         self.bounded(|store| {
             if !store.dir.exists() {
                 return Ok(Vec::new());
@@ -374,13 +374,13 @@ impl Store {
     }
 
     /// Reads every server file; the first unreadable one is an error.
-    pub fn read_all(&self) -> Result<Vec<ServerFile>, StoreError> {
+    pub(crate) fn read_all(&self) -> Result<Vec<ServerFile>, StoreError> {
         self.read_each()?.into_iter().collect()
     }
 
     /// Adds `entry` to `me`'s file unless the key is held by another server (overlap) or by
     /// `me` already. Nothing is written on any error.
-    pub fn register(&self, me: &Identity, entry: Entry) -> Result<Registered, StoreError> {
+    pub(crate) fn register(&self, me: &Identity, entry: Entry) -> Result<Registered, StoreError> {
         let me = me.clone();
         self.bounded(move |store| store.register_now(&me, entry))
     }
@@ -422,7 +422,7 @@ impl Store {
 
     /// Removes from `me`'s file the licences of `product` (only the one whose serial or user is
     /// `holder`, when given). Returns how many were removed; nothing is written when none.
-    pub fn delete(
+    pub(crate) fn delete(
         &self,
         me: &Identity,
         product: &str,

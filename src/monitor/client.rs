@@ -85,7 +85,7 @@ fn ask_to_stop(
 }
 
 /// `-stop`, `-pause`, `-continue`, `-disp`, `-del`.
-pub fn control_main(
+pub(crate) fn control_main(
     module: Module,
     paths: &Paths,
     alerter: &Alerter,

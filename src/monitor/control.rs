@@ -13,12 +13,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::time::Duration;
 
-use crate::monitor::Msg;
+use super::engine::Msg;
 use crate::sys;
 
 /// A command sent over the control channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ControlCmd {
+pub(crate) enum ControlCmd {
     /// End the monitor (event 3).
     Stop,
     /// Suspend probing (event 7).
@@ -31,7 +31,7 @@ pub enum ControlCmd {
 
 impl ControlCmd {
     /// The wire word.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Self::Stop => "stop",
             Self::Pause => "pause",
@@ -52,11 +52,11 @@ impl ControlCmd {
 }
 
 /// How long either side waits for the other on one exchange.
-pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Clients served at once; one more is told the monitor is busy (`-stop` then falls back to
 /// SIGTERM).
-pub const MAX_CLIENTS: usize = 8;
+pub(crate) const MAX_CLIENTS: usize = 8;
 
 /// How long a client served without a thread of its own (none could be started), or told the
 /// monitor is busy, may hold the socket thread.
@@ -64,14 +64,14 @@ const INLINE_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// The listening side, owned by a monitor; dropping it removes the socket file.
 #[derive(Debug)]
-pub struct ControlServer {
+pub(crate) struct ControlServer {
     path: PathBuf,
 }
 
 impl ControlServer {
     /// Binds `path` (replacing a stale socket; the caller holds the registry lock) and serves it
     /// on a thread that forwards commands to `tx`.
-    pub fn start(path: &Path, tx: Sender<Msg>) -> io::Result<Self> {
+    pub(crate) fn start(path: &Path, tx: Sender<Msg>) -> io::Result<Self> {
         use std::os::unix::fs::PermissionsExt;
         if let Some(dir) = path.parent() {
             sys::SafeDir::open(dir, dir, 0o700)?;
@@ -202,7 +202,7 @@ fn connect_within(path: &Path, limit: Duration) -> io::Result<UnixStream> {
 
 /// Sends `cmd` to the monitor listening on `path` and returns its one-line reply, waiting at
 /// most `limit` (and never more than [`EXCHANGE_TIMEOUT`]).
-pub fn send(path: &Path, cmd: ControlCmd, limit: Duration) -> io::Result<String> {
+pub(crate) fn send(path: &Path, cmd: ControlCmd, limit: Duration) -> io::Result<String> {
     let limit = limit.min(EXCHANGE_TIMEOUT).max(Duration::from_millis(10));
     let mut s = connect_within(path, limit)?;
     s.set_read_timeout(Some(limit))?;

@@ -19,7 +19,7 @@ use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
 /// A message to the monitor loop.
 #[derive(Debug)]
-pub enum Msg {
+pub(crate) enum Msg {
     /// A control command and where to send the acknowledgement.
     Control(ControlCmd, Sender<String>),
     /// A probe ended (sequence number, result).
@@ -30,7 +30,7 @@ pub enum Msg {
 
 /// Timing of the loop.
 #[derive(Clone, Copy, Debug)]
-pub struct LoopConfig {
+pub(crate) struct LoopConfig {
     /// Wait after a probe ends before the next starts (`-i`).
     pub interval: Duration,
     /// Consecutive failures that make a fault (`-c`).
@@ -45,9 +45,9 @@ pub const CUT_GRACE: Duration = Duration::from_millis(100);
 
 /// What the loop reports as it goes.
 #[derive(Debug)]
-pub enum LoopEvent<'a> {
-    /// A probe started (1-based count).
-    ProbeStarted(u64),
+pub(crate) enum LoopEvent<'a> {
+    /// A probe started (1-based count; the daemon needs only the event, the tests the count).
+    ProbeStarted(#[cfg_attr(not(test), allow(dead_code))] u64),
     /// A probe succeeded; `first` for the first success of this run.
     ProbeOk {
         /// The report.
@@ -72,7 +72,7 @@ pub enum LoopEvent<'a> {
 
 /// How the loop ended.
 #[derive(Debug)]
-pub enum LoopEnd {
+pub(crate) enum LoopEnd {
     /// On `-stop` (or SIGTERM).
     Stopped,
     /// `-c` consecutive failures; the last one.
@@ -212,7 +212,7 @@ fn handle(
 
 /// The monitor loop (see the module doc). `tx` must be a sender of `rx`'s channel; the control
 /// socket and signal threads hold clones of it.
-pub fn run_loop(
+pub(crate) fn run_loop(
     probe: &Arc<dyn Probe>,
     cfg: LoopConfig,
     tx: &Sender<Msg>,

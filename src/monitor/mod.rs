@@ -12,13 +12,12 @@
 //!
 //! The applets' front end (command line, help, usage events) is in `applets/monitor.rs`.
 
-pub mod client;
-pub mod control;
-pub mod daemon;
-pub mod engine;
-pub mod once;
+pub(crate) mod client;
+pub(crate) mod control;
+pub(crate) mod daemon;
+pub(crate) mod engine;
+pub(crate) mod once;
 pub mod registry;
-pub mod report;
+pub(crate) mod report;
 
-pub use engine::{CUT_GRACE, LoopConfig, LoopEnd, LoopEvent, Msg, run_loop};
-pub use report::phases_text;
+pub use engine::CUT_GRACE;

@@ -63,7 +63,7 @@ use crate::sys;
 
 /// What a live monitor records about itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Monitor process id.
     pub pid: u32,
     /// Its start time in clock ticks since boot (/proc/PID/stat field 22).
@@ -88,7 +88,7 @@ fn running_default() -> bool {
 
 impl Entry {
     /// The entry for this process.
-    pub fn for_self(module: Module, id: &str, target: &str) -> Self {
+    pub(crate) fn for_self(module: Module, id: &str, target: &str) -> Self {
         let pid = std::process::id();
         Self {
             pid,
@@ -102,7 +102,7 @@ impl Entry {
     }
 
     /// Why this entry's process is not the monitor any more.
-    pub fn stale_reason(&self) -> &'static str {
+    pub(crate) fn stale_reason(&self) -> &'static str {
         match sys::process_start_time(self.pid) {
             None => "process gone",
             Some(t) if t != self.start_time => "pid reused by another program",
@@ -113,7 +113,7 @@ impl Entry {
 
 /// A `-stop` of an ID that no monitor held (see the module documentation for the rule).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StopIntent {
+pub(crate) struct StopIntent {
     /// This boot's id when it was issued ([`sys::boot_id`]): ticks of another boot do not compare.
     pub boot_id: String,
     /// The tick of the boot clock it was issued in ([`sys::boot_ticks_now`]): comparable with a
@@ -127,7 +127,7 @@ pub struct StopIntent {
 
 impl StopIntent {
     /// An intent issued now by this process.
-    pub fn now() -> io::Result<Self> {
+    pub(crate) fn now() -> io::Result<Self> {
         Ok(Self {
             boot_id: sys::boot_id()?,
             boot_ticks: sys::boot_ticks_now()?,
@@ -138,7 +138,7 @@ impl StopIntent {
 
     /// Whether the monitor process `entry` describes must honour this intent, in the boot
     /// `boot_id`.
-    pub fn applies_to(&self, entry: &Entry, boot_id: &str) -> bool {
+    pub(crate) fn applies_to(&self, entry: &Entry, boot_id: &str) -> bool {
         self.boot_id == boot_id
             && entry.start_time != 0
             && entry.start_time <= self.boot_ticks
@@ -148,7 +148,7 @@ impl StopIntent {
 
 /// What [`Registry::record_stop`] did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum StopRecord {
+pub(crate) enum StopRecord {
     /// Nobody held the ID: the intent is recorded.
     Recorded(StopIntent),
     /// A monitor holds the ID (it claimed it meanwhile): stop it as a live monitor.
@@ -157,7 +157,7 @@ pub enum StopRecord {
 
 /// What [`Registry::delete`] removed.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Deleted {
+pub(crate) struct Deleted {
     /// The stale entry, if one was readable.
     pub entry: Option<Entry>,
     /// A pending stop intent, if there was one.
@@ -166,7 +166,7 @@ pub struct Deleted {
 
 /// The state of an ID in the registry.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Liveness {
+pub(crate) enum Liveness {
     /// A live monitor holds the ID (its entry, if readable).
     Alive(Option<Entry>),
     /// Files are left from a monitor that is gone.
@@ -177,7 +177,7 @@ pub enum Liveness {
 
 /// Why [`Registry::acquire`] failed.
 #[derive(Debug, thiserror::Error)]
-pub enum AcquireError {
+pub(crate) enum AcquireError {
     /// Event 14: a live monitor holds the ID.
     #[error("the ID is in use by pid {}", .0.as_ref().map_or_else(|| "?".to_string(), |e| e.pid.to_string()))]
     InUse(Option<Entry>),
@@ -193,7 +193,7 @@ pub enum AcquireError {
 
 /// Why [`Registry::delete`] failed.
 #[derive(Debug, thiserror::Error)]
-pub enum DeleteError {
+pub(crate) enum DeleteError {
     /// The monitor is alive: use `-stop`.
     #[error("the monitor is running")]
     Alive(Option<Entry>),
@@ -216,7 +216,7 @@ pub struct Registry {
 
 /// A registry entry held by this process; dropping it removes the entry and releases the ID.
 #[derive(Debug)]
-pub struct Held {
+pub(crate) struct Held {
     lock: File,
     dir: sys::SafeDir,
     stop: Option<StopIntent>,
@@ -288,7 +288,7 @@ impl Registry {
 
     /// Takes `id` for this process, replacing a stale entry. Fails with `InUse` when a live
     /// monitor holds it.
-    pub fn acquire(&self, id: &str, entry: &Entry) -> Result<Held, AcquireError> {
+    pub(crate) fn acquire(&self, id: &str, entry: &Entry) -> Result<Held, AcquireError> {
         let dir = self.entry_dir(id);
         let io = |op| move |source| AcquireError::Io { op, source };
         for _ in 0..100 {
@@ -344,7 +344,7 @@ impl Registry {
     /// lock for a monitor that has not claimed the ID yet, and returns once the tick it was
     /// issued in is over (see the module documentation). [`StopRecord::Claimed`] when a monitor
     /// holds the ID after all; nothing is recorded then.
-    pub fn record_stop(&self, id: &str) -> io::Result<StopRecord> {
+    pub(crate) fn record_stop(&self, id: &str) -> io::Result<StopRecord> {
         let dir = self.entry_dir(id);
         let lock_path = dir.join(LOCK);
         for _ in 0..100 {
@@ -375,7 +375,7 @@ impl Registry {
     }
 
     /// The state of `id`.
-    pub fn status(&self, id: &str) -> io::Result<Liveness> {
+    pub(crate) fn status(&self, id: &str) -> io::Result<Liveness> {
         let dir = self.entry_dir(id);
         let lock_path = dir.join(LOCK);
         for _ in 0..100 {
@@ -410,7 +410,7 @@ impl Registry {
     /// Deletes a stale entry and a pending stop intent. Refuses a live one. Files are only ever
     /// removed under a lock on the entry's current lock file, so a monitor that starts meanwhile
     /// is never touched.
-    pub fn delete(&self, id: &str) -> Result<Deleted, DeleteError> {
+    pub(crate) fn delete(&self, id: &str) -> Result<Deleted, DeleteError> {
         let dir = self.entry_dir(id);
         let lock_path = dir.join(LOCK);
         for _ in 0..100 {
@@ -458,12 +458,12 @@ fn remove_entry(dir: &Path, socket: Option<&Path>) {
 impl Held {
     /// The stop intent this monitor found when it claimed its ID and must honour: it ends at
     /// once, as stopped on request.
-    pub fn stop_intent(&self) -> Option<&StopIntent> {
+    pub(crate) fn stop_intent(&self) -> Option<&StopIntent> {
         self.stop.as_ref()
     }
 
     /// Rewrites the entry (atomically), e.g. to mark the monitor running.
-    pub fn publish(&self, entry: &Entry) -> io::Result<()> {
+    pub(crate) fn publish(&self, entry: &Entry) -> io::Result<()> {
         let data = serde_json::to_vec_pretty(entry).expect("entry serialises");
         self.dir.write_atomic(ENTRY.as_ref(), &data, 0o600)
     }

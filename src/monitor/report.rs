@@ -35,7 +35,7 @@ impl FaultLog {
 }
 
 /// Renders phases as `connect=0.120ms,negotiate=1.042ms`.
-pub fn phases_text(phases: &[crate::probe::PhaseTiming]) -> String {
+pub(crate) fn phases_text(phases: &[crate::probe::PhaseTiming]) -> String {
     phases
         .iter()
         .map(|p| format!("{}={:.3}ms", p.phase, ms(p.micros)))
