@@ -266,6 +266,102 @@ fn a_link_planted_at_a_registry_lock_refuses_the_start() {
     assert!(!sb.event_ids().contains(&1));
 }
 
+/// A root-owned 0755 directory outside the product's: what a planted link points at.
+fn link_target(sb: &Sandbox) -> PathBuf {
+    let target = sb.path().join("elsewhere");
+    fs::create_dir(&target).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).unwrap();
+    target
+}
+
+fn is_empty_dir(dir: &Path) -> bool {
+    fs::read_dir(dir).unwrap().next().is_none()
+}
+
+/// A product directory that is itself a symbolic link (to a root-owned 0755 directory, which
+/// passes every owner and mode rule) is refused: the log directory (reported, the monitor runs
+/// on), the state directory (the start is refused) and the licence directory (`clplcnsc`
+/// exits 6). Each refusal names the link; nothing lands in its target.
+#[test]
+fn symlinked_product_directories_are_refused_and_their_targets_untouched() {
+    // The log directory.
+    let sb = Sandbox::licensed();
+    let sock = sb.syslog();
+    let target = link_target(&sb);
+    let logs = log_dir(&sb);
+    fs::create_dir_all(logs.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&target, &logs).unwrap();
+    let mut m = sb.spawn_monitor("clp_nfsmon", &["y1", "-d", "/x", "-i", "1"], Some("ok"));
+    let got = syslog_lines(&sock, "ID 2:");
+    assert!(
+        got.iter().any(|l| l.contains("ID 42:")
+            && l.contains(&format!("system error ({} 13)", logs.display()))),
+        "log dir: {got:#?}"
+    );
+    assert!(
+        got.iter().any(|l| l.contains("ID 2:")),
+        "still monitors: {got:#?}"
+    );
+    stop(&sb, "clp_nfsmon", "y1", &mut m);
+    let err = m.stderr();
+    assert!(
+        err.contains(&format!(
+            "refusing to write {}: it is a symbolic link",
+            logs.display()
+        )),
+        "{err}"
+    );
+    assert!(is_empty_dir(&target), "log dir: wrote through the link");
+
+    // The state directory: the monitor does not start.
+    let sb = Sandbox::licensed();
+    let sock = sb.syslog();
+    let target = link_target(&sb);
+    let state = sb.path().join("run/clp-fsmon");
+    fs::create_dir_all(state.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&target, &state).unwrap();
+    let mut m = sb.spawn_monitor("clp_sambamon", &["y2", "-s", "share"], Some("ok"));
+    let code = m.wait_exit(5 * S);
+    let err = m.stderr();
+    assert_eq!(code, Some(6), "state dir: {err}");
+    let got = syslog_lines(&sock, "ID 42:");
+    assert!(
+        got.iter()
+            .any(|l| l.contains("ID 42:") && l.contains(&format!("({} 13)", state.display()))),
+        "state dir: {got:#?}"
+    );
+    assert!(
+        err.contains(&format!(
+            "refusing to write {}: it is a symbolic link",
+            state.display()
+        )),
+        "{err}"
+    );
+    assert!(is_empty_dir(&target), "state dir: wrote through the link");
+    assert!(!sb.event_ids().contains(&1));
+
+    // The licence directory: registration is refused.
+    let sb = Sandbox::new();
+    let target = link_target(&sb);
+    let store = license::store_dir(sb.path());
+    fs::create_dir_all(store.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&target, &store).unwrap();
+    sb.cmd("clplcnsc")
+        .args(["-i", "-p", PRODUCT, "--serial", "AB123456", "--key"])
+        .arg(license::product_key("AB123456"))
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains(format!(
+            "refusing to write {}: it is a symbolic link",
+            store.display()
+        )));
+    sb.cmd("clplcnsc")
+        .args(["-d", "-p", PRODUCT])
+        .assert()
+        .code(6);
+    assert!(is_empty_dir(&target), "licence dir: wrote through the link");
+}
+
 #[test]
 fn a_log_directory_others_can_change_is_refused() {
     for how in ["0777", "uid 65534"] {

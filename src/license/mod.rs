@@ -213,7 +213,8 @@ mod tests {
     }
 
     /// A sandbox server: root with etc/hostname and etc/machine-id; `lic` (if given) becomes
-    /// its licence directory via a symlink, so two servers can share one store.
+    /// its `var/lib` via a symlink, so two servers can share one store (a link at the licence
+    /// directory itself would be refused for writing).
     fn server(host: &str, mid: &str, lic: Option<&std::path::Path>) -> (tempfile::TempDir, Paths) {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(t.path().join("etc")).unwrap();
@@ -221,8 +222,15 @@ mod tests {
         std::fs::write(t.path().join("etc/machine-id"), format!("{mid}\n")).unwrap();
         let p = Paths::with_root(t.path());
         if let Some(l) = lic {
-            std::fs::create_dir_all(p.license_dir().parent().unwrap()).unwrap();
-            std::os::unix::fs::symlink(l, p.license_dir()).unwrap();
+            let lib = p
+                .license_dir()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_path_buf();
+            std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(l, lib).unwrap();
         }
         (t, p)
     }
