@@ -155,7 +155,8 @@ fn check_own_dir(path: &Path, m: &std::fs::Metadata) -> io::Result<()> {
         return Err(UnsafePath::error(
             path,
             format!(
-                "the directory is owned by uid {}, not by uid {euid};                  it must be owned by root and writable by root only",
+                "the directory is owned by uid {}, not by uid {euid}; \
+                 it must be owned by root and writable by root only",
                 m.uid()
             ),
         ));
@@ -164,7 +165,8 @@ fn check_own_dir(path: &Path, m: &std::fs::Metadata) -> io::Result<()> {
         return Err(UnsafePath::error(
             path,
             format!(
-                "the directory is writable by group or others (mode {:04o});                  it must be owned by root and writable by root only",
+                "the directory is writable by group or others (mode {:04o}); \
+                 it must be owned by root and writable by root only",
                 m.mode() & 0o7777
             ),
         ));
@@ -829,6 +831,27 @@ mod tests {
         // and a FIFO is neither blocked on nor written
         nix::unistd::mkfifo(&logs.join("fifo.log"), nix::sys::stat::Mode::S_IRWXU).unwrap();
         assert!(append_line(&logs.join("fifo.log"), b"x\n").is_err());
+    }
+
+    #[test]
+    fn refusals_read_as_one_sentence() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let logs = d.path().join("log");
+        std::fs::create_dir(&logs).unwrap();
+        std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let mode = append_line(&logs.join("a.log"), b"x\n").unwrap_err();
+        std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o755)).unwrap();
+        nix::unistd::chown(&logs, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let owner = append_line(&logs.join("a.log"), b"x\n").unwrap_err();
+        for e in [mode, owner] {
+            let text = e.to_string();
+            assert!(!text.contains("  "), "a run of spaces: {text:?}");
+            assert!(
+                text.ends_with("; it must be owned by root and writable by root only"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
