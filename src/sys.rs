@@ -550,16 +550,35 @@ pub struct NotReadable {
     pub path: PathBuf,
     /// What it is instead of a small regular file.
     pub why: String,
+    /// The errno it stands for in a system-error alert (event 42): `ELOOP` for a symbolic link
+    /// (what `O_NOFOLLOW` answers), `EISDIR` for a directory, `EFBIG` for a file too large,
+    /// `EINVAL` for anything else that is not a regular file (a FIFO, a device, a socket).
+    pub errno: i32,
 }
 
 impl NotReadable {
-    fn error(path: &Path, why: impl Into<String>) -> io::Error {
+    fn error(path: &Path, why: impl Into<String>, errno: i32) -> io::Error {
         io::Error::new(
             io::ErrorKind::InvalidData,
             Self {
                 path: path.to_path_buf(),
                 why: why.into(),
+                errno,
             },
+        )
+    }
+
+    /// `path` is not a regular file: it is what `mode` says.
+    fn kind(path: &Path, mode: u32) -> io::Error {
+        let errno = match mode & nix::libc::S_IFMT {
+            nix::libc::S_IFLNK => nix::libc::ELOOP,
+            nix::libc::S_IFDIR => nix::libc::EISDIR,
+            _ => nix::libc::EINVAL,
+        };
+        Self::error(
+            path,
+            format!("it is {}, not a regular file", file_kind(mode)),
+            errno,
         )
     }
 
@@ -573,15 +592,10 @@ impl NotReadable {
 /// without blocking on a FIFO (`O_NONBLOCK`) or opening a device (checked before and after the
 /// open). Refusals are [`NotReadable`] (`InvalidData`).
 pub fn open_regular(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::MetadataExt;
     let before = std::fs::symlink_metadata(path)?;
     if !before.is_file() {
-        return Err(NotReadable::error(
-            path,
-            format!(
-                "it is {}, not a regular file",
-                file_kind(std::os::unix::fs::MetadataExt::mode(&before))
-            ),
-        ));
+        return Err(NotReadable::kind(path, before.mode()));
     }
     let f = OpenOptions::new()
         .read(true)
@@ -589,20 +603,14 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
         .open(path)
         .map_err(|e| {
             if e.raw_os_error() == Some(nix::libc::ELOOP) {
-                NotReadable::error(path, "it is a symbolic link, not a regular file")
+                NotReadable::kind(path, nix::libc::S_IFLNK)
             } else {
                 e
             }
         })?;
     let m = f.metadata()?;
     if !m.is_file() {
-        return Err(NotReadable::error(
-            path,
-            format!(
-                "it is {}, not a regular file",
-                file_kind(std::os::unix::fs::MetadataExt::mode(&m))
-            ),
-        ));
+        return Err(NotReadable::kind(path, m.mode()));
     }
     Ok(f)
 }
@@ -612,7 +620,13 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
 pub fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let f = open_regular(path)?;
-    let too_big = || NotReadable::error(path, format!("it is larger than {cap} bytes"));
+    let too_big = || {
+        NotReadable::error(
+            path,
+            format!("it is larger than {cap} bytes"),
+            nix::libc::EFBIG,
+        )
+    };
     if f.metadata()?.len() > cap {
         return Err(too_big());
     }
@@ -695,10 +709,17 @@ pub fn wait_child_timeout(
 /// The errno of an I/O error, also when it is wrapped: errors with context (tempfile's path
 /// errors, `io::Error::other(e)`, an error type with an I/O source) answer `raw_os_error()` with
 /// `None`, so the inner errors are searched, and last the text (std renders an OS error as
-/// `… (os error N)`). 0 when no OS error is in it.
+/// `… (os error N)`). A refusal ([`NotReadable`], [`UnsafePath`]) answers the errno it stands
+/// for. 0 when no OS error is in it.
 pub fn errno_of(e: &io::Error) -> i32 {
     let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = inner {
+        if let Some(n) = err.downcast_ref::<NotReadable>() {
+            return n.errno;
+        }
+        if err.is::<UnsafePath>() {
+            return UNSAFE_ERRNO;
+        }
         inner = match err.downcast_ref::<io::Error>() {
             Some(io) => match io.raw_os_error() {
                 Some(n) => return n,
@@ -1053,6 +1074,22 @@ mod tests {
             0
         );
         assert_eq!(errno_of(&os()), ENOSPC);
+        // A refusal has no OS error but stands for one.
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        std::os::unix::fs::symlink(&fifo, d.path().join("link")).unwrap();
+        for (p, n) in [
+            (fifo, nix::libc::EINVAL),
+            (d.path().join("link"), nix::libc::ELOOP),
+            (d.path().to_path_buf(), nix::libc::EISDIR),
+        ] {
+            let e = read_regular(&p, 10).unwrap_err();
+            assert_eq!(errno_of(&e), n, "{e}");
+            assert_eq!(errno_of(&io::Error::other(e)), n);
+        }
+        let e = UnsafePath::error(d.path(), "test");
+        assert_eq!(errno_of(&e), UNSAFE_ERRNO);
     }
 
     #[test]

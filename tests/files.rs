@@ -362,6 +362,47 @@ fn symlinked_product_directories_are_refused_and_their_targets_untouched() {
     assert!(is_empty_dir(&target), "licence dir: wrote through the link");
 }
 
+/// A registry lock planted as a FIFO or a symbolic link: a control command refuses it with
+/// event 42 naming the lock and an errno (never "flock 0"), and says why on stderr.
+#[test]
+fn a_planted_registry_lock_is_a_system_error_with_its_path_and_errno() {
+    for (kind, why, errno) in [
+        ("fifo", "a FIFO", nix::libc::EINVAL),
+        ("link", "a symbolic link", nix::libc::ELOOP),
+    ] {
+        let sb = Sandbox::licensed();
+        let entry = sb.path().join("run/clp-fsmon/sambamon/p1");
+        fs::create_dir_all(&entry).unwrap();
+        let lock = entry.join("lock");
+        if kind == "fifo" {
+            nix::unistd::mkfifo(&lock, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        } else {
+            std::os::unix::fs::symlink(sb.path().join("absent"), &lock).unwrap();
+        }
+        for word in ["-disp", "-pause", "-stop"] {
+            let out = sb
+                .cmd("clp_sambamon")
+                .args(["p1", word])
+                .timeout(10 * S)
+                .assert()
+                .code(6);
+            let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+            let alert = format!(
+                "The clp_sambamon has detected system error ({} {errno}).",
+                lock.display()
+            );
+            assert!(err.contains(&alert), "{kind} {word}: {err}");
+            assert!(err.contains(why), "{kind} {word}: {err}");
+            assert_eq!(
+                sb.alerts().last().map(|a| (a.2, a.3.clone())),
+                Some((42, alert)),
+                "{kind} {word}"
+            );
+        }
+        assert!(fs::symlink_metadata(sb.path().join("absent")).is_err());
+    }
+}
+
 #[test]
 fn a_log_directory_others_can_change_is_refused() {
     for how in ["0777", "uid 65534"] {

@@ -180,11 +180,7 @@ pub fn control_main(
     let status = match registry.status(id) {
         Ok(s) => s,
         Err(e) => {
-            alerter.emit(&Alert::new(
-                module,
-                Event::SystemError,
-                &[&"flock", &sys::errno_of(&e)],
-            ));
+            system_error(module, alerter, "flock", &e);
             return Exit::System;
         }
     };

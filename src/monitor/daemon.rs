@@ -96,11 +96,7 @@ impl ClaimError {
         match self {
             Self::Registry(e) => e.report(module, alerter, id),
             Self::Signals { op, source } => {
-                alerter.emit(&Alert::new(
-                    module,
-                    Event::SystemError,
-                    &[&op, &sys::errno_of(&source)],
-                ));
+                system_error(module, alerter, op, &source);
                 Exit::System
             }
         }
@@ -126,22 +122,23 @@ impl AcquireError {
     }
 }
 
-/// Event 42 for a failed system call `op`. A write refused because its path is unsafe (see
-/// [`sys::SafeDir`]) names the path in place of the call, and says why on stderr.
+/// Event 42 for a failed system call `op`, with its errno. A file or directory the product
+/// refused (an unsafe path to write, see [`sys::SafeDir`], or a file that is not a small regular
+/// file, see [`sys::read_regular`]) names the path in place of the call, and says why on stderr.
 pub(crate) fn system_error(module: Module, alerter: &Alerter, op: &str, e: &std::io::Error) {
-    if let Some(u) = sys::UnsafePath::of(e) {
-        crate::errln!("{}: {u}", module.applet());
+    let refused = sys::UnsafePath::of(e)
+        .map(|u| (u.path.as_path(), u.to_string()))
+        .or_else(|| sys::NotReadable::of(e).map(|n| (n.path.as_path(), n.to_string())));
+    let errno = sys::errno_of(e);
+    if let Some((path, why)) = refused {
+        crate::errln!("{}: {why}", module.applet());
         alerter.emit(&Alert::new(
             module,
             Event::SystemError,
-            &[&u.path.display(), &sys::UNSAFE_ERRNO],
+            &[&path.display(), &errno],
         ));
     } else {
-        alerter.emit(&Alert::new(
-            module,
-            Event::SystemError,
-            &[&op, &sys::errno_of(e)],
-        ));
+        alerter.emit(&Alert::new(module, Event::SystemError, &[&op, &errno]));
     }
 }
 
