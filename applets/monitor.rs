@@ -83,10 +83,18 @@ pub fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> Status 
         }
     };
     if !sys::is_root() {
-        crate::errln!(
-            "{}: permission denied: this command must be run as root",
-            module.applet()
-        );
+        let why = "permission denied: this command must be run as root";
+        // A health checker runs plugins unprivileged (NRPE): the licence cannot be checked,
+        // which `--once` answers as a plugin, with the reason on stdout.
+        if let Some(output) = once {
+            return once_unknown(
+                output,
+                &Alert::plain(module, Event::LicenseCheckFailed),
+                Some(why),
+            )
+            .into();
+        }
+        crate::errln!("{}: {why}", module.applet());
         return Exit::Permission.into();
     }
     let m = match command {
