@@ -34,6 +34,34 @@ pub const TRIAL_WARN_DAYS: i64 = 7;
 pub const CHECK_LIMIT: std::time::Duration =
     std::time::Duration::from_secs(store::OP_LIMIT.as_secs() + 5);
 
+/// [`check_monitor`] on a thread of its own, answered within [`CHECK_LIMIT`] whatever the file
+/// system does (a hung NFS or FUSE server under the store or `/etc`): `--once` runs it so.
+pub fn check_monitor_within(
+    paths: &Paths,
+    applet: &'static str,
+    today: NaiveDate,
+) -> Result<Grant, Refusal> {
+    let paths = paths.clone();
+    crate::sys::within(CHECK_LIMIT, "licence check", move || {
+        check_monitor(&paths, applet, today)
+    })
+    .unwrap_or_else(|e| {
+        Err(if e.kind() == std::io::ErrorKind::TimedOut {
+            check_timed_out()
+        } else {
+            Refusal::Unreadable(format!("cannot start the licence check: {e}"))
+        })
+    })
+}
+
+/// The refusal (54) for a licence check that did not end within [`CHECK_LIMIT`].
+pub fn check_timed_out() -> Refusal {
+    Refusal::Unreadable(format!(
+        "the licence check did not end within {} s",
+        CHECK_LIMIT.as_secs()
+    ))
+}
+
 /// A licence that lets a monitor run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Grant {
@@ -135,14 +163,19 @@ pub fn check_monitor(paths: &Paths, applet: &str, today: NaiveDate) -> Result<Gr
         .iter()
         .filter(|p| p.unlocks(applet))
         .collect();
-    let store = Store::new(paths);
-    if products.is_empty() || !store.dir().exists() {
+    if products.is_empty() {
         return Err(Refusal::NotRegistered);
     }
-    let me = Identity::detect(paths).map_err(|e| Refusal::Unreadable(e.to_string()))?;
+    // Everything that touches the store's file system is in the bounded read (a missing
+    // directory is an empty store).
+    let store = Store::new(paths);
     let files = store
         .read_all()
         .map_err(|e| Refusal::Unreadable(e.to_string()))?;
+    if files.is_empty() {
+        return Err(Refusal::NotRegistered);
+    }
+    let me = Identity::detect(paths).map_err(|e| Refusal::Unreadable(e.to_string()))?;
     let mine = store.file_of(&me);
     let Some(own) = files.iter().find(|f| f.path == mine) else {
         return Err(Refusal::NotRegistered);

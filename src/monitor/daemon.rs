@@ -187,12 +187,7 @@ fn checked_licence(
             }
             Ok(m @ Msg::Control(..)) => later.push(m),
             Ok(Msg::ProbeDone(..)) => {}
-            Err(RecvTimeoutError::Timeout) => {
-                break Err(Refusal::Unreadable(format!(
-                    "the licence check did not end within {} s",
-                    license::CHECK_LIMIT.as_secs()
-                )));
-            }
+            Err(RecvTimeoutError::Timeout) => break Err(license::check_timed_out()),
             Err(RecvTimeoutError::Disconnected) => unreachable!("the monitor holds a sender"),
         }
     };
