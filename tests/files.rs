@@ -234,6 +234,58 @@ fn once_answers_unknown_within_its_limit_when_the_licence_store_hangs() {
     }
 }
 
+/// `clplcnsc -i --file F` reads F within bounds: a FIFO nobody writes is refused at once (it
+/// blocked forever), `/dev/zero` under a 256 MiB address-space limit is refused without reading
+/// it (it exhausted memory), both as a bad licence file (exit 2) with the reason; a link to a
+/// licence file is read.
+#[test]
+fn a_licence_file_is_read_within_bounds() {
+    let sb = Sandbox::new();
+    let fifo = sb.path().join("licence.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    for (file, why) in [
+        (fifo.as_path(), "a FIFO"),
+        (Path::new("/dev/zero"), "a character device"),
+    ] {
+        let t = Instant::now();
+        let out = std::process::Command::new("timeout")
+            .args(["20", "prlimit"])
+            .arg(format!("--as={}", 256 << 20))
+            .arg("--")
+            .arg(sb.link("clplcnsc"))
+            .args(["-i", "-p", PRODUCT, "--file"])
+            .arg(file)
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env("MALLOC_ARENA_MAX", "1")
+            .output()
+            .expect("timeout (coreutils) and prlimit (util-linux) are needed for this test");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", file.display());
+        assert!(t.elapsed() < 5 * S, "{}: {:?}", file.display(), t.elapsed());
+        assert!(
+            err.contains(&file.display().to_string()) && err.contains(why),
+            "{err}"
+        );
+    }
+    let real = sb.path().join("licence.toml");
+    fs::write(
+        &real,
+        format!(
+            "kind = \"product\"\nserial = \"AB123456\"\nkey = \"{}\"\n",
+            license::product_key("AB123456")
+        ),
+    )
+    .unwrap();
+    let link = sb.path().join("licence-link.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    sb.cmd("clplcnsc")
+        .args(["-i", "-p", PRODUCT, "--file"])
+        .arg(&link)
+        .assert()
+        .success()
+        .stdout("command was success.\n");
+}
+
 /// The monitor's control socket exists: it has claimed its ID and is in its licence check.
 fn in_licence_check(sb: &Sandbox) -> bool {
     wait_until(10 * S, || {
