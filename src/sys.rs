@@ -61,7 +61,7 @@ pub fn lock_within(f: &File, exclusive: bool, limit: Duration) -> io::Result<()>
 }
 
 /// How long a log append waits for the log's lock before writing without it.
-const APPEND_LOCK_WAIT: Duration = Duration::from_secs(2);
+pub const APPEND_LOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// Appends one line with a single `write(2)` on an `O_APPEND` descriptor, under an exclusive
 /// lock, so concurrent writers never interleave. When the lock cannot be had within 2 s (its
@@ -743,13 +743,13 @@ fn os_error_in_text(text: &str) -> Option<i32> {
 }
 
 /// `eprintln!` that never panics: a detached monitor's stderr may be a closed pipe, and with
-/// `panic = "abort"` a failed diagnostic must not take the monitor down.
+/// `panic = "abort"` a failed diagnostic must not take the monitor down. It goes through the
+/// console ([`crate::console`]), so in a monitor it never blocks on a stderr nobody reads.
 #[macro_export]
 macro_rules! errln {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($t)*);
-    }};
+    ($($t:tt)*) => {
+        $crate::console::line(format_args!($($t)*))
+    };
 }
 
 /// `println!` that never panics (see [`errln!`]): `clp-fsmon --help | head -1` closes the pipe
@@ -774,10 +774,9 @@ macro_rules! out {
 /// `eprint!` that never panics (see [`errln!`]).
 #[macro_export]
 macro_rules! err {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($t)*);
-    }};
+    ($($t:tt)*) => {
+        $crate::console::write(format!($($t)*).into_bytes())
+    };
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ fn license_gate(
                     us_date(until)
                 );
                 crate::errln!("{}: {msg}", module.applet());
-                log.write(&msg);
+                log.write(alerter, &msg);
             }
             Gate::Open
         }
@@ -317,7 +317,7 @@ pub(crate) fn run_monitor(
         Gate::Open => {}
         Gate::Refused(code) => return code,
         Gate::Stopped => {
-            log.write("stopped on request during the licence check");
+            log.write(alerter, "stopped on request during the licence check");
             alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
             return Exit::Ok;
         }
@@ -333,10 +333,13 @@ pub(crate) fn run_monitor(
         retries: m.retries,
         timeout: Duration::from_secs(u64::from(m.timeout)),
     };
-    log.write(&format!(
-        "start target={:?} interval={}s retries={} timeout={}s",
-        m.target, m.interval, m.retries, m.timeout
-    ));
+    log.write(
+        alerter,
+        &format!(
+            "start target={:?} interval={}s retries={} timeout={}s",
+            m.target, m.interval, m.retries, m.timeout
+        ),
+    );
     alerter.emit(&Alert::plain(module, Event::Started));
     let target = probe.target().to_owned();
     let end = run_loop(probe, cfg, &tx, &rx, &mut |ev| match ev {
@@ -352,28 +355,31 @@ pub(crate) fn run_monitor(
             );
         }
         LoopEvent::ProbeFailed { failure, k, c } => {
-            log.write(&format!("probe failed {k}/{c} {}", failure_text(failure)));
+            log.write(
+                alerter,
+                &format!("probe failed {k}/{c} {}", failure_text(failure)),
+            );
         }
         LoopEvent::Paused => {
-            log.write("paused");
+            log.write(alerter, "paused");
             alerter.emit(&Alert::plain(module, Event::Paused));
         }
         LoopEvent::Resumed => {
-            log.write("resumed");
+            log.write(alerter, "resumed");
             alerter.emit(&Alert::plain(module, Event::Resumed));
         }
     });
     let code = match end {
         LoopEnd::Stopped => {
-            log.write("stopped on request");
+            log.write(alerter, "stopped on request");
             alerter.emit(&Alert::new(module, Event::Stopping, &[&target]));
             Exit::Ok
         }
         LoopEnd::Fault(f) => {
-            log.write(&format!(
-                "fault: {} consecutive failures; terminating",
-                m.retries
-            ));
+            log.write(
+                alerter,
+                &format!("fault: {} consecutive failures; terminating", m.retries),
+            );
             for a in &f.alerts {
                 alerter.emit(a);
             }
@@ -382,7 +388,7 @@ pub(crate) fn run_monitor(
         }
     };
     // The last alerts (3, or the fault's and 6) are delivered before the ID is released.
-    alerter.finish(crate::alert::FINISH_LIMIT);
+    alerter.finish();
     drop(server);
     drop(held);
     code
