@@ -359,6 +359,65 @@ fn commands_sent_during_the_licence_check_are_taken_after_it() {
     stop(&sb, "clp_sambamon", "l2", &mut m);
 }
 
+/// `-pause` and `-continue` sent while the start-up licence check waits for a stuck lock
+/// holder (here 7 s, longer than the client's 5 s wait) are acknowledged at once and set the
+/// state the monitor starts in: it starts paused (events 1 then 7, no probe) and `-continue`
+/// then resumes it (8, 2).
+#[test]
+fn pause_during_a_slow_licence_check_is_acknowledged_at_once_and_taken() {
+    let sb = Sandbox::licensed();
+    let lock = fs::File::open(license::store_dir(sb.path()).join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let mut m = sb.spawn_monitor(
+        "clp_sambamon",
+        &["l3", "-s", "share", "-i", "1"],
+        Some("ok"),
+    );
+    assert!(in_licence_check(&sb));
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(7 * S);
+        drop(lock);
+    });
+    for (word, ack) in [
+        ("-pause", "ok paused"),
+        ("-continue", "ok monitoring"),
+        ("-pause", "ok paused"),
+    ] {
+        let t = Instant::now();
+        let out = sb
+            .std_cmd("clp_sambamon")
+            .args(["l3", word])
+            .output()
+            .unwrap();
+        assert!(
+            t.elapsed() < S,
+            "{word}: acknowledged after {:?}",
+            t.elapsed()
+        );
+        assert_eq!(out.status.code(), Some(0), "{word}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(ack),
+            "{word}: {out:?}"
+        );
+    }
+    release.join().unwrap();
+    // The check ends once the lock wait (10 s) is over or the lock is released.
+    assert!(sb.wait_event(7, 15 * S), "{}", sb.alert_log());
+    std::thread::sleep(1500 * Duration::from_millis(1));
+    assert_eq!(sb.event_ids(), [1, 7], "started paused: {}", sb.alert_log());
+    assert!(
+        !sb.fault_log("sambamon").contains("probe"),
+        "probed while paused"
+    );
+    sb.cmd("clp_sambamon")
+        .args(["l3", "-continue"])
+        .assert()
+        .success();
+    assert!(sb.wait_event(2, 5 * S), "{}", sb.alert_log());
+    assert_eq!(sb.event_ids(), [1, 7, 8, 2]);
+    stop(&sb, "clp_sambamon", "l3", &mut m);
+}
+
 // ---- writes as root never follow links -------------------------------------------------
 
 #[test]

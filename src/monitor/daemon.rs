@@ -8,7 +8,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use super::control::{ControlCmd, ControlServer};
-use super::engine::{LoopConfig, LoopEnd, LoopEvent, Msg, STOP_ACK, run_loop};
+use super::engine::{
+    CONTINUE_ACK, LoopConfig, LoopEnd, LoopEvent, Msg, PAUSE_ACK, STOP_ACK, run_loop,
+};
 use super::registry::{self, AcquireError, Entry, Registry};
 use super::report::{FaultLog, failure_text, phases_text, refusal_alert};
 use crate::alert::{Alert, Alerter, Event, Module, us_date};
@@ -144,24 +146,28 @@ pub(crate) fn system_error(module: Module, alerter: &Alerter, op: &str, e: &std:
 
 /// How the start-up licence check ended.
 enum Gate {
-    /// A licence grants: monitor.
-    Open,
+    /// A licence grants: monitor, paused when a `-pause` was taken meanwhile.
+    Open {
+        /// Start paused.
+        paused: bool,
+    },
     /// Refused (the event is out): exit with this status.
     Refused(Exit),
     /// A stop (`-stop`, SIGTERM) came first: end as stopped.
     Stopped,
 }
 
-/// Runs the licence check on a thread of its own while answering stops: a licence store that
-/// is slow (a stuck lock holder, a hung NFS server) never keeps a monitor from honouring
-/// `-stop` or SIGTERM. Other control commands that arrive meanwhile are handed back to the loop
-/// in their order. A check that does not end within [`license::CHECK_LIMIT`] is a failed check
-/// (54).
+/// Runs the licence check on a thread of its own while answering control commands at once: a
+/// licence store that is slow (a stuck lock holder, a hung NFS server) never keeps a monitor
+/// from honouring `-stop` or SIGTERM, nor a `-pause`/`-continue` client waiting for its
+/// acknowledgement (it gives up after 5 s). `-pause` and `-continue` set `paused`, the state the
+/// loop starts in, and are acknowledged as the loop would; `-disp`'s status says the monitor is
+/// starting. A check that does not end within [`license::CHECK_LIMIT`] is a failed check (54).
 fn checked_licence(
     module: Module,
     paths: &Paths,
-    tx: &Sender<Msg>,
-    rx: &Receiver<Msg>,
+    (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
+    paused: &mut bool,
 ) -> Option<Result<Grant, Refusal>> {
     let today = chrono::Local::now().date_naive();
     let (worker_paths, applet, worker_tx) = (paths.clone(), module.applet(), tx.clone());
@@ -177,25 +183,34 @@ fn checked_licence(
         ))));
     }
     let deadline = Instant::now() + license::CHECK_LIMIT;
-    let mut later = Vec::new();
-    let result = loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Msg::LicenceChecked(r)) => break r,
+    loop {
+        let answer = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Msg::LicenceChecked(r)) => return Some(r),
             Ok(Msg::Control(ControlCmd::Stop, reply)) => {
                 let _ = reply.send(STOP_ACK.into());
                 return None;
             }
-            Ok(m @ Msg::Control(..)) => later.push(m),
-            Ok(Msg::ProbeDone(..)) => {}
-            Err(RecvTimeoutError::Timeout) => break Err(license::check_timed_out()),
+            Ok(Msg::Control(ControlCmd::Pause, reply)) => {
+                *paused = true;
+                (reply, PAUSE_ACK.to_owned())
+            }
+            Ok(Msg::Control(ControlCmd::Continue, reply)) => {
+                *paused = false;
+                (reply, CONTINUE_ACK.to_owned())
+            }
+            Ok(Msg::Control(ControlCmd::Status, reply)) => {
+                let state = if *paused { "paused" } else { "monitoring" };
+                (
+                    reply,
+                    format!("ok state=starting (licence check), then {state}"),
+                )
+            }
+            Ok(Msg::ProbeDone(..)) => continue,
+            Err(RecvTimeoutError::Timeout) => return Some(Err(license::check_timed_out())),
             Err(RecvTimeoutError::Disconnected) => unreachable!("the monitor holds a sender"),
-        }
-    };
-    later.extend(rx.try_iter());
-    for m in later {
-        let _ = tx.send(m);
+        };
+        let _ = answer.0.send(answer.1);
     }
-    Some(result)
 }
 
 /// The monitor-side licence check: 52 (and a warning when ≤ 7 days are left) for a trial in
@@ -207,11 +222,12 @@ fn license_gate(
     log: &FaultLog,
     (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
 ) -> Gate {
-    let Some(checked) = checked_licence(module, paths, tx, rx) else {
+    let mut paused = false;
+    let Some(checked) = checked_licence(module, paths, (tx, rx), &mut paused) else {
         return Gate::Stopped;
     };
     match checked {
-        Ok(Grant::Product { .. }) => Gate::Open,
+        Ok(Grant::Product { .. }) => Gate::Open { paused },
         Ok(Grant::Trial { until, days_left }) => {
             alerter.emit(&Alert::new(module, Event::TrialPeriod, &[&us_date(until)]));
             if days_left <= 7 {
@@ -222,7 +238,7 @@ fn license_gate(
                 crate::errln!("{}: {msg}", module.applet());
                 log.write(alerter, &msg);
             }
-            Gate::Open
+            Gate::Open { paused }
         }
         Err(r) => {
             if let Refusal::Unreadable(why) = &r {
@@ -313,15 +329,15 @@ pub(crate) fn run_monitor(
             system_error(module, alerter, "open", &e);
         }
     }
-    match license_gate(module, paths, alerter, &log, (&tx, &rx)) {
-        Gate::Open => {}
+    let start_paused = match license_gate(module, paths, alerter, &log, (&tx, &rx)) {
+        Gate::Open { paused } => paused,
         Gate::Refused(code) => return code,
         Gate::Stopped => {
             log.write(alerter, "stopped on request during the licence check");
             alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
             return Exit::Ok;
         }
-    }
+    };
     let mut entry = Entry::for_self(module, id, &m.target);
     entry.running = true;
     if let Err(e) = held.publish(&entry) {
@@ -332,6 +348,7 @@ pub(crate) fn run_monitor(
         interval: Duration::from_secs(u64::from(m.interval)),
         retries: m.retries,
         timeout: Duration::from_secs(u64::from(m.timeout)),
+        start_paused,
     };
     log.write(
         alerter,
@@ -341,6 +358,11 @@ pub(crate) fn run_monitor(
         ),
     );
     alerter.emit(&Alert::plain(module, Event::Started));
+    if start_paused {
+        // A -pause taken while starting: said now, after 1, as the loop would have said it.
+        log.write(alerter, "paused");
+        alerter.emit(&Alert::plain(module, Event::Paused));
+    }
     let target = probe.target().to_owned();
     let end = run_loop(probe, cfg, &tx, &rx, &mut |ev| match ev {
         LoopEvent::ProbeStarted(_) => {}
