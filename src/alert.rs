@@ -515,17 +515,18 @@ impl Alerter {
             per.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
                 .min(FINISH_CAP)
         };
-        let alerts_until = start + scaled(JOB_BOUND, jobs);
+        // The grace lets a thread with nothing left end before it is called busy.
+        let alerts_until = start + scaled(JOB_BOUND, jobs) + ABORT_GRACE;
         let alerts_done = matches!(
             q.alerts_done
                 .recv_timeout(alerts_until.saturating_duration_since(Instant::now())),
             Err(RecvTimeoutError::Disconnected)
         );
-        if !alerts_done {
+        let undelivered = q.counts.jobs.load(Ordering::SeqCst);
+        if !alerts_done && undelivered > 0 {
             crate::errln!(
-                "clp-fsmon: the alert log and syslog were still busy after {:.1} s; {} alert(s) or fault-log line(s) not delivered",
+                "clp-fsmon: the alert log and syslog were still busy after {:.1} s; {undelivered} alert(s) or fault-log line(s) not delivered",
                 start.elapsed().as_secs_f64(),
-                q.counts.jobs.load(Ordering::SeqCst)
             );
         }
         if let Some(done) = &q.command_done {
@@ -537,11 +538,13 @@ impl Alerter {
             if !ended {
                 q.abort.store(true, Ordering::SeqCst);
                 let _ = done.recv_timeout(ABORT_GRACE);
-                crate::errln!(
-                    "clp-fsmon: clplogcmd still busy after {:.1} s; {} alert(s) not delivered to it",
-                    start.elapsed().as_secs_f64(),
-                    q.counts.commands.load(Ordering::SeqCst)
-                );
+                let undelivered = q.counts.commands.load(Ordering::SeqCst);
+                if undelivered > 0 {
+                    crate::errln!(
+                        "clp-fsmon: clplogcmd still busy after {:.1} s; {undelivered} alert(s) not delivered to it",
+                        start.elapsed().as_secs_f64(),
+                    );
+                }
             }
         }
         q.counts.report_dropped();

@@ -332,6 +332,66 @@ fn stop_and_sigterm_end_a_monitor_blocked_in_its_licence_check() {
     }
 }
 
+/// A monitor that ends before it starts watching (here: stopped during its licence check)
+/// delivers its last alert (3, to a slow `clplogcmd` too) before it releases its ID, as one
+/// that ends from its loop does: whoever sees the ID free sees the monitor's last word.
+#[test]
+fn an_early_end_delivers_its_alerts_before_the_id_is_free() {
+    use clp_fsmon::alert::Module;
+    use clp_fsmon::monitor::registry::{Liveness, Registry};
+    let sb = Sandbox::licensed();
+    let fake = sb.path().join("clusterpro");
+    fs::create_dir(&fake).unwrap();
+    let calls = sb.path().join("clplogcmd.calls");
+    let cmd = fake.join("clplogcmd");
+    fs::write(
+        &cmd,
+        format!(
+            "#!/bin/sh\nsleep 1.5\necho \"$4\" >>'{}'\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&cmd, fs::Permissions::from_mode(0o755)).unwrap();
+    let lock = fs::File::open(license::store_dir(sb.path()).join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut m = Monitor {
+        child: sb
+            .std_cmd("clp_sambamon")
+            .args(["e1", "-s", "share"])
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .env("PATH", path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    };
+    assert!(in_licence_check(&sb));
+    m.signal(Signal::SIGTERM);
+    let registry = Registry::new(
+        &clp_fsmon::paths::Paths::with_root(sb.path()),
+        Module::Sambamon,
+    );
+    assert!(
+        wait_until(10 * S, || !matches!(
+            registry.status("e1"),
+            Ok(Liveness::Alive(_))
+        )),
+        "the ID was never released"
+    );
+    let delivered = fs::read_to_string(&calls).unwrap_or_default();
+    assert_eq!(m.wait_exit(5 * S), Some(0));
+    assert_eq!(delivered, "3\n", "when the ID was free: {}", m.stderr());
+    assert_eq!(sb.event_ids(), [3]);
+    drop(lock);
+}
+
 #[test]
 fn commands_sent_during_the_licence_check_are_taken_after_it() {
     let sb = Sandbox::licensed();

@@ -296,6 +296,10 @@ pub(crate) fn stop_on_signals(tx: Sender<Msg>, spawn: SpawnThread) -> Result<(),
     })
 }
 
+/// A monitor's life once it holds its ID: control socket, licence gate, the loop. However it
+/// ends — on a fault, a stop, a refused licence or a failed set-up — its last alerts are
+/// delivered (within their bounds) before the control socket goes and the ID is released, so
+/// whoever sees the ID free sees the monitor's last word.
 pub(crate) fn run_monitor(
     module: Module,
     paths: &Paths,
@@ -305,23 +309,52 @@ pub(crate) fn run_monitor(
     probe: &Arc<dyn Probe>,
     claim: Claim,
 ) -> Exit {
-    let log = FaultLog {
-        path: paths.log_dir().join(format!("fault-{}.log", module.name())),
-        id: id.to_owned(),
-    };
     let Claim {
         registry,
         held,
         tx,
         rx,
     } = claim;
-    let server = match ControlServer::start(&registry.socket_path(id), tx.clone()) {
-        Ok(s) => s,
+    let mut server = None;
+    let code = watch(
+        (module, paths, alerter, id, m, probe),
+        &registry,
+        &held,
+        (&tx, &rx),
+        &mut server,
+    );
+    alerter.finish();
+    drop(server);
+    drop(held);
+    code
+}
+
+/// [`run_monitor`] up to the release of the ID; the control server is left in `server`.
+fn watch(
+    (module, paths, alerter, id, m, probe): (
+        Module,
+        &Paths,
+        &Alerter,
+        &str,
+        &MonitorArgs,
+        &Arc<dyn Probe>,
+    ),
+    registry: &Registry,
+    held: &registry::Held,
+    (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
+    server: &mut Option<ControlServer>,
+) -> Exit {
+    let log = FaultLog {
+        path: paths.log_dir().join(format!("fault-{}.log", module.name())),
+        id: id.to_owned(),
+    };
+    match ControlServer::start(&registry.socket_path(id), tx.clone()) {
+        Ok(s) => *server = Some(s),
         Err(e) => {
             system_error(module, alerter, "bind", &e);
             return Exit::System;
         }
-    };
+    }
     // A log the product may not write (an unsafe directory, a planted link) is said once, here;
     // the monitor still runs, with its alerts on syslog and the console.
     for l in [paths.alert_log(), log.path.clone()] {
@@ -329,9 +362,10 @@ pub(crate) fn run_monitor(
             system_error(module, alerter, "open", &e);
         }
     }
-    let start_paused = match license_gate(module, paths, alerter, &log, (&tx, &rx)) {
+    let start_paused = match license_gate(module, paths, alerter, &log, (tx, rx)) {
         Gate::Open { paused } => paused,
         Gate::Refused(code) => return code,
+        // It never started watching: 3 alone, no 1 (see the README).
         Gate::Stopped => {
             log.write(alerter, "stopped on request during the licence check");
             alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
@@ -364,7 +398,7 @@ pub(crate) fn run_monitor(
         alerter.emit(&Alert::plain(module, Event::Paused));
     }
     let target = probe.target().to_owned();
-    let end = run_loop(probe, cfg, &tx, &rx, &mut |ev| match ev {
+    let end = run_loop(probe, cfg, tx, rx, &mut |ev| match ev {
         LoopEvent::ProbeStarted(_) => {}
         LoopEvent::ProbeOk { report, first } => {
             if first {
@@ -391,7 +425,7 @@ pub(crate) fn run_monitor(
             alerter.emit(&Alert::plain(module, Event::Resumed));
         }
     });
-    let code = match end {
+    match end {
         LoopEnd::Stopped => {
             log.write(alerter, "stopped on request");
             alerter.emit(&Alert::new(module, Event::Stopping, &[&target]));
@@ -408,12 +442,7 @@ pub(crate) fn run_monitor(
             alerter.emit(&Alert::plain(module, Event::Terminate));
             Exit::Fault
         }
-    };
-    // The last alerts (3, or the fault's and 6) are delivered before the ID is released.
-    alerter.finish();
-    drop(server);
-    drop(held);
-    code
+    }
 }
 
 #[cfg(test)]
