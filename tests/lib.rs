@@ -13,4 +13,5 @@ mod files;
 mod packaging;
 mod resilience;
 mod runtime;
+mod scripts;
 mod smb_matrix;
