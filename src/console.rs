@@ -149,9 +149,9 @@ pub struct Writer;
 
 /// One event's text, written to the console when dropped.
 #[derive(Debug, Default)]
-pub struct Event(Vec<u8>);
+pub struct EventText(Vec<u8>);
 
-impl std::io::Write for Event {
+impl std::io::Write for EventText {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.extend_from_slice(buf);
         Ok(buf.len())
@@ -162,7 +162,7 @@ impl std::io::Write for Event {
     }
 }
 
-impl Drop for Event {
+impl Drop for EventText {
     fn drop(&mut self) {
         if !self.0.is_empty() {
             write(std::mem::take(&mut self.0));
@@ -171,9 +171,9 @@ impl Drop for Event {
 }
 
 impl tracing_subscriber::fmt::MakeWriter<'_> for Writer {
-    type Writer = Event;
+    type Writer = EventText;
 
-    fn make_writer(&self) -> Event {
-        Event::default()
+    fn make_writer(&self) -> EventText {
+        EventText::default()
     }
 }

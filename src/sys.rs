@@ -272,22 +272,21 @@ impl SafeDir {
         use std::path::Component;
         let dir = std::path::absolute(dir)?;
         let top = std::path::absolute(top)?;
-        let names: Vec<&std::ffi::OsStr> = dir
-            .components()
-            .filter_map(|c| match c {
-                Component::Normal(n) => Some(Ok(n)),
-                Component::ParentDir => Some(Err(())),
-                _ => None,
-            })
-            .collect::<Result<_, ()>>()
-            .map_err(|()| UnsafePath::error(&dir, "the path has a '..' component"))?;
+        // The components below `/`: names, and `..` (walked up, above the product's own).
+        let walked = |p: &Path| -> Vec<std::ffi::OsString> {
+            p.components()
+                .filter_map(|c| match c {
+                    Component::Normal(n) => Some(n.to_owned()),
+                    Component::ParentDir => Some("..".into()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let names = walked(&dir);
         // The product's own directories: `top` and what lies below it (only `dir` itself when
         // it is not below `top`).
         let own_from = if dir.starts_with(&top) {
-            top.components()
-                .filter(|c| matches!(c, Component::Normal(_)))
-                .count()
-                .max(1)
+            walked(&top).len().max(1)
         } else {
             names.len()
         };
@@ -295,10 +294,13 @@ impl SafeDir {
         // own directories).
         let mut todo: VecDeque<(std::ffi::OsString, Option<PathBuf>)> = VecDeque::new();
         let mut lexical = PathBuf::from("/");
-        for (i, n) in names.iter().enumerate() {
-            lexical.push(n);
+        for (i, n) in names.into_iter().enumerate() {
+            lexical.push(&n);
             let own = (i + 1 >= own_from).then(|| lexical.clone());
-            todo.push_back(((*n).to_owned(), own));
+            if own.is_some() && n == ".." {
+                return Err(UnsafePath::error(&dir, "the path has a '..' component"));
+            }
+            todo.push_back((n, own));
         }
         let root = || -> io::Result<(File, PathBuf)> {
             let f = OpenOptions::new()
@@ -906,6 +908,13 @@ mod tests {
         assert!(atomic_write(&logs.join("entry"), b"x", 0o600).is_err());
         // Nothing was created in the target, not even a directory.
         assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+        // `..` is walked above the product's directories, refused in them.
+        let up = d.path().join("x/../log2");
+        append_line(&up.join("a.log"), b"ok\n").unwrap();
+        assert_eq!(std::fs::read(d.path().join("log2/a.log")).unwrap(), b"ok\n");
+        let e = SafeDir::open(&d.path().join("run3/a/../b"), &d.path().join("run3"), 0o700)
+            .unwrap_err();
+        assert!(e.to_string().contains("'..'"), "{e}");
     }
 
     #[test]
