@@ -195,19 +195,22 @@ fn usage_error(
     Exit::Usage.into()
 }
 
-/// The scripted test probe when `CLP_FSMON_TEST_PROBE` is set in a re-rooted sandbox, else the
-/// applet's real probe.
+/// The applet's probe; in a build for the tests (feature `test-probe`), the scripted probe
+/// instead when `CLP_FSMON_TEST_PROBE` is set in a re-rooted sandbox.
 fn probe_of(
     module: Module,
     paths: &Paths,
     m: &MonitorArgs,
     factory: ProbeFactory,
 ) -> Result<Arc<dyn Probe>, String> {
+    #[cfg(feature = "test-probe")]
     if paths.is_rerooted()
         && let Ok(script) = std::env::var(crate::probe::scripted::SCRIPT_ENV)
     {
         let p = crate::probe::scripted::ScriptedProbe::parse(module, &m.target, &script)?;
         return Ok(Arc::new(p));
     }
+    #[cfg(not(feature = "test-probe"))]
+    let _ = (module, paths);
     factory(m)
 }

@@ -54,17 +54,90 @@ fn list() -> String {
     s
 }
 
+/// What the binary is, in one line.
+pub const ABOUT: &str = "file-server monitor for HA clusters (multi-call binary)";
+
+/// One of the binary's own words (called as `clp-fsmon WORD …`).
+#[derive(Debug)]
+pub struct OwnWord {
+    /// The word.
+    pub word: &'static str,
+    /// The optional value that may follow it (`DIR`).
+    pub value: Option<&'static str>,
+    /// The word it modifies (`--hardlink` goes with `--install`), if any.
+    pub with: Option<&'static str>,
+    /// What it does; `{dir}` stands for [`DEFAULT_INSTALL_DIR`].
+    pub help: &'static str,
+}
+
+impl OwnWord {
+    /// `help` with `{dir}` filled in.
+    pub fn help(&self) -> String {
+        self.help.replace("{dir}", DEFAULT_INSTALL_DIR)
+    }
+
+    /// The usage form, with the words that go with it: `--install [--hardlink] [DIR]`.
+    pub fn form(&self) -> String {
+        let mut f = self.word.to_owned();
+        for m in OWN_WORDS.iter().filter(|m| m.with == Some(self.word)) {
+            let _ = write!(f, " [{}]", m.word);
+        }
+        if let Some(v) = self.value {
+            let _ = write!(f, " [{v}]");
+        }
+        f
+    }
+}
+
+/// The binary's own words, in usage order.
+pub static OWN_WORDS: &[OwnWord] = &[
+    OwnWord {
+        word: "--list",
+        value: None,
+        with: None,
+        help: "Print the applet names, one a line",
+    },
+    OwnWord {
+        word: "--install",
+        value: Some("DIR"),
+        with: None,
+        help: "Link every applet into DIR (default {dir}) as a symbolic link to this binary",
+    },
+    OwnWord {
+        word: "--hardlink",
+        value: None,
+        with: Some("--install"),
+        help: "With --install: make hard links instead of symbolic links",
+    },
+    OwnWord {
+        word: "--uninstall",
+        value: Some("DIR"),
+        with: None,
+        help: "Remove the applet links in DIR (default {dir}) that point at this binary",
+    },
+    OwnWord {
+        word: "--version",
+        value: None,
+        with: None,
+        help: "Print the version",
+    },
+];
+
 fn help() -> String {
-    format!(
-        "clp-fsmon {} — file-server monitor for HA clusters\n\n\
-usage: clp-fsmon APPLET [ARGS…]          run an applet (or call it through a link named APPLET)\n       \
-clp-fsmon --list                   list the applets\n       \
-clp-fsmon --install [--hardlink] [DIR]   link every applet into DIR (default {DEFAULT_INSTALL_DIR})\n       \
-clp-fsmon --uninstall [DIR]        remove those links (only links to this binary)\n       \
-clp-fsmon --version\n\n{}",
+    let mut s = format!(
+        "clp-fsmon {} — {ABOUT}\n\n\
+usage: clp-fsmon APPLET [ARGS…]\n           Run an applet (or call it through a link named APPLET)\n",
         env!("CARGO_PKG_VERSION"),
-        list()
-    )
+    );
+    for w in OWN_WORDS.iter().filter(|w| w.with.is_none()) {
+        let _ = writeln!(s, "       clp-fsmon {}\n           {}", w.form(), w.help());
+        for m in OWN_WORDS.iter().filter(|m| m.with == Some(w.word)) {
+            let _ = writeln!(s, "           {}", m.help());
+        }
+    }
+    s.push('\n');
+    s.push_str(&list());
+    s
 }
 
 fn run_self(args: &[OsString]) -> Status {

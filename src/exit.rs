@@ -49,10 +49,68 @@ pub enum Exit {
     Interrupted = 130,
 }
 
+/// The statuses a monitor applet and its control commands end with, in order.
+pub const MONITOR_STATUSES: [Exit; 10] = [
+    Exit::Ok,
+    Exit::Fault,
+    Exit::Usage,
+    Exit::License,
+    Exit::IdInUse,
+    Exit::StopTimeout,
+    Exit::System,
+    Exit::Permission,
+    Exit::NotFound,
+    Exit::Alive,
+];
+
 impl Exit {
     /// The numeric status.
     pub fn code(self) -> u8 {
         self as u8
+    }
+
+    /// A few words for `--help`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok/stopped",
+            Self::Fault => "fault detected",
+            Self::Usage => "usage",
+            Self::License => "licence refused",
+            Self::IdInUse => "ID in use",
+            Self::StopTimeout => "-stop timed out",
+            Self::System => "system error",
+            Self::Permission => "not root",
+            Self::NotFound => "no such monitor",
+            Self::Alive => "-del of a live monitor",
+            Self::UnknownApplet => "unknown applet",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// What the status means, for the man pages (exhaustive, so a new status is documented).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => {
+                "Success; a monitor stopped on request (-stop, SIGTERM); -stop of an ID that is not running."
+            }
+            Exit::Fault => {
+                "Fault detected: the service failed RETRIES probes in a row. The cluster should fail the group over."
+            }
+            Exit::Usage => "Usage: an invalid or missing parameter (events 11, 12, 13).",
+            Exit::License => {
+                "Licence refused: none, expired, not yet valid, unreadable or overlapping (events 51, 53, 54, 55, 56)."
+            }
+            Exit::IdInUse => "The ID is held by a live monitor (event 14).",
+            Exit::StopTimeout => "-stop: the monitor did not end within WAIT seconds (event 15).",
+            Exit::System => "System error: a system call the runtime needs failed (events 42, 61).",
+            Exit::Permission => "Not root.",
+            Exit::NotFound => "No monitor is registered, or running, under this ID.",
+            Exit::Alive => "-del refused: the monitor is alive.",
+            Exit::UnknownApplet => "Called under a name that is not an applet.",
+            Exit::Interrupted => {
+                "Interrupted (Ctrl-C) during the licence dialogue; nothing was written."
+            }
+        }
     }
 }
 

@@ -13,8 +13,8 @@ use clap::{Arg, ArgAction, Command};
 use clp_fsmon::alert::Module;
 use clp_fsmon::applets::{self, APPLETS};
 use clp_fsmon::cli::options::{self, CONTROL, Value};
-use clp_fsmon::dispatch::{BINARY, DEFAULT_INSTALL_DIR};
-use clp_fsmon::exit::{Exit, PluginStatus};
+use clp_fsmon::dispatch::{ABOUT, BINARY, DEFAULT_INSTALL_DIR, OWN_WORDS};
+use clp_fsmon::exit::{Exit, MONITOR_STATUSES, PluginStatus};
 use clp_fsmon::paths::{Paths, ROOT_ENV};
 
 /// The man-page section of every page.
@@ -60,16 +60,19 @@ fn documented(name: &'static str) -> Command {
     Command::new(name).disable_help_flag(true).arg(help_flag())
 }
 
-fn flag(id: &'static str) -> Arg {
-    Arg::new(id).action(ArgAction::SetTrue)
-}
-
 /// `clp-fsmon`: the multi-call binary itself.
 pub fn clp_fsmon() -> Command {
     let applet_names: Vec<&'static str> = APPLETS.iter().map(|a| a.name).collect();
-    documented(BINARY)
+    let mut usage = vec![format!("{BINARY} APPLET [ARG...]")];
+    usage.extend(
+        OWN_WORDS
+            .iter()
+            .filter(|w| w.with.is_none())
+            .map(|w| format!("{BINARY} {}", w.form())),
+    );
+    let cmd = documented(BINARY)
         .version(env!("CARGO_PKG_VERSION"))
-        .about("file-server monitor for HA clusters (multi-call binary)")
+        .about(ABOUT)
         .long_about(format!(
             "clp-fsmon is one executable that holds every command of the file-server monitor. \
 It runs the applet named by the base name it was called under (argv[0]), so the applets are \
@@ -80,20 +83,18 @@ idempotent; it never replaces a file that is not a link to this binary. --uninst
 links that point at this binary and keeps anything else.",
             list = applet_names.join(", ")
         ))
-        .override_usage(format!(
-            "{BINARY} APPLET [ARG...]\n\
-{BINARY} --list\n\
-{BINARY} --install [--hardlink] [DIR]\n\
-{BINARY} --uninstall [DIR]\n\
-{BINARY} --version | --help"
-        ))
+        .override_usage(usage.join("\n"))
         .disable_version_flag(true)
         .arg(
             Arg::new("applet")
                 .value_name("APPLET")
-                .value_parser(clap::builder::PossibleValuesParser::new(applet_names.clone()))
+                .value_parser(clap::builder::PossibleValuesParser::new(
+                    applet_names.clone(),
+                ))
                 .hide_possible_values(true)
-                .help("Run this applet with the remaining arguments, as if called through its link"),
+                .help(
+                    "Run this applet with the remaining arguments, as if called through its link",
+                ),
         )
         .arg(
             Arg::new("args")
@@ -102,45 +103,24 @@ links that point at this binary and keeps anything else.",
                 .trailing_var_arg(true)
                 .allow_hyphen_values(true)
                 .help("Arguments of the applet"),
-        )
-        .arg(
-            flag("list")
-                .long("list")
-                .help("Print the applet names, one a line"),
-        )
-        .arg(
-            Arg::new("install")
-                .long("install")
-                .value_name("DIR")
+        );
+    OWN_WORDS.iter().fold(cmd, |cmd, w| {
+        let id = w.word.trim_start_matches('-');
+        let a = Arg::new(id).long(id).help(w.help());
+        let a = match (w.word, w.value) {
+            ("--version", _) => a.short('V').action(ArgAction::Version),
+            (_, Some(v)) => a
+                .value_name(v)
                 .num_args(0..=1)
-                .value_hint(clap::ValueHint::DirPath)
-                .help(format!(
-                    "Link every applet into DIR (default {DEFAULT_INSTALL_DIR}) as a symbolic link to this binary"
-                )),
-        )
-        .arg(
-            flag("hardlink")
-                .long("hardlink")
-                .requires("install")
-                .help("With --install: make hard links instead of symbolic links"),
-        )
-        .arg(
-            Arg::new("uninstall")
-                .long("uninstall")
-                .value_name("DIR")
-                .num_args(0..=1)
-                .value_hint(clap::ValueHint::DirPath)
-                .help(format!(
-                    "Remove the applet links in DIR (default {DEFAULT_INSTALL_DIR}) that point at this binary"
-                )),
-        )
-        .arg(
-            Arg::new("version")
-                .short('V')
-                .long("version")
-                .action(ArgAction::Version)
-                .help("Print the version"),
-        )
+                .value_hint(clap::ValueHint::DirPath),
+            (_, None) => a.action(ArgAction::SetTrue),
+        };
+        let a = match w.with {
+            Some(other) => a.requires(other.trim_start_matches('-')),
+            None => a,
+        };
+        cmd.arg(a)
+    })
 }
 
 /// `clp_sambamon` or `clp_nfsmon`.
@@ -301,32 +281,6 @@ impl Section {
     }
 }
 
-/// What an exit status means (one place for every page; exhaustive so a new status is documented).
-pub fn exit_meaning(e: Exit) -> &'static str {
-    match e {
-        Exit::Ok => {
-            "Success; a monitor stopped on request (-stop, SIGTERM); -stop of an ID that is not running."
-        }
-        Exit::Fault => {
-            "Fault detected: the service failed RETRIES probes in a row. The cluster should fail the group over."
-        }
-        Exit::Usage => "Usage: an invalid or missing parameter (events 11, 12, 13).",
-        Exit::License => {
-            "Licence refused: none, expired, not yet valid, unreadable or overlapping (events 51, 53, 54, 55, 56)."
-        }
-        Exit::IdInUse => "The ID is held by a live monitor (event 14).",
-        Exit::StopTimeout => "-stop: the monitor did not end within WAIT seconds (event 15).",
-        Exit::System => "System error: a system call the runtime needs failed (events 42, 61).",
-        Exit::Permission => "Not root.",
-        Exit::NotFound => "No monitor is registered, or running, under this ID.",
-        Exit::Alive => "-del refused: the monitor is alive.",
-        Exit::UnknownApplet => "Called under a name that is not an applet.",
-        Exit::Interrupted => {
-            "Interrupted (Ctrl-C) during the licence dialogue; nothing was written."
-        }
-    }
-}
-
 fn exit_item(s: Section, e: Exit, text: &str) -> Section {
     s.literal(e.code().to_string(), text)
 }
@@ -367,25 +321,14 @@ fn exit_section(name: &str) -> Section {
                 Exit::System,
                 "System error: the store cannot be read or written, or the server identity cannot be read.",
             );
-            let s = exit_item(s, Exit::Permission, exit_meaning(Exit::Permission));
+            let s = exit_item(s, Exit::Permission, Exit::Permission.meaning());
             let s = exit_item(s, Exit::NotFound, "-d: no such licence on this server.");
-            exit_item(s, Exit::Interrupted, exit_meaning(Exit::Interrupted))
+            exit_item(s, Exit::Interrupted, Exit::Interrupted.meaning())
         }
         _ => {
             let mut s = s;
-            for e in [
-                Exit::Ok,
-                Exit::Fault,
-                Exit::Usage,
-                Exit::License,
-                Exit::IdInUse,
-                Exit::StopTimeout,
-                Exit::System,
-                Exit::Permission,
-                Exit::NotFound,
-                Exit::Alive,
-            ] {
-                s = exit_item(s, e, exit_meaning(e));
+            for e in MONITOR_STATUSES {
+                s = exit_item(s, e, e.meaning());
             }
             s.outro(format!(
                 "With --once the monitoring-plugin convention applies instead: {} {}, {} {}, {} {} \

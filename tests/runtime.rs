@@ -1066,6 +1066,171 @@ fn stop_right_after_launch_always_ends_the_monitor() {
     }
 }
 
+#[test]
+fn stop_while_a_start_script_sleeps_before_exec_ends_the_monitor() {
+    // A start script's shell that execs the monitor a second later: -stop comes while nothing
+    // has claimed the ID yet (and no process looks like a monitor). The monitor must end as soon
+    // as it claims the ID, as stopped on request, without ever probing.
+    let sb = Sandbox::licensed();
+    let mut m = crate::rig::Monitor {
+        child: Command::new("sh")
+            .args(["-c", r#"sleep 1; exec "$0" "$@""#])
+            .arg(sb.link("clp_sambamon"))
+            .args(["x1", "-s", "share", "-i", "1"])
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    sb.cmd("clp_sambamon")
+        .args(["x1", "-disp"])
+        .assert()
+        .code(8);
+    let t = Instant::now();
+    sb.cmd("clp_sambamon")
+        .args(["x1", "-stop", "5"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to stop"));
+    assert!(t.elapsed() < S, "-stop waited: {:?}", t.elapsed());
+    assert_eq!(
+        m.wait_exit(5 * S),
+        Some(0),
+        "the monitor ran on after -stop"
+    );
+    assert!(t.elapsed() < 4 * S, "{:?}", t.elapsed());
+    let alerts: Vec<(u16, String)> = sb.alerts().into_iter().map(|a| (a.2, a.3)).collect();
+    assert_eq!(
+        alerts,
+        [(
+            3,
+            "The clp_sambamon will stop watching Samba [share].".to_owned()
+        )]
+    );
+    let f = sb.fault_log("sambamon");
+    assert!(f.contains("stopped on request"), "{f}");
+    assert!(!f.contains("start target="), "the loop ran: {f}");
+    // The stop was for the launch under way: a monitor started afterwards runs.
+    let mut n = sb.spawn_monitor(
+        "clp_sambamon",
+        &["x1", "-s", "share", "-i", "1"],
+        Some("ok"),
+    );
+    assert!(started(&sb, 1));
+    assert!(n.wait_exit(Duration::from_millis(300)).is_none());
+    sb.cmd("clp_sambamon")
+        .args(["x1", "-stop", "5"])
+        .assert()
+        .success();
+    assert_eq!(n.wait_exit(S), Some(0));
+}
+
+#[test]
+fn a_script_that_runs_stop_then_execs_the_monitor_restarts_it() {
+    // The shell that ran -stop (nothing was running) then execs the monitor itself: its process
+    // started before the stop intent, but as the intent's issuer it does not honour it.
+    let sb = Sandbox::licensed();
+    let mut m = crate::rig::Monitor {
+        child: Command::new("sh")
+            .args(["-c", r#""$0" x2 -stop 5 && exec "$0" x2 -s share -i 1"#])
+            .arg(sb.link("clp_sambamon"))
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    };
+    assert!(sb.wait_event(2, 10 * S), "{}", sb.alert_log());
+    assert!(m.wait_exit(Duration::from_millis(300)).is_none());
+    assert!(!sb.event_ids().contains(&3));
+    sb.cmd("clp_sambamon")
+        .args(["x2", "-stop", "5"])
+        .assert()
+        .success();
+    assert_eq!(m.wait_exit(S), Some(0));
+}
+
+/// A process running as `uid` the binary as `clp_sambamon ID -s share` (the command line of a
+/// monitor, in the sandbox), with SIGTERM blocked and stuck writing to a full pipe, so it stays
+/// and any SIGTERM sent to it stays pending. Returns it and the pipe's read end.
+fn decoy(sb: &Sandbox, id: &str, uid: u32) -> (crate::rig::Monitor, std::os::fd::OwnedFd) {
+    use std::os::unix::process::CommandExt;
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    let flags = nix::fcntl::OFlag::from_bits_truncate(
+        nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_GETFL).unwrap(),
+    );
+    nix::fcntl::fcntl(
+        &w,
+        nix::fcntl::FcntlArg::F_SETFL(flags | nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    while nix::unistd::write(&w, &[0u8; 4096]).is_ok() {}
+    nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
+    let mut c = Command::new(crate::rig::binary());
+    c.arg0("clp_sambamon")
+        .args([id, "-s", "share"])
+        .env("CLP_FSMON_ROOT", sb.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(w))
+        .uid(uid)
+        .gid(uid);
+    // SAFETY: sigprocmask is async-signal-safe; the blocked mask survives exec.
+    unsafe {
+        c.pre_exec(|| {
+            let mut set = nix::sys::signal::SigSet::empty();
+            set.add(Signal::SIGTERM);
+            set.thread_block().map_err(std::io::Error::from)
+        });
+    }
+    let child = c.spawn().unwrap();
+    (crate::rig::Monitor { child }, r)
+}
+
+/// Whether SIGTERM is pending for `pid` (thread or process).
+fn sigterm_pending(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("SigPnd:")
+                .or_else(|| l.strip_prefix("ShdPnd:"))
+        })
+        .any(|mask| u64::from_str_radix(mask.trim(), 16).unwrap() & (1 << 14) != 0)
+}
+
+#[test]
+fn a_non_root_process_with_a_monitors_arguments_is_left_alone() {
+    crate::rig::require_root("starting a process as another user");
+    let sb = Sandbox::licensed();
+    let (mut d, _pipe) = decoy(&sb, "n1", 65534);
+    // it has exec'd the binary and is stuck on its refusal (not root)
+    assert!(wait_until(5 * S, || std::fs::read_link(format!(
+        "/proc/{}/exe",
+        d.pid()
+    ))
+    .is_ok_and(
+        |e| e == std::fs::canonicalize(crate::rig::binary()).unwrap()
+    )));
+    std::thread::sleep(Duration::from_millis(100));
+    let t = Instant::now();
+    sb.cmd("clp_sambamon")
+        .args(["n1", "-stop", "3"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to stop"));
+    assert!(t.elapsed() < S, "-stop was delayed: {:?}", t.elapsed());
+    assert!(d.wait_exit(Duration::ZERO).is_none(), "the decoy ended");
+    assert!(!sigterm_pending(d.pid()), "the decoy was sent SIGTERM");
+    assert!(sb.alerts().is_empty(), "{}", sb.alert_log());
+}
+
 /// Command-line words as `OsStr`s.
 fn os_args(v: &[&'static str]) -> Vec<&'static std::ffi::OsStr> {
     v.iter().map(|s| std::ffi::OsStr::new(*s)).collect()

@@ -138,13 +138,16 @@ impl MonitorArgs {
 }
 
 /// A command line that cannot run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ArgError {
     /// Event 13: no ID.
+    #[error("no monitor ID")]
     IdMissing,
     /// Event 11: a malformed value, unknown option, or invalid ID; the string says which.
+    #[error("{0}")]
     Invalid(String),
     /// Event 12: `-s` / `-d` missing.
+    #[error("no target (-s SHARE or -d DIR)")]
     TargetMissing,
 }
 
@@ -180,20 +183,29 @@ pub fn unloggable(c: char) -> bool {
 /// Checks a value that can reach a log line: 1 to [`MAX_VALUE`] bytes and no [`unloggable`]
 /// character. The message names `what`, never the value. Used for the options here and for
 /// what a credentials file gives in their place.
-pub fn check_text(what: &str, v: &str) -> Result<(), String> {
+pub fn check_text(what: &str, v: &str) -> Result<(), TextError> {
     if v.is_empty() || v.len() > MAX_VALUE {
-        return Err(format!("{what} needs a value of 1 to {MAX_VALUE} bytes"));
+        return Err(TextError::Length(what.to_owned()));
     }
     if v.chars().any(unloggable) {
-        return Err(format!(
-            "{what} must not contain control characters (newline, tab, NUL …)"
-        ));
+        return Err(TextError::Control(what.to_owned()));
     }
     Ok(())
 }
 
+/// Why [`check_text`] refused a value (naming the option or field, never the value).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    /// Empty or longer than [`MAX_VALUE`] bytes.
+    #[error("{0} needs a value of 1 to {MAX_VALUE} bytes")]
+    Length(String),
+    /// An [`unloggable`] character.
+    #[error("{0} must not contain control characters (newline, tab, NUL …)")]
+    Control(String),
+}
+
 fn text(opt: &str, v: &str) -> Result<String, ArgError> {
-    check_text(opt, v).map_err(ArgError::Invalid)?;
+    check_text(opt, v).map_err(|e| ArgError::Invalid(e.to_string()))?;
     Ok(v.to_owned())
 }
 

@@ -13,6 +13,7 @@
 use std::fmt::Write as _;
 
 use crate::alert::Module;
+use crate::exit::MONITOR_STATUSES;
 
 /// Longest ID and string value, in bytes.
 pub const MAX_VALUE: usize = 255;
@@ -469,7 +470,9 @@ pub static CONTROL: &[ControlWord] = &[
         help: "end the monitor; wait up to WAIT s",
         doc: "End the monitor, at once even in the middle of a probe, and wait up to WAIT \
 seconds for it to exit. Exit status 5 and event 15 when it did not end in time; 0 when the ID is \
-not running.",
+not running, after recording a stop intent: a monitor of that ID that was already starting (a start \
+script's shell before its exec included) stops as soon as it claims the ID, one started later \
+ignores it.",
     },
     ControlWord {
         word: "-pause",
@@ -545,9 +548,16 @@ pub fn usage(module: Module) -> String {
     for (form, help) in rows {
         let _ = writeln!(s, "  {form:<width$}{help}");
     }
-    s.push_str(
-        "\nexit status: 0 ok/stopped, 1 fault detected, 2 usage, 3 licence refused, 4 ID in use,\n             \
-5 -stop timed out, 6 system error, 7 not root, 8 no such monitor, 9 -del of a live monitor\n",
+    let statuses: Vec<String> = MONITOR_STATUSES
+        .iter()
+        .map(|e| format!("{} {}", e.code(), e.label()))
+        .collect();
+    let (first, rest) = statuses.split_at(5);
+    let _ = write!(
+        s,
+        "\nexit status: {},\n             {}\n",
+        first.join(", "),
+        rest.join(", ")
     );
     s
 }

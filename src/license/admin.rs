@@ -117,7 +117,7 @@ pub fn register(
             (e, None)
         }
         Request::Trial { user, key } => {
-            key::check_user(user).map_err(|m| Failure::new(Exit::Usage, m))?;
+            key::check_user(user).map_err(|e| Failure::new(Exit::Usage, e))?;
             let (norm, from, until) = key::verify_trial(product, user, key).map_err(refuse)?;
             let e = Entry {
                 product: product.code.clone(),

@@ -113,7 +113,7 @@ pub fn run<R: BufRead, W: Write>(input: &mut R, out: &mut W) -> Result<Request, 
                     user.len()
                 )));
             }
-            key::check_user(&user).map_err(DialogueError::BadUser)?;
+            key::check_user(&user).map_err(|e| DialogueError::BadUser(e.to_string()))?;
             let k = ask(input, out, &format!("{ASK_TRIAL_KEY}{KEY_EXAMPLE_LINE}"))?;
             key::normalize(&k).map_err(DialogueError::BadKey)?;
             Ok(Request::Trial { user, key: k })

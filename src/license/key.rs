@@ -124,19 +124,41 @@ impl fmt::Display for Serial {
     }
 }
 
+/// Why a trial cannot be issued or a user name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrialError {
+    /// Not 1 to [`MAX_USER_BYTES`] bytes.
+    #[error("user name must be 1 to {MAX_USER_BYTES} bytes (got {0})")]
+    UserLength(usize),
+    /// A control character in the user name.
+    #[error("user name must not contain control characters")]
+    UserControl,
+    /// Spaces around the user name.
+    #[error("user name must not begin or end with spaces")]
+    UserSpaces,
+    /// The trial would end before it starts.
+    #[error("trial starts ({from}) after it ends ({until})")]
+    Backwards {
+        /// First day.
+        from: NaiveDate,
+        /// Last day.
+        until: NaiveDate,
+    },
+    /// A date the key format cannot carry.
+    #[error("date {0} is outside 2000-01-02..2179-06-06")]
+    DateRange(NaiveDate),
+}
+
 /// Checks a trial user name: 1 to 63 bytes, no control characters, no surrounding spaces.
-pub fn check_user(user: &str) -> Result<(), String> {
+pub fn check_user(user: &str) -> Result<(), TrialError> {
     if user.is_empty() || user.len() > MAX_USER_BYTES {
-        return Err(format!(
-            "user name must be 1 to {MAX_USER_BYTES} bytes (got {})",
-            user.len()
-        ));
+        return Err(TrialError::UserLength(user.len()));
     }
     if user.chars().any(char::is_control) {
-        return Err("user name must not contain control characters".into());
+        return Err(TrialError::UserControl);
     }
     if user.trim() != user {
-        return Err("user name must not begin or end with spaces".into());
+        return Err(TrialError::UserSpaces);
     }
     Ok(())
 }
@@ -173,12 +195,12 @@ fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date")
 }
 
-fn day_number(d: NaiveDate) -> Result<u16, String> {
+fn day_number(d: NaiveDate) -> Result<u16, TrialError> {
     let n = (d - epoch()).num_days();
     u16::try_from(n)
         .ok()
         .filter(|&n| n > 0)
-        .ok_or_else(|| format!("date {d} is outside 2000-01-02..2179-06-06"))
+        .ok_or(TrialError::DateRange(d))
 }
 
 fn day_from(n: u16) -> NaiveDate {
@@ -284,10 +306,10 @@ pub fn issue_trial(
     user: &str,
     from: NaiveDate,
     until: NaiveDate,
-) -> Result<String, String> {
+) -> Result<String, TrialError> {
     check_user(user)?;
     if from > until {
-        return Err(format!("trial starts ({from}) after it ends ({until})"));
+        return Err(TrialError::Backwards { from, until });
     }
     Ok(build(
         product,

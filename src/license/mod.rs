@@ -116,11 +116,27 @@ pub struct Assessed {
     pub state: DateState,
 }
 
+/// A stored licence whose key does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored {product} licence {holder}: {why}")]
+pub struct Unverified {
+    /// Its product.
+    pub product: String,
+    /// Its serial number or trial user.
+    pub holder: String,
+    /// What is wrong with it.
+    pub why: String,
+}
+
 /// Verifies a stored entry's key again (for its product and serial or user) and tells its state
 /// on `today`. An entry whose key does not verify is an error: the store was edited, or it was
 /// written by a build with another vendor secret.
-pub fn assess(product: &Product, e: &Entry, today: NaiveDate) -> Result<Assessed, String> {
-    let bad = |why: String| format!("stored {} licence {}: {why}", e.product, e.holder);
+pub fn assess(product: &Product, e: &Entry, today: NaiveDate) -> Result<Assessed, Unverified> {
+    let bad = |why: String| Unverified {
+        product: e.product.clone(),
+        holder: e.holder.clone(),
+        why,
+    };
     match e.kind {
         Kind::Product => {
             let serial = key::Serial::parse(&e.holder)
@@ -194,7 +210,7 @@ pub fn check_monitor(paths: &Paths, applet: &str, today: NaiveDate) -> Result<Gr
         let Some(p) = products.iter().find(|p| p.code == e.product) else {
             continue;
         };
-        let a = assess(p, e, today).map_err(Refusal::Unreadable)?;
+        let a = assess(p, e, today).map_err(|u| Refusal::Unreadable(u.to_string()))?;
         match a.state {
             DateState::Valid if elsewhere.contains(e.key.as_str()) => overlap = true,
             DateState::Valid if e.kind == Kind::Product => {

@@ -1,11 +1,17 @@
 //! The client side of `-stop [WAIT]`, `-pause`, `-continue`, `-disp` and `-del`: read the
 //! registry, talk to the monitor over its control socket, and wait (bounded) for the outcome.
+//!
+//! `-stop` of an ID that no monitor holds records a stop intent in the registry for a monitor
+//! that is launching and has not claimed the ID yet ([`Registry::record_stop`]; the rule is in
+//! [`super::registry`]); it never looks for such processes itself. The one signal it may send,
+//! SIGTERM to a registered monitor that cannot be reached over its control socket, goes through
+//! a pidfd checked against the entry's start time ([`sys::signal_process`]).
 
 use std::time::{Duration, Instant};
 
 use super::control::{self, ControlCmd};
 use super::daemon::system_error;
-use super::registry::{DeleteError, Entry, Liveness, Registry};
+use super::registry::{DeleteError, Deleted, Entry, Liveness, Registry, StopRecord};
 use crate::alert::{Alert, Alerter, Event, Module};
 use crate::cli::Command;
 use crate::exit::Exit;
@@ -17,107 +23,6 @@ pub(crate) const STOP_POLL: Duration = Duration::from_millis(5);
 
 fn process_alive(e: &Entry) -> bool {
     sys::process_start_time(e.pid).is_some_and(|t| t == e.start_time)
-}
-
-/// `-stop` of an ID nobody has claimed: a monitor launched an instant ago may not have claimed
-/// it yet. Any such process (this binary, run as `APPLET ID …` as a monitor, under the same
-/// `CLP_FSMON_ROOT`) gets SIGTERM and is waited for; otherwise there is nothing to stop.
-fn stop_unclaimed(module: Module, alerter: &Alerter, id: &str, wait: u32) -> Exit {
-    let applet = module.applet();
-    let pids = unclaimed_monitors(applet, id);
-    if pids.is_empty() {
-        crate::outln!("{applet}: no monitor is running under ID {id}; nothing to stop");
-        return Exit::Ok;
-    }
-    let deadline = Instant::now() + Duration::from_secs(u64::from(wait));
-    for (pid, _) in &pids {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(i32::try_from(*pid).unwrap_or(i32::MAX)),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-    }
-    while pids
-        .iter()
-        .any(|(pid, st)| sys::process_start_time(*pid) == Some(*st))
-    {
-        if Instant::now() >= deadline {
-            alerter.emit(&Alert::plain(module, Event::StopFailed));
-            return Exit::StopTimeout;
-        }
-        std::thread::sleep(STOP_POLL);
-    }
-    Exit::Ok
-}
-
-/// Monitors of `applet` for `id` that run this very binary under this `CLP_FSMON_ROOT`, with
-/// their start times: candidates that have not claimed their ID yet.
-fn unclaimed_monitors(applet: &str, id: &str) -> Vec<(u32, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(me) = std::fs::metadata("/proc/self/exe") else {
-        return Vec::new();
-    };
-    let my_root = std::env::var_os(crate::paths::ROOT_ENV).filter(|v| !v.is_empty());
-    let self_pid = std::process::id();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for e in dir.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid == self_pid {
-            continue;
-        }
-        let base = e.path();
-        match std::fs::metadata(base.join("exe")) {
-            Ok(m) if m.dev() == me.dev() && m.ino() == me.ino() => {}
-            _ => continue,
-        }
-        let Ok(cmdline) = std::fs::read(base.join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-        let name = |a: &[u8]| {
-            use std::os::unix::ffi::OsStrExt;
-            std::path::Path::new(std::ffi::OsStr::from_bytes(a))
-                .file_name()
-                .map(|n| n.as_bytes().to_vec())
-                .unwrap_or_default()
-        };
-        let rest = match args.first() {
-            Some(a0) if name(a0) == applet.as_bytes() => &args[1..],
-            Some(_) if args.get(1).is_some_and(|a1| *a1 == applet.as_bytes()) => &args[2..],
-            _ => continue,
-        };
-        let is_monitor = rest.first().is_some_and(|a| *a == id.as_bytes())
-            && !rest.iter().any(|a| *a == b"--once".as_slice())
-            && !rest.get(1).is_some_and(|a| {
-                [
-                    b"-stop".as_slice(),
-                    b"-pause",
-                    b"-continue",
-                    b"-disp",
-                    b"-del",
-                ]
-                .contains(a)
-            });
-        if !is_monitor {
-            continue;
-        }
-        let root = std::fs::read(base.join("environ")).ok().and_then(|env| {
-            env.split(|b| *b == 0)
-                .find_map(|kv| kv.strip_prefix(b"CLP_FSMON_ROOT=").map(<[u8]>::to_vec))
-                .filter(|v| !v.is_empty())
-        });
-        if root.as_deref() != my_root.as_ref().map(|r| r.as_encoded_bytes()) {
-            continue;
-        }
-        if let Some(st) = sys::process_start_time(pid) {
-            found.push((pid, st));
-        }
-    }
-    found
 }
 
 /// A monitor that is still starting holds its ID before its entry says it runs (entry not yet
@@ -140,12 +45,14 @@ fn settle(registry: &Registry, id: &str, status: Liveness) -> Liveness {
 
 /// Asks a live monitor to stop: over its control channel, or — when it is still starting (no
 /// socket yet) or its loop does not answer — with SIGTERM, which its signal thread turns into the
-/// same stop. Returns false when neither could be done yet (the entry is not written yet).
+/// same stop. Returns false when neither could be done yet (the entry is not written yet, or the
+/// signal could not be sent: `said` then tells whether that was reported already).
 fn ask_to_stop(
     applet: &str,
     sock: &std::path::Path,
     entry: Option<&Entry>,
     deadline: Instant,
+    said: &mut bool,
 ) -> bool {
     let Err(e) = control::send(
         sock,
@@ -157,14 +64,24 @@ fn ask_to_stop(
     let Some(en) = entry.filter(|en| process_alive(en)) else {
         return false;
     };
-    if e.kind() != std::io::ErrorKind::NotFound {
-        crate::errln!("{applet}: control channel: {e}; sending SIGTERM");
+    match sys::signal_process(en.pid, en.start_time, nix::sys::signal::Signal::SIGTERM) {
+        Ok(sent) => {
+            if sent && e.kind() != std::io::ErrorKind::NotFound {
+                crate::errln!("{applet}: control channel: {e}; sent SIGTERM");
+            }
+            sent
+        }
+        Err(se) => {
+            if !*said {
+                crate::errln!(
+                    "{applet}: control channel: {e}; cannot send SIGTERM to pid {}: {se}",
+                    en.pid
+                );
+                *said = true;
+            }
+            false
+        }
     }
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(en.pid).unwrap_or(i32::MAX)),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    true
 }
 
 /// `-stop`, `-pause`, `-continue`, `-disp`, `-del`.
@@ -187,11 +104,27 @@ pub fn control_main(
     let sock = registry.socket_path(id);
     match cmd {
         Command::Stop { wait } => {
-            let Liveness::Alive(mut entry) = status else {
-                return stop_unclaimed(module, alerter, id, *wait);
+            let mut entry = match status {
+                Liveness::Alive(entry) => entry,
+                Liveness::Stale(_) | Liveness::Absent => match registry.record_stop(id) {
+                    Ok(StopRecord::Recorded(_)) => {
+                        crate::outln!(
+                            "{applet}: no monitor is running under ID {id}; nothing to stop \
+                             (a monitor of {id} that is starting now will stop as soon as it \
+                             claims the ID)"
+                        );
+                        return Exit::Ok;
+                    }
+                    // A monitor claimed the ID meanwhile: stop it as a live one.
+                    Ok(StopRecord::Claimed) => None,
+                    Err(e) => {
+                        system_error(module, alerter, "rename", &e);
+                        return Exit::System;
+                    }
+                },
             };
             let deadline = Instant::now() + Duration::from_secs(u64::from(*wait));
-            let mut asked = false;
+            let (mut asked, mut said) = (false, false);
             loop {
                 let live = registry.status(id);
                 if let Ok(Liveness::Alive(Some(e))) = &live {
@@ -203,7 +136,7 @@ pub fn control_main(
                     return Exit::Ok;
                 }
                 if !asked {
-                    asked = ask_to_stop(applet, &sock, entry.as_ref(), deadline);
+                    asked = ask_to_stop(applet, &sock, entry.as_ref(), deadline, &mut said);
                 }
                 if Instant::now() >= deadline {
                     alerter.emit(&Alert::plain(module, Event::StopFailed));
@@ -275,11 +208,27 @@ pub fn control_main(
             }
         },
         Command::Del => match registry.delete(id) {
-            Ok(e) => {
+            Ok(Deleted {
+                entry: None,
+                stop: Some(intent),
+            }) => {
                 crate::outln!(
-                    "{applet}: deleted the stale entry of {id}{}",
-                    e.map(|e| format!(" (pid {}, {})", e.pid, e.stale_reason()))
-                        .unwrap_or_default()
+                    "{applet}: deleted the pending stop of {id} (issued {})",
+                    intent.issued
+                );
+                Exit::Ok
+            }
+            Ok(Deleted { entry, stop }) => {
+                crate::outln!(
+                    "{applet}: deleted the stale entry of {id}{}{}",
+                    entry
+                        .map(|e| format!(" (pid {}, {})", e.pid, e.stale_reason()))
+                        .unwrap_or_default(),
+                    if stop.is_some() {
+                        " and its pending stop"
+                    } else {
+                        ""
+                    }
                 );
                 Exit::Ok
             }

@@ -1,7 +1,9 @@
 //! A monitor's life as a daemon: claim the ID (registry entry, signals routed to the loop),
-//! serve the control socket, pass the start-up licence check while honouring `-stop`, run the
-//! loop ([`super::engine`]) and turn what it reports into alerts and fault-log lines, then give
-//! the final alerts time to be delivered before the ID is released.
+//! end at once when the claim found a stop intent it must honour (a `-stop` issued while this
+//! process was launching, see [`super::registry`]), serve the control socket, pass the start-up
+//! licence check while honouring `-stop`, run the loop ([`super::engine`]) and turn what it
+//! reports into alerts and fault-log lines, then give the final alerts time to be delivered
+//! before the ID is released.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -348,6 +350,19 @@ fn watch(
         path: paths.log_dir().join(format!("fault-{}.log", module.name())),
         id: id.to_owned(),
     };
+    if let Some(intent) = held.stop_intent() {
+        // `-stop` came while this process was launching, before it held the ID: end as
+        // stopped, without a probe, a licence check or a control socket.
+        log.write(
+            alerter,
+            &format!(
+                "stopped on request: -stop was issued at {} while this monitor was starting",
+                intent.issued
+            ),
+        );
+        alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
+        return Exit::Ok;
+    }
     match ControlServer::start(&registry.socket_path(id), tx.clone()) {
         Ok(s) => *server = Some(s),
         Err(e) => {

@@ -6,9 +6,17 @@
 //! out to be the fault. Every wait inside a probe is bounded by [`ProbeCtx::deadline`]; the monitor
 //! loop enforces the same deadline from outside as a backstop and raises
 //! [`ProbeCtx::cancel`] when it gives up on a probe.
+//!
+//! The two real probes share what is hard to get right twice: [`net`] (the `-a` address rule,
+//! a deadline-bounded name lookup, connect, read and write, errno text) and `attempt` (the phase
+//! clock and the shape of a report, a failure and an abandoned probe). What stays in [`smb`] and
+//! [`nfs`] is each protocol and what its failures mean to an administrator.
 
+pub(crate) mod attempt;
+pub mod net;
 pub mod nfs;
-pub mod scripted;
+#[cfg(any(test, feature = "test-probe"))]
+pub(crate) mod scripted;
 pub mod smb;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +26,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::alert::{Alert, Module};
+#[cfg(test)]
+pub(crate) use attempt::PhaseClock;
 
 /// A point in time by which a probe must be done.
 #[derive(Clone, Copy, Debug)]
@@ -30,19 +40,19 @@ impl Deadline {
     }
 
     /// The instant.
-    pub fn at(self) -> Instant {
+    pub(crate) fn at(self) -> Instant {
         self.0
     }
 
     /// Time left, or `None` once the deadline has passed.
-    pub fn remaining(self) -> Option<Duration> {
+    pub(crate) fn remaining(self) -> Option<Duration> {
         self.0
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
     }
 
     /// True once the deadline has passed.
-    pub fn expired(self) -> bool {
+    pub(crate) fn expired(self) -> bool {
         self.remaining().is_none()
     }
 }
@@ -63,7 +73,7 @@ impl Cancel {
     }
 
     /// True once raised.
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
 }
@@ -75,7 +85,7 @@ pub struct Progress(Arc<Mutex<Vec<PhaseTiming>>>);
 
 impl Progress {
     /// Phases completed so far.
-    pub fn completed(&self) -> Vec<PhaseTiming> {
+    pub(crate) fn completed(&self) -> Vec<PhaseTiming> {
         self.0.lock().map(|v| v.clone()).unwrap_or_default()
     }
 
@@ -93,7 +103,7 @@ pub struct ProbeCtx {
     pub deadline: Deadline,
     /// Raised when the probe is abandoned.
     pub cancel: Cancel,
-    /// Phases completed so far (fed by [`PhaseClock::for_ctx`]).
+    /// Phases completed so far (fed by `attempt::PhaseClock::for_ctx`).
     pub progress: Progress,
 }
 
@@ -115,72 +125,6 @@ pub struct PhaseTiming {
     pub phase: &'static str,
     /// How long it took, in microseconds.
     pub micros: u64,
-}
-
-/// Records phase latencies as a probe goes.
-#[derive(Debug)]
-pub struct PhaseClock {
-    started: Instant,
-    phase_start: Instant,
-    /// Phases completed so far.
-    pub phases: Vec<PhaseTiming>,
-    progress: Option<Progress>,
-}
-
-impl Default for PhaseClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl PhaseClock {
-    /// Starts the clock.
-    pub fn new() -> Self {
-        let now = Instant::now();
-        Self {
-            started: now,
-            phase_start: now,
-            phases: Vec::new(),
-            progress: None,
-        }
-    }
-
-    /// Starts the clock and reports every completed phase to `ctx`'s progress as well.
-    pub fn for_ctx(ctx: &ProbeCtx) -> Self {
-        Self {
-            progress: Some(ctx.progress.clone()),
-            ..Self::new()
-        }
-    }
-
-    /// Ends the current phase under `name` and starts the next.
-    pub fn lap(&mut self, name: &'static str) {
-        let now = Instant::now();
-        let t = PhaseTiming {
-            phase: name,
-            micros: micros(now - self.phase_start),
-        };
-        if let Some(p) = &self.progress {
-            p.push(t.clone());
-        }
-        self.phases.push(t);
-        self.phase_start = now;
-    }
-
-    /// Time in the phase that is running now.
-    pub fn current(&self) -> Duration {
-        self.phase_start.elapsed()
-    }
-
-    /// Time since the probe started.
-    pub fn total(&self) -> Duration {
-        self.started.elapsed()
-    }
-}
-
-/// Microseconds of a duration, saturating.
-pub fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// A successful probe.
@@ -211,39 +155,6 @@ pub struct ProbeFailure {
     pub total_micros: u64,
     /// Extra facts for the fault log (dialect, port…).
     pub detail: Vec<(&'static str, String)>,
-}
-
-/// Looks `host` up with the system resolver, which has no deadline of its own: the lookup runs
-/// on a thread of its own and is waited for only until `deadline` (`Err(TimedOut)` then; the
-/// thread ends whenever the resolver does). Literal addresses should be parsed before calling.
-pub fn lookup(
-    host: &str,
-    port: u16,
-    deadline: Deadline,
-) -> std::io::Result<Vec<std::net::SocketAddr>> {
-    use std::net::ToSocketAddrs;
-    let (tx, rx) = std::sync::mpsc::channel();
-    let name = host.to_owned();
-    std::thread::Builder::new()
-        .name("resolve".into())
-        .spawn(move || {
-            let _ = tx.send(
-                (name.as_str(), port)
-                    .to_socket_addrs()
-                    .map(Iterator::collect::<Vec<_>>),
-            );
-        })?;
-    match rx.recv_timeout(deadline.remaining().unwrap_or_default()) {
-        Ok(Ok(v)) if v.is_empty() => Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("{host} has no address"),
-        )),
-        Ok(r) => r,
-        Err(_) => Err(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!("looking up {host} took longer than the deadline"),
-        )),
-    }
 }
 
 /// One kind of check against a file service.

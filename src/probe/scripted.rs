@@ -16,14 +16,34 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::alert::{Alert, Event, Module};
-use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
+use crate::probe::attempt::{self, micros};
+use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
 /// Environment variable holding the script.
-pub const SCRIPT_ENV: &str = "CLP_FSMON_TEST_PROBE";
+#[cfg_attr(not(feature = "test-probe"), allow(dead_code))] // read only by the test build
+pub(crate) const SCRIPT_ENV: &str = "CLP_FSMON_TEST_PROBE";
+
+/// Why a script is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ScriptError {
+    /// A step that is none of the known ones.
+    #[error("bad probe script step {0:?}")]
+    Step(String),
+    /// No step at all.
+    #[error("empty probe script")]
+    Empty,
+}
+
+/// The monitor's probe factory reports a refused script as text.
+impl From<ScriptError> for String {
+    fn from(e: ScriptError) -> Self {
+        e.to_string()
+    }
+}
 
 /// One step of a script.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Succeed at once.
     Ok,
     /// Fail at once (connection refused).
@@ -35,7 +55,7 @@ pub enum Step {
 }
 
 impl Step {
-    fn parse(s: &str) -> Result<Self, String> {
+    fn parse(s: &str) -> Result<Self, ScriptError> {
         match s.trim() {
             "ok" => Ok(Self::Ok),
             "fail" => Ok(Self::Fail),
@@ -44,7 +64,7 @@ impl Step {
                 .strip_prefix("slow:")
                 .and_then(|ms| ms.parse().ok())
                 .map(|ms| Self::Slow(Duration::from_millis(ms)))
-                .ok_or_else(|| format!("bad probe script step {other:?}")),
+                .ok_or_else(|| ScriptError::Step(other.into())),
         }
     }
 }
@@ -55,7 +75,7 @@ enum Source {
 }
 
 /// The scripted probe.
-pub struct ScriptedProbe {
+pub(crate) struct ScriptedProbe {
     module: Module,
     target: String,
     source: Source,
@@ -64,7 +84,7 @@ pub struct ScriptedProbe {
 
 impl ScriptedProbe {
     /// Parses a script (see the module doc).
-    pub fn parse(module: Module, target: &str, script: &str) -> Result<Self, String> {
+    pub(crate) fn parse(module: Module, target: &str, script: &str) -> Result<Self, ScriptError> {
         let source = if let Some(path) = script.strip_prefix('@') {
             Source::File(PathBuf::from(path))
         } else {
@@ -73,7 +93,7 @@ impl ScriptedProbe {
                 .map(Step::parse)
                 .collect::<Result<Vec<_>, _>>()?;
             if steps.is_empty() {
-                return Err("empty probe script".into());
+                return Err(ScriptError::Empty);
             }
             Source::Steps(Mutex::new((steps, 0)))
         };
@@ -86,7 +106,8 @@ impl ScriptedProbe {
     }
 
     /// How many probes have started.
-    pub fn probes_started(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn probes_started(&self) -> u64 {
         *self.count.lock().unwrap()
     }
 
@@ -185,21 +206,19 @@ impl Probe for ScriptedProbe {
     }
 
     fn timeout_failure(&self, timeout: Duration) -> ProbeFailure {
-        let mut f = self.failure(
-            "wait",
-            format!("no answer within {} s", timeout.as_secs_f64()),
-            Event::SelectError,
-            Instant::now(),
-        );
-        f.total_micros = micros(timeout);
-        f.alerts = match self.module {
+        let alerts = match self.module {
             Module::Sambamon => vec![Alert::new(self.module, Event::SelectError, &[&110])],
             Module::Nfsmon => vec![
                 Alert::new(self.module, Event::Detail, &[&"RPC: Timed out"]),
                 Alert::plain(self.module, Event::NfsError),
             ],
         };
-        f
+        attempt::abandoned(
+            timeout,
+            format!("no answer within {} s", timeout.as_secs_f64()),
+            alerts,
+            vec![("probe", "scripted".into())],
+        )
     }
 }
 
@@ -221,6 +240,10 @@ mod tests {
     fn bad_steps_are_rejected() {
         assert!(ScriptedProbe::parse(Module::Nfsmon, "d", "ok,boom").is_err());
         assert!(ScriptedProbe::parse(Module::Nfsmon, "d", "slow:x").is_err());
+        assert_eq!(
+            ScriptedProbe::parse(Module::Nfsmon, "d", "ok,boom").err(),
+            Some(ScriptError::Step("boom".into()))
+        );
     }
 
     #[test]

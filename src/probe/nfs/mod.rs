@@ -2,8 +2,8 @@
 //! `UMNT`, or an `NFSv4` COMPOUND walk for servers that run no portmapper (SPEC §3).
 //!
 //! The ONC RPC client is written here by hand rather than taken from a crate, because the probe
-//! needs three things the available clients do not give together: plain blocking sockets where
-//! every wait is cut at the one probe deadline and the cancel token (no async runtime to carry
+//! needs three things the available clients do not give together: plain sockets where every
+//! wait is cut at the one probe deadline and the cancel token (no async runtime to carry
 //! for a handful of round trips), the exact RPC/MOUNT/NFS status of whatever failed (the alert
 //! texts are `clnt_sperror`'s and `mount error(MNT3ERR_…)`), and `AUTH_SYS` from a reserved port.
 //! It never mounts anything in the kernel: a hung kernel mount would put the monitor itself in D
@@ -16,22 +16,30 @@
 //! v4-only for good. A server that was once reached through the portmapper and then
 //! loses it is a fault (`RPC: Port mapper failure - …`), not a reason to switch roads; so is a
 //! portmapper named explicitly with `-a HOST:PORT`.
+//!
+//! The pieces: [`xdr`] and [`rpc`] (codec and client) under [`portmap`], [`mount`], [`nfs3`] and
+//! [`nfs4`] (each protocol's messages and status names); `roads` runs the steps of one probe.
+//! This module turns the arguments into a probe and holds what it learnt between probes.
 
 pub mod mount;
 pub mod nfs3;
 pub mod nfs4;
 pub mod portmap;
+mod roads;
 pub mod rpc;
 pub mod xdr;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::alert::{Alert, Event, Module};
+use crate::alert::Module;
 use crate::cli::MonitorArgs;
-use crate::probe::{Deadline, PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
-use rpc::{AuthSys, Proto, RpcClient, RpcError};
+use crate::probe::attempt;
+use crate::probe::net::{Address, AddressError, Defaults, Host};
+use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
+use roads::alerts;
+use rpc::Proto;
 
 /// This server's own address for a default `-a`: the first non-loopback IPv4 address of an
 /// interface that is up (in the kernel's interface order), else 127.0.0.1.
@@ -62,80 +70,31 @@ fn pick_default(
         .find(|ip| !ip.is_loopback() && !ip.is_unspecified())
 }
 
-/// The server as `-a` names it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Host {
-    /// An address (or the default one, computed at start).
-    Addr(IpAddr),
-    /// A host name, looked up at every probe within its deadline, as `clp_sambamon` does: a DNS
-    /// outage is then a failed probe (phase `resolve`), and a moved name is followed.
-    Name(String),
+/// Where `clp_nfsmon` talks to without `-a`: this server's own address, and the portmapper's
+/// well-known port.
+const DEFAULTS: Defaults = Defaults {
+    host: default_address,
+    port: portmap::PORT,
+};
+
+/// Why `clp_nfsmon`'s arguments make no probe (an invalid parameter, event 11).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `-d` is empty or longer than `MNTPATHLEN`.
+    #[error("invalid directory {0:?}")]
+    Directory(String),
+    /// `--udp` with `--nfs4`.
+    #[error("--udp cannot be combined with --nfs4 (NFSv4 runs over TCP)")]
+    UdpWithNfs4,
+    /// `-a` breaks the address rule.
+    #[error(transparent)]
+    Address(#[from] AddressError),
 }
 
-impl std::fmt::Display for Host {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Addr(ip) => write!(f, "{ip}"),
-            Self::Name(n) => f.write_str(n),
-        }
-    }
-}
-
-/// Parses `-a`: `IP`, `HOST`, `HOST:PORT` or `[V6]:PORT`; PORT is the portmapper's. A name is
-/// not looked up here (see [`Host::Name`]).
-fn parse_address(a: &str) -> Result<(Host, Option<u16>), String> {
-    let bad = || format!("invalid address {a:?}");
-    if let Ok(ip) = a.parse::<IpAddr>() {
-        return Ok((Host::Addr(ip), None));
-    }
-    if let Ok(sa) = a.parse::<SocketAddr>() {
-        return match sa.port() {
-            0 => Err(bad()),
-            p => Ok((Host::Addr(sa.ip()), Some(p))),
-        };
-    }
-    let (host, port) = match a.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            Some(p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(bad)?),
-        ),
-        None => (a, None),
-    };
-    if host.is_empty() || host.len() > 255 {
-        return Err(bad());
-    }
-    Ok((Host::Name(host.to_owned()), port))
-}
-
-/// Looks `name` up within `deadline`, preferring IPv4 as the portmapper registrations of most
-/// servers are. A failure is phase `resolve` with `clnt_sperror`'s text.
-fn resolve(name: &str, deadline: Deadline) -> Result<IpAddr, Fail> {
-    let fail = |status: String, text: &str| Fail {
-        phase: "resolve",
-        status,
-        text: text.into(),
-    };
-    match crate::probe::lookup(name, 0, deadline) {
-        Ok(addrs) => {
-            let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
-            ips.iter()
-                .find(|ip| ip.is_ipv4())
-                .or(ips.first())
-                .copied()
-                .ok_or_else(|| {
-                    fail(
-                        format!("RPC_UNKNOWNHOST: {name} has no address"),
-                        "RPC: Unknown host",
-                    )
-                })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-            Err(fail(format!("RPC_TIMEDOUT: {e}"), "RPC: Timed out"))
-        }
-        Err(e) => Err(fail(
-            format!("RPC_UNKNOWNHOST: cannot resolve {name}: {e}"),
-            "RPC: Unknown host",
-        )),
+/// The applets' probe factories report an invalid parameter as text.
+impl From<ConfigError> for String {
+    fn from(e: ConfigError) -> Self {
+        e.to_string()
     }
 }
 
@@ -150,6 +109,7 @@ enum Road {
 /// The NFS probe.
 pub struct NfsProbe {
     target: String,
+    /// The server (a name is looked up by every probe, see [`resolve`]).
     host: Host,
     pmap_port: u16,
     /// `-a HOST:PORT` named the portmapper: it must answer, no `NFSv4` fallback.
@@ -162,22 +122,19 @@ pub struct NfsProbe {
 
 impl NfsProbe {
     /// Builds the probe from `clp_nfsmon`'s options; `Err` is an invalid parameter (event 11).
-    pub fn from_args(a: &MonitorArgs) -> Result<Self, String> {
+    pub fn from_args(a: &MonitorArgs) -> Result<Self, ConfigError> {
         if a.target.is_empty() || a.target.len() > mount::MNTPATHLEN as usize {
-            return Err(format!("invalid directory {:?}", a.target));
+            return Err(ConfigError::Directory(a.target.clone()));
         }
         if a.nfs4 && a.udp {
-            return Err("--udp cannot be combined with --nfs4 (NFSv4 runs over TCP)".into());
+            return Err(ConfigError::UdpWithNfs4);
         }
-        let (host, pmap_port) = match &a.address {
-            Some(s) => parse_address(s)?,
-            None => (Host::Addr(default_address()), None),
-        };
+        let address = Address::parse(a.address.as_deref(), &DEFAULTS)?;
         Ok(Self {
             target: a.target.clone(),
-            host,
-            pmap_port: pmap_port.unwrap_or(portmap::PORT),
-            pmap_explicit: pmap_port.is_some(),
+            host: address.host,
+            pmap_port: address.port,
+            pmap_explicit: address.port_given,
             nfs_port: a.nfs_port,
             nfs4: a.nfs4,
             proto: if a.udp { Proto::Udp } else { Proto::Tcp },
@@ -188,7 +145,7 @@ impl NfsProbe {
     /// The server address probed; `None` when `-a` named a host, looked up at every probe.
     pub fn host(&self) -> Option<IpAddr> {
         match &self.host {
-            Host::Addr(ip) => Some(*ip),
+            Host::Ip(ip) => Some(*ip),
             Host::Name(_) => None,
         }
     }
@@ -198,296 +155,6 @@ impl NfsProbe {
             .road
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = road;
-    }
-}
-
-/// Alerts for a failure whose detail text is `text` (event 0, then 66).
-fn alerts(text: &str) -> Vec<Alert> {
-    vec![
-        Alert::new(Module::Nfsmon, Event::Detail, &[&text]),
-        Alert::plain(Module::Nfsmon, Event::NfsError),
-    ]
-}
-
-/// One probe in progress.
-struct Run<'a> {
-    p: &'a NfsProbe,
-    ctx: &'a ProbeCtx,
-    /// The server's address for this probe.
-    ip: IpAddr,
-    clock: PhaseClock,
-    detail: Vec<(&'static str, String)>,
-}
-
-/// A failed step: phase, status, alert text.
-#[derive(Debug)]
-struct Fail {
-    phase: &'static str,
-    status: String,
-    text: String,
-}
-
-impl Fail {
-    fn rpc(phase: &'static str, e: &RpcError) -> Self {
-        let text = if phase == "portmap" {
-            let t = e.to_string();
-            format!(
-                "RPC: Port mapper failure - {}",
-                t.strip_prefix("RPC: ").unwrap_or(&t)
-            )
-        } else {
-            e.to_string()
-        };
-        Self {
-            phase,
-            status: e.status(),
-            text,
-        }
-    }
-
-    fn garbage(phase: &'static str, what: &str) -> Self {
-        Self {
-            phase,
-            status: "RPC_CANTDECODERES".into(),
-            text: format!("RPC: Can't decode result ({what} without its result)"),
-        }
-    }
-
-    fn nfs3(phase: &'static str, s: u32) -> Self {
-        let name = nfs3::nfsstat3_name(s).map_or_else(|| format!("nfsstat3 {s}"), str::to_owned);
-        Self {
-            phase,
-            status: format!("{name} ({s})"),
-            text: name,
-        }
-    }
-}
-
-impl Run<'_> {
-    fn client(&self, port: u16, proto: Proto, auth: bool) -> Result<RpcClient, RpcError> {
-        if self.ctx.cancel.is_cancelled() {
-            return Err(RpcError::Cancelled);
-        }
-        let cred = auth.then(AuthSys::root);
-        RpcClient::connect(
-            SocketAddr::new(self.ip, port),
-            proto,
-            auth,
-            cred,
-            self.ctx.deadline,
-            &self.ctx.cancel,
-        )
-    }
-
-    /// Portmapper: (MOUNT port, NFS port).
-    fn portmap(&mut self) -> Result<(u16, u16), (Fail, bool)> {
-        let proto = self.p.proto;
-        let refused = |e: &RpcError| (Fail::rpc("portmap", e), e.is_refused());
-        let mut c = self
-            .client(self.p.pmap_port, proto, false)
-            .map_err(|e| refused(&e))?;
-        let not_registered = |what: &str| {
-            (
-                Fail {
-                    phase: "portmap",
-                    status: format!("{what} not registered"),
-                    text: "RPC: Program not registered.".into(),
-                },
-                false,
-            )
-        };
-        let mport = portmap::getport(&mut c, mount::PROG, mount::VERS, proto)
-            .map_err(|e| refused(&e))?
-            .ok_or_else(|| not_registered("MOUNT 100005 v3"))?;
-        let nport = match self.p.nfs_port {
-            Some(p) => p,
-            None => portmap::getport(&mut c, nfs3::PROG, nfs3::VERS, proto)
-                .map_err(|e| refused(&e))?
-                .ok_or_else(|| not_registered("NFS 100003 v3"))?,
-        };
-        self.clock.lap("portmap");
-        self.detail.push(("mount_port", mport.to_string()));
-        self.detail.push(("nfs_port", nport.to_string()));
-        Ok((mport, nport))
-    }
-
-    /// `known_v4`: an earlier probe reached the server over `NFSv4`, so when both the portmapper
-    /// and port 2049 refuse, the NFS service's own refusal is the news, not the portmapper's.
-    fn v3(&mut self, may_fall_back: bool, known_v4: bool) -> Result<String, Fail> {
-        let proto = self.p.proto;
-        let (mport, nport) = match self.portmap() {
-            Ok(p) => p,
-            Err((f, true)) if may_fall_back => {
-                tracing::info!(
-                    "clp_nfsmon: no portmapper at {}:{}, trying NFSv4",
-                    self.ip,
-                    self.p.pmap_port
-                );
-                self.clock.lap("portmap");
-                self.detail.push(("portmap", f.text.clone()));
-                return match self.v4() {
-                    Err(v4) if v4.status.starts_with("ECONNREFUSED") && !known_v4 => Err(f),
-                    r => r,
-                };
-            }
-            Err((f, _)) => return Err(f),
-        };
-        let dir = self.p.target.clone();
-        let mut mc = self
-            .client(mport, proto, true)
-            .map_err(|e| Fail::rpc("mount", &e))?;
-        let fh = match mount::mnt(&mut mc, &dir) {
-            Ok(Ok(m)) => m.fh,
-            Ok(Err(s)) => {
-                let name = mount::mountstat_name(s).map_or_else(|| s.to_string(), str::to_owned);
-                return Err(Fail {
-                    phase: "mount",
-                    status: format!("{name} ({s})"),
-                    text: format!("mount error({name})"),
-                });
-            }
-            Err(e) => return Err(Fail::rpc("mount", &e)),
-        };
-        self.clock.lap("mount");
-        let nfs = self.nfs3_calls(nport, proto, &fh);
-        // UMNT even when the NFS calls failed, as long as there is time left.
-        let um = if self.ctx.deadline.expired() || self.ctx.cancel.is_cancelled() {
-            Err(RpcError::TimedOut)
-        } else {
-            mount::umnt(&mut mc, &dir)
-        };
-        let fsinfo = nfs?;
-        um.map_err(|e| Fail::rpc("umount", &e))?;
-        self.clock.lap("umount");
-        Ok(format!(
-            "NFSv3 over {}, port {nport}, fh {} bytes, rtmax {} wtmax {}",
-            proto.name(),
-            fh.len(),
-            fsinfo.rtmax,
-            fsinfo.wtmax
-        ))
-    }
-
-    fn nfs3_calls(&mut self, port: u16, proto: Proto, fh: &[u8]) -> Result<nfs3::FsInfo, Fail> {
-        let mut c = self
-            .client(port, proto, true)
-            .map_err(|e| Fail::rpc("nfs_null", &e))?;
-        nfs3::null(&mut c).map_err(|e| Fail::rpc("nfs_null", &e))?;
-        self.clock.lap("nfs_null");
-        match nfs3::getattr(&mut c, fh) {
-            Ok(Ok(a)) => self.detail.push(("ftype", a.ftype.to_string())),
-            Ok(Err(s)) => return Err(Fail::nfs3("getattr", s)),
-            Err(e) => return Err(Fail::rpc("getattr", &e)),
-        }
-        self.clock.lap("getattr");
-        let info = match nfs3::fsinfo(&mut c, fh) {
-            Ok(Ok(i)) => i,
-            Ok(Err(s)) => return Err(Fail::nfs3("fsinfo", s)),
-            Err(e) => return Err(Fail::rpc("fsinfo", &e)),
-        };
-        self.clock.lap("fsinfo");
-        Ok(info)
-    }
-
-    fn v4(&mut self) -> Result<String, Fail> {
-        let port = self.p.nfs_port.unwrap_or(nfs3::PORT);
-        self.detail.push(("nfs_port", port.to_string()));
-        let mut c = self
-            .client(port, Proto::Tcp, true)
-            .map_err(|e| Fail::rpc("nfs_null", &e))?;
-        nfs4::null(&mut c).map_err(|e| Fail::rpc("nfs_null", &e))?;
-        self.clock.lap("nfs_null");
-        let r = nfs4::walk(&mut c, &self.p.target, 0, None)
-            .map_err(|e| Fail::rpc("nfs4_compound", &e))?;
-        let (minor, r) = if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
-            tracing::debug!("clp_nfsmon: NFSv4.0 refused, opening an NFSv4.1 session");
-            (1, self.v41_walk(&mut c)?)
-        } else {
-            (0, r)
-        };
-        self.check_walk("nfs4_compound", &r)?;
-        let fh = r.fh.unwrap_or_default();
-        self.clock.lap("nfs4_compound");
-        self.p.learn(Road::V4);
-        Ok(format!(
-            "NFSv4.{minor} over TCP, port {port}, fh {} bytes",
-            fh.len()
-        ))
-    }
-
-    /// `EXCHANGE_ID`, `CREATE_SESSION`, the walk behind `SEQUENCE`, then `DESTROY_SESSION` and
-    /// `DESTROY_CLIENTID` (best effort, while time is left).
-    fn v41_walk(&mut self, c: &mut RpcClient) -> Result<nfs4::CompoundRes, Fail> {
-        let phase = "nfs4_session";
-        let rpc = |e: RpcError| Fail::rpc(phase, &e);
-        let owner = format!(
-            "clp_nfsmon:{}:{}",
-            AuthSys::root().machine,
-            std::process::id()
-        );
-        let mut verifier = [0u8; 8];
-        getrandom::fill(&mut verifier).ok();
-        let r = nfs4::single(
-            c,
-            nfs4::OP_EXCHANGE_ID,
-            &nfs4::exchange_id_args(owner.as_bytes(), verifier),
-        )
-        .map_err(rpc)?;
-        self.check_walk(phase, &r)?;
-        let (clientid, seq) = r
-            .client
-            .ok_or_else(|| Fail::garbage(phase, "EXCHANGE_ID"))?;
-        let r = nfs4::single(
-            c,
-            nfs4::OP_CREATE_SESSION,
-            &nfs4::create_session_args(clientid, seq),
-        )
-        .map_err(rpc)?;
-        self.check_walk(phase, &r)?;
-        let sid = r
-            .session
-            .ok_or_else(|| Fail::garbage(phase, "CREATE_SESSION"))?;
-        self.clock.lap(phase);
-        let walk = nfs4::walk(c, &self.p.target, 1, Some(&sid))
-            .map_err(|e| Fail::rpc("nfs4_compound", &e));
-        if !self.ctx.deadline.expired() && !self.ctx.cancel.is_cancelled() {
-            let _ = nfs4::single(c, nfs4::OP_DESTROY_SESSION, &sid);
-            let _ = nfs4::single(c, nfs4::OP_DESTROY_CLIENTID, &clientid.to_be_bytes());
-        }
-        walk
-    }
-
-    /// Turns a COMPOUND's first failed op (or a failed overall status) into a failure.
-    fn check_walk(&self, phase: &'static str, r: &nfs4::CompoundRes) -> Result<(), Fail> {
-        let name =
-            |s: u32| nfs4::nfsstat4_name(s).map_or_else(|| format!("nfsstat4 {s}"), str::to_owned);
-        if let Some((i, op, s)) = r.failed_op() {
-            let comps = nfs4::components(&self.p.target);
-            let what = if op == nfs4::OP_LOOKUP {
-                // The ops before the LOOKUPs: PUTROOTFH, and SEQUENCE in v4.1.
-                let first = r
-                    .ops
-                    .iter()
-                    .position(|(o, _)| *o == nfs4::OP_LOOKUP)
-                    .unwrap_or(i);
-                format!("LOOKUP {:?}", comps.get(i - first).copied().unwrap_or(""))
-            } else {
-                nfs4::op_name(op).to_owned()
-            };
-            return Err(Fail {
-                phase,
-                status: format!("{} ({s}) at {what}", name(s)),
-                text: name(s),
-            });
-        }
-        if r.status != 0 {
-            return Err(Fail {
-                phase,
-                status: format!("{} ({})", name(r.status), r.status),
-                text: name(r.status),
-            });
-        }
-        Ok(())
     }
 }
 
@@ -501,121 +168,23 @@ impl Probe for NfsProbe {
     }
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
-        let mut clock = PhaseClock::for_ctx(ctx);
-        let mut detail = vec![
-            ("address", self.host.to_string()),
-            ("proto", self.proto.name().into()),
-        ];
-        let ip = match &self.host {
-            Host::Addr(ip) => Ok(*ip),
-            Host::Name(name) => resolve(name, ctx.deadline).inspect(|ip| {
-                clock.lap("resolve");
-                detail.push(("resolved", ip.to_string()));
-            }),
-        };
-        let (r, mut clock, detail) = match ip {
-            Ok(ip) => {
-                let mut run = Run {
-                    p: self,
-                    ctx,
-                    ip,
-                    clock,
-                    detail,
-                };
-                let r = run.walk();
-                (r, run.clock, run.detail)
-            }
-            Err(f) => (Err(f), clock, detail),
-        };
-        let total_micros = micros(clock.total());
-        match r {
-            Ok(summary) => Ok(ProbeReport {
-                summary,
-                phases: clock.phases,
-                total_micros,
-            }),
-            Err(f) => {
-                clock.lap(f.phase);
-                Err(ProbeFailure {
-                    phase: f.phase,
-                    status: f.status,
-                    alerts: alerts(&f.text),
-                    phases: clock.phases,
-                    total_micros,
-                    detail,
-                })
-            }
-        }
+        roads::run(self, ctx)
     }
 
     fn timeout_failure(&self, timeout: Duration) -> ProbeFailure {
-        ProbeFailure {
-            phase: "wait",
-            status: format!("RPC_TIMEDOUT after {:.3} s", timeout.as_secs_f64()),
-            alerts: alerts("RPC: Timed out"),
-            phases: Vec::new(),
-            total_micros: micros(timeout),
-            detail: vec![("address", self.host.to_string())],
-        }
-    }
-}
-
-impl Run<'_> {
-    /// The road this probe takes. Until a probe has reached the server through its portmapper,
-    /// every probe asks it again (a refused connection costs well under a millisecond): a v3
-    /// server whose rpcbind was still starting at the first probe must not be watched as
-    /// NFSv4-only for good.
-    fn walk(&mut self) -> Result<String, Fail> {
-        let p = self.p;
-        if p.nfs4 {
-            return self.v4();
-        }
-        let road = *p
-            .road
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.v3(road != Road::V3 && !p.pmap_explicit, road == Road::V4)
-            .inspect(|s| {
-                if s.starts_with("NFSv3") {
-                    p.learn(Road::V3);
-                }
-            })
+        attempt::abandoned(
+            timeout,
+            format!("RPC_TIMEDOUT after {:.3} s", timeout.as_secs_f64()),
+            alerts("RPC: Timed out"),
+            vec![("address", self.host.to_string())],
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_addresses() {
-        let addr = |s: &str| Host::Addr(s.parse().unwrap());
-        assert_eq!(parse_address("10.0.0.1").unwrap(), (addr("10.0.0.1"), None));
-        assert_eq!(
-            parse_address("10.0.0.1:1111").unwrap(),
-            (addr("10.0.0.1"), Some(1111))
-        );
-        assert_eq!(
-            parse_address("[::1]:111").unwrap(),
-            (addr("::1"), Some(111))
-        );
-        // A name is looked up by each probe, not at start.
-        assert_eq!(
-            parse_address("localhost").unwrap(),
-            (Host::Name("localhost".into()), None)
-        );
-        assert_eq!(
-            parse_address("nfs.example:1111").unwrap(),
-            (Host::Name("nfs.example".into()), Some(1111))
-        );
-        assert_eq!(
-            resolve("localhost", Deadline::after(Duration::from_secs(10))).unwrap(),
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        );
-        assert!(parse_address("10.0.0.1:0").is_err());
-        assert!(parse_address("10.0.0.1:x").is_err());
-        assert!(parse_address("").is_err());
-    }
+    use crate::alert::Event;
 
     #[test]
     fn default_address_skips_loopback_down_and_unspecified() {
@@ -678,29 +247,5 @@ mod tests {
         assert!(f.alerts[0].text.starts_with("clp_nfsmon: RPC: "), "{f:?}");
         assert_eq!(f.alerts[1].event, Event::NfsError);
         assert!(f.detail.contains(&("address", "nosuch.invalid".into())));
-    }
-
-    #[test]
-    fn refused_portmapper_alert_texts() {
-        let e = RpcError::Io(
-            rpc::IoOp::Connect,
-            std::io::Error::from_raw_os_error(nix::libc::ECONNREFUSED),
-        );
-        let f = Fail::rpc("portmap", &e);
-        assert_eq!(
-            f.text,
-            "RPC: Port mapper failure - Unable to receive: errno = Connection refused."
-        );
-        let a = alerts(&f.text);
-        assert_eq!(
-            a[0].text,
-            "clp_nfsmon: RPC: Port mapper failure - Unable to receive: errno = Connection refused."
-        );
-        assert_eq!(a[1].event, Event::NfsError);
-        assert_eq!(
-            Fail::rpc("portmap", &RpcError::TimedOut).text,
-            "RPC: Port mapper failure - Timed out"
-        );
-        assert_eq!(Fail::nfs3("getattr", 70).text, "NFS3ERR_STALE");
     }
 }

@@ -8,22 +8,22 @@ use super::xdr::{Decoder, Encoder, XdrError};
 /// MOUNT program number.
 pub const PROG: u32 = 100_005;
 /// MOUNT version spoken here.
-pub const VERS: u32 = 3;
+pub(crate) const VERS: u32 = 3;
 /// `MOUNTPROC3_MNT`.
-pub const MNT: u32 = 1;
+pub(crate) const MNT: u32 = 1;
 /// `MOUNTPROC3_DUMP`.
-pub const DUMP: u32 = 2;
+pub(crate) const DUMP: u32 = 2;
 /// `MOUNTPROC3_UMNT`.
-pub const UMNT: u32 = 3;
+pub(crate) const UMNT: u32 = 3;
 /// Longest path (`MNTPATHLEN`).
-pub const MNTPATHLEN: u32 = 1024;
+pub(crate) const MNTPATHLEN: u32 = 1024;
 /// Longest host name in a mount list (`MNTNAMLEN`).
-pub const MNTNAMLEN: u32 = 255;
+pub(crate) const MNTNAMLEN: u32 = 255;
 /// Longest v3 file handle (`FHSIZE3`).
-pub const FHSIZE3: u32 = 64;
+pub(crate) const FHSIZE3: u32 = 64;
 
 /// Name of a `mountstat3` (`MNT3ERR_NOENT`), or `None` for an unknown code.
-pub fn mountstat_name(s: u32) -> Option<&'static str> {
+pub(crate) fn mountstat_name(s: u32) -> Option<&'static str> {
     Some(match s {
         0 => "MNT3_OK",
         1 => "MNT3ERR_PERM",
@@ -49,7 +49,7 @@ pub struct Mounted {
 }
 
 /// Encodes a `dirpath`.
-pub fn encode_dirpath(dir: &str) -> Vec<u8> {
+pub(crate) fn encode_dirpath(dir: &str) -> Vec<u8> {
     let mut e = Encoder::new();
     e.string(dir);
     e.finish()

@@ -5,20 +5,20 @@ use super::rpc::{RpcClient, RpcError};
 use super::xdr::{Decoder, Encoder, XdrError};
 
 /// NFS program number.
-pub const PROG: u32 = 100_003;
+pub(crate) const PROG: u32 = 100_003;
 /// Version 3.
-pub const VERS: u32 = 3;
+pub(crate) const VERS: u32 = 3;
 /// Default NFS port.
-pub const PORT: u16 = 2049;
+pub(crate) const PORT: u16 = 2049;
 /// `NFSPROC3_NULL`.
-pub const NULL: u32 = 0;
+pub(crate) const NULL: u32 = 0;
 /// `NFSPROC3_GETATTR`.
-pub const GETATTR: u32 = 1;
+pub(crate) const GETATTR: u32 = 1;
 /// `NFSPROC3_FSINFO`.
-pub const FSINFO: u32 = 19;
+pub(crate) const FSINFO: u32 = 19;
 
 /// Name of an `nfsstat3` (`NFS3ERR_STALE`), or `None` for an unknown code.
-pub fn nfsstat3_name(s: u32) -> Option<&'static str> {
+pub(crate) fn nfsstat3_name(s: u32) -> Option<&'static str> {
     Some(match s {
         0 => "NFS3_OK",
         1 => "NFS3ERR_PERM",
@@ -76,7 +76,7 @@ pub struct FsInfo {
 }
 
 /// Encodes an `nfs_fh3`.
-pub fn encode_fh(fh: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_fh(fh: &[u8]) -> Vec<u8> {
     let mut e = Encoder::new();
     e.opaque(fh);
     e.finish()
@@ -124,12 +124,12 @@ pub fn decode_fsinfo(res: &[u8]) -> Result<Result<FsInfo, u32>, XdrError> {
 }
 
 /// `NULL`.
-pub fn null(client: &mut RpcClient) -> Result<(), RpcError> {
+pub(crate) fn null(client: &mut RpcClient) -> Result<(), RpcError> {
     client.call(PROG, VERS, NULL, &[]).map(drop)
 }
 
 /// `GETATTR fh`.
-pub fn getattr(client: &mut RpcClient, fh: &[u8]) -> Result<Result<Attr, u32>, RpcError> {
+pub(crate) fn getattr(client: &mut RpcClient, fh: &[u8]) -> Result<Result<Attr, u32>, RpcError> {
     Ok(decode_getattr(&client.call(
         PROG,
         VERS,
@@ -139,7 +139,7 @@ pub fn getattr(client: &mut RpcClient, fh: &[u8]) -> Result<Result<Attr, u32>, R
 }
 
 /// `FSINFO fh`.
-pub fn fsinfo(client: &mut RpcClient, fh: &[u8]) -> Result<Result<FsInfo, u32>, RpcError> {
+pub(crate) fn fsinfo(client: &mut RpcClient, fh: &[u8]) -> Result<Result<FsInfo, u32>, RpcError> {
     Ok(decode_fsinfo(&client.call(
         PROG,
         VERS,

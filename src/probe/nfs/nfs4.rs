@@ -12,46 +12,46 @@ use super::rpc::{RpcClient, RpcError};
 use super::xdr::{Decoder, Encoder, XdrError};
 
 /// NFS program number.
-pub const PROG: u32 = 100_003;
+pub(crate) const PROG: u32 = 100_003;
 /// Version 4.
-pub const VERS: u32 = 4;
+pub(crate) const VERS: u32 = 4;
 /// `NFSPROC4_NULL`.
-pub const NULL: u32 = 0;
+pub(crate) const NULL: u32 = 0;
 /// `NFSPROC4_COMPOUND`.
-pub const COMPOUND: u32 = 1;
+pub(crate) const COMPOUND: u32 = 1;
 /// `OP_GETATTR`.
-pub const OP_GETATTR: u32 = 9;
+pub(crate) const OP_GETATTR: u32 = 9;
 /// `OP_GETFH`.
-pub const OP_GETFH: u32 = 10;
+pub(crate) const OP_GETFH: u32 = 10;
 /// `OP_LOOKUP`.
-pub const OP_LOOKUP: u32 = 15;
+pub(crate) const OP_LOOKUP: u32 = 15;
 /// `OP_PUTROOTFH`.
-pub const OP_PUTROOTFH: u32 = 24;
+pub(crate) const OP_PUTROOTFH: u32 = 24;
 /// `OP_EXCHANGE_ID`.
-pub const OP_EXCHANGE_ID: u32 = 42;
+pub(crate) const OP_EXCHANGE_ID: u32 = 42;
 /// `OP_CREATE_SESSION`.
-pub const OP_CREATE_SESSION: u32 = 43;
+pub(crate) const OP_CREATE_SESSION: u32 = 43;
 /// `OP_DESTROY_SESSION`.
-pub const OP_DESTROY_SESSION: u32 = 44;
+pub(crate) const OP_DESTROY_SESSION: u32 = 44;
 /// `OP_SEQUENCE`.
-pub const OP_SEQUENCE: u32 = 53;
+pub(crate) const OP_SEQUENCE: u32 = 53;
 /// `OP_DESTROY_CLIENTID`.
-pub const OP_DESTROY_CLIENTID: u32 = 57;
+pub(crate) const OP_DESTROY_CLIENTID: u32 = 57;
 /// `EXCHGID4_FLAG_USE_NON_PNFS`.
 const EXCHGID4_FLAG_USE_NON_PNFS: u32 = 0x0001_0000;
 /// Longest opaque in the v4.1 results decoded here (`NFS4_OPAQUE_LIMIT`).
 const NFS4_OPAQUE_LIMIT: u32 = 1024;
 /// `NFS4ERR_MINOR_VERS_MISMATCH`.
-pub const NFS4ERR_MINOR_VERS_MISMATCH: u32 = 10021;
+pub(crate) const NFS4ERR_MINOR_VERS_MISMATCH: u32 = 10021;
 /// Longest v4 file handle (`NFS4_FHSIZE`).
-pub const NFS4_FHSIZE: u32 = 128;
+pub(crate) const NFS4_FHSIZE: u32 = 128;
 /// `FATTR4_TYPE` bit in word 0.
 const FATTR4_TYPE: u32 = 1 << 1;
 /// Most results decoded (one per op sent; the probe sends a few).
 const MAX_RESULTS: u32 = 1024;
 
 /// Name of an `nfsstat4` (`NFS4ERR_NOENT`), or `None` for an unknown code.
-pub fn nfsstat4_name(s: u32) -> Option<&'static str> {
+pub(crate) fn nfsstat4_name(s: u32) -> Option<&'static str> {
     Some(match s {
         0 => "NFS4_OK",
         1 => "NFS4ERR_PERM",
@@ -96,7 +96,7 @@ pub fn nfsstat4_name(s: u32) -> Option<&'static str> {
 }
 
 /// Name of an operation number.
-pub fn op_name(op: u32) -> &'static str {
+pub(crate) fn op_name(op: u32) -> &'static str {
     match op {
         OP_GETATTR => "GETATTR",
         OP_GETFH => "GETFH",
@@ -112,7 +112,7 @@ pub fn op_name(op: u32) -> &'static str {
 }
 
 /// The path components LOOKUP walks (`/srv/nfs/` → `srv`, `nfs`).
-pub fn components(path: &str) -> Vec<&str> {
+pub(crate) fn components(path: &str) -> Vec<&str> {
     path.split('/')
         .filter(|c| !c.is_empty() && *c != ".")
         .collect()
@@ -120,7 +120,7 @@ pub fn components(path: &str) -> Vec<&str> {
 
 /// Encodes `COMPOUND4args` (minor version `minor`) for the probe's walk to `path`; with a
 /// session (v4.1), the walk goes behind `SEQUENCE` on slot 0 with sequence id 1.
-pub fn encode_walk(path: &str, minor: u32, session: Option<&[u8; 16]>) -> Vec<u8> {
+pub(crate) fn encode_walk(path: &str, minor: u32, session: Option<&[u8; 16]>) -> Vec<u8> {
     let comps = components(path);
     let mut e = Encoder::new();
     e.string("clp_nfsmon").u32(minor);
@@ -143,14 +143,14 @@ pub fn encode_walk(path: &str, minor: u32, session: Option<&[u8; 16]>) -> Vec<u8
 }
 
 /// Encodes a v4.1 COMPOUND holding the single operation `op` with encoded `args`.
-pub fn encode_single(op: u32, args: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_single(op: u32, args: &[u8]) -> Vec<u8> {
     let mut e = Encoder::new();
     e.string("clp_nfsmon").u32(1).u32(1).u32(op).raw(args);
     e.finish()
 }
 
 /// Arguments of `EXCHANGE_ID` for client `owner` with boot `verifier`.
-pub fn exchange_id_args(owner: &[u8], verifier: [u8; 8]) -> Vec<u8> {
+pub(crate) fn exchange_id_args(owner: &[u8], verifier: [u8; 8]) -> Vec<u8> {
     let mut e = Encoder::new();
     e.fixed(&verifier).opaque(owner);
     e.u32(EXCHGID4_FLAG_USE_NON_PNFS).u32(0).u32(0); // SP4_NONE, no impl id
@@ -158,7 +158,7 @@ pub fn exchange_id_args(owner: &[u8], verifier: [u8; 8]) -> Vec<u8> {
 }
 
 /// Arguments of `CREATE_SESSION`: one slot, small fore channel, no back channel use.
-pub fn create_session_args(clientid: u64, sequence: u32) -> Vec<u8> {
+pub(crate) fn create_session_args(clientid: u64, sequence: u32) -> Vec<u8> {
     let mut e = Encoder::new();
     e.u64(clientid).u32(sequence).u32(0);
     for _ in 0..2 {
@@ -204,7 +204,7 @@ impl CompoundRes {
     }
 }
 
-/// Decodes `COMPOUND4res` of the walk (only the ops [`encode_walk`] sends have bodies).
+/// Decodes `COMPOUND4res` of the walk (only the ops `encode_walk` sends have bodies).
 pub fn decode_compound(res: &[u8]) -> Result<CompoundRes, XdrError> {
     let mut d = Decoder::new(res);
     let mut out = CompoundRes {
@@ -276,7 +276,7 @@ pub fn null(client: &mut RpcClient) -> Result<(), RpcError> {
 }
 
 /// The walk to `path` as one COMPOUND with minor version `minor` (and a v4.1 session).
-pub fn walk(
+pub(crate) fn walk(
     client: &mut RpcClient,
     path: &str,
     minor: u32,
@@ -291,7 +291,11 @@ pub fn walk(
 }
 
 /// Sends a v4.1 COMPOUND of the single operation `op`.
-pub fn single(client: &mut RpcClient, op: u32, args: &[u8]) -> Result<CompoundRes, RpcError> {
+pub(crate) fn single(
+    client: &mut RpcClient,
+    op: u32,
+    args: &[u8],
+) -> Result<CompoundRes, RpcError> {
     Ok(decode_compound(&client.call(
         PROG,
         VERS,

@@ -5,16 +5,16 @@ use super::rpc::{Proto, RpcClient, RpcError};
 use super::xdr::{Decoder, Encoder, XdrError};
 
 /// Portmapper program number.
-pub const PROG: u32 = 100_000;
+pub(crate) const PROG: u32 = 100_000;
 /// Portmapper version spoken here.
-pub const VERS: u32 = 2;
+pub(crate) const VERS: u32 = 2;
 /// Well-known portmapper port.
-pub const PORT: u16 = 111;
+pub(crate) const PORT: u16 = 111;
 /// `PMAPPROC_GETPORT`.
-pub const GETPORT: u32 = 3;
+pub(crate) const GETPORT: u32 = 3;
 
 /// Encodes the `mapping` argument of GETPORT.
-pub fn encode_getport(prog: u32, vers: u32, proto: Proto) -> Vec<u8> {
+pub(crate) fn encode_getport(prog: u32, vers: u32, proto: Proto) -> Vec<u8> {
     let mut e = Encoder::new();
     e.u32(prog).u32(vers).u32(proto.ipproto()).u32(0);
     e.finish()

@@ -6,12 +6,11 @@
 //! a caller-given maximum and against the bytes actually left, so arbitrary input yields an
 //! [`XdrError`], never a panic or a large allocation.
 
-use std::fmt;
-
 /// Why bytes could not be decoded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum XdrError {
     /// The input ended before the item did.
+    #[error("XDR: truncated ({need} bytes needed, {have} left)")]
     Short {
         /// Bytes the item needed.
         need: usize,
@@ -19,6 +18,7 @@ pub enum XdrError {
         have: usize,
     },
     /// A length prefix exceeds the protocol's maximum for that item.
+    #[error("XDR: length {len} exceeds {max}")]
     TooLong {
         /// Length on the wire.
         len: u32,
@@ -26,22 +26,9 @@ pub enum XdrError {
         max: u32,
     },
     /// A value outside its enumeration (e.g. a boolean other than 0 or 1).
+    #[error("XDR: bad {0} value {1}")]
     BadValue(&'static str, u32),
 }
-
-impl fmt::Display for XdrError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Short { need, have } => {
-                write!(f, "XDR: truncated ({need} bytes needed, {have} left)")
-            }
-            Self::TooLong { len, max } => write!(f, "XDR: length {len} exceeds {max}"),
-            Self::BadValue(what, v) => write!(f, "XDR: bad {what} value {v}"),
-        }
-    }
-}
-
-impl std::error::Error for XdrError {}
 
 /// Padding needed after `len` bytes to reach a multiple of four.
 fn pad(len: usize) -> usize {
@@ -50,41 +37,42 @@ fn pad(len: usize) -> usize {
 
 /// Builds an XDR byte string.
 #[derive(Clone, Debug, Default)]
-pub struct Encoder {
+pub(crate) struct Encoder {
     buf: Vec<u8>,
 }
 
 impl Encoder {
     /// An empty encoder.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Appends an unsigned 32-bit integer.
-    pub fn u32(&mut self, v: u32) -> &mut Self {
+    pub(crate) fn u32(&mut self, v: u32) -> &mut Self {
         self.buf.extend_from_slice(&v.to_be_bytes());
         self
     }
 
-    /// Appends a signed 32-bit integer.
-    pub fn i32(&mut self, v: i32) -> &mut Self {
+    /// Appends a signed 32-bit integer (no call sends one yet; the round-trip test does).
+    #[cfg(test)]
+    pub(crate) fn i32(&mut self, v: i32) -> &mut Self {
         self.buf.extend_from_slice(&v.to_be_bytes());
         self
     }
 
     /// Appends an unsigned 64-bit integer (hyper).
-    pub fn u64(&mut self, v: u64) -> &mut Self {
+    pub(crate) fn u64(&mut self, v: u64) -> &mut Self {
         self.buf.extend_from_slice(&v.to_be_bytes());
         self
     }
 
     /// Appends a boolean.
-    pub fn bool(&mut self, v: bool) -> &mut Self {
+    pub(crate) fn bool(&mut self, v: bool) -> &mut Self {
         self.u32(u32::from(v))
     }
 
     /// Appends fixed-length opaque data (no length prefix), padded.
-    pub fn fixed(&mut self, data: &[u8]) -> &mut Self {
+    pub(crate) fn fixed(&mut self, data: &[u8]) -> &mut Self {
         self.buf.extend_from_slice(data);
         self.buf.resize(self.buf.len() + pad(data.len()), 0);
         self
@@ -94,58 +82,48 @@ impl Encoder {
     ///
     /// # Panics
     /// When `data` is longer than `u32::MAX` bytes (a programming error).
-    pub fn opaque(&mut self, data: &[u8]) -> &mut Self {
+    pub(crate) fn opaque(&mut self, data: &[u8]) -> &mut Self {
         self.u32(u32::try_from(data.len()).expect("XDR opaque longer than 4 GiB"));
         self.fixed(data)
     }
 
     /// Appends a string (as variable-length opaque).
-    pub fn string(&mut self, s: &str) -> &mut Self {
+    pub(crate) fn string(&mut self, s: &str) -> &mut Self {
         self.opaque(s.as_bytes())
     }
 
     /// Appends already-encoded XDR bytes.
-    pub fn raw(&mut self, data: &[u8]) -> &mut Self {
+    pub(crate) fn raw(&mut self, data: &[u8]) -> &mut Self {
         self.buf.extend_from_slice(data);
         self
     }
 
-    /// Bytes so far.
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// True when nothing was written.
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
     /// The encoded bytes.
-    pub fn finish(self) -> Vec<u8> {
+    pub(crate) fn finish(self) -> Vec<u8> {
         self.buf
     }
 }
 
 /// Reads XDR items from a byte slice.
 #[derive(Clone, Debug)]
-pub struct Decoder<'a> {
+pub(crate) struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Decoder<'a> {
     /// A decoder at the start of `buf`.
-    pub fn new(buf: &'a [u8]) -> Self {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
     /// Bytes not yet read.
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
     /// The unread bytes.
-    pub fn rest(&self) -> &'a [u8] {
+    pub(crate) fn rest(&self) -> &'a [u8] {
         &self.buf[self.pos..]
     }
 
@@ -162,19 +140,20 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads an unsigned 32-bit integer.
-    pub fn u32(&mut self) -> Result<u32, XdrError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, XdrError> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
-    /// Reads a signed 32-bit integer.
-    pub fn i32(&mut self) -> Result<i32, XdrError> {
+    /// Reads a signed 32-bit integer (no reply holds one yet; the round-trip test does).
+    #[cfg(test)]
+    pub(crate) fn i32(&mut self) -> Result<i32, XdrError> {
         let b = self.take(4)?;
         Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     /// Reads an unsigned 64-bit integer.
-    pub fn u64(&mut self) -> Result<u64, XdrError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, XdrError> {
         let b = self.take(8)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(b);
@@ -182,7 +161,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a boolean (only 0 and 1 are valid).
-    pub fn bool(&mut self) -> Result<bool, XdrError> {
+    pub(crate) fn bool(&mut self) -> Result<bool, XdrError> {
         match self.u32()? {
             0 => Ok(false),
             1 => Ok(true),
@@ -191,14 +170,14 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads `len` bytes of fixed opaque data and skips the padding.
-    pub fn fixed(&mut self, len: usize) -> Result<&'a [u8], XdrError> {
+    pub(crate) fn fixed(&mut self, len: usize) -> Result<&'a [u8], XdrError> {
         let d = self.take(len)?;
         self.take(pad(len))?;
         Ok(d)
     }
 
     /// Reads variable-length opaque data of at most `max` bytes.
-    pub fn opaque(&mut self, max: u32) -> Result<&'a [u8], XdrError> {
+    pub(crate) fn opaque(&mut self, max: u32) -> Result<&'a [u8], XdrError> {
         let len = self.u32()?;
         if len > max {
             return Err(XdrError::TooLong { len, max });
@@ -208,12 +187,12 @@ impl<'a> Decoder<'a> {
 
     /// Reads a string of at most `max` bytes (invalid UTF-8 is replaced, not rejected: it is only
     /// ever shown to people).
-    pub fn string(&mut self, max: u32) -> Result<String, XdrError> {
+    pub(crate) fn string(&mut self, max: u32) -> Result<String, XdrError> {
         Ok(String::from_utf8_lossy(self.opaque(max)?).into_owned())
     }
 
     /// Skips `n` bytes.
-    pub fn skip(&mut self, n: usize) -> Result<(), XdrError> {
+    pub(crate) fn skip(&mut self, n: usize) -> Result<(), XdrError> {
         self.take(n).map(|_| ())
     }
 }

@@ -13,8 +13,8 @@
 //!   writer) and `O_NOCTTY`.
 //! - Only its owner may read or write it: a file with any group or other read or write bit is
 //!   refused (mode 0600 or 0400 is right), as its password is no secret any more.
-//! - It holds at most [`MAX_SIZE`] bytes, and the whole read (stat, open, read) runs on a thread
-//!   of its own that is waited for at most [`READ_LIMIT`]: a file on a hung network mount cannot
+//! - It holds at most `MAX_SIZE` bytes, and the whole read (stat, open, read) runs on a thread
+//!   of its own that is waited for at most `READ_LIMIT`: a file on a hung network mount cannot
 //!   hold the monitor's start.
 //! - It names the user (`username =`): a file without one used to make the probe anonymous,
 //!   silently. The user and domain must pass the grammar's rule for logged values
@@ -29,10 +29,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// The largest credentials file read, in bytes.
-pub const MAX_SIZE: u64 = 64 * 1024;
+pub(crate) const MAX_SIZE: u64 = 64 * 1024;
 
 /// How long reading the file may take.
-pub const READ_LIMIT: Duration = Duration::from_secs(5);
+pub(crate) const READ_LIMIT: Duration = Duration::from_secs(5);
 
 /// Group and other read and write bits: none may be set.
 const EXPOSED_BITS: u32 = 0o066;
@@ -51,10 +51,10 @@ pub enum CredError {
         "group or others may read or write it (mode {0:04o}); let only its owner read it (chmod 600)"
     )]
     Exposed(u32),
-    /// It is larger than [`MAX_SIZE`].
+    /// It is larger than `MAX_SIZE`.
     #[error("larger than {MAX_SIZE} bytes")]
     TooLarge,
-    /// It was not read within [`READ_LIMIT`].
+    /// It was not read within `READ_LIMIT`.
     #[error("not read within {} s", READ_LIMIT.as_secs())]
     Slow,
     /// It is not UTF-8 text.
@@ -70,7 +70,7 @@ pub enum CredError {
 
 /// What a credentials file holds. The password is wiped when this is dropped.
 #[derive(Default)]
-pub struct CredFile {
+pub(crate) struct CredFile {
     /// `username =` (never empty).
     pub user: String,
     /// `password =`.
@@ -107,7 +107,7 @@ impl Drop for Secret {
 }
 
 /// Reads and checks the credentials file at `path` (see the module doc).
-pub fn read(path: &str) -> Result<CredFile, CredError> {
+pub(crate) fn read(path: &str) -> Result<CredFile, CredError> {
     let (tx, rx) = mpsc::channel();
     let owned = path.to_owned();
     std::thread::Builder::new()
@@ -197,7 +197,9 @@ fn parse(bytes: &[u8]) -> Result<CredFile, CredError> {
     if out.user.is_empty() {
         return Err(CredError::NoUser);
     }
-    let check = |what: &str, v: &str| crate::cli::check_text(what, v).map_err(CredError::BadValue);
+    let check = |what: &str, v: &str| {
+        crate::cli::check_text(what, v).map_err(|e| CredError::BadValue(e.to_string()))
+    };
     check("username=", &out.user)?;
     if let Some(d) = &out.domain {
         check("domain=", d)?;

@@ -25,7 +25,7 @@ pub const CIPHER_AES128_CCM: u16 = 0x0001;
 pub const CIPHER_AES128_GCM: u16 = 0x0002;
 
 /// SP800-108 counter-mode KDF with HMAC-SHA256, as SMB 3.x uses it (one block, L = 128).
-pub fn kdf(key: &[u8], label: &[u8], context: &[u8]) -> [u8; 16] {
+pub(crate) fn kdf(key: &[u8], label: &[u8], context: &[u8]) -> [u8; 16] {
     let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(&1u32.to_be_bytes());
     mac.update(label);
@@ -39,7 +39,7 @@ pub fn kdf(key: &[u8], label: &[u8], context: &[u8]) -> [u8; 16] {
 }
 
 /// The preauth integrity hash of SMB 3.1.1: `H' = SHA-512(H || message)`.
-pub fn preauth_update(hash: &mut [u8; 64], message: &[u8]) {
+pub(crate) fn preauth_update(hash: &mut [u8; 64], message: &[u8]) {
     let mut h = Sha512::new();
     h.update(&hash[..]);
     h.update(message);
@@ -48,7 +48,7 @@ pub fn preauth_update(hash: &mut [u8; 64], message: &[u8]) {
 
 /// How messages of a session are signed.
 #[derive(Clone)]
-pub enum Signer {
+pub(crate) enum Signer {
     /// SMB 2.0.2 / 2.1: HMAC-SHA256 with the session key.
     HmacSha256([u8; 16]),
     /// SMB 3.x: AES-128-CMAC with the derived signing key.
@@ -69,7 +69,7 @@ const SIG_OFF: usize = 48;
 
 impl Signer {
     /// The 16-byte signature of `msg` (its signature field is taken as zero).
-    pub fn signature(&self, msg: &[u8]) -> [u8; 16] {
+    pub(crate) fn signature(&self, msg: &[u8]) -> [u8; 16] {
         let mut zeroed = msg.to_vec();
         if let Some(sig) = zeroed.get_mut(SIG_OFF..SIG_OFF + 16) {
             sig.fill(0);
@@ -91,7 +91,7 @@ impl Signer {
     }
 
     /// Writes the signature into `msg` (whose SIGNED flag the caller has set).
-    pub fn sign(&self, msg: &mut [u8]) {
+    pub(crate) fn sign(&self, msg: &mut [u8]) {
         let sig = self.signature(msg);
         if let Some(dst) = msg.get_mut(SIG_OFF..SIG_OFF + 16) {
             dst.copy_from_slice(&sig);
@@ -99,16 +99,16 @@ impl Signer {
     }
 
     /// Checks the signature of a received message.
-    pub fn verify(&self, msg: &[u8]) -> bool {
+    pub(crate) fn verify(&self, msg: &[u8]) -> bool {
         msg.get(SIG_OFF..SIG_OFF + 16)
             .is_some_and(|got| got == self.signature(msg))
     }
 }
 
 /// The transform-header protocol ID.
-pub const TRANSFORM_ID: [u8; 4] = [0xfd, b'S', b'M', b'B'];
+pub(crate) const TRANSFORM_ID: [u8; 4] = [0xfd, b'S', b'M', b'B'];
 /// Size of the transform header.
-pub const TRANSFORM_LEN: usize = 52;
+pub(crate) const TRANSFORM_LEN: usize = 52;
 
 /// SMB3 encryption keys of a session.
 #[derive(Clone)]
@@ -126,7 +126,7 @@ impl std::fmt::Debug for Sealer {
 }
 
 /// Human name of a cipher ID.
-pub fn cipher_name(c: u16) -> &'static str {
+pub(crate) fn cipher_name(c: u16) -> &'static str {
     match c {
         CIPHER_AES128_CCM => "AES-128-CCM",
         CIPHER_AES128_GCM => "AES-128-GCM",
@@ -149,7 +149,7 @@ impl Sealer {
     }
 
     /// Wraps `msg` in a transform header (MS-SMB2 2.2.41) for `session_id`.
-    pub fn seal(&self, msg: &[u8], session_id: u64) -> Result<Vec<u8>> {
+    pub(crate) fn seal(&self, msg: &[u8], session_id: u64) -> Result<Vec<u8>> {
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce[..self.nonce_len()])
             .map_err(|e| Error::Unsupported(format!("no random numbers: {e}")))?;
@@ -231,7 +231,7 @@ impl Sealer {
 }
 
 /// HMAC-MD5 (NTLMv2).
-pub fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
+pub(crate) fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
     let mut m = <Hmac<md5::Md5> as KeyInit>::new_from_slice(key).expect("any key length");
     for p in parts {
         m.update(p);
@@ -242,14 +242,14 @@ pub fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
 }
 
 /// MD4 (the NT hash of a password).
-pub fn md4(data: &[u8]) -> [u8; 16] {
+pub(crate) fn md4(data: &[u8]) -> [u8; 16] {
     let mut out = [0u8; 16];
     out.copy_from_slice(&md4::Md4::digest(data));
     out
 }
 
 /// MD5 (SMB1 signing).
-pub fn md5(parts: &[&[u8]]) -> [u8; 16] {
+pub(crate) fn md5(parts: &[&[u8]]) -> [u8; 16] {
     let mut h = md5::Md5::new();
     for p in parts {
         h.update(p);

@@ -5,15 +5,12 @@
 //! The client is hand-written rather than taken from an SMB crate: the available crates are
 //! async (they bring a runtime and dozens of dependencies into a process that watches one share)
 //! and hide the NT status behind their own error types, while the probe is a handful of round
-//! trips whose exact status and phase the alerts must report. The pieces:
-//! [`transport`] (deadline-bounded TCP and NetBIOS framing), [`smb2`] (SMB2/3 with signing and
-//! encryption, keys in [`crypto`]), [`ntlmssp`] (authentication), [`smb1`] (the NT LM 0.12
-//! fallback for servers without SMB2), [`status`] (NT status names).
-//!
-//! SMB2 is tried first, so a modern server costs one NEGOTIATE round trip. Only when the server
-//! drops the connection or answers in SMB1 — what servers without SMB2 do — is a second
-//! connection made with an SMB1 NEGOTIATE offering `NT LM 0.12`. A multi-protocol SMB1
-//! NEGOTIATE first would cost every modern server an extra round trip instead.
+//! trips whose exact status and phase the alerts must report. The pieces: `session` (the one
+//! session flow, SMB2 first and SMB1 as the fallback), `transport` (the connection and NetBIOS
+//! framing over [`crate::probe::net`]), [`smb2`] (SMB2/3 codec and client, with signing and
+//! encryption keys from [`crypto`]), [`smb1`] (the NT LM 0.12 fallback for servers without
+//! SMB2), [`ntlmssp`] (authentication), `status` (NT status names). This module turns the
+//! arguments into a probe and a failed step into its catalogue event.
 
 // Protocol message names (NEGOTIATE, NTLMv2, HMAC-MD5…) are spelled as the specs spell them,
 // not as code identifiers.
@@ -23,35 +20,66 @@ pub mod credfile;
 pub mod crypto;
 pub mod error;
 pub mod ntlmssp;
+mod session;
 pub mod smb1;
 pub mod smb2;
-pub mod status;
-pub mod transport;
-pub mod wire;
+pub(crate) mod status;
+pub(crate) mod transport;
+pub(crate) mod wire;
 
-use std::fmt::Write as _;
-use std::io;
 use std::time::Duration;
 
 use crate::alert::{Alert, Event, Module};
 use crate::cli::MonitorArgs;
-use crate::probe::{PhaseClock, Probe, ProbeCtx, ProbeFailure, ProbeReport, micros};
+use crate::probe::attempt::{self, Attempt};
+use crate::probe::net::{self, Address, AddressError, errno_name};
+use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
+use credfile::CredError;
 use error::Error;
 use ntlmssp::Identity;
-use transport::{Endpoint, Transport};
 
 /// Environment variable read for the password when neither `-p` nor `-A` gives one.
 pub const PASSWORD_ENV: &str = "CLP_FSMON_SMB_PASSWORD";
 
-/// Default server address.
-pub const DEFAULT_ADDRESS: &str = "127.0.0.1";
+/// Why `clp_sambamon`'s arguments make no probe (an invalid parameter, event 11). No variant
+/// holds the password.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `-s` is empty, too long or holds a path separator.
+    #[error("bad share name {0:?}")]
+    Share(String),
+    /// `-a` breaks the address rule.
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    /// `-A` names a file that is refused.
+    #[error("credentials file {path}: {source}")]
+    CredFile {
+        /// The file.
+        path: String,
+        /// Why it is refused.
+        source: CredError,
+    },
+    /// `-p` without a user.
+    #[error("a password (-p) needs a user (-u)")]
+    PasswordWithoutUser,
+    /// `-u DOMAIN\` with no user after the domain.
+    #[error("bad user name {0:?}")]
+    User(String),
+}
+
+/// The applets' probe factories report an invalid parameter as text.
+impl From<ConfigError> for String {
+    fn from(e: ConfigError) -> Self {
+        e.to_string()
+    }
+}
 
 /// The SMB probe. Holds no password: only the NTLMv2 key derived from it.
 #[derive(Debug)]
 pub struct SambaProbe {
     share: String,
-    endpoint: Endpoint,
+    endpoint: Address,
     identity: Identity,
 }
 
@@ -66,14 +94,17 @@ fn split_user(u: &str) -> (Option<&str>, &str) {
 impl SambaProbe {
     /// Builds the probe from the monitor's arguments. `Err` is an invalid parameter (event 11)
     /// with the reason; it never contains the password.
-    pub fn from_args(a: &MonitorArgs) -> Result<Self, String> {
+    pub fn from_args(a: &MonitorArgs) -> Result<Self, ConfigError> {
         let share = a.target.trim();
         if share.is_empty() || share.len() > 80 || share.contains(['\\', '/', '\0']) {
-            return Err(format!("bad share name {:?}", a.target));
+            return Err(ConfigError::Share(a.target.clone()));
         }
-        let endpoint = Endpoint::parse(a.address.as_deref().unwrap_or(DEFAULT_ADDRESS))?;
+        let endpoint = Address::parse(a.address.as_deref(), &transport::DEFAULTS)?;
         let file = match &a.credentials_file {
-            Some(p) => Some(credfile::read(p).map_err(|e| format!("credentials file {p}: {e}"))?),
+            Some(p) => Some(credfile::read(p).map_err(|source| ConfigError::CredFile {
+                path: p.clone(),
+                source,
+            })?),
             None => None,
         };
         let file = file.as_ref();
@@ -85,14 +116,14 @@ impl SambaProbe {
         let identity = match user {
             None => {
                 if a.password.is_some() {
-                    return Err("a password (-p) needs a user (-u)".into());
+                    return Err(ConfigError::PasswordWithoutUser);
                 }
                 Identity::Anonymous
             }
             Some(u) => {
                 let (dom, name) = split_user(u);
                 if name.is_empty() {
-                    return Err(format!("bad user name {u:?}"));
+                    return Err(ConfigError::User(u.to_owned()));
                 }
                 let domain = dom.or(file.and_then(|f| f.domain.as_deref())).unwrap_or("");
                 let env = std::env::var(PASSWORD_ENV).ok();
@@ -116,38 +147,18 @@ impl SambaProbe {
         })
     }
 
-    /// The server this probe talks to.
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.endpoint
-    }
-
     fn unc(&self) -> String {
-        format!("\\\\{}\\{}", self.endpoint.unc_host(), self.share)
+        format!("\\\\{}\\{}", self.endpoint.host, self.share)
     }
 }
 
-/// Name and number of an errno.
-fn errno_text(n: i32) -> String {
-    format!("{:?} ({n})", nix::errno::Errno::from_raw(n))
-}
-
-fn errno_of(e: &io::Error, fallback: i32) -> i32 {
-    e.raw_os_error().unwrap_or(fallback)
-}
-
-/// How one probe went so far, for the failure report.
-struct Run<'a> {
-    probe: &'a SambaProbe,
-    clock: PhaseClock,
-    detail: Vec<(&'static str, String)>,
-}
-
-impl Run<'_> {
-    fn fail(mut self, phase: &'static str, err: &Error) -> ProbeFailure {
+impl SambaProbe {
+    /// The failure of `attempt` in `phase` with `err`: the catalogue event and the status.
+    fn fail(&self, mut attempt: Attempt, phase: &'static str, err: &Error) -> ProbeFailure {
         use nix::libc;
-        let share = &self.probe.share;
+        let share = &self.share;
         let m = Module::Sambamon;
-        let net = |event: Event, errno: i32| (Alert::new(m, event, &[&errno]), errno_text(errno));
+        let net = |event: Event, errno: i32| (Alert::new(m, event, &[&errno]), errno_name(errno));
         let by_phase = |code: u32| {
             let event = match phase {
                 "negotiate" => Event::NegotiateError,
@@ -160,24 +171,29 @@ impl Run<'_> {
             )
         };
         let (alert, status) = match err {
-            Error::Socket(e) => net(Event::SocketError, errno_of(e, libc::EIO)),
-            Error::Connect(e) => net(Event::NetConnectError, errno_of(e, libc::ECONNREFUSED)),
+            Error::Net(net::Error::Io(op, e)) => {
+                let (event, fallback) = match op {
+                    net::Op::Socket => (Event::SocketError, libc::EIO),
+                    net::Op::Connect => (Event::NetConnectError, libc::ECONNREFUSED),
+                    net::Op::Send => (Event::SendError, libc::EIO),
+                    net::Op::Recv => (Event::RecvError, libc::EIO),
+                };
+                net(event, e.raw_os_error().unwrap_or(fallback))
+            }
             Error::Resolve(h) => (
                 Alert::new(m, Event::NetConnectError, &[&libc::EHOSTUNREACH]),
                 format!("cannot resolve {h}"),
             ),
-            Error::Timeout => {
+            Error::Net(net::Error::TimedOut) => {
                 let (a, _) = net(Event::SelectError, libc::ETIMEDOUT);
-                let t = self.clock.total().as_secs_f64();
+                let t = attempt.elapsed().as_secs_f64();
                 (
                     a,
                     format!("ETIMEDOUT (110): no answer, timeout after {t:.3} s"),
                 )
             }
-            Error::Cancelled => net(Event::SelectError, libc::ECANCELED),
-            Error::Send(e) => net(Event::SendError, errno_of(e, libc::EIO)),
-            Error::Recv(e) => net(Event::RecvError, errno_of(e, libc::EIO)),
-            Error::Closed => {
+            Error::Net(net::Error::Cancelled) => net(Event::SelectError, libc::ECANCELED),
+            Error::Net(net::Error::Closed) => {
                 let (a, s) = net(Event::RecvError, libc::ECONNRESET);
                 (a, format!("{s}: connection closed by the server"))
             }
@@ -191,112 +207,9 @@ impl Run<'_> {
             ),
         };
         if matches!(err, Error::Protocol(_) | Error::Unsupported(_)) {
-            self.detail.push(("error", err.to_string()));
+            attempt.note("error", err.to_string());
         }
-        self.clock.lap(phase);
-        ProbeFailure {
-            phase,
-            status,
-            alerts: vec![alert],
-            total_micros: micros(self.clock.total()),
-            phases: self.clock.phases,
-            detail: self.detail,
-        }
-    }
-}
-
-/// Share type names (SMB2 ShareType / SMB1 service).
-fn share_type_name(t: u8) -> &'static str {
-    match t {
-        1 => "disk",
-        2 => "pipe",
-        3 => "print",
-        _ => "unknown",
-    }
-}
-
-impl SambaProbe {
-    fn run_smb2(
-        &self,
-        run: &mut Run<'_>,
-        c: &mut smb2::Client,
-    ) -> Result<String, (&'static str, Error)> {
-        let dialect = smb2::dialect_name(c.neg.dialect);
-        run.detail.push(("dialect", format!("SMB {dialect}")));
-        run.clock.lap("negotiate");
-        c.session_setup(&self.identity)
-            .map_err(|e| ("session_setup", e))?;
-        // Samba answers an anonymous logon with no session flags at all: what we sent counts.
-        let session = if c.session_flags & smb2::SESSION_NULL != 0 || self.identity.is_anonymous() {
-            "anonymous"
-        } else if c.session_flags & smb2::SESSION_GUEST != 0 {
-            "guest"
-        } else {
-            "user"
-        };
-        run.detail.push(("session", session.into()));
-        run.clock.lap("session_setup");
-        let tree = c
-            .tree_connect(&self.unc())
-            .map_err(|e| ("tree_connect", e))?;
-        run.clock.lap("tree_connect");
-        let kind = share_type_name(tree.share_type);
-        run.detail.push(("share_type", kind.into()));
-        let cipher = c.cipher_for(&tree);
-        let disconnect = c
-            .tree_disconnect(&tree)
-            .map_err(|e| ("tree_disconnect", e))
-            .and_then(|()| c.logoff().map_err(|e| ("logoff", e)));
-        if !matches!(tree.share_type, 1 | 3) {
-            return Err(("share_type", Error::ShareType(kind.into())));
-        }
-        disconnect?;
-        run.clock.lap("disconnect");
-        let mut summary = format!("SMB {dialect}, share {kind}, {session}");
-        if let Some(cipher) = cipher {
-            let _ = write!(summary, ", encrypted ({cipher})");
-        } else if c.signing {
-            summary.push_str(", signed");
-        }
-        Ok(summary)
-    }
-
-    fn run_smb1(&self, run: &mut Run<'_>, ctx: &ProbeCtx) -> Result<String, (&'static str, Error)> {
-        let t = Transport::connect(&self.endpoint, ctx).map_err(|e| ("negotiate", e))?;
-        let mut c = smb1::Client::negotiate(t).map_err(|e| ("negotiate", e))?;
-        run.detail.push(("dialect", "SMB1 NT LM 0.12".into()));
-        run.clock.lap("negotiate");
-        c.session_setup(&self.identity)
-            .map_err(|e| ("session_setup", e))?;
-        let session = if self.identity.is_anonymous() {
-            "anonymous"
-        } else if c.guest {
-            "guest"
-        } else {
-            "user"
-        };
-        run.detail.push(("session", session.into()));
-        run.clock.lap("session_setup");
-        let tree = c
-            .tree_connect(&self.unc())
-            .map_err(|e| ("tree_connect", e))?;
-        run.clock.lap("tree_connect");
-        let kind = smb1::share_type_name(&tree.service);
-        run.detail.push(("share_type", kind.into()));
-        let disconnect = c
-            .tree_disconnect(&tree)
-            .map_err(|e| ("tree_disconnect", e))
-            .and_then(|()| c.logoff().map_err(|e| ("logoff", e)));
-        if !matches!(kind, "disk" | "print") {
-            return Err(("share_type", Error::ShareType(kind.into())));
-        }
-        disconnect?;
-        run.clock.lap("disconnect");
-        let mut summary = format!("SMB1 NT LM 0.12, share {kind}, {session}");
-        if c.signing {
-            summary.push_str(", signed");
-        }
-        Ok(summary)
+        attempt.fail(phase, status, vec![alert])
     }
 }
 
@@ -310,50 +223,27 @@ impl Probe for SambaProbe {
     }
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
-        let mut run = Run {
-            probe: self,
-            clock: PhaseClock::for_ctx(ctx),
-            detail: vec![("server", self.endpoint.to_string())],
-        };
-        let t = match Transport::connect(&self.endpoint, ctx) {
-            Ok(t) => t,
-            Err(e) => return Err(run.fail("connect", &e)),
-        };
-        run.clock.lap("connect");
-        let outcome = match smb2::Client::negotiate(t) {
-            Err(e) => Err(("negotiate", e)),
-            Ok(smb2::Start::Smb2(mut c)) => self.run_smb2(&mut run, &mut c),
-            Ok(smb2::Start::NoSmb2(why)) => {
-                run.detail.push(("fallback", why));
-                self.run_smb1(&mut run, ctx)
-            }
-        };
-        match outcome {
-            Ok(summary) => Ok(ProbeReport {
-                summary,
-                total_micros: micros(run.clock.total()),
-                phases: run.clock.phases,
-            }),
-            Err((phase, e)) => Err(run.fail(phase, &e)),
+        let mut a = Attempt::start(ctx, vec![("server", self.endpoint.to_string())]);
+        match session::run(&self.endpoint, ctx, &mut a, &self.identity, &self.unc()) {
+            Ok(summary) => Ok(a.succeed(summary)),
+            Err((phase, e)) => Err(self.fail(a, phase, &e)),
         }
     }
 
     fn timeout_failure(&self, timeout: Duration) -> ProbeFailure {
-        ProbeFailure {
-            phase: "wait",
-            status: format!(
+        attempt::abandoned(
+            timeout,
+            format!(
                 "ETIMEDOUT (110): no answer within {:.3} s",
                 timeout.as_secs_f64()
             ),
-            alerts: vec![Alert::new(
+            vec![Alert::new(
                 Module::Sambamon,
                 Event::SelectError,
                 &[&nix::libc::ETIMEDOUT],
             )],
-            phases: Vec::new(),
-            total_micros: micros(timeout),
-            detail: vec![("server", self.endpoint.to_string())],
-        }
+            vec![("server", self.endpoint.to_string())],
+        )
     }
 }
 
@@ -429,10 +319,17 @@ mod tests {
             Identity::Anonymous => panic!("anonymous"),
         }
         let missing = SambaProbe::from_args(&args(&["-s", "s", "-A", "/nonexistent/cred"]));
-        assert!(missing.unwrap_err().contains("/nonexistent/cred"));
+        assert!(
+            missing
+                .unwrap_err()
+                .to_string()
+                .contains("/nonexistent/cred")
+        );
         // one that others may read is refused, never read as anonymous (see credfile)
         mode(0o644);
-        let e = SambaProbe::from_args(&args(&["-s", "s", "-A", f.to_str().unwrap()])).unwrap_err();
+        let e = SambaProbe::from_args(&args(&["-s", "s", "-A", f.to_str().unwrap()]))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("credentials file ") && e.contains("mode 0644"),
             "{e}"
@@ -449,7 +346,7 @@ mod tests {
             &["-s", "s", "-p", "pw-secret"],
             &["-s", "s", "-u", r"DOM\", "-p", "pw-secret"],
         ] {
-            let e = SambaProbe::from_args(&args(extra)).unwrap_err();
+            let e = SambaProbe::from_args(&args(extra)).unwrap_err().to_string();
             assert!(!e.contains("pw-secret"), "{e}");
         }
     }

@@ -11,31 +11,31 @@ use super::error::{Error, Result};
 use super::wire::{Bytes, Put, len16, len32, utf16le};
 
 /// `NTLMSSP\0`.
-pub const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
+pub(crate) const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
 
 /// NEGOTIATE_UNICODE.
-pub const NEG_UNICODE: u32 = 0x0000_0001;
+pub(crate) const NEG_UNICODE: u32 = 0x0000_0001;
 /// REQUEST_TARGET.
-pub const NEG_REQUEST_TARGET: u32 = 0x0000_0004;
+pub(crate) const NEG_REQUEST_TARGET: u32 = 0x0000_0004;
 /// NEGOTIATE_SIGN.
-pub const NEG_SIGN: u32 = 0x0000_0010;
+pub(crate) const NEG_SIGN: u32 = 0x0000_0010;
 /// NEGOTIATE_NTLM.
-pub const NEG_NTLM: u32 = 0x0000_0200;
+pub(crate) const NEG_NTLM: u32 = 0x0000_0200;
 /// NEGOTIATE_ANONYMOUS.
-pub const NEG_ANONYMOUS: u32 = 0x0000_0800;
+pub(crate) const NEG_ANONYMOUS: u32 = 0x0000_0800;
 /// NEGOTIATE_ALWAYS_SIGN.
-pub const NEG_ALWAYS_SIGN: u32 = 0x0000_8000;
+pub(crate) const NEG_ALWAYS_SIGN: u32 = 0x0000_8000;
 /// NEGOTIATE_EXTENDED_SESSIONSECURITY.
-pub const NEG_ESS: u32 = 0x0008_0000;
+pub(crate) const NEG_ESS: u32 = 0x0008_0000;
 /// NEGOTIATE_TARGET_INFO.
-pub const NEG_TARGET_INFO: u32 = 0x0080_0000;
+pub(crate) const NEG_TARGET_INFO: u32 = 0x0080_0000;
 /// NEGOTIATE_128.
-pub const NEG_128: u32 = 0x2000_0000;
+pub(crate) const NEG_128: u32 = 0x2000_0000;
 /// NEGOTIATE_56.
-pub const NEG_56: u32 = 0x8000_0000;
+pub(crate) const NEG_56: u32 = 0x8000_0000;
 
 /// Flags this client asks for.
-pub const CLIENT_FLAGS: u32 = NEG_UNICODE
+pub(crate) const CLIENT_FLAGS: u32 = NEG_UNICODE
     | NEG_REQUEST_TARGET
     | NEG_SIGN
     | NEG_NTLM
@@ -46,7 +46,7 @@ pub const CLIENT_FLAGS: u32 = NEG_UNICODE
     | NEG_56;
 
 /// Workstation name sent in AUTHENTICATE.
-pub const WORKSTATION: &str = "CLP-FSMON";
+pub(crate) const WORKSTATION: &str = "CLP-FSMON";
 
 /// Who logs on.
 #[derive(Clone)]
@@ -89,13 +89,13 @@ impl Identity {
     }
 
     /// True for the anonymous identity.
-    pub fn is_anonymous(&self) -> bool {
+    pub(crate) fn is_anonymous(&self) -> bool {
         matches!(self, Self::Anonymous)
     }
 }
 
 /// NTOWFv2 (MS-NLMP 3.3.2): `HMAC_MD5(MD4(UNICODE(password)), UNICODE(Upper(user) + domain))`.
-pub fn ntowf_v2(password: &str, user: &str, domain: &str) -> [u8; 16] {
+pub(crate) fn ntowf_v2(password: &str, user: &str, domain: &str) -> [u8; 16] {
     let nt = md4(&utf16le(password));
     let mut ud = utf16le(&user.to_uppercase());
     ud.extend_from_slice(&utf16le(domain));
@@ -103,7 +103,7 @@ pub fn ntowf_v2(password: &str, user: &str, domain: &str) -> [u8; 16] {
 }
 
 /// The NEGOTIATE message (no domain or workstation supplied).
-pub fn negotiate() -> Vec<u8> {
+pub(crate) fn negotiate() -> Vec<u8> {
     let mut m = Vec::with_capacity(32);
     m.extend_from_slice(SIGNATURE);
     m.u32(1);
@@ -182,7 +182,7 @@ pub struct Entropy {
 
 impl Entropy {
     /// Fresh randomness and the current time.
-    pub fn fresh() -> Result<Self> {
+    pub(crate) fn fresh() -> Result<Self> {
         let mut client_challenge = [0u8; 8];
         getrandom::fill(&mut client_challenge)
             .map_err(|e| Error::Unsupported(format!("no random numbers: {e}")))?;
@@ -199,7 +199,7 @@ impl Entropy {
 }
 
 /// NTLMv2 responses (MS-NLMP 3.3.2): (LM response, NT response, session base key).
-pub fn ntlmv2_responses(
+pub(crate) fn ntlmv2_responses(
     key: &[u8; 16],
     ch: &Challenge,
     e: &Entropy,

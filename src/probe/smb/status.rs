@@ -6,15 +6,17 @@
 //! (`STATUS_LOGON_FAILURE (0xc000006d)`).
 
 /// The operation succeeded.
-pub const SUCCESS: u32 = 0x0000_0000;
+pub(crate) const SUCCESS: u32 = 0x0000_0000;
 /// An interim response; the real one follows.
-pub const PENDING: u32 = 0x0000_0103;
+pub(crate) const PENDING: u32 = 0x0000_0103;
 /// NTLMSSP needs another leg.
-pub const MORE_PROCESSING_REQUIRED: u32 = 0xc000_0016;
+pub(crate) const MORE_PROCESSING_REQUIRED: u32 = 0xc000_0016;
 /// The reply could not be understood (used for malformed replies; the server never sent it).
-pub const INVALID_NETWORK_RESPONSE: u32 = 0xc000_00c3;
+pub(crate) const INVALID_NETWORK_RESPONSE: u32 = 0xc000_00c3;
 /// The request is not supported.
-pub const NOT_SUPPORTED: u32 = 0xc000_00bb;
+pub(crate) const NOT_SUPPORTED: u32 = 0xc000_00bb;
+/// A signed reply whose signature does not verify (SMB2 and SMB1 alike).
+pub(crate) const INVALID_SIGNATURE: u32 = 0xc000_a000;
 
 /// Known statuses: (code, name).
 static NAMES: &[(u32, &str)] = &[
@@ -70,18 +72,18 @@ static NAMES: &[(u32, &str)] = &[
 ];
 
 /// The symbolic name of `code`, when it is a common one.
-pub fn name(code: u32) -> Option<&'static str> {
+pub(crate) fn name(code: u32) -> Option<&'static str> {
     NAMES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
 
 /// The number as alerts show it: `0xc00000cc`.
-pub fn hex(code: u32) -> String {
+pub(crate) fn hex(code: u32) -> String {
     format!("{code:#010x}")
 }
 
 /// The status as the fault log shows it: `STATUS_BAD_NETWORK_NAME (0xc00000cc)`, or the bare
 /// hex number for a code not in the table.
-pub fn describe(code: u32) -> String {
+pub(crate) fn describe(code: u32) -> String {
     match name(code) {
         Some(n) => format!("{n} ({})", hex(code)),
         None => format!("NT status {}", hex(code)),

@@ -1,209 +1,76 @@
-//! TCP transport for SMB: address parsing, a connect and every read and write bounded by the
-//! probe's one deadline, NetBIOS session service framing (RFC 1002, also used on 445 as the
+//! TCP transport for SMB: `clp_sambamon`'s address defaults, a connect to the first address of
+//! the server that accepts, NetBIOS session service framing (RFC 1002, also used on 445 as the
 //! 4-byte "direct TCP" length prefix), and the NetBIOS session request sent first on port 139.
 //!
-//! The socket is non-blocking; each wait is a `poll` of at most [`SLICE`], after which the
-//! deadline and the cancel token are checked again, so a stalled server costs at most `-r`
-//! seconds and `-stop` is honoured within a slice even in the middle of a round trip.
+//! Every connect, read and write is [`crate::probe::net`]'s, bounded by the deadline and the
+//! cancel token of the probe.
 
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::os::fd::AsFd;
-use std::time::Duration;
-
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::error::{Error, Result};
+use crate::probe::net::{self, Address, Bounds, Defaults, Stream};
 use crate::probe::{Deadline, ProbeCtx};
 
-/// Longest single wait before the deadline and cancel token are checked again.
-pub const SLICE: Duration = Duration::from_millis(100);
-
 /// Largest reply accepted (a probe's replies are a few hundred bytes).
-pub const MAX_MESSAGE: usize = 1 << 20;
+pub(crate) const MAX_MESSAGE: usize = 1 << 20;
 
 /// The default SMB port (direct TCP).
-pub const PORT_DIRECT: u16 = 445;
+pub(crate) const PORT_DIRECT: u16 = 445;
 /// The NetBIOS session service port.
-pub const PORT_NETBIOS: u16 = 139;
+pub(crate) const PORT_NETBIOS: u16 = 139;
 
-/// Where to connect: host (name or literal, without brackets) and port.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    /// Host name or IP literal.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-}
+/// Where `clp_sambamon` connects without `-a`: 127.0.0.1, port 445.
+pub(crate) const DEFAULTS: Defaults = Defaults {
+    host: || IpAddr::V4(Ipv4Addr::LOCALHOST),
+    port: PORT_DIRECT,
+};
 
-impl Endpoint {
-    /// Parses `HOST`, `HOST:PORT`, `[V6]`, `[V6]:PORT` or a bare IPv6 literal.
-    pub fn parse(s: &str) -> std::result::Result<Self, String> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Err("empty address".into());
-        }
-        let port = |p: &str| -> std::result::Result<u16, String> {
-            match p.parse::<u16>() {
-                Ok(0) | Err(_) => Err(format!("bad port {p:?}")),
-                Ok(n) => Ok(n),
-            }
-        };
-        if let Some(rest) = s.strip_prefix('[') {
-            let (host, tail) = rest
-                .split_once(']')
-                .ok_or_else(|| format!("unclosed '[' in {s:?}"))?;
-            if host.parse::<std::net::Ipv6Addr>().is_err() {
-                return Err(format!("bad IPv6 address {host:?}"));
-            }
-            let port = match tail {
-                "" => PORT_DIRECT,
-                t => port(
-                    t.strip_prefix(':')
-                        .ok_or_else(|| format!("junk after ']' in {s:?}"))?,
-                )?,
-            };
-            return Ok(Self {
-                host: host.into(),
-                port,
-            });
-        }
-        if s.parse::<std::net::Ipv6Addr>().is_ok() {
-            return Ok(Self {
-                host: s.into(),
-                port: PORT_DIRECT,
-            });
-        }
-        let (host, p) = match s.rsplit_once(':') {
-            Some((h, p)) => (h, port(p)?),
-            None => (s, PORT_DIRECT),
-        };
-        if host.is_empty()
-            || host.contains(':')
-            || !host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        {
-            return Err(format!("bad host {host:?}"));
-        }
-        Ok(Self {
-            host: host.into(),
-            port: p,
-        })
-    }
-
-    /// The host as the UNC path names it (`\\HOST\SHARE`).
-    pub fn unc_host(&self) -> &str {
-        &self.host
-    }
-
-    /// Resolves to socket addresses (literals without a lookup). The system resolver has no
-    /// deadline of its own, so a name is looked up on a thread of its own and waited for only
-    /// until `deadline`: a hung DNS server costs one timed-out probe (event 74), never a probe
-    /// that outlives its `-r`.
-    pub fn resolve(&self, deadline: Deadline) -> Result<Vec<SocketAddr>> {
-        if let Ok(ip) = self.host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, self.port)]);
-        }
-        crate::probe::lookup(&self.host, self.port, deadline).map_err(|e| {
-            if e.kind() == io::ErrorKind::TimedOut {
-                Error::Timeout
-            } else {
-                Error::Resolve(self.host.clone())
-            }
-        })
-    }
-}
-
-impl std::fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
+/// Resolves `ep` to socket addresses (literals without a lookup). The system resolver has no
+/// deadline of its own, so a name is looked up on a thread of its own and waited for only
+/// until `deadline`: a hung DNS server costs one timed-out probe (event 74), never a probe
+/// that outlives its `-r`.
+fn resolve(ep: &Address, deadline: Deadline) -> Result<Vec<SocketAddr>> {
+    ep.resolve(deadline).map_err(|e| {
+        if e.kind() == io::ErrorKind::TimedOut {
+            Error::Net(net::Error::TimedOut)
         } else {
-            write!(f, "{}:{}", self.host, self.port)
+            Error::Resolve(ep.host.to_string())
         }
-    }
+    })
 }
 
 /// A connected, framed SMB transport.
-pub struct Transport {
-    stream: TcpStream,
-    ctx: ProbeCtx,
-}
-
-fn check(ctx: &ProbeCtx) -> Result<Duration> {
-    if ctx.cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
-    ctx.deadline.remaining().ok_or(Error::Timeout)
-}
-
-/// Waits until `fd` is ready for `flags`, within the deadline, checking cancel every slice.
-fn wait(
-    ctx: &ProbeCtx,
-    fd: &impl AsFd,
-    flags: PollFlags,
-    on_err: fn(io::Error) -> Error,
-) -> Result<()> {
-    loop {
-        let left = check(ctx)?;
-        let ms = u16::try_from(left.min(SLICE).as_millis().max(1)).unwrap_or(100);
-        let mut fds = [PollFd::new(fd.as_fd(), flags)];
-        match poll(&mut fds, PollTimeout::from(ms)) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => {}
-            Ok(_) => return Ok(()),
-            Err(e) => return Err(on_err(io::Error::from_raw_os_error(e as i32))),
-        }
-    }
+pub(crate) struct Transport {
+    stream: Stream,
 }
 
 impl Transport {
     /// Connects to the first address of `ep` that accepts, within the deadline. On port 139 the
     /// NetBIOS session request is made before returning.
-    pub fn connect(ep: &Endpoint, ctx: &ProbeCtx) -> Result<Self> {
-        let addrs = ep.resolve(ctx.deadline)?;
+    pub(crate) fn connect(ep: &Address, ctx: &ProbeCtx) -> Result<Self> {
+        let addrs = resolve(ep, ctx.deadline)?;
+        let bounds = Bounds::of(ctx);
         let mut last = None;
         for addr in addrs {
-            match Self::connect_one(addr, ctx) {
-                Ok(mut t) => {
+            match Stream::connect(addr, &bounds) {
+                Ok(stream) => {
+                    let mut t = Self { stream };
                     if ep.port == PORT_NETBIOS {
-                        t.netbios_session(&ep.host)?;
+                        t.netbios_session()?;
                     }
                     return Ok(t);
                 }
-                Err(e @ Error::Connect(_)) => last = Some(e),
-                Err(e) => return Err(e),
+                Err(e @ net::Error::Io(net::Op::Connect, _)) => last = Some(e.into()),
+                Err(e) => return Err(e.into()),
             }
         }
-        Err(last.unwrap_or_else(|| Error::Resolve(ep.host.clone())))
-    }
-
-    fn connect_one(addr: SocketAddr, ctx: &ProbeCtx) -> Result<Self> {
-        check(ctx)?;
-        let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-            .map_err(Error::Socket)?;
-        sock.set_nonblocking(true).map_err(Error::Socket)?;
-        sock.set_tcp_nodelay(true).map_err(Error::Socket)?;
-        match sock.connect(&SockAddr::from(addr)) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => {
-                wait(ctx, &sock, PollFlags::POLLOUT, Error::Connect)?;
-                if let Some(e) = sock.take_error().map_err(Error::Connect)? {
-                    return Err(Error::Connect(e));
-                }
-            }
-            Err(e) => return Err(Error::Connect(e)),
-        }
-        Ok(Self {
-            stream: sock.into(),
-            ctx: ctx.clone(),
-        })
+        Err(last.unwrap_or_else(|| Error::Resolve(ep.host.to_string())))
     }
 
     /// The NetBIOS session request (RFC 1002 4.3.2) to `*SMBSERVER`, which Samba and Windows
     /// accept for any server name.
-    fn netbios_session(&mut self, _host: &str) -> Result<()> {
+    fn netbios_session(&mut self) -> Result<()> {
         let mut msg = vec![0x81, 0, 0, 68];
         msg.extend_from_slice(&encode_netbios_name("*SMBSERVER", 0x20));
         msg.extend_from_slice(&encode_netbios_name("CLP-FSMON", 0x00));
@@ -216,13 +83,17 @@ impl Transport {
         self.read_exact(&mut body)?;
         match head[0] {
             0x82 => Ok(()),
-            0x83 => Err(Error::Connect(io::Error::new(
-                io::ErrorKind::ConnectionRefused,
-                format!(
-                    "NetBIOS session refused (code {:#04x})",
-                    body.first().copied().unwrap_or(0)
+            0x83 => Err(net::Error::Io(
+                net::Op::Connect,
+                io::Error::new(
+                    io::ErrorKind::ConnectionRefused,
+                    format!(
+                        "NetBIOS session refused (code {:#04x})",
+                        body.first().copied().unwrap_or(0)
+                    ),
                 ),
-            ))),
+            )
+            .into()),
             other => Err(Error::protocol(format!(
                 "NetBIOS session reply type {other:#04x}"
             ))),
@@ -230,7 +101,7 @@ impl Transport {
     }
 
     /// Sends one SMB message with its 4-byte length prefix.
-    pub fn send(&mut self, msg: &[u8]) -> Result<()> {
+    pub(crate) fn send(&mut self, msg: &[u8]) -> Result<()> {
         let len = u32::try_from(msg.len())
             .ok()
             .filter(|&n| n < 1 << 24)
@@ -242,7 +113,7 @@ impl Transport {
     }
 
     /// Receives one SMB message (skipping NetBIOS keep-alives).
-    pub fn recv(&mut self) -> Result<Vec<u8>> {
+    pub(crate) fn recv(&mut self) -> Result<Vec<u8>> {
         loop {
             let mut head = [0u8; 4];
             self.read_exact(&mut head)?;
@@ -261,36 +132,12 @@ impl Transport {
         }
     }
 
-    fn write_all(&mut self, mut buf: &[u8]) -> Result<()> {
-        while !buf.is_empty() {
-            check(&self.ctx)?;
-            match self.stream.write(buf) {
-                Ok(0) => return Err(Error::Send(io::ErrorKind::WriteZero.into())),
-                Ok(n) => buf = &buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait(&self.ctx, &self.stream, PollFlags::POLLOUT, Error::Send)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Send(e)),
-            }
-        }
-        Ok(())
+    fn write_all(&mut self, buf: &[u8]) -> Result<()> {
+        Ok(self.stream.write_all(buf)?)
     }
 
-    fn read_exact(&mut self, mut buf: &mut [u8]) -> Result<()> {
-        while !buf.is_empty() {
-            check(&self.ctx)?;
-            match self.stream.read(buf) {
-                Ok(0) => return Err(Error::Closed),
-                Ok(n) => buf = &mut buf[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    wait(&self.ctx, &self.stream, PollFlags::POLLIN, Error::Recv)?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::Recv(e)),
-            }
-        }
-        Ok(())
+    fn read_exact(&mut self, buf: &mut [u8]) -> Result<()> {
+        Ok(self.stream.read_exact(buf)?)
     }
 }
 
@@ -302,7 +149,7 @@ fn frame_len(head: [u8; 4]) -> usize {
 
 /// RFC 1001 first-level encoding of a 16-byte NetBIOS name (15 characters, space padded, plus
 /// the type byte), with its length prefix and the empty scope.
-pub fn encode_netbios_name(name: &str, kind: u8) -> [u8; 34] {
+pub(crate) fn encode_netbios_name(name: &str, kind: u8) -> [u8; 34] {
     let mut raw = [b' '; 16];
     for (d, s) in raw.iter_mut().zip(name.bytes().take(15)) {
         *d = s.to_ascii_uppercase();
@@ -320,63 +167,25 @@ pub fn encode_netbios_name(name: &str, kind: u8) -> [u8; 34] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn names_resolve_within_the_deadline() {
-        let ep = Endpoint::parse("localhost:4455").unwrap();
-        let v = ep.resolve(Deadline::after(Duration::from_secs(5))).unwrap();
+        let parse = |a| Address::parse(Some(a), &DEFAULTS).unwrap();
+        let ep = parse("localhost:4455");
+        let v = resolve(&ep, Deadline::after(Duration::from_secs(5))).unwrap();
         assert!(
             v.iter().all(|a| a.port() == 4455 && a.ip().is_loopback()),
             "{v:?}"
         );
-        let lit = Endpoint::parse("127.0.0.1").unwrap();
+        let lit = parse("127.0.0.1");
         // a literal needs no lookup, so not even an expired deadline stops it
         assert_eq!(
-            lit.resolve(Deadline::after(Duration::ZERO)).unwrap().len(),
+            resolve(&lit, Deadline::after(Duration::ZERO))
+                .unwrap()
+                .len(),
             1
         );
-    }
-
-    #[test]
-    fn addresses_parse() {
-        let p = |s| Endpoint::parse(s);
-        assert_eq!(
-            p("127.0.0.1").unwrap(),
-            Endpoint {
-                host: "127.0.0.1".into(),
-                port: 445
-            }
-        );
-        assert_eq!(p("10.0.0.1:139").unwrap().port, 139);
-        assert_eq!(p("fs01.example").unwrap().host, "fs01.example");
-        assert_eq!(
-            p("[::1]:4450").unwrap(),
-            Endpoint {
-                host: "::1".into(),
-                port: 4450
-            }
-        );
-        assert_eq!(p("[fe80::1]").unwrap().port, 445);
-        assert_eq!(
-            p("::1").unwrap(),
-            Endpoint {
-                host: "::1".into(),
-                port: 445
-            }
-        );
-        for bad in [
-            "",
-            "host:0",
-            "host:99999",
-            "[::1",
-            "[::1]x",
-            "[nothost]:1",
-            "a b",
-            "h:",
-        ] {
-            assert!(p(bad).is_err(), "{bad:?} accepted");
-        }
-        assert_eq!(p("[::1]:4450").unwrap().to_string(), "[::1]:4450");
     }
 
     #[test]

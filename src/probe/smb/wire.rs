@@ -5,11 +5,11 @@ use super::error::{Error, Result};
 
 /// A bounds-checked view of a reply.
 #[derive(Clone, Copy, Debug)]
-pub struct Bytes<'a>(pub &'a [u8]);
+pub(crate) struct Bytes<'a>(pub &'a [u8]);
 
 impl<'a> Bytes<'a> {
     /// `len` bytes at `off`.
-    pub fn slice(self, off: usize, len: usize) -> Result<&'a [u8]> {
+    pub(crate) fn slice(self, off: usize, len: usize) -> Result<&'a [u8]> {
         off.checked_add(len)
             .and_then(|end| self.0.get(off..end))
             .ok_or_else(|| {
@@ -21,24 +21,24 @@ impl<'a> Bytes<'a> {
     }
 
     /// Byte at `off`.
-    pub fn u8(self, off: usize) -> Result<u8> {
+    pub(crate) fn u8(self, off: usize) -> Result<u8> {
         Ok(self.slice(off, 1)?[0])
     }
 
     /// `u16` at `off`.
-    pub fn u16(self, off: usize) -> Result<u16> {
+    pub(crate) fn u16(self, off: usize) -> Result<u16> {
         let s = self.slice(off, 2)?;
         Ok(u16::from_le_bytes([s[0], s[1]]))
     }
 
     /// `u32` at `off`.
-    pub fn u32(self, off: usize) -> Result<u32> {
+    pub(crate) fn u32(self, off: usize) -> Result<u32> {
         let s = self.slice(off, 4)?;
         Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     }
 
     /// `u64` at `off`.
-    pub fn u64(self, off: usize) -> Result<u64> {
+    pub(crate) fn u64(self, off: usize) -> Result<u64> {
         let s = self.slice(off, 8)?;
         let mut a = [0u8; 8];
         a.copy_from_slice(s);
@@ -46,7 +46,7 @@ impl<'a> Bytes<'a> {
     }
 
     /// A fixed-size array at `off`.
-    pub fn array<const N: usize>(self, off: usize) -> Result<[u8; N]> {
+    pub(crate) fn array<const N: usize>(self, off: usize) -> Result<[u8; N]> {
         let mut a = [0u8; N];
         a.copy_from_slice(self.slice(off, N)?);
         Ok(a)
@@ -54,7 +54,7 @@ impl<'a> Bytes<'a> {
 }
 
 /// Appends little-endian fields to a message being built.
-pub trait Put {
+pub(crate) trait Put {
     /// Appends a `u16`.
     fn u16(&mut self, v: u16);
     /// Appends a `u32`.
@@ -83,25 +83,16 @@ impl Put for Vec<u8> {
 }
 
 /// UTF-16LE bytes of `s`.
-pub fn utf16le(s: &str) -> Vec<u8> {
+pub(crate) fn utf16le(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
-/// Decodes UTF-16LE (lossy; odd trailing byte ignored).
-pub fn from_utf16le(b: &[u8]) -> String {
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
-}
-
 /// `n` as `u16`, or a protocol error when it does not fit (a request we build is too big).
-pub fn len16(n: usize) -> Result<u16> {
+pub(crate) fn len16(n: usize) -> Result<u16> {
     u16::try_from(n).map_err(|_| Error::protocol("field too long"))
 }
 
 /// `n` as `u32`.
-pub fn len32(n: usize) -> Result<u32> {
+pub(crate) fn len32(n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::protocol("message too long"))
 }

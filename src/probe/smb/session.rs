@@ -1,0 +1,115 @@
+//! The session driver of the SMB probe: one flow for SMB2/3 and SMB1 alike — connect,
+//! NEGOTIATE, SESSION_SETUP, TREE_CONNECT, the share-type check, TREE_DISCONNECT and LOGOFF —
+//! with each step's phase timed and named, so an alert says where a session failed whichever
+//! dialect the server speaks.
+//!
+//! A dialect's client supplies the steps ([`Dialect`]); the order, the phase names, the facts
+//! for the fault log and the summary line are this module's, once. SMB2 is tried first, so a
+//! modern server costs one NEGOTIATE round trip. Only when the server drops the connection or
+//! answers in SMB1 — what servers without SMB2 do — is a second connection made with an SMB1
+//! NEGOTIATE offering `NT LM 0.12`. A multi-protocol SMB1 NEGOTIATE first would cost every
+//! modern server an extra round trip instead.
+
+use super::error::{Error, Result};
+use super::ntlmssp::Identity;
+use super::transport::Transport;
+use super::{smb1, smb2};
+use crate::probe::ProbeCtx;
+use crate::probe::attempt::Attempt;
+use crate::probe::net::Address;
+
+/// A step failed: its phase and why.
+pub(crate) type Failed = (&'static str, Error);
+
+/// What a dialect's client does for the session driver, once NEGOTIATE has succeeded.
+pub(crate) trait Dialect {
+    /// A tree connection.
+    type Tree;
+
+    /// The dialect as the fault log and the summary name it (`SMB 3.1.1`, `SMB1 NT LM 0.12`).
+    fn dialect(&self) -> String;
+
+    /// SESSION_SETUP as `id` (NTLMSSP).
+    fn session_setup(&mut self, id: &Identity) -> Result<()>;
+
+    /// Whether the server made the session a null (anonymous) one, or a guest one.
+    fn null_or_guest(&self) -> (bool, bool);
+
+    /// TREE_CONNECT to `unc` (`\\host\share`).
+    fn tree_connect(&mut self, unc: &str) -> Result<Self::Tree>;
+
+    /// The tree's share type (`disk`, `print`, `pipe`, …).
+    fn share_type(tree: &Self::Tree) -> &'static str;
+
+    /// How the tree's messages are protected, for the summary: `, encrypted (AES-128-GCM)`,
+    /// `, signed`, or nothing.
+    fn protection(&self, tree: &Self::Tree) -> String;
+
+    /// TREE_DISCONNECT.
+    fn tree_disconnect(&mut self, tree: &Self::Tree) -> Result<()>;
+
+    /// LOGOFF.
+    fn logoff(&mut self) -> Result<()>;
+}
+
+/// One complete session with `\\server\share` (`unc`) at `ep` as `id`: the summary line, or the
+/// phase that failed and why.
+pub(crate) fn run(
+    ep: &Address,
+    ctx: &ProbeCtx,
+    a: &mut Attempt,
+    id: &Identity,
+    unc: &str,
+) -> std::result::Result<String, Failed> {
+    let t = Transport::connect(ep, ctx).map_err(|e| ("connect", e))?;
+    a.lap("connect");
+    match smb2::Client::negotiate(t).map_err(|e| ("negotiate", e))? {
+        smb2::Start::Smb2(mut c) => drive(&mut *c, a, id, unc),
+        smb2::Start::NoSmb2(why) => {
+            a.note("fallback", why);
+            let mut c = Transport::connect(ep, ctx)
+                .and_then(smb1::Client::negotiate)
+                .map_err(|e| ("negotiate", e))?;
+            drive(&mut c, a, id, unc)
+        }
+    }
+}
+
+/// The session on a negotiated connection, in the same phases for every dialect.
+fn drive<D: Dialect>(
+    c: &mut D,
+    a: &mut Attempt,
+    id: &Identity,
+    unc: &str,
+) -> std::result::Result<String, Failed> {
+    let dialect = c.dialect();
+    a.note("dialect", dialect.clone());
+    a.lap("negotiate");
+    c.session_setup(id).map_err(|e| ("session_setup", e))?;
+    // Samba answers an anonymous logon with no session flags at all: what we sent counts.
+    let (null, guest) = c.null_or_guest();
+    let session = if null || id.is_anonymous() {
+        "anonymous"
+    } else if guest {
+        "guest"
+    } else {
+        "user"
+    };
+    a.note("session", session);
+    a.lap("session_setup");
+    let tree = c.tree_connect(unc).map_err(|e| ("tree_connect", e))?;
+    a.lap("tree_connect");
+    let kind = D::share_type(&tree);
+    a.note("share_type", kind);
+    let protection = c.protection(&tree);
+    let disconnect = c
+        .tree_disconnect(&tree)
+        .map_err(|e| ("tree_disconnect", e))
+        .and_then(|()| c.logoff().map_err(|e| ("logoff", e)));
+    if !matches!(kind, "disk" | "print") {
+        return Err(("share_type", Error::ShareType(kind.into())));
+    }
+    disconnect?;
+    a.lap("disconnect");
+    Ok(format!("{dialect}, share {kind}, {session}{protection}"))
+}

@@ -1,0 +1,325 @@
+//! The SMB2/3 client of the probe (MS-SMB2 3.2): one connection with at most one session and
+//! one tree — NEGOTIATE, SESSION_SETUP with NTLMSSP, TREE_CONNECT, TREE_DISCONNECT and LOGOFF —
+//! signing requests whenever the session has a key, verifying signed replies, and sealing in the
+//! SMB3 transform header where the session or the share requires encryption.
+//!
+//! The messages are [`super::codec`]'s; the connection is [`super::super::transport`]'s.
+
+use super::super::crypto::{self, Sealer, Signer, TRANSFORM_ID, kdf, preauth_update};
+use super::super::error::{Error, Result};
+use super::super::ntlmssp::{self, Identity};
+use super::super::session::Dialect;
+use super::super::status;
+use super::super::transport::Transport;
+use super::super::wire::{Put, len16, utf16le};
+use super::codec::{
+    FLAG_ASYNC, FLAG_SIGNED, HEADER_LEN, Negotiated, Reply, SESSION_ENCRYPT, SESSION_GUEST,
+    SESSION_NULL, SHARE_ENCRYPT, SIGNING_ENABLED, Tree, cmd, dialect_name, header,
+    negotiate_request, parse_negotiate, parse_session_setup, parse_simple, parse_tree_connect,
+    share_type_name,
+};
+use crate::probe::net;
+
+/// The outcome of trying SMB2 NEGOTIATE.
+pub(crate) enum Start {
+    /// The server speaks SMB2/3.
+    Smb2(Box<Client>),
+    /// The server dropped the connection or answered in SMB1: it speaks no SMB2.
+    NoSmb2(String),
+}
+
+/// An SMB2/3 connection with at most one session and one tree.
+pub(crate) struct Client {
+    t: Transport,
+    /// What NEGOTIATE settled.
+    pub neg: Negotiated,
+    next_id: u64,
+    session_id: u64,
+    preauth: [u8; 64],
+    signer: Option<Signer>,
+    sealer: Option<Sealer>,
+    /// Sign requests (the session has a key, i.e. it is neither guest nor anonymous).
+    pub signing: bool,
+    /// Encrypt every request of the session.
+    pub encrypt_session: bool,
+    /// SessionFlags of the session.
+    pub session_flags: u16,
+}
+
+fn random<const N: usize>() -> Result<[u8; N]> {
+    let mut a = [0u8; N];
+    getrandom::fill(&mut a).map_err(|e| Error::Unsupported(format!("no random numbers: {e}")))?;
+    Ok(a)
+}
+
+impl Client {
+    /// Sends NEGOTIATE on a fresh connection.
+    pub(crate) fn negotiate(mut t: Transport) -> Result<Start> {
+        let req = negotiate_request(&random::<16>()?, &random::<32>()?);
+        t.send(&req)?;
+        let raw = match t.recv() {
+            Ok(raw) => raw,
+            Err(Error::Net(net::Error::Closed)) => {
+                return Ok(Start::NoSmb2("connection closed on SMB2 NEGOTIATE".into()));
+            }
+            Err(Error::Net(net::Error::Io(net::Op::Recv, e)))
+                if e.raw_os_error() == Some(nix::libc::ECONNRESET) =>
+            {
+                return Ok(Start::NoSmb2("connection reset on SMB2 NEGOTIATE".into()));
+            }
+            Err(e) => return Err(e),
+        };
+        if raw.starts_with(b"\xffSMB") {
+            return Ok(Start::NoSmb2("SMB1 reply to SMB2 NEGOTIATE".into()));
+        }
+        let reply = Reply::parse(raw, false)?;
+        if reply.message_id != 0 {
+            return Err(Error::protocol("reply to another message"));
+        }
+        let neg = parse_negotiate(&reply)?;
+        let mut preauth = [0u8; 64];
+        if neg.dialect == 0x0311 {
+            preauth_update(&mut preauth, &req);
+            preauth_update(&mut preauth, &reply.raw);
+        }
+        Ok(Start::Smb2(Box::new(Self {
+            t,
+            neg,
+            next_id: 1,
+            session_id: 0,
+            preauth,
+            signer: None,
+            sealer: None,
+            signing: false,
+            encrypt_session: false,
+            session_flags: 0,
+        })))
+    }
+
+    fn charge(&self) -> u16 {
+        u16::from(self.neg.dialect != 0x0202)
+    }
+
+    /// Builds the next request (header + body) and takes its message ID.
+    fn build(&mut self, command: u16, tree_id: u32, body: &[u8]) -> (u64, Vec<u8>) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut msg = header(command, id, self.session_id, tree_id, self.charge());
+        msg.extend_from_slice(body);
+        (id, msg)
+    }
+
+    /// Builds and sends one request and returns its (final) reply.
+    fn call(&mut self, command: u16, tree_id: u32, body: &[u8], encrypt: bool) -> Result<Reply> {
+        let (id, msg) = self.build(command, tree_id, body);
+        self.exchange(id, msg, encrypt)
+    }
+
+    /// Sends a built request (sealed, signed or plain) and returns its final reply.
+    fn exchange(&mut self, id: u64, mut msg: Vec<u8>, encrypt: bool) -> Result<Reply> {
+        let sealer = if encrypt { self.sealer.as_ref() } else { None };
+        if let Some(s) = sealer {
+            let frame = s.seal(&msg, self.session_id)?;
+            self.t.send(&frame)?;
+        } else {
+            let command = u16::from_le_bytes([msg[12], msg[13]]);
+            if self.signing
+                && command != cmd::SESSION_SETUP
+                && let Some(s) = &self.signer
+            {
+                let flags = u32::from_le_bytes([msg[16], msg[17], msg[18], msg[19]]) | FLAG_SIGNED;
+                msg[16..20].copy_from_slice(&flags.to_le_bytes());
+                s.sign(&mut msg);
+            }
+            self.t.send(&msg)?;
+        }
+        loop {
+            let frame = self.t.recv()?;
+            let (raw, encrypted) = if frame.starts_with(&TRANSFORM_ID) {
+                let s = self
+                    .sealer
+                    .as_ref()
+                    .ok_or_else(|| Error::protocol("encrypted reply without session keys"))?;
+                (s.open(&frame)?, true)
+            } else {
+                (frame, false)
+            };
+            let r = Reply::parse(raw, encrypted)?;
+            if r.message_id == u64::MAX {
+                // An unsolicited notification (oplock/lease break, server-to-client
+                // notification): not an answer to us.
+                continue;
+            }
+            if r.message_id != id {
+                return Err(Error::protocol(format!(
+                    "reply to message {} instead of {id}",
+                    r.message_id
+                )));
+            }
+            if r.flags & FLAG_ASYNC != 0 && r.status == status::PENDING {
+                continue;
+            }
+            if r.flags & FLAG_SIGNED != 0
+                && !r.encrypted
+                && let Some(s) = &self.signer
+                && !s.verify(&r.raw)
+            {
+                return Err(Error::Status(status::INVALID_SIGNATURE));
+            }
+            return Ok(r);
+        }
+    }
+
+    fn derive_keys(&mut self, key: &[u8; 16], hash: &[u8; 64]) {
+        match self.neg.dialect {
+            0x0202 | 0x0210 => self.signer = Some(Signer::HmacSha256(*key)),
+            0x0300 | 0x0302 => {
+                self.signer = Some(Signer::AesCmac(kdf(key, b"SMB2AESCMAC\0", b"SmbSign\0")));
+                self.sealer = self.neg.cipher.map(|c| {
+                    Sealer::new(
+                        c,
+                        kdf(key, b"SMB2AESCCM\0", b"ServerIn \0"),
+                        kdf(key, b"SMB2AESCCM\0", b"ServerOut\0"),
+                    )
+                });
+            }
+            _ => {
+                self.signer = Some(Signer::AesCmac(kdf(key, b"SMBSigningKey\0", hash)));
+                self.sealer = self.neg.cipher.map(|c| {
+                    Sealer::new(
+                        c,
+                        kdf(key, b"SMBC2SCipherKey\0", hash),
+                        kdf(key, b"SMBS2CCipherKey\0", hash),
+                    )
+                });
+            }
+        }
+    }
+
+    /// The cipher in use for a tree, if any.
+    pub(crate) fn cipher_for(&self, tree: &Tree) -> Option<&'static str> {
+        let sealed = self.encrypt_session || tree.share_flags & SHARE_ENCRYPT != 0;
+        self.sealer
+            .as_ref()
+            .filter(|_| sealed)
+            .map(|s| crypto::cipher_name(s.cipher))
+    }
+}
+
+impl Dialect for Client {
+    type Tree = Tree;
+
+    fn dialect(&self) -> String {
+        format!("SMB {}", dialect_name(self.neg.dialect))
+    }
+
+    /// SESSION_SETUP with NTLMSSP for `id`.
+    fn session_setup(&mut self, id: &Identity) -> Result<()> {
+        let body = |blob: &[u8]| -> Result<Vec<u8>> {
+            let mut b = Vec::with_capacity(24 + blob.len());
+            b.u16(25);
+            b.push(0); // Flags
+            b.push(u8::try_from(SIGNING_ENABLED).expect("1"));
+            b.u32(0); // Capabilities
+            b.u32(0); // Channel
+            b.u16(len16(HEADER_LEN + 24)?);
+            b.u16(len16(blob.len())?);
+            b.u64(0);
+            b.extend_from_slice(blob);
+            Ok(b)
+        };
+        let mut hash = self.preauth;
+        let (id1, req1) = self.build(cmd::SESSION_SETUP, 0, &body(&ntlmssp::negotiate())?);
+        let r1 = self.exchange(id1, req1.clone(), false)?;
+        let (_, blob) = parse_session_setup(&r1)?;
+        if r1.status != status::MORE_PROCESSING_REQUIRED {
+            return Err(Error::protocol("no NTLMSSP challenge"));
+        }
+        self.session_id = r1.session_id;
+        preauth_update(&mut hash, &req1);
+        preauth_update(&mut hash, &r1.raw);
+        let challenge = ntlmssp::parse_challenge(&blob)?;
+        let auth = ntlmssp::authenticate(id, &challenge, &ntlmssp::Entropy::fresh()?)?;
+        // The last request goes into the 3.1.1 hash; the keys come from that hash.
+        let (id2, req2) = self.build(cmd::SESSION_SETUP, 0, &body(&auth.message)?);
+        preauth_update(&mut hash, &req2);
+        // Keys must exist before the final reply arrives: 3.1.1 signs it.
+        if let Some(k) = auth.session_key {
+            self.derive_keys(&k, &hash);
+        }
+        let r2 = self.exchange(id2, req2, false)?;
+        let (flags, _) = parse_session_setup(&r2)?;
+        if r2.status != status::SUCCESS {
+            return Err(Error::protocol("session setup did not complete"));
+        }
+        self.session_flags = flags;
+        if flags & (SESSION_GUEST | SESSION_NULL) != 0 {
+            // Guest and null sessions have no usable key: nothing is signed or sealed.
+            self.signer = None;
+            self.sealer = None;
+        } else if self.neg.dialect == 0x0311 && self.signer.is_some() && r2.flags & FLAG_SIGNED == 0
+        {
+            return Err(Error::protocol(
+                "final 3.1.1 session setup reply is not signed",
+            ));
+        }
+        // Sign whenever the session has a key: servers require it for 3.1.1 user sessions
+        // (Samba rejects the tree connect otherwise) and it proves the key on every dialect.
+        self.signing = self.signer.is_some();
+        if flags & SESSION_ENCRYPT != 0 {
+            if self.sealer.is_none() {
+                return Err(Error::Unsupported(
+                    "server requires encryption without a cipher".into(),
+                ));
+            }
+            self.encrypt_session = true;
+        }
+        Ok(())
+    }
+
+    fn null_or_guest(&self) -> (bool, bool) {
+        (
+            self.session_flags & SESSION_NULL != 0,
+            self.session_flags & SESSION_GUEST != 0,
+        )
+    }
+
+    /// TREE_CONNECT to `unc` (`\\host\share`).
+    fn tree_connect(&mut self, unc: &str) -> Result<Tree> {
+        let path = utf16le(unc);
+        let mut b = Vec::with_capacity(8 + path.len());
+        b.u16(9);
+        b.u16(0);
+        b.u16(len16(HEADER_LEN + 8)?);
+        b.u16(len16(path.len())?);
+        b.extend_from_slice(&path);
+        let r = self.call(cmd::TREE_CONNECT, 0, &b, self.encrypt_session)?;
+        parse_tree_connect(&r)
+    }
+
+    /// TREE_DISCONNECT.
+    fn tree_disconnect(&mut self, tree: &Tree) -> Result<()> {
+        let encrypt = self.encrypt_session
+            || (tree.share_flags & SHARE_ENCRYPT != 0 && self.sealer.is_some());
+        let r = self.call(cmd::TREE_DISCONNECT, tree.id, &[4, 0, 0, 0], encrypt)?;
+        parse_simple(&r, cmd::TREE_DISCONNECT)
+    }
+
+    /// LOGOFF.
+    fn logoff(&mut self) -> Result<()> {
+        let r = self.call(cmd::LOGOFF, 0, &[4, 0, 0, 0], self.encrypt_session)?;
+        parse_simple(&r, cmd::LOGOFF)
+    }
+
+    fn share_type(tree: &Tree) -> &'static str {
+        share_type_name(tree.share_type)
+    }
+
+    fn protection(&self, tree: &Tree) -> String {
+        match self.cipher_for(tree) {
+            Some(cipher) => format!(", encrypted ({cipher})"),
+            None if self.signing => ", signed".into(),
+            None => String::new(),
+        }
+    }
+}
