@@ -38,7 +38,7 @@ fn init_tracing(verbose: u8) {
     // on a broken stderr (a detached monitor's stderr is often a pipe whose reader is gone).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(crate::console::Writer)
         .log_internal_errors(false)
         .with_target(false)
         .try_init();
@@ -87,10 +87,18 @@ pub(crate) fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> 
         }
     };
     if !sys::is_root() {
-        crate::errln!(
-            "{}: permission denied: this command must be run as root",
-            module.applet()
-        );
+        let why = "permission denied: this command must be run as root";
+        // A health checker runs plugins unprivileged (NRPE): the licence cannot be checked,
+        // which `--once` answers as a plugin, with the reason on stdout.
+        if let Some(output) = once {
+            return once_unknown(
+                output,
+                &Alert::plain(module, Event::LicenseCheckFailed),
+                Some(why),
+            )
+            .into();
+        }
+        crate::errln!("{}: {why}", module.applet());
         return Exit::Permission.into();
     }
     let m = match command {
@@ -109,24 +117,49 @@ pub(crate) fn main(module: Module, args: &[OsString], factory: ProbeFactory) -> 
             Err(why) => usage_error(Event::InvalidParameter, Some(&why.to_string())),
         };
     }
+    // From here on stderr is written by a thread of its own: a console nobody reads must never
+    // make the monitor deaf to -stop and SIGTERM. What is queued is waited for (a little) at exit.
+    crate::console::detach();
+    let status = daemon(module, &paths, &id, &m, factory);
+    crate::console::flush(crate::console::FLUSH_LIMIT);
+    status
+}
+
+/// A monitor's run: claim the ID, set up the alert sinks and the probe, hand over to
+/// [`run_monitor`].
+fn daemon(
+    module: Module,
+    paths: &Paths,
+    id: &str,
+    m: &MonitorArgs,
+    factory: ProbeFactory,
+) -> Status {
     // A monitor claims its ID before anything else (host name, alert sinks, probe set-up, licence),
     // with its signals already routed to the loop, so that a -stop issued right after the
     // monitor was launched finds it and ends it cleanly.
-    let claim = Claim::take(module, &paths, &id, &m.target);
-    let alerter = match make_alerter(module, &paths) {
+    let claim = Claim::take(module, paths, id, &m.target);
+    let alerter = match make_alerter(module, paths) {
         Ok(a) => a,
         Err(code) => return code.into(),
     };
     let claim = match claim {
         Ok(c) => c,
-        Err(refusal) => return refusal.report(module, &alerter, &id).into(),
+        Err(refusal) => return refusal.report(module, &alerter, id).into(),
     };
-    let probe = match probe_of(module, &paths, &m, factory) {
+    let probe = match probe_of(module, paths, m, factory) {
         Ok(p) => p,
-        Err(why) => return usage_error(Event::InvalidParameter, Some(&why.to_string())),
+        Err(why) => {
+            return usage_error(
+                module,
+                paths,
+                None,
+                Event::InvalidParameter,
+                Some(&why.to_string()),
+            );
+        }
     };
     init_tracing(m.verbose);
-    run_monitor(module, &paths, &alerter, &id, &m, &probe, claim).into()
+    run_monitor(module, paths, &alerter, id, m, &probe, claim).into()
 }
 
 /// Overwrites the `-p` password in this process's command line, so that ps(1) shows `X`s for it

@@ -30,7 +30,10 @@ cleanup() {
     fsmon_stop_servers "$NS"
     rm -rf "$ROOT"
 }
-trap cleanup EXIT INT TERM
+# cleanup runs once, at exit; Ctrl-C and TERM end the script (and so run it) instead of
+# letting it go on without its root.
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 "$bin" --install "$ROOT/usr/sbin" >/dev/null
 PATH="$ROOT/usr/sbin:$PATH"
 serial=$(sed -n 's/^serial = "\(.*\)"/\1/p' licenses/dev-keys.toml | head -1)

@@ -15,7 +15,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # shellcheck source=contrib/lib/servers.sh
 . "$top/contrib/lib/servers.sh"
-fsmon_install_deps hyperfine
+# shellcheck disable=SC2119 # no extra packages: the servers only
+fsmon_install_deps
 command -v cargo >/dev/null || { echo "demo.sh: cargo not found: install Rust with rustup first" >&2; exit 1; }
 
 step "building clp-fsmon (release, with the development key generator)"
@@ -41,7 +42,10 @@ cleanup() {
     rm -rf "$ROOT"
     echo "removed $ROOT and network namespace $NS"
 }
-trap cleanup EXIT INT TERM
+# cleanup runs once, at exit; Ctrl-C and TERM end the script (and so run it) instead of
+# letting it go on without its root.
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 step "installing the applet links into the scratch root $ROOT"
 "$bin" --install "$ROOT/usr/sbin"

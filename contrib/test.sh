@@ -9,15 +9,17 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (the tests start real servers)" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "test.sh: cargo not found: install Rust (rustup) first" >&2; exit 1; }
 
-# Every tool a test runs, by Debian package: real servers for the probe tests and their reference
+# Every tool a test runs, by Debian package: a C toolchain (gcc, libc6-dev: rustc links with
+# cc, and a fresh Debian with only rustup has none); real servers for the probe tests and their reference
 # clients (smbclient, rpcinfo, nfs-ls); a one-node cluster for the OCF agent; what the packaging
 # and template tests run (man pages, completions, shellcheck, dpkg-deb/rpm, lintian); logrotate
-# for the rotation test of the shipped configuration; python3-venv for impacket.
+# for the rotation test of the shipped configuration; python3-venv for impacket; bindfs for a
+# file system that hangs (a FUSE mount whose daemon is stopped).
 # shellcheck source=contrib/lib/servers.sh
 . contrib/lib/servers.sh
-fsmon_install_deps libnfs-utils pacemaker pacemaker-cli-utils corosync resource-agents \
+fsmon_install_deps gcc libc6-dev libnfs-utils pacemaker pacemaker-cli-utils corosync resource-agents \
     libxml2-utils systemd man-db groff-base mandoc zsh bash-completion shellcheck dash rpm \
-    lintian binutils libc-bin python3 logrotate python3-venv
+    lintian binutils libc-bin python3 logrotate python3-venv bindfs
 
 # impacket's smbserver.py (a second SMB server for the differential tests, tests/smb_matrix.rs),
 # from PyPI into a venv of this checkout (never into the system's Python).

@@ -7,13 +7,12 @@
 //! continue on further lines, split on character boundaries.
 
 use std::fmt::Display;
-use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::paths::Paths;
 
@@ -271,16 +270,26 @@ pub(crate) fn split_lines(s: &str, max: usize) -> Vec<&str> {
     out
 }
 
-/// How many alerts may wait for a sink before further ones are dropped (with a note on stderr).
+/// How many jobs (alerts, fault-log lines) may wait for the sink thread before further ones
+/// are dropped (counted, and said on stderr later).
 const QUEUE_LEN: usize = 256;
 
 /// How long one `clplogcmd` may run before it is killed.
 pub(crate) const CLPLOGCMD_DEADLINE: Duration = Duration::from_secs(2);
 
-/// How long [`Alerter::finish`] (and dropping an [`Alerter`]) waits for queued alerts.
-pub(crate) const FINISH_LIMIT: Duration = Duration::from_secs(2);
+/// How long one syslog line waits for room in a full `/dev/log` before it is given up.
+pub const SYSLOG_SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// After [`FINISH_LIMIT`]: how long the running `clplogcmd` gets to be killed and reaped.
+/// The longest one job can keep the `alerts` thread: the log's lock wait, then a syslog send.
+const JOB_BOUND: Duration =
+    Duration::from_secs(crate::sys::APPEND_LOCK_WAIT.as_secs() + SYSLOG_SEND_TIMEOUT.as_secs());
+
+/// Longest [`Alerter::finish`] (and dropping an [`Alerter`]) waits for what is queued: the
+/// alert log and syslog get one [`JOB_BOUND`] per queued job, `clplogcmd` one
+/// [`CLPLOGCMD_DEADLINE`] per queued alert, each at most this long (they run side by side).
+pub const FINISH_CAP: Duration = Duration::from_secs(10);
+
+/// After its time at exit: how long the running `clplogcmd` gets to be killed and reaped.
 const ABORT_GRACE: Duration = Duration::from_millis(200);
 
 /// The sinks behind the console, as a sink thread needs them.
@@ -292,25 +301,58 @@ struct Sinks {
     clplogcmd: bool,
 }
 
-impl Sinks {
-    fn any(&self) -> bool {
-        self.syslog.is_some() || self.alert_log.is_some() || self.clplogcmd
+/// One piece of work for the `alerts` thread, stamped when it was made.
+enum Job {
+    /// An alert for the alert log, syslog and `clplogcmd`.
+    Alert {
+        now: chrono::DateTime<chrono::Local>,
+        alert: Alert,
+    },
+    /// A whole line (newline included) to append to the log at `path` (a fault log).
+    Line { path: PathBuf, line: String },
+}
+
+/// What the sink threads have left to do, and what was lost.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Jobs queued for (or being done by) the `alerts` thread.
+    jobs: AtomicUsize,
+    /// Alerts queued for (or being run by) `clplogcmd`.
+    commands: AtomicUsize,
+    /// Jobs the full queue refused, not yet reported.
+    jobs_dropped: AtomicUsize,
+    /// Alerts the full `clplogcmd` queue refused, not yet reported.
+    commands_dropped: AtomicUsize,
+}
+
+impl Counts {
+    /// Says on stderr what was dropped since the last report.
+    fn report_dropped(&self) {
+        let jobs = self.jobs_dropped.swap(0, Ordering::SeqCst);
+        if jobs > 0 {
+            crate::errln!(
+                "clp-fsmon: {jobs} alert(s) or fault-log line(s) dropped: {QUEUE_LEN} were waiting for the alert log and syslog"
+            );
+        }
+        let commands = self.commands_dropped.swap(0, Ordering::SeqCst);
+        if commands > 0 {
+            crate::errln!(
+                "clp-fsmon: {commands} alert(s) not handed to clplogcmd: {QUEUE_LEN} were waiting for it"
+            );
+        }
     }
 }
 
-/// One queued alert, stamped when it was raised.
-struct Job {
-    now: chrono::DateTime<chrono::Local>,
-    alert: Alert,
-}
-
-/// The sink threads of an [`Alerter`]: `alerts` (alert log, syslog) hands each alert on to
-/// `clplogcmd`, so a hanging command never holds up the alert log.
+/// The sink threads of an [`Alerter`]: `alerts` (alert log, fault logs, syslog) hands each
+/// alert on to `clplogcmd`, so a hanging command never holds up the logs.
 #[derive(Debug)]
 struct Queue {
     tx: SyncSender<Job>,
-    /// Disconnected once every sink thread has ended.
-    done: Receiver<()>,
+    /// Disconnected once the `alerts` thread has ended.
+    alerts_done: Receiver<()>,
+    /// Disconnected once the `clplogcmd` thread has ended (`None`: there is none).
+    command_done: Option<Receiver<()>>,
+    counts: Arc<Counts>,
     /// Raised when the wait at exit is over: the running `clplogcmd` is killed.
     abort: Arc<AtomicBool>,
 }
@@ -318,7 +360,7 @@ struct Queue {
 /// The state of an [`Alerter`]'s queue.
 #[derive(Debug)]
 enum Delivery {
-    /// No alert queued yet: no thread either.
+    /// Nothing queued yet: no thread either.
     Idle,
     Queued(Queue),
     /// No sink thread (none could be started, or [`Alerter::finish`] ran): each sink is called
@@ -326,14 +368,16 @@ enum Delivery {
     InPlace,
 }
 
-/// Delivers alerts to syslog, the alert log, the console and `clplogcmd`.
+/// Delivers alerts to syslog, the alert log, the console and `clplogcmd`, and a monitor's
+/// fault-log lines.
 ///
-/// The console line is written at once, in order with the caller's other diagnostics. The
-/// other sinks are served by threads behind a bounded queue, so that none of them ever delays
-/// the caller (the monitor loop) by more than a queue hand-off: the alert log's lock wait, a
-/// syslog socket that does not read (sent without blocking; a line it cannot take is dropped
-/// with a note) and a `clplogcmd` that hangs (killed after [`CLPLOGCMD_DEADLINE`]).
-/// [`Alerter::finish`] — also run on drop — waits up to [`FINISH_LIMIT`] for what is queued, so
+/// The console line goes to [`crate::console`] (a thread of its own in a monitor). The other
+/// sinks are served by threads behind a bounded queue, so that none of them ever delays the
+/// caller (the monitor loop) by more than a queue hand-off: the logs' lock wait, a full syslog
+/// socket (each line waits at most [`SYSLOG_SEND_TIMEOUT`]) and a `clplogcmd` that hangs
+/// (killed after [`CLPLOGCMD_DEADLINE`]). Lines of one sink keep their order. A job the full
+/// queue cannot take is dropped and counted, and the count is said on stderr later.
+/// [`Alerter::finish`] — also run on drop — waits for what is queued (see [`FINISH_CAP`]), so
 /// the final alerts of a monitor (fault, terminate) are delivered before it exits.
 #[derive(Debug)]
 pub(crate) struct Alerter {
@@ -381,22 +425,33 @@ impl Alerter {
         self
     }
 
-    /// Delivers one alert: the console now, the other sinks through the queue. Sink failures
-    /// are reported on stderr, never fatal.
-    pub(crate) fn emit(&self, alert: &Alert) {
-        let job = Job {
-            now: chrono::Local::now(),
-            alert: alert.clone(),
-        };
+    /// Delivers one alert: the console line, then the other sinks through the queue. Sink
+    /// failures are reported on stderr, never fatal.
+    pub fn emit(&self, alert: &Alert) {
         if self.console {
             for line in alert.lines() {
-                // Never panic on a closed or broken stderr (monitors often run detached).
-                let _ = writeln!(std::io::stderr(), "{line}");
+                crate::errln!("{line}");
             }
         }
-        if !self.sinks.any() {
+        if self.sinks.syslog.is_none() && self.sinks.alert_log.is_none() && !self.sinks.clplogcmd {
             return;
         }
+        self.submit(Job::Alert {
+            now: chrono::Local::now(),
+            alert: alert.clone(),
+        });
+    }
+
+    /// Appends `line` (whole, newline included) to the log at `path` on the sink thread, after
+    /// what was queued before it (a fault-log line).
+    pub fn append(&self, path: &std::path::Path, line: String) {
+        self.submit(Job::Line {
+            path: path.to_path_buf(),
+            line,
+        });
+    }
+
+    fn submit(&self, job: Job) {
         let mut d = self
             .delivery
             .lock()
@@ -405,29 +460,43 @@ impl Alerter {
             *d = start(&self.sinks).map_or(Delivery::InPlace, Delivery::Queued);
         }
         let job = match &*d {
-            Delivery::Queued(q) => match q.tx.try_send(job) {
-                Ok(()) => return,
-                Err(TrySendError::Full(job)) => {
-                    crate::errln!(
-                        "clp-fsmon: {QUEUE_LEN} alerts wait for their sinks; event {} not delivered to the alert log or syslog",
-                        job.alert.event.id()
-                    );
-                    return;
+            Delivery::Queued(q) => {
+                q.counts.jobs.fetch_add(1, Ordering::SeqCst);
+                match q.tx.try_send(job) {
+                    Ok(()) => return,
+                    Err(TrySendError::Full(_)) => {
+                        q.counts.jobs.fetch_sub(1, Ordering::SeqCst);
+                        q.counts.jobs_dropped.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                    Err(TrySendError::Disconnected(job)) => {
+                        // the sink thread is gone
+                        q.counts.jobs.fetch_sub(1, Ordering::SeqCst);
+                        job
+                    }
                 }
-                Err(TrySendError::Disconnected(job)) => job, // the sink thread is gone
-            },
+            }
             Delivery::Idle | Delivery::InPlace => job,
         };
         drop(d);
-        deliver(&self.sinks, &job);
-        if self.sinks.clplogcmd {
-            clplogcmd(&job.alert, &AtomicBool::new(false));
+        match job {
+            Job::Alert { now, alert } => {
+                log_alert(&self.sinks, &now, &alert);
+                syslog_alert(&self.sinks, &now, &alert);
+                if self.sinks.clplogcmd {
+                    clplogcmd(&alert, &AtomicBool::new(false));
+                }
+            }
+            Job::Line { path, line } => append_log(&path, &line),
         }
     }
 
-    /// Waits up to `limit` for the queued alerts to be delivered, then ends the sink threads
-    /// (a `clplogcmd` still running is killed). Later alerts are delivered in place.
-    pub(crate) fn finish(&self, limit: Duration) {
+    /// Waits for what is queued to be delivered, then ends the sink threads: the alert log,
+    /// fault logs and syslog get [`JOB_BOUND`] per queued job, `clplogcmd` its deadline per
+    /// queued alert, each at most [`FINISH_CAP`]; a `clplogcmd` still running then is killed.
+    /// What could not be delivered in that time is said on stderr. Later alerts are delivered
+    /// in place.
+    pub fn finish(&self) {
         let d = std::mem::replace(
             &mut *self
                 .delivery
@@ -438,32 +507,66 @@ impl Alerter {
         let Delivery::Queued(q) = d else {
             return;
         };
+        let start = Instant::now();
+        let jobs = q.counts.jobs.load(Ordering::SeqCst);
+        // Every queued job may be an alert for clplogcmd too.
+        let commands = q.counts.commands.load(Ordering::SeqCst) + jobs;
         drop(q.tx);
-        if let Ok(()) | Err(RecvTimeoutError::Timeout) = q.done.recv_timeout(limit) {
-            q.abort.store(true, Ordering::SeqCst);
-            let _ = q.done.recv_timeout(ABORT_GRACE);
+        let scaled = |per: Duration, n: usize| {
+            per.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
+                .min(FINISH_CAP)
+        };
+        // The grace lets a thread with nothing left end before it is called busy.
+        let alerts_until = start + scaled(JOB_BOUND, jobs) + ABORT_GRACE;
+        let alerts_done = matches!(
+            q.alerts_done
+                .recv_timeout(alerts_until.saturating_duration_since(Instant::now())),
+            Err(RecvTimeoutError::Disconnected)
+        );
+        let undelivered = q.counts.jobs.load(Ordering::SeqCst);
+        if !alerts_done && undelivered > 0 {
             crate::errln!(
-                "clp-fsmon: alert sinks still busy after {} s; the rest of their queue is dropped",
-                limit.as_secs_f64()
+                "clp-fsmon: the alert log and syslog were still busy after {:.1} s; {undelivered} alert(s) or fault-log line(s) not delivered",
+                start.elapsed().as_secs_f64(),
             );
         }
+        if let Some(done) = &q.command_done {
+            let until = start + scaled(CLPLOGCMD_DEADLINE, commands) + ABORT_GRACE;
+            let ended = matches!(
+                done.recv_timeout(until.saturating_duration_since(Instant::now())),
+                Err(RecvTimeoutError::Disconnected)
+            );
+            if !ended {
+                q.abort.store(true, Ordering::SeqCst);
+                let _ = done.recv_timeout(ABORT_GRACE);
+                let undelivered = q.counts.commands.load(Ordering::SeqCst);
+                if undelivered > 0 {
+                    crate::errln!(
+                        "clp-fsmon: clplogcmd still busy after {:.1} s; {undelivered} alert(s) not delivered to it",
+                        start.elapsed().as_secs_f64(),
+                    );
+                }
+            }
+        }
+        q.counts.report_dropped();
     }
 }
 
 impl Drop for Alerter {
     fn drop(&mut self) {
-        self.finish(FINISH_LIMIT);
+        self.finish();
     }
 }
 
 /// Starts the sink threads; `None` when they cannot be started.
 fn start(sinks: &Sinks) -> Option<Queue> {
     let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE_LEN);
-    let (done_tx, done) = mpsc::channel::<()>();
+    let counts = Arc::new(Counts::default());
     let abort = Arc::new(AtomicBool::new(false));
-    let to_cmd = if sinks.clplogcmd {
+    let (to_cmd, command_done) = if sinks.clplogcmd {
         let (ctx, crx) = mpsc::sync_channel::<Alert>(QUEUE_LEN);
-        let (abort, done_tx) = (Arc::clone(&abort), done_tx.clone());
+        let (done_tx, done) = mpsc::channel::<()>();
+        let (abort, counts) = (Arc::clone(&abort), Arc::clone(&counts));
         std::thread::Builder::new()
             .name("clplogcmd".into())
             .spawn(move || {
@@ -473,48 +576,79 @@ fn start(sinks: &Sinks) -> Option<Queue> {
                         break;
                     }
                     clplogcmd(&alert, &abort);
+                    counts.commands.fetch_sub(1, Ordering::SeqCst);
                 }
             })
             .ok()?;
-        Some(ctx)
+        (Some(ctx), Some(done))
     } else {
-        None
+        (None, None)
     };
-    let local = sinks.clone();
+    let (done_tx, alerts_done) = mpsc::channel::<()>();
+    let (local, thread_counts) = (sinks.clone(), Arc::clone(&counts));
     std::thread::Builder::new()
         .name("alerts".into())
         .spawn(move || {
             let _running = done_tx;
+            let counts = thread_counts;
+            // Everything queued is delivered, each under its own bound; `finish` decides how
+            // long the process waits for it.
             for job in rx {
-                deliver(&local, &job);
-                if let Some(ctx) = &to_cmd
-                    && let Err(TrySendError::Full(a)) = ctx.try_send(job.alert)
-                {
-                    crate::errln!(
-                        "clp-fsmon: {QUEUE_LEN} alerts wait for clplogcmd; event {} not handed to it",
-                        a.event.id()
-                    );
+                counts.report_dropped();
+                match job {
+                    Job::Alert { now, alert } => {
+                        log_alert(&local, &now, &alert);
+                        // Handed on before syslog, which may wait for room.
+                        if let Some(ctx) = &to_cmd {
+                            counts.commands.fetch_add(1, Ordering::SeqCst);
+                            if ctx.try_send(alert.clone()).is_err() {
+                                counts.commands.fetch_sub(1, Ordering::SeqCst);
+                                counts.commands_dropped.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                        syslog_alert(&local, &now, &alert);
+                    }
+                    Job::Line { path, line } => append_log(&path, &line),
                 }
+                counts.jobs.fetch_sub(1, Ordering::SeqCst);
             }
         })
         .ok()?;
-    Some(Queue { tx, done, abort })
+    Some(Queue {
+        tx,
+        alerts_done,
+        command_done,
+        counts,
+        abort,
+    })
 }
 
-/// Writes one alert to the alert log and syslog.
-fn deliver(sinks: &Sinks, job: &Job) {
-    let (now, alert) = (&job.now, &job.alert);
+/// Writes one alert to the alert log.
+fn log_alert(sinks: &Sinks, now: &chrono::DateTime<chrono::Local>, alert: &Alert) {
+    let Some(path) = &sinks.alert_log else {
+        return;
+    };
     for line in alert.lines() {
-        if let Some(path) = &sinks.alert_log
-            && let Err(e) = append_alert_log(path, now, &sinks.server, alert, line)
-        {
-            crate::errln!("clp-fsmon: cannot write alert log {}: {e}", path.display());
-        }
-        if let Some(sock) = &sinks.syslog
-            && let Err(e) = send_syslog(sock, now, &sinks.server, alert, line)
-        {
+        append_log(path, &alert_log_line(now, &sinks.server, alert, line));
+    }
+}
+
+/// Sends one alert to syslog.
+fn syslog_alert(sinks: &Sinks, now: &chrono::DateTime<chrono::Local>, alert: &Alert) {
+    let Some(sock) = &sinks.syslog else {
+        return;
+    };
+    for line in alert.lines() {
+        if let Err(e) = send_syslog(sock, now, &sinks.server, alert, line) {
             crate::errln!("clp-fsmon: cannot write syslog {}: {e}", sock.display());
         }
+    }
+}
+
+/// Appends one line to the log at `path` (see [`crate::sys::append_line`]).
+fn append_log(path: &std::path::Path, line: &str) {
+    if let Err(e) = crate::sys::append_line(path, line.as_bytes()) {
+        crate::errln!("clp-fsmon: cannot write {}: {e}", path.display());
     }
 }
 
@@ -533,16 +667,6 @@ pub(crate) fn alert_log_line(
         alert.event.id(),
         line
     )
-}
-
-fn append_alert_log(
-    path: &std::path::Path,
-    now: &chrono::DateTime<chrono::Local>,
-    server: &str,
-    alert: &Alert,
-    line: &str,
-) -> std::io::Result<()> {
-    crate::sys::append_line(path, alert_log_line(now, server, alert, line).as_bytes())
 }
 
 fn send_syslog(
@@ -564,9 +688,10 @@ fn send_syslog(
         alert.event.id(),
         line
     );
-    // Never blocks: a syslog daemon that does not read costs this line, not the caller's time.
+    // A syslog daemon that is momentarily behind gets a second to make room; one that does not
+    // read costs this line, not more.
     let s = UnixDatagram::unbound()?;
-    s.set_nonblocking(true)?;
+    s.set_write_timeout(Some(SYSLOG_SEND_TIMEOUT))?;
     s.send_to(msg.as_bytes(), sock)?;
     Ok(())
 }

@@ -66,8 +66,9 @@ fn locate(area: &[u8], from_end: usize, expected: &[u8]) -> Option<usize> {
         .unwrap_or(area)
         .split(|b| *b == 0)
         .collect();
+    // 0 is no argument: counted from the end, 1 is the last one.
     let k = words.len().checked_sub(from_end)?;
-    if words[k] != expected {
+    if from_end == 0 || words.get(k).copied() != Some(expected) {
         return None;
     }
     Some(words[..k].iter().map(|w| w.len() + 1).sum())
@@ -116,6 +117,15 @@ mod tests {
         assert_eq!(locate(area, 4, b"pX"), None);
         assert_eq!(locate(area, 9, b"clp-fsmon"), None);
         assert_eq!(locate(area, 8, b"clp-fsmon"), Some(0));
+    }
+
+    #[test]
+    fn position_zero_is_no_argument() {
+        let area = b"clp-fsmon\0w1\0-p\0pw\0";
+        assert_eq!(locate(area, 0, b"pw"), None);
+        assert_eq!(locate(area, 0, b""), None);
+        let e = hide_arg(0, b"pw").unwrap_err();
+        assert!(e.to_string().contains("not where it was given"), "{e}");
     }
 
     #[test]

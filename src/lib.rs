@@ -9,6 +9,7 @@
 
 // Output goes through `outln!`/`errln!`/`out!`/`err!` (src/sys.rs), which never panic on a
 // closed or broken stdout/stderr: with panic = "abort" a failed print would kill a monitor.
+// stderr goes through `console`, which a monitor detaches onto a thread of its own.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 #[path = "../applets/mod.rs"]
@@ -17,6 +18,7 @@ pub mod applets;
 pub mod alert;
 pub mod argv;
 pub mod cli;
+pub mod console;
 pub mod dispatch;
 pub mod exit;
 pub mod license;

@@ -3,10 +3,12 @@
 //! sent through a pidfd (never to a reused pid), and bounded child and thread waits.
 //!
 //! Every file root writes goes through [`SafeDir`]: the directory (the product's own state, log
-//! or licence directory) must be owned by root and writable by root only, the directories above
-//! it must not be changeable by another user, and the file itself is opened relative to the
-//! checked directory with `O_NOFOLLOW` (temp files with `O_EXCL`), so a symbolic link planted
-//! where a log or state file belongs is refused, never written through. Files read from those
+//! or licence directory) must be owned by root and writable by root only and be no symbolic
+//! link, the directories above it must not be changeable by another user, and the path is
+//! walked one directory at a time (`openat` with `O_NOFOLLOW`) so that the descriptor checked is
+//! the one used. The file itself is opened relative to that descriptor with `O_NOFOLLOW` (temp
+//! files with `O_EXCL`), so a symbolic link planted where a log, state file or product
+//! directory belongs is refused, never written through. Files read from those
 //! directories are read with [`read_regular`]: regular files only, bounded in size.
 
 use std::fs::{File, OpenOptions};
@@ -24,15 +26,6 @@ pub(crate) fn is_root() -> bool {
 pub(crate) fn hostname() -> Result<String, nix::Error> {
     let h = nix::unistd::gethostname()?;
     Ok(h.to_string_lossy().into_owned())
-}
-
-/// Creates `dir` (and parents) with `mode` when missing.
-pub(crate) fn ensure_dir(dir: &Path, mode: u32) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(mode)
-        .create(dir)
 }
 
 /// Writes `data` to `path` atomically, in a directory checked by [`SafeDir::open`] (the parent
@@ -69,7 +62,7 @@ pub(crate) fn lock_within(f: &File, exclusive: bool, limit: Duration) -> io::Res
 }
 
 /// How long a log append waits for the log's lock before writing without it.
-const APPEND_LOCK_WAIT: Duration = Duration::from_secs(2);
+pub const APPEND_LOCK_WAIT: Duration = Duration::from_secs(2);
 
 /// Appends one line with a single `write(2)` on an `O_APPEND` descriptor, under an exclusive
 /// lock, so concurrent writers never interleave. When the lock cannot be had within 2 s (its
@@ -144,25 +137,6 @@ impl UnsafePath {
 /// The errno an [`UnsafePath`] stands for in a system-error alert (event 42).
 pub(crate) const UNSAFE_ERRNO: i32 = nix::libc::EACCES;
 
-fn file_kind(ft: std::fs::FileType) -> &'static str {
-    use std::os::unix::fs::FileTypeExt;
-    if ft.is_symlink() {
-        "a symbolic link"
-    } else if ft.is_dir() {
-        "a directory"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else if ft.is_socket() {
-        "a socket"
-    } else {
-        "a regular file"
-    }
-}
-
 /// The rule for the product's own directories (the state, log and licence directories and what
 /// is below them): a directory owned by the effective user (root) that neither group nor others
 /// may write, sticky bit or not.
@@ -172,14 +146,18 @@ fn check_own_dir(path: &Path, m: &std::fs::Metadata) -> io::Result<()> {
     if !m.is_dir() {
         return Err(UnsafePath::error(
             path,
-            format!("it is {}, not a directory", file_kind(m.file_type())),
+            format!(
+                "it is {}, not a directory",
+                file_kind(std::os::unix::fs::MetadataExt::mode(m))
+            ),
         ));
     }
     if m.uid() != euid {
         return Err(UnsafePath::error(
             path,
             format!(
-                "the directory is owned by uid {}, not by uid {euid};                  it must be owned by root and writable by root only",
+                "the directory is owned by uid {}, not by uid {euid}; \
+                 it must be owned by root and writable by root only",
                 m.uid()
             ),
         ));
@@ -188,7 +166,8 @@ fn check_own_dir(path: &Path, m: &std::fs::Metadata) -> io::Result<()> {
         return Err(UnsafePath::error(
             path,
             format!(
-                "the directory is writable by group or others (mode {:04o});                  it must be owned by root and writable by root only",
+                "the directory is writable by group or others (mode {:04o}); \
+                 it must be owned by root and writable by root only",
                 m.mode() & 0o7777
             ),
         ));
@@ -226,12 +205,33 @@ fn check_ancestor(path: &Path, m: &std::fs::Metadata) -> io::Result<()> {
 
 fn nofollow_error(path: &Path, e: io::Error) -> io::Error {
     if e.raw_os_error() == Some(nix::libc::ELOOP) {
-        UnsafePath::error(
-            path,
-            "it is a symbolic link; the product never writes through one",
-        )
+        symlink_refusal(path)
     } else {
         e
+    }
+}
+
+/// How many symbolic links above the product's directories one walk follows (the kernel's
+/// own limit).
+const MAX_LINKS: usize = 40;
+
+fn symlink_refusal(path: &Path) -> io::Error {
+    UnsafePath::error(
+        path,
+        "it is a symbolic link; the product never writes through one",
+    )
+}
+
+/// What a file of mode `mode` (`st_mode`, or `Metadata::mode`) is, for a refusal.
+fn file_kind(mode: u32) -> &'static str {
+    match mode & nix::libc::S_IFMT {
+        nix::libc::S_IFLNK => "a symbolic link",
+        nix::libc::S_IFDIR => "a directory",
+        nix::libc::S_IFIFO => "a FIFO",
+        nix::libc::S_IFCHR => "a character device",
+        nix::libc::S_IFBLK => "a block device",
+        nix::libc::S_IFSOCK => "a socket",
+        _ => "a regular file",
     }
 }
 
@@ -249,39 +249,172 @@ impl SafeDir {
     ///
     /// `top` is the product's own top directory that `dir` lies in (`dir` itself, or e.g. the
     /// state directory for a registry entry below it): `dir` and every directory between it and
-    /// `top` must be owned by root and writable by root only. Every directory above them, up to
-    /// `/`, on the real path, must be owned by root and not writable by others unless sticky.
-    /// A refusal is an [`UnsafePath`] error (kind `PermissionDenied`).
-    pub(crate) fn open(dir: &Path, top: &Path, mode: u32) -> io::Result<Self> {
-        ensure_dir(dir, mode)?;
-        Self::existing(dir, top)
+    /// `top` must be owned by root and writable by root only, and none of them may be a
+    /// symbolic link. Every directory above them, up to `/`, must be owned by root and not
+    /// writable by others unless sticky; a symbolic link there (`/var/run -> /run`) is followed
+    /// and its target held to the same rule. A refusal is an [`UnsafePath`] error (kind
+    /// `PermissionDenied`).
+    ///
+    /// The path is walked one component at a time from `/`, each directory opened relative to
+    /// the one before (`openat` with `O_DIRECTORY | O_NOFOLLOW`, missing ones made with
+    /// `mkdirat`) and checked through its descriptor, so what is checked is what is used: the
+    /// last descriptor is the one files are opened, created and renamed in.
+    pub fn open(dir: &Path, top: &Path, mode: u32) -> io::Result<Self> {
+        Self::walk(dir, top, Some(mode))
     }
 
     /// [`SafeDir::open`] for a directory that must exist already (`NotFound` otherwise).
-    pub(crate) fn existing(dir: &Path, top: &Path) -> io::Result<Self> {
-        for own in dir.ancestors().take_while(|p| p.starts_with(top)) {
-            check_own_dir(own, &std::fs::metadata(own)?)?;
+    pub fn existing(dir: &Path, top: &Path) -> io::Result<Self> {
+        Self::walk(dir, top, None)
+    }
+
+    fn walk(dir: &Path, top: &Path, create: Option<u32>) -> io::Result<Self> {
+        use std::collections::VecDeque;
+        use std::path::Component;
+        let dir = std::path::absolute(dir)?;
+        let top = std::path::absolute(top)?;
+        // The components below `/`: names, and `..` (walked up, above the product's own).
+        let walked = |p: &Path| -> Vec<std::ffi::OsString> {
+            p.components()
+                .filter_map(|c| match c {
+                    Component::Normal(n) => Some(n.to_owned()),
+                    Component::ParentDir => Some("..".into()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let names = walked(&dir);
+        // The product's own directories: `top` and what lies below it (only `dir` itself when
+        // it is not below `top`).
+        let own_from = if dir.starts_with(&top) {
+            walked(&top).len().max(1)
+        } else {
+            names.len()
+        };
+        // Still to walk: (name, the lexical path it stands for when it is one of the product's
+        // own directories).
+        let mut todo: VecDeque<(std::ffi::OsString, Option<PathBuf>)> = VecDeque::new();
+        let mut lexical = PathBuf::from("/");
+        for (i, n) in names.into_iter().enumerate() {
+            lexical.push(&n);
+            let own = (i + 1 >= own_from).then(|| lexical.clone());
+            if own.is_some() && n == ".." {
+                return Err(UnsafePath::error(&dir, "the path has a '..' component"));
+            }
+            todo.push_back((n, own));
         }
-        let mut real: Vec<PathBuf> = Vec::new();
-        for p in [dir, top] {
-            for a in std::fs::canonicalize(p)?.ancestors().skip(1) {
-                if !real.iter().any(|r| r == a) {
-                    real.push(a.to_path_buf());
+        let root = || -> io::Result<(File, PathBuf)> {
+            let f = OpenOptions::new()
+                .read(true)
+                .custom_flags(nix::libc::O_DIRECTORY)
+                .open("/")?;
+            check_ancestor(Path::new("/"), &f.metadata()?)?;
+            Ok((f, PathBuf::from("/")))
+        };
+        // The directory walked so far (its real path), and those above it, for `..` in a link.
+        let mut cur = root()?;
+        let mut above: Vec<(File, PathBuf)> = Vec::new();
+        let mut links = 0;
+        while let Some((name, own)) = todo.pop_front() {
+            if name == ".." {
+                if let Some(up) = above.pop() {
+                    cur = up;
+                }
+                continue;
+            }
+            if name == "." || name.is_empty() {
+                continue;
+            }
+            let real = cur.1.join(&name);
+            let shown = own.as_deref().unwrap_or(&real);
+            let kind = match nix::sys::stat::fstatat(
+                &cur.0,
+                name.as_os_str(),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) {
+                Ok(st) => Some(st.st_mode & nix::libc::S_IFMT),
+                Err(nix::errno::Errno::ENOENT) if create.is_some() => None,
+                Err(e) => return Err(io::Error::from(e)),
+            };
+            if kind == Some(nix::libc::S_IFLNK) {
+                if own.is_some() {
+                    return Err(symlink_refusal(shown));
+                }
+                // A link above the product's directories: walk its target instead.
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(io::Error::from_raw_os_error(nix::libc::ELOOP));
+                }
+                let to = PathBuf::from(nix::fcntl::readlinkat(&cur.0, name.as_os_str())?);
+                if to.is_absolute() {
+                    above.clear();
+                    cur = root()?;
+                }
+                for c in to.components().rev() {
+                    let part = match c {
+                        Component::Normal(n) => n.to_owned(),
+                        Component::ParentDir => "..".into(),
+                        _ => continue,
+                    };
+                    todo.push_front((part, None));
+                }
+                continue;
+            }
+            if kind.is_none()
+                && let Some(mode) = create
+            {
+                match nix::sys::stat::mkdirat(
+                    &cur.0,
+                    name.as_os_str(),
+                    nix::sys::stat::Mode::from_bits_truncate(mode),
+                ) {
+                    Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                    Err(e) => return Err(io::Error::from(e)),
                 }
             }
+            let last = todo.is_empty();
+            let flags = nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_NOFOLLOW
+                | nix::fcntl::OFlag::O_CLOEXEC
+                | if last {
+                    nix::fcntl::OFlag::O_RDONLY
+                } else {
+                    nix::fcntl::OFlag::O_PATH
+                };
+            let fd = match nix::fcntl::openat(
+                &cur.0,
+                name.as_os_str(),
+                flags,
+                nix::sys::stat::Mode::empty(),
+            ) {
+                Ok(fd) => File::from(fd),
+                // A link put in its place since the look: refused, never followed.
+                Err(nix::errno::Errno::ELOOP) => return Err(symlink_refusal(shown)),
+                Err(nix::errno::Errno::ENOTDIR) => {
+                    let what = nix::sys::stat::fstatat(
+                        &cur.0,
+                        name.as_os_str(),
+                        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+                    )
+                    .map_or("not a directory", |st| file_kind(st.st_mode));
+                    return Err(UnsafePath::error(
+                        shown,
+                        format!("it is {what}, not a directory"),
+                    ));
+                }
+                Err(e) => return Err(io::Error::from(e)),
+            };
+            let m = fd.metadata()?;
+            if own.is_some() {
+                check_own_dir(shown, &m)?;
+            } else {
+                check_ancestor(&real, &m)?;
+            }
+            above.push(std::mem::replace(&mut cur, (fd, real)));
         }
-        for a in &real {
-            check_ancestor(a, &std::fs::symlink_metadata(a)?)?;
-        }
-        let fd = OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_DIRECTORY)
-            .open(dir)?;
-        // The descriptor is what the files are written in: check it too.
-        check_own_dir(dir, &fd.metadata()?)?;
         Ok(Self {
-            fd,
-            path: dir.to_path_buf(),
+            fd: cur.0,
+            path: dir,
         })
     }
 
@@ -310,22 +443,28 @@ impl SafeDir {
 
     /// Refuses anything but a regular file with one link (a hard link to another file would
     /// be written through just like a symbolic link).
-    fn plain(&self, name: &std::ffi::OsStr, m: &std::fs::Metadata) -> io::Result<()> {
-        use std::os::unix::fs::MetadataExt;
+    fn plain(&self, name: &std::ffi::OsStr, mode: u32, nlink: u64) -> io::Result<()> {
         let path = self.path.join(name);
-        if !m.is_file() {
+        if mode & nix::libc::S_IFMT != nix::libc::S_IFREG {
             return Err(UnsafePath::error(
                 &path,
-                format!("it is {}, not a regular file", file_kind(m.file_type())),
+                format!("it is {}, not a regular file", file_kind(mode)),
             ));
         }
-        if m.nlink() != 1 {
+        if nlink != 1 {
             return Err(UnsafePath::error(
                 &path,
-                format!("the file has {} hard links", m.nlink()),
+                format!("the file has {nlink} hard links"),
             ));
         }
         Ok(())
+    }
+
+    /// [`SafeDir::plain`] for an opened file.
+    fn plain_file(&self, name: &std::ffi::OsStr, f: &File) -> io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let m = f.metadata()?;
+        self.plain(name, m.mode(), m.nlink())
     }
 
     /// Opens `name` for appending, creating it with `mode` when missing.
@@ -336,7 +475,7 @@ impl SafeDir {
             OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT,
             mode,
         )?;
-        self.plain(name, &f.metadata()?)?;
+        self.plain_file(name, &f)?;
         Ok(f)
     }
 
@@ -344,7 +483,7 @@ impl SafeDir {
     pub(crate) fn open_lock(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<File> {
         use nix::fcntl::OFlag;
         let f = self.openat(name, OFlag::O_RDWR | OFlag::O_CREAT, mode)?;
-        self.plain(name, &f.metadata()?)?;
+        self.plain_file(name, &f)?;
         Ok(f)
     }
 
@@ -355,11 +494,11 @@ impl SafeDir {
     }
 
     /// Checks `name` without opening it: absent, or a regular file with one link.
-    pub(crate) fn check_file(&self, name: &std::ffi::OsStr) -> io::Result<()> {
-        match std::fs::symlink_metadata(self.path.join(name)) {
-            Ok(m) => self.plain(name, &m),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
+    pub fn check_file(&self, name: &std::ffi::OsStr) -> io::Result<()> {
+        match nix::sys::stat::fstatat(&self.fd, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => self.plain(name, st.st_mode, st.st_nlink),
+            Err(nix::errno::Errno::ENOENT) => Ok(()),
+            Err(e) => Err(io::Error::from(e)),
         }
     }
 
@@ -428,16 +567,35 @@ pub(crate) struct NotReadable {
     pub path: PathBuf,
     /// What it is instead of a small regular file.
     pub why: String,
+    /// The errno it stands for in a system-error alert (event 42): `ELOOP` for a symbolic link
+    /// (what `O_NOFOLLOW` answers), `EISDIR` for a directory, `EFBIG` for a file too large,
+    /// `EINVAL` for anything else that is not a regular file (a FIFO, a device, a socket).
+    pub errno: i32,
 }
 
 impl NotReadable {
-    fn error(path: &Path, why: impl Into<String>) -> io::Error {
+    fn error(path: &Path, why: impl Into<String>, errno: i32) -> io::Error {
         io::Error::new(
             io::ErrorKind::InvalidData,
             Self {
                 path: path.to_path_buf(),
                 why: why.into(),
+                errno,
             },
+        )
+    }
+
+    /// `path` is not a regular file: it is what `mode` says.
+    fn kind(path: &Path, mode: u32) -> io::Error {
+        let errno = match mode & nix::libc::S_IFMT {
+            nix::libc::S_IFLNK => nix::libc::ELOOP,
+            nix::libc::S_IFDIR => nix::libc::EISDIR,
+            _ => nix::libc::EINVAL,
+        };
+        Self::error(
+            path,
+            format!("it is {}, not a regular file", file_kind(mode)),
+            errno,
         )
     }
 
@@ -450,13 +608,11 @@ impl NotReadable {
 /// Opens `path` for reading only if it is a regular file: never through a symbolic link, and
 /// without blocking on a FIFO (`O_NONBLOCK`) or opening a device (checked before and after the
 /// open). Refusals are [`NotReadable`] (`InvalidData`).
-pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
-    let kind = std::fs::symlink_metadata(path)?.file_type();
-    if !kind.is_file() {
-        return Err(NotReadable::error(
-            path,
-            format!("it is {}, not a regular file", file_kind(kind)),
-        ));
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    let before = std::fs::symlink_metadata(path)?;
+    if !before.is_file() {
+        return Err(NotReadable::kind(path, before.mode()));
     }
     let f = OpenOptions::new()
         .read(true)
@@ -464,17 +620,14 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
         .open(path)
         .map_err(|e| {
             if e.raw_os_error() == Some(nix::libc::ELOOP) {
-                NotReadable::error(path, "it is a symbolic link, not a regular file")
+                NotReadable::kind(path, nix::libc::S_IFLNK)
             } else {
                 e
             }
         })?;
     let m = f.metadata()?;
     if !m.is_file() {
-        return Err(NotReadable::error(
-            path,
-            format!("it is {}, not a regular file", file_kind(m.file_type())),
-        ));
+        return Err(NotReadable::kind(path, m.mode()));
     }
     Ok(f)
 }
@@ -484,7 +637,13 @@ pub(crate) fn open_regular(path: &Path) -> io::Result<File> {
 pub(crate) fn read_regular(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let f = open_regular(path)?;
-    let too_big = || NotReadable::error(path, format!("it is larger than {cap} bytes"));
+    let too_big = || {
+        NotReadable::error(
+            path,
+            format!("it is larger than {cap} bytes"),
+            nix::libc::EFBIG,
+        )
+    };
     if f.metadata()?.len() > cap {
         return Err(too_big());
     }
@@ -551,7 +710,7 @@ pub(crate) fn process_stat(pid: u32) -> Option<ProcStat> {
 
 /// The start time of `pid` (clock ticks since boot, field 22 of /proc/PID/stat), or None when
 /// the process does not exist or has already ended (a zombie waiting for its parent).
-pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+pub fn process_start_time(pid: u32) -> Option<u64> {
     process_stat(pid).map(|s| s.start_time)
 }
 
@@ -694,10 +853,17 @@ pub(crate) fn wait_child_timeout(
 /// The errno of an I/O error, also when it is wrapped: errors with context (tempfile's path
 /// errors, `io::Error::other(e)`, an error type with an I/O source) answer `raw_os_error()` with
 /// `None`, so the inner errors are searched, and last the text (std renders an OS error as
-/// `… (os error N)`). 0 when no OS error is in it.
-pub(crate) fn errno_of(e: &io::Error) -> i32 {
+/// `… (os error N)`). A refusal ([`NotReadable`], [`UnsafePath`]) answers the errno it stands
+/// for. 0 when no OS error is in it.
+pub fn errno_of(e: &io::Error) -> i32 {
     let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = inner {
+        if let Some(n) = err.downcast_ref::<NotReadable>() {
+            return n.errno;
+        }
+        if err.is::<UnsafePath>() {
+            return UNSAFE_ERRNO;
+        }
         inner = match err.downcast_ref::<io::Error>() {
             Some(io) => match io.raw_os_error() {
                 Some(n) => return n,
@@ -721,13 +887,13 @@ fn os_error_in_text(text: &str) -> Option<i32> {
 }
 
 /// `eprintln!` that never panics: a detached monitor's stderr may be a closed pipe, and with
-/// `panic = "abort"` a failed diagnostic must not take the monitor down.
+/// `panic = "abort"` a failed diagnostic must not take the monitor down. It goes through the
+/// console ([`crate::console`]), so in a monitor it never blocks on a stderr nobody reads.
 #[macro_export]
 macro_rules! errln {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($t)*);
-    }};
+    ($($t:tt)*) => {
+        $crate::console::line(format_args!($($t)*))
+    };
 }
 
 /// `println!` that never panics (see [`errln!`]): `clp-fsmon --help | head -1` closes the pipe
@@ -752,10 +918,9 @@ macro_rules! out {
 /// `eprint!` that never panics (see [`errln!`]).
 #[macro_export]
 macro_rules! err {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($t)*);
-    }};
+    ($($t:tt)*) => {
+        $crate::console::write(format!($($t)*).into_bytes())
+    };
 }
 
 #[cfg(test)]
@@ -885,6 +1050,89 @@ mod tests {
         // and a FIFO is neither blocked on nor written
         nix::unistd::mkfifo(&logs.join("fifo.log"), nix::sys::stat::Mode::S_IRWXU).unwrap();
         assert!(append_line(&logs.join("fifo.log"), b"x\n").is_err());
+    }
+
+    #[test]
+    fn refusals_read_as_one_sentence() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let logs = d.path().join("log");
+        std::fs::create_dir(&logs).unwrap();
+        std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let mode = append_line(&logs.join("a.log"), b"x\n").unwrap_err();
+        std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o755)).unwrap();
+        nix::unistd::chown(&logs, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let owner = append_line(&logs.join("a.log"), b"x\n").unwrap_err();
+        for e in [mode, owner] {
+            let text = e.to_string();
+            assert!(!text.contains("  "), "a run of spaces: {text:?}");
+            assert!(
+                text.ends_with("; it must be owned by root and writable by root only"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_product_directory_that_is_a_symlink_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        // A root-owned 0755 directory: it passes every owner and mode rule itself.
+        let target = d.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // The directory itself, and a directory between it and its top, as links.
+        let logs = d.path().join("log");
+        std::os::unix::fs::symlink(&target, &logs).unwrap();
+        let e = append_line(&logs.join("alert.log"), b"no\n").unwrap_err();
+        assert!(is_unsafe(&e), "{e}");
+        assert_eq!(UnsafePath::of(&e).unwrap().path, logs);
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        let top = d.path().join("run");
+        std::os::unix::fs::symlink(&target, &top).unwrap();
+        let e = SafeDir::open(&top.join("sambamon/id1"), &top, 0o700).unwrap_err();
+        assert_eq!(UnsafePath::of(&e).unwrap().path, top, "{e}");
+        let mid = d.path().join("run2");
+        std::fs::create_dir(&mid).unwrap();
+        std::os::unix::fs::symlink(&target, mid.join("sambamon")).unwrap();
+        let e = SafeDir::open(&mid.join("sambamon/id1"), &mid, 0o700).unwrap_err();
+        assert_eq!(
+            UnsafePath::of(&e).unwrap().path,
+            mid.join("sambamon"),
+            "{e}"
+        );
+        assert!(check_append(&logs.join("alert.log")).is_err());
+        assert!(atomic_write(&logs.join("entry"), b"x", 0o600).is_err());
+        // Nothing was created in the target, not even a directory.
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+        // `..` is walked above the product's directories, refused in them.
+        let up = d.path().join("x/../log2");
+        append_line(&up.join("a.log"), b"ok\n").unwrap();
+        assert_eq!(std::fs::read(d.path().join("log2/a.log")).unwrap(), b"ok\n");
+        let e = SafeDir::open(&d.path().join("run3/a/../b"), &d.path().join("run3"), 0o700)
+            .unwrap_err();
+        assert!(e.to_string().contains("'..'"), "{e}");
+    }
+
+    #[test]
+    fn a_link_above_the_product_directories_is_followed_and_its_target_checked() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        // var -> real (as /var/run -> /run): the product's directories lie below the link.
+        let real = d.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink("real", d.path().join("var")).unwrap();
+        let logs = d.path().join("var/log/clp-fsmon");
+        append_line(&logs.join("a.log"), b"ok\n").unwrap();
+        assert_eq!(
+            std::fs::read(real.join("log/clp-fsmon/a.log")).unwrap(),
+            b"ok\n"
+        );
+        // The link's target is held to the rule for directories above the product's.
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = append_line(&logs.join("a.log"), b"no\n").unwrap_err();
+        assert!(e.to_string().contains("without the sticky bit"), "{e}");
+        assert_eq!(UnsafePath::of(&e).unwrap().path, real);
     }
 
     #[test]
@@ -1031,6 +1279,22 @@ mod tests {
             0
         );
         assert_eq!(errno_of(&os()), ENOSPC);
+        // A refusal has no OS error but stands for one.
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        std::os::unix::fs::symlink(&fifo, d.path().join("link")).unwrap();
+        for (p, n) in [
+            (fifo, nix::libc::EINVAL),
+            (d.path().join("link"), nix::libc::ELOOP),
+            (d.path().to_path_buf(), nix::libc::EISDIR),
+        ] {
+            let e = read_regular(&p, 10).unwrap_err();
+            assert_eq!(errno_of(&e), n, "{e}");
+            assert_eq!(errno_of(&io::Error::other(e)), n);
+        }
+        let e = UnsafePath::error(d.path(), "test");
+        assert_eq!(errno_of(&e), UNSAFE_ERRNO);
     }
 
     #[test]

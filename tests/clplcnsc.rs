@@ -17,7 +17,7 @@ use rexpect::session::PtySession;
 
 use crate::rig::license::{
     self as lic, PRODUCT, SERIAL, TRIAL_USER, applet_cmd, applet_link, product_key,
-    register_product, register_trial, server, store_dir, trial_key,
+    register_product, register_trial, server, shared_store, store_dir, trial_key,
 };
 
 fn sandbox() -> tempfile::TempDir {
@@ -484,7 +484,7 @@ fn two_servers_overlap_at_registration_and_at_start() {
         Some(shared.path()),
     );
     register_product(a.path());
-    let before = snapshot(shared.path());
+    let before = snapshot(&shared_store(shared.path()));
     for other in [b.path(), clone.path()] {
         applet_cmd(other, "clplcnsc")
             .args(["-i", "-p", PRODUCT, "--serial", SERIAL, "--key"])
@@ -492,7 +492,11 @@ fn two_servers_overlap_at_registration_and_at_start() {
             .assert()
             .code(3)
             .stderr(contains("The registration license overlaps.").and(contains("node1/11111111")));
-        assert_eq!(snapshot(shared.path()), before, "nothing written");
+        assert_eq!(
+            snapshot(&shared_store(shared.path())),
+            before,
+            "nothing written"
+        );
     }
     // the same through the dialogue
     let mut p = spawn(b.path(), &["-i", "-p", PRODUCT]);
@@ -503,7 +507,11 @@ fn two_servers_overlap_at_registration_and_at_start() {
     p.send_line(&product_key(SERIAL)).unwrap();
     p.exp_string("The registration license overlaps.").unwrap();
     assert_eq!(exit_code(&mut p), 3);
-    assert_eq!(snapshot(shared.path()), before, "nothing written");
+    assert_eq!(
+        snapshot(&shared_store(shared.path())),
+        before,
+        "nothing written"
+    );
     // each server has its own key: fine, and both listed
     lic::register_product_serial(b.path(), "CD000001");
     let out = applet_cmd(a.path(), "clplcnsc")
@@ -526,10 +534,9 @@ fn two_servers_overlap_at_registration_and_at_start() {
     );
     register_product(lone.path());
     for f in store_files(lone.path()) {
-        std::fs::copy(&f, shared.path().join(f.file_name().unwrap())).unwrap();
+        std::fs::copy(&f, shared_store(shared.path()).join(f.file_name().unwrap())).unwrap();
     }
-    std::fs::remove_dir_all(store_dir(lone.path())).unwrap();
-    std::os::unix::fs::symlink(shared.path(), store_dir(lone.path())).unwrap();
+    lic::share(lone.path(), shared.path());
     for root in [a.path(), lone.path()] {
         assert_eq!(
             license::check_monitor(&Paths::with_root(root), "clp_sambamon", today()),
@@ -583,7 +590,7 @@ fn fifty_parallel_registrations_lose_nothing() {
     assert_eq!(text.lines().count(), 51, "{text}");
     assert_eq!(store_files(a.path()).len(), 2);
     // no temp files left
-    let names: Vec<_> = snapshot(shared.path()).into_keys().collect();
+    let names: Vec<_> = snapshot(&shared_store(shared.path())).into_keys().collect();
     assert_eq!(names.len(), 2, "{names:?}");
 }
 

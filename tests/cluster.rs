@@ -907,10 +907,18 @@ fn ocf_agent_start_gives_up_at_its_timeout() {
         .unwrap();
     let took = begun.elapsed();
     let err = text(&out.stderr);
-    // The fake runs in the session the agent made for it: end that whole group.
+    // The fake runs in the session the agent made for it: end that whole group — never the
+    // test's own (or init's), which a fake left in our group would make it.
     if let Some(pid) = read_pid(&rig.dir.path().join("never-registers.pid"))
         && let Ok(group) = nix::unistd::getpgid(Some(Pid::from_raw(pid)))
     {
+        let own = nix::unistd::getpgrp();
+        if group == own || group.as_raw() <= 1 {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            panic!(
+                "the fake (pid {pid}) runs in process group {group}, not one of its own (ours is {own})"
+            );
+        }
         let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
     }
     assert_eq!(out.status.code(), Some(1), "{err}");

@@ -128,6 +128,164 @@ fn a_huge_store_file_is_refused_without_reading_it() {
     assert!(err.contains("larger than 65536 bytes"), "{err}");
 }
 
+/// A file system that hangs: `src` mounted at `at` with bindfs (FUSE), its daemon stopped, so
+/// every look at a path below `at` (even `stat`) blocks until it is continued. Continued,
+/// unmounted and ended on drop.
+struct HungMount {
+    daemon: std::process::Child,
+    at: PathBuf,
+}
+
+impl HungMount {
+    fn new(src: &Path, at: &Path) -> Self {
+        let bindfs = clp_fsmon::sys::which("bindfs")
+            .expect("bindfs is not installed: apt-get install bindfs (contrib/test.sh does)");
+        let daemon = std::process::Command::new(bindfs)
+            .args(["-f", "-o", "attr_timeout=0,entry_timeout=0"])
+            .arg(src)
+            .arg(at)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let m = Self {
+            daemon,
+            at: at.to_owned(),
+        };
+        let mounted = || {
+            fs::read_to_string("/proc/self/mountinfo").is_ok_and(|t| {
+                t.lines()
+                    .any(|l| l.split(' ').nth(4) == Some(&*m.at.to_string_lossy()))
+            })
+        };
+        assert!(wait_until(10 * S, mounted), "bindfs did not mount");
+        let pid = nix::unistd::Pid::from_raw(m.daemon.id().cast_signed());
+        nix::sys::signal::kill(pid, Signal::SIGSTOP).unwrap();
+        m
+    }
+}
+
+impl Drop for HungMount {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.daemon.id().cast_signed());
+        let _ = nix::sys::signal::kill(pid, Signal::SIGCONT);
+        let _ = std::process::Command::new("fusermount")
+            .args(["-u", "-z"])
+            .arg(&self.at)
+            .status();
+        let end = Instant::now() + 5 * S;
+        while self.daemon.try_wait().ok().flatten().is_none() {
+            if Instant::now() >= end {
+                let _ = self.daemon.kill();
+                let _ = self.daemon.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// `--once` on a server whose licence store or host identity hangs (a stopped FUSE or NFS
+/// server) answers UNKNOWN within the licence check's limit instead of hanging with the health
+/// checker: the store's own bound names the store; the host identity (`etc/hostname`,
+/// `etc/machine-id`) is bounded by the check's limit.
+#[test]
+fn once_answers_unknown_within_its_limit_when_the_licence_store_hangs() {
+    let limit = clp_fsmon::license::CHECK_LIMIT;
+    for hangs in ["store", "etc"] {
+        let sb = Sandbox::licensed();
+        let dir = if hangs == "store" {
+            license::store_dir(sb.path())
+        } else {
+            license::server(sb.path(), "node1", "11111111111111111111111111111111", None);
+            sb.path().join("etc")
+        };
+        let src = sb.path().join("hung-src");
+        fs::rename(&dir, &src).unwrap();
+        fs::create_dir(&dir).unwrap();
+        let hung = HungMount::new(&src, &dir);
+        let t = Instant::now();
+        let out = sb
+            .cmd("clp_sambamon")
+            .args(["o1", "-s", "share", "--once"])
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .timeout(limit + 15 * S)
+            .output()
+            .unwrap();
+        let took = t.elapsed();
+        drop(hung);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{hangs}: after {took:?}: {out:?}"
+        );
+        assert!(took < limit + 3 * S, "{hangs}: answered after {took:?}");
+        let why = if hangs == "store" {
+            format!("{}: licence store did not finish within", dir.display())
+        } else {
+            format!("the licence check did not end within {} s", limit.as_secs())
+        };
+        assert!(
+            stdout
+                .starts_with("clp_sambamon UNKNOWN - Failed to check license of the clp_sambamon.")
+                && stdout.contains(&why),
+            "{hangs}: {stdout}"
+        );
+    }
+}
+
+/// `clplcnsc -i --file F` reads F within bounds: a FIFO nobody writes is refused at once (it
+/// blocked forever), `/dev/zero` under a 256 MiB address-space limit is refused without reading
+/// it (it exhausted memory), both as a bad licence file (exit 2) with the reason; a link to a
+/// licence file is read.
+#[test]
+fn a_licence_file_is_read_within_bounds() {
+    let sb = Sandbox::new();
+    let fifo = sb.path().join("licence.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    for (file, why) in [
+        (fifo.as_path(), "a FIFO"),
+        (Path::new("/dev/zero"), "a character device"),
+    ] {
+        let t = Instant::now();
+        let out = std::process::Command::new("timeout")
+            .args(["20", "prlimit"])
+            .arg(format!("--as={}", 256 << 20))
+            .arg("--")
+            .arg(sb.link("clplcnsc"))
+            .args(["-i", "-p", PRODUCT, "--file"])
+            .arg(file)
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env("MALLOC_ARENA_MAX", "1")
+            .output()
+            .expect("timeout (coreutils) and prlimit (util-linux) are needed for this test");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", file.display());
+        assert!(t.elapsed() < 5 * S, "{}: {:?}", file.display(), t.elapsed());
+        assert!(
+            err.contains(&file.display().to_string()) && err.contains(why),
+            "{err}"
+        );
+    }
+    let real = sb.path().join("licence.toml");
+    fs::write(
+        &real,
+        format!(
+            "kind = \"product\"\nserial = \"AB123456\"\nkey = \"{}\"\n",
+            license::product_key("AB123456")
+        ),
+    )
+    .unwrap();
+    let link = sb.path().join("licence-link.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    sb.cmd("clplcnsc")
+        .args(["-i", "-p", PRODUCT, "--file"])
+        .arg(&link)
+        .assert()
+        .success()
+        .stdout("command was success.\n");
+}
+
 /// The monitor's control socket exists: it has claimed its ID and is in its licence check.
 fn in_licence_check(sb: &Sandbox) -> bool {
     wait_until(10 * S, || {
@@ -174,6 +332,66 @@ fn stop_and_sigterm_end_a_monitor_blocked_in_its_licence_check() {
     }
 }
 
+/// A monitor that ends before it starts watching (here: stopped during its licence check)
+/// delivers its last alert (3, to a slow `clplogcmd` too) before it releases its ID, as one
+/// that ends from its loop does: whoever sees the ID free sees the monitor's last word.
+#[test]
+fn an_early_end_delivers_its_alerts_before_the_id_is_free() {
+    use clp_fsmon::alert::Module;
+    use clp_fsmon::monitor::registry::{Liveness, Registry};
+    let sb = Sandbox::licensed();
+    let fake = sb.path().join("clusterpro");
+    fs::create_dir(&fake).unwrap();
+    let calls = sb.path().join("clplogcmd.calls");
+    let cmd = fake.join("clplogcmd");
+    fs::write(
+        &cmd,
+        format!(
+            "#!/bin/sh\nsleep 1.5\necho \"$4\" >>'{}'\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&cmd, fs::Permissions::from_mode(0o755)).unwrap();
+    let lock = fs::File::open(license::store_dir(sb.path()).join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let path = format!(
+        "{}:{}",
+        fake.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut m = Monitor {
+        child: sb
+            .std_cmd("clp_sambamon")
+            .args(["e1", "-s", "share"])
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .env("PATH", path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    };
+    assert!(in_licence_check(&sb));
+    m.signal(Signal::SIGTERM);
+    let registry = Registry::new(
+        &clp_fsmon::paths::Paths::with_root(sb.path()),
+        Module::Sambamon,
+    );
+    assert!(
+        wait_until(10 * S, || !matches!(
+            registry.status("e1"),
+            Ok(Liveness::Alive(_))
+        )),
+        "the ID was never released"
+    );
+    let delivered = fs::read_to_string(&calls).unwrap_or_default();
+    assert_eq!(m.wait_exit(5 * S), Some(0));
+    assert_eq!(delivered, "3\n", "when the ID was free: {}", m.stderr());
+    assert_eq!(sb.event_ids(), [3]);
+    drop(lock);
+}
+
 #[test]
 fn commands_sent_during_the_licence_check_are_taken_after_it() {
     let sb = Sandbox::licensed();
@@ -199,6 +417,65 @@ fn commands_sent_during_the_licence_check_are_taken_after_it() {
     assert!(sb.wait_event(7, 5 * S));
     assert_eq!(sb.event_ids()[..2], [1, 7], "{}", sb.alert_log());
     stop(&sb, "clp_sambamon", "l2", &mut m);
+}
+
+/// `-pause` and `-continue` sent while the start-up licence check waits for a stuck lock
+/// holder (here 7 s, longer than the client's 5 s wait) are acknowledged at once and set the
+/// state the monitor starts in: it starts paused (events 1 then 7, no probe) and `-continue`
+/// then resumes it (8, 2).
+#[test]
+fn pause_during_a_slow_licence_check_is_acknowledged_at_once_and_taken() {
+    let sb = Sandbox::licensed();
+    let lock = fs::File::open(license::store_dir(sb.path()).join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let mut m = sb.spawn_monitor(
+        "clp_sambamon",
+        &["l3", "-s", "share", "-i", "1"],
+        Some("ok"),
+    );
+    assert!(in_licence_check(&sb));
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(7 * S);
+        drop(lock);
+    });
+    for (word, ack) in [
+        ("-pause", "ok paused"),
+        ("-continue", "ok monitoring"),
+        ("-pause", "ok paused"),
+    ] {
+        let t = Instant::now();
+        let out = sb
+            .std_cmd("clp_sambamon")
+            .args(["l3", word])
+            .output()
+            .unwrap();
+        assert!(
+            t.elapsed() < S,
+            "{word}: acknowledged after {:?}",
+            t.elapsed()
+        );
+        assert_eq!(out.status.code(), Some(0), "{word}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(ack),
+            "{word}: {out:?}"
+        );
+    }
+    release.join().unwrap();
+    // The check ends once the lock wait (10 s) is over or the lock is released.
+    assert!(sb.wait_event(7, 15 * S), "{}", sb.alert_log());
+    std::thread::sleep(1500 * Duration::from_millis(1));
+    assert_eq!(sb.event_ids(), [1, 7], "started paused: {}", sb.alert_log());
+    assert!(
+        !sb.fault_log("sambamon").contains("probe"),
+        "probed while paused"
+    );
+    sb.cmd("clp_sambamon")
+        .args(["l3", "-continue"])
+        .assert()
+        .success();
+    assert!(sb.wait_event(2, 5 * S), "{}", sb.alert_log());
+    assert_eq!(sb.event_ids(), [1, 7, 8, 2]);
+    stop(&sb, "clp_sambamon", "l3", &mut m);
 }
 
 // ---- writes as root never follow links -------------------------------------------------
@@ -264,6 +541,143 @@ fn a_link_planted_at_a_registry_lock_refuses_the_start() {
     assert!(m.stderr().contains("it is a symbolic link"));
     assert!(fs::symlink_metadata(&absent).is_err(), "link followed");
     assert!(!sb.event_ids().contains(&1));
+}
+
+/// A root-owned 0755 directory outside the product's: what a planted link points at.
+fn link_target(sb: &Sandbox) -> PathBuf {
+    let target = sb.path().join("elsewhere");
+    fs::create_dir(&target).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).unwrap();
+    target
+}
+
+fn is_empty_dir(dir: &Path) -> bool {
+    fs::read_dir(dir).unwrap().next().is_none()
+}
+
+/// A product directory that is itself a symbolic link (to a root-owned 0755 directory, which
+/// passes every owner and mode rule) is refused: the log directory (reported, the monitor runs
+/// on), the state directory (the start is refused) and the licence directory (`clplcnsc`
+/// exits 6). Each refusal names the link; nothing lands in its target.
+#[test]
+fn symlinked_product_directories_are_refused_and_their_targets_untouched() {
+    // The log directory.
+    let sb = Sandbox::licensed();
+    let sock = sb.syslog();
+    let target = link_target(&sb);
+    let logs = log_dir(&sb);
+    fs::create_dir_all(logs.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&target, &logs).unwrap();
+    let mut m = sb.spawn_monitor("clp_nfsmon", &["y1", "-d", "/x", "-i", "1"], Some("ok"));
+    let got = syslog_lines(&sock, "ID 2:");
+    assert!(
+        got.iter().any(|l| l.contains("ID 42:")
+            && l.contains(&format!("system error ({} 13)", logs.display()))),
+        "log dir: {got:#?}"
+    );
+    assert!(
+        got.iter().any(|l| l.contains("ID 2:")),
+        "still monitors: {got:#?}"
+    );
+    stop(&sb, "clp_nfsmon", "y1", &mut m);
+    let err = m.stderr();
+    assert!(
+        err.contains(&format!(
+            "refusing to write {}: it is a symbolic link",
+            logs.display()
+        )),
+        "{err}"
+    );
+    assert!(is_empty_dir(&target), "log dir: wrote through the link");
+
+    // The state directory: the monitor does not start.
+    let sb = Sandbox::licensed();
+    let sock = sb.syslog();
+    let target = link_target(&sb);
+    let state = sb.path().join("run/clp-fsmon");
+    fs::create_dir_all(state.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&target, &state).unwrap();
+    let mut m = sb.spawn_monitor("clp_sambamon", &["y2", "-s", "share"], Some("ok"));
+    let code = m.wait_exit(5 * S);
+    let err = m.stderr();
+    assert_eq!(code, Some(6), "state dir: {err}");
+    let got = syslog_lines(&sock, "ID 42:");
+    assert!(
+        got.iter()
+            .any(|l| l.contains("ID 42:") && l.contains(&format!("({} 13)", state.display()))),
+        "state dir: {got:#?}"
+    );
+    assert!(
+        err.contains(&format!(
+            "refusing to write {}: it is a symbolic link",
+            state.display()
+        )),
+        "{err}"
+    );
+    assert!(is_empty_dir(&target), "state dir: wrote through the link");
+    assert!(!sb.event_ids().contains(&1));
+
+    // The licence directory: registration is refused.
+    let sb = Sandbox::new();
+    let target = link_target(&sb);
+    let store = license::store_dir(sb.path());
+    fs::create_dir_all(store.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&target, &store).unwrap();
+    sb.cmd("clplcnsc")
+        .args(["-i", "-p", PRODUCT, "--serial", "AB123456", "--key"])
+        .arg(license::product_key("AB123456"))
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains(format!(
+            "refusing to write {}: it is a symbolic link",
+            store.display()
+        )));
+    sb.cmd("clplcnsc")
+        .args(["-d", "-p", PRODUCT])
+        .assert()
+        .code(6);
+    assert!(is_empty_dir(&target), "licence dir: wrote through the link");
+}
+
+/// A registry lock planted as a FIFO or a symbolic link: a control command refuses it with
+/// event 42 naming the lock and an errno (never "flock 0"), and says why on stderr.
+#[test]
+fn a_planted_registry_lock_is_a_system_error_with_its_path_and_errno() {
+    for (kind, why, errno) in [
+        ("fifo", "a FIFO", nix::libc::EINVAL),
+        ("link", "a symbolic link", nix::libc::ELOOP),
+    ] {
+        let sb = Sandbox::licensed();
+        let entry = sb.path().join("run/clp-fsmon/sambamon/p1");
+        fs::create_dir_all(&entry).unwrap();
+        let lock = entry.join("lock");
+        if kind == "fifo" {
+            nix::unistd::mkfifo(&lock, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        } else {
+            std::os::unix::fs::symlink(sb.path().join("absent"), &lock).unwrap();
+        }
+        for word in ["-disp", "-pause", "-stop"] {
+            let out = sb
+                .cmd("clp_sambamon")
+                .args(["p1", word])
+                .timeout(10 * S)
+                .assert()
+                .code(6);
+            let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+            let alert = format!(
+                "The clp_sambamon has detected system error ({} {errno}).",
+                lock.display()
+            );
+            assert!(err.contains(&alert), "{kind} {word}: {err}");
+            assert!(err.contains(why), "{kind} {word}: {err}");
+            assert_eq!(
+                sb.alerts().last().map(|a| (a.2, a.3.clone())),
+                Some((42, alert)),
+                "{kind} {word}"
+            );
+        }
+        assert!(fs::symlink_metadata(sb.path().join("absent")).is_err());
+    }
 }
 
 #[test]

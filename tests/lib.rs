@@ -25,6 +25,8 @@ mod resilience;
 #[cfg(feature = "test-probe")]
 mod runtime;
 #[cfg(feature = "test-probe")]
+mod scripts;
+#[cfg(feature = "test-probe")]
 mod smb_matrix;
 
 /// The tests drive the binary's scripted probe, which only a build with the `test-probe` feature

@@ -480,6 +480,44 @@ fn non_root_callers_are_refused() {
     }
 }
 
+/// A health checker (NRPE) runs plugins as an unprivileged user: `--once` without root is a
+/// plugin verdict — UNKNOWN (3) with the reason on stdout, also with `--json` — never the
+/// monitors' exit 7 with nothing on stdout.
+#[test]
+fn once_without_root_is_unknown_with_the_reason() {
+    let sb = Sandbox::licensed();
+    for json in [false, true] {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(sb.link("clp_sambamon"))
+            .args(["o1", "-s", "share", "--once"]);
+        if json {
+            c.arg("--json");
+        }
+        let out = c
+            .env("CLP_FSMON_ROOT", sb.path())
+            .env("CLP_FSMON_TEST_PROBE", "ok")
+            .output()
+            .unwrap();
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "json {json}: {stdout} {out:?}");
+        if json {
+            let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+            assert_eq!(v["status"], "UNKNOWN", "{v}");
+            assert!(v["reason"].as_str().unwrap().contains("root"), "{v}");
+            assert_eq!(v["alerts"][0]["id"], 54, "{v}");
+        } else {
+            assert!(
+                stdout.starts_with(
+                    "clp_sambamon UNKNOWN - Failed to check license of the clp_sambamon. ("
+                ) && stdout.contains("root"),
+                "{stdout}"
+            );
+        }
+    }
+    assert!(sb.alerts().is_empty(), "no alert from --once");
+}
+
 // ---- registry --------------------------------------------------------------------------
 
 fn started(sb: &Sandbox, n: usize) -> bool {

@@ -22,10 +22,19 @@ fi
 out=$(mktemp /tmp/bystander-smbd.XXXXXX)
 setsid smbd --foreground --no-process-group >"$out" 2>&1 &
 pid=$!
-started() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
+started() { fsmon_start_time "$1"; }
+born=$(started "$pid")
 # shellcheck disable=SC2317 # run by the trap
 cleanup() {
-    kill "$pid" 2>/dev/null || true
+    # Only while the pid is still the smbd started here; waited for (5 s), then killed.
+    if fsmon_is_ours "$pid" "$born"; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do
+            fsmon_is_ours "$pid" "$born" || break
+            sleep 0.1
+        done
+        if fsmon_is_ours "$pid" "$born"; then kill -9 "$pid" 2>/dev/null || true; fi
+    fi
     rm -f "$out"
 }
 trap cleanup EXIT

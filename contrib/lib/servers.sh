@@ -8,7 +8,7 @@
 # without letting their maintainer scripts start the distribution's services (a policy-rc.d that
 # says 101, only while installing and only when the machine has none). A server already running
 # on this machine is never stopped: everything here runs on its own port, directory and
-# namespace.
+# namespace. (FSMON_POLICY_RC names another policy-rc.d path: tests/scripts.rs uses it.)
 fsmon_install_deps() {
     need=""
     for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux "$@"; do
@@ -17,19 +17,34 @@ fsmon_install_deps() {
     [ -n "$need" ] || return 0
     echo "installing:$need"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    rc=/usr/sbin/policy-rc.d
-    made=""
-    if [ ! -e "$rc" ] && [ ! -L "$rc" ]; then
-        printf '#!/bin/sh\nexit 101\n' >"$rc" && chmod 755 "$rc" && made=1
-    fi
-    st=0
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null || st=$?
-    [ -n "$made" ] && rm -f "$rc"
-    return $st
+    # In a subshell of its own, so that its traps neither replace the caller's nor outlive the
+    # install: the policy-rc.d it made is removed however the install ends (error, Ctrl-C, TERM).
+    (
+        rc=${FSMON_POLICY_RC:-/usr/sbin/policy-rc.d}
+        if [ ! -e "$rc" ] && [ ! -L "$rc" ]; then
+            trap 'rm -f "$rc"' EXIT
+            trap 'exit 130' INT TERM
+            printf '#!/bin/sh\nexit 101\n' >"$rc" && chmod 755 "$rc"
+        fi
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+    )
 }
 
-# fsmon_start_smbd DIR PORT: sets SMBD_PID; the share "public" is DIR/public.
+# fsmon_start_time PID: the start time of PID (field 22 of /proc/PID/stat, clock ticks since
+# boot), empty when it is gone or has ended (a zombie): a pid with the start time recorded at
+# launch is still ours.
+fsmon_start_time() {
+    sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '$1 != "Z" && $1 != "X" {print $20}'
+}
+
+# fsmon_is_ours PID START: true while PID is the process that had START when it was launched.
+fsmon_is_ours() {
+    [ -n "$2" ] && [ "$(fsmon_start_time "$1")" = "$2" ]
+}
+
+# fsmon_start_smbd DIR PORT: sets SMBD_PID (and SMBD_START, its start time, so that it is
+# signalled only while that pid is still this smbd); the share "public" is DIR/public.
 fsmon_start_smbd() {
     d=$1
     port=$2
@@ -62,6 +77,7 @@ CONF
     # non-interactive shell is no group leader, so setsid execs smbd in place: $! is smbd).
     setsid smbd --foreground --no-process-group -s "$d/smb.conf" >"$d/smbd.out" 2>&1 &
     SMBD_PID=$!
+    SMBD_START=$(fsmon_start_time "$SMBD_PID")
     i=0
     until smbclient "//127.0.0.1/public" -p "$port" -N -c exit >/dev/null 2>&1; do
         i=$((i + 1))
@@ -110,11 +126,13 @@ CONF
 # with the namespace that only they live in) and removes the namespace.
 fsmon_stop_servers() {
     ns=$1
-    if [ -n "${SMBD_PID:-}" ]; then
+    if [ -n "${SMBD_PID:-}" ] && fsmon_is_ours "$SMBD_PID" "${SMBD_START:-}"; then
         kill -CONT "$SMBD_PID" 2>/dev/null
         kill "$SMBD_PID" 2>/dev/null
         i=0
-        while kill -0 "$SMBD_PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        while fsmon_is_ours "$SMBD_PID" "$SMBD_START" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        # Still there after 5 s: it does not end by itself.
+        fsmon_is_ours "$SMBD_PID" "$SMBD_START" && kill -9 "$SMBD_PID" 2>/dev/null
     fi
     [ -n "${NFS_PID:-}" ] && kill "$NFS_PID" 2>/dev/null
     ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null

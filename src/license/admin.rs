@@ -170,10 +170,26 @@ pub(crate) struct LicenceFile {
     pub key: String,
 }
 
-/// Reads a licence file into a request for `product`.
-pub(crate) fn read_licence_file(path: &Path, product: &Product) -> Result<Request, Failure> {
+/// Largest licence file read: a licence file is a few lines.
+pub const LICENCE_FILE_MAX: u64 = 64 * 1024;
+
+/// Reads a licence file into a request for `product`. The file is read within bounds: a
+/// regular file (a symbolic link to one is followed) of at most [`LICENCE_FILE_MAX`] bytes,
+/// within [`super::store::OP_LIMIT`] (a FIFO, a device or a hung file system is refused, never
+/// waited for or read without end).
+pub fn read_licence_file(path: &Path, product: &Product) -> Result<Request, Failure> {
     let bad = |m: String| Failure::new(Exit::Usage, format!("{}: {m}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let owned = path.to_path_buf();
+    let data = crate::sys::within(super::store::OP_LIMIT, "licence file", move || {
+        let real = std::fs::canonicalize(&owned)?;
+        crate::sys::read_regular(&real, LICENCE_FILE_MAX)
+    })
+    .and_then(|r| r)
+    .map_err(|e| match crate::sys::NotReadable::of(&e) {
+        Some(n) => bad(n.why.clone()),
+        None => bad(e.to_string()),
+    })?;
+    let text = String::from_utf8(data).map_err(|_| bad("not UTF-8 text".into()))?;
     let f: LicenceFile =
         toml::from_str(&text).map_err(|e| bad(e.to_string().trim().to_string()))?;
     if let Some(p) = &f.product

@@ -31,8 +31,36 @@ pub(crate) const TRIAL_WARN_DAYS: i64 = 7;
 
 /// Longest a monitor waits for its start-up licence check: longer than a store operation may
 /// take ([`store::OP_LIMIT`]), so a slow store reports its own, more precise error first.
-pub(crate) const CHECK_LIMIT: std::time::Duration =
+pub const CHECK_LIMIT: std::time::Duration =
     std::time::Duration::from_secs(store::OP_LIMIT.as_secs() + 5);
+
+/// [`check_monitor`] on a thread of its own, answered within [`CHECK_LIMIT`] whatever the file
+/// system does (a hung NFS or FUSE server under the store or `/etc`): `--once` runs it so.
+pub fn check_monitor_within(
+    paths: &Paths,
+    applet: &'static str,
+    today: NaiveDate,
+) -> Result<Grant, Refusal> {
+    let paths = paths.clone();
+    crate::sys::within(CHECK_LIMIT, "licence check", move || {
+        check_monitor(&paths, applet, today)
+    })
+    .unwrap_or_else(|e| {
+        Err(if e.kind() == std::io::ErrorKind::TimedOut {
+            check_timed_out()
+        } else {
+            Refusal::Unreadable(format!("cannot start the licence check: {e}"))
+        })
+    })
+}
+
+/// The refusal (54) for a licence check that did not end within [`CHECK_LIMIT`].
+pub fn check_timed_out() -> Refusal {
+    Refusal::Unreadable(format!(
+        "the licence check did not end within {} s",
+        CHECK_LIMIT.as_secs()
+    ))
+}
 
 /// A licence that lets a monitor run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,14 +183,19 @@ pub fn check_monitor(paths: &Paths, applet: &str, today: NaiveDate) -> Result<Gr
         .iter()
         .filter(|p| p.unlocks(applet))
         .collect();
-    let store = Store::new(paths);
-    if products.is_empty() || !store.dir().exists() {
+    if products.is_empty() {
         return Err(Refusal::NotRegistered);
     }
-    let me = Identity::detect(paths).map_err(|e| Refusal::Unreadable(e.to_string()))?;
+    // Everything that touches the store's file system is in the bounded read (a missing
+    // directory is an empty store).
+    let store = Store::new(paths);
     let files = store
         .read_all()
         .map_err(|e| Refusal::Unreadable(e.to_string()))?;
+    if files.is_empty() {
+        return Err(Refusal::NotRegistered);
+    }
+    let me = Identity::detect(paths).map_err(|e| Refusal::Unreadable(e.to_string()))?;
     let mine = store.file_of(&me);
     let Some(own) = files.iter().find(|f| f.path == mine) else {
         return Err(Refusal::NotRegistered);
@@ -233,7 +266,8 @@ mod tests {
     }
 
     /// A sandbox server: root with etc/hostname and etc/machine-id; `lic` (if given) becomes
-    /// its licence directory via a symlink, so two servers can share one store.
+    /// its `var/lib` via a symlink, so two servers can share one store (a link at the licence
+    /// directory itself would be refused for writing).
     fn server(host: &str, mid: &str, lic: Option<&std::path::Path>) -> (tempfile::TempDir, Paths) {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(t.path().join("etc")).unwrap();
@@ -241,8 +275,15 @@ mod tests {
         std::fs::write(t.path().join("etc/machine-id"), format!("{mid}\n")).unwrap();
         let p = Paths::with_root(t.path());
         if let Some(l) = lic {
-            std::fs::create_dir_all(p.license_dir().parent().unwrap()).unwrap();
-            std::os::unix::fs::symlink(l, p.license_dir()).unwrap();
+            let lib = p
+                .license_dir()
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_path_buf();
+            std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(l, lib).unwrap();
         }
         (t, p)
     }

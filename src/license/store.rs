@@ -289,6 +289,7 @@ impl Store {
     }
 
     /// The directory.
+    #[cfg(test)]
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }

@@ -97,11 +97,7 @@ pub(crate) fn control_main(
     let status = match registry.status(id) {
         Ok(s) => s,
         Err(e) => {
-            alerter.emit(&Alert::new(
-                module,
-                Event::SystemError,
-                &[&"flock", &sys::errno_of(&e)],
-            ));
+            system_error(module, alerter, "flock", &e);
             return Exit::System;
         }
     };

@@ -56,7 +56,7 @@ pub(crate) const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Clients served at once; one more is told the monitor is busy (`-stop` then falls back to
 /// SIGTERM).
-pub(crate) const MAX_CLIENTS: usize = 8;
+pub const MAX_CLIENTS: usize = 8;
 
 /// How long a client served without a thread of its own (none could be started), or told the
 /// monitor is busy, may hold the socket thread.

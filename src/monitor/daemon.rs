@@ -10,7 +10,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use super::control::{ControlCmd, ControlServer};
-use super::engine::{LoopConfig, LoopEnd, LoopEvent, Msg, STOP_ACK, run_loop};
+use super::engine::{
+    CONTINUE_ACK, LoopConfig, LoopEnd, LoopEvent, Msg, PAUSE_ACK, STOP_ACK, run_loop,
+};
 use super::registry::{self, AcquireError, Entry, Registry};
 use super::report::{FaultLog, failure_text, phases_text, refusal_alert};
 use crate::alert::{Alert, Alerter, Event, Module, us_date};
@@ -98,11 +100,7 @@ impl ClaimError {
         match self {
             Self::Registry(e) => e.report(module, alerter, id),
             Self::Signals { op, source } => {
-                alerter.emit(&Alert::new(
-                    module,
-                    Event::SystemError,
-                    &[&op, &sys::errno_of(&source)],
-                ));
+                system_error(module, alerter, op, &source);
                 Exit::System
             }
         }
@@ -128,45 +126,50 @@ impl AcquireError {
     }
 }
 
-/// Event 42 for a failed system call `op`. A write refused because its path is unsafe (see
-/// [`sys::SafeDir`]) names the path in place of the call, and says why on stderr.
+/// Event 42 for a failed system call `op`, with its errno. A file or directory the product
+/// refused (an unsafe path to write, see [`sys::SafeDir`], or a file that is not a small regular
+/// file, see [`sys::read_regular`]) names the path in place of the call, and says why on stderr.
 pub(crate) fn system_error(module: Module, alerter: &Alerter, op: &str, e: &std::io::Error) {
-    if let Some(u) = sys::UnsafePath::of(e) {
-        crate::errln!("{}: {u}", module.applet());
+    let refused = sys::UnsafePath::of(e)
+        .map(|u| (u.path.as_path(), u.to_string()))
+        .or_else(|| sys::NotReadable::of(e).map(|n| (n.path.as_path(), n.to_string())));
+    let errno = sys::errno_of(e);
+    if let Some((path, why)) = refused {
+        crate::errln!("{}: {why}", module.applet());
         alerter.emit(&Alert::new(
             module,
             Event::SystemError,
-            &[&u.path.display(), &sys::UNSAFE_ERRNO],
+            &[&path.display(), &errno],
         ));
     } else {
-        alerter.emit(&Alert::new(
-            module,
-            Event::SystemError,
-            &[&op, &sys::errno_of(e)],
-        ));
+        alerter.emit(&Alert::new(module, Event::SystemError, &[&op, &errno]));
     }
 }
 
 /// How the start-up licence check ended.
 enum Gate {
-    /// A licence grants: monitor.
-    Open,
+    /// A licence grants: monitor, paused when a `-pause` was taken meanwhile.
+    Open {
+        /// Start paused.
+        paused: bool,
+    },
     /// Refused (the event is out): exit with this status.
     Refused(Exit),
     /// A stop (`-stop`, SIGTERM) came first: end as stopped.
     Stopped,
 }
 
-/// Runs the licence check on a thread of its own while answering stops: a licence store that
-/// is slow (a stuck lock holder, a hung NFS server) never keeps a monitor from honouring
-/// `-stop` or SIGTERM. Other control commands that arrive meanwhile are handed back to the loop
-/// in their order. A check that does not end within [`license::CHECK_LIMIT`] is a failed check
-/// (54).
+/// Runs the licence check on a thread of its own while answering control commands at once: a
+/// licence store that is slow (a stuck lock holder, a hung NFS server) never keeps a monitor
+/// from honouring `-stop` or SIGTERM, nor a `-pause`/`-continue` client waiting for its
+/// acknowledgement (it gives up after 5 s). `-pause` and `-continue` set `paused`, the state the
+/// loop starts in, and are acknowledged as the loop would; `-disp`'s status says the monitor is
+/// starting. A check that does not end within [`license::CHECK_LIMIT`] is a failed check (54).
 fn checked_licence(
     module: Module,
     paths: &Paths,
-    tx: &Sender<Msg>,
-    rx: &Receiver<Msg>,
+    (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
+    paused: &mut bool,
 ) -> Option<Result<Grant, Refusal>> {
     let today = chrono::Local::now().date_naive();
     let (worker_paths, applet, worker_tx) = (paths.clone(), module.applet(), tx.clone());
@@ -182,30 +185,34 @@ fn checked_licence(
         ))));
     }
     let deadline = Instant::now() + license::CHECK_LIMIT;
-    let mut later = Vec::new();
-    let result = loop {
-        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(Msg::LicenceChecked(r)) => break r,
+    loop {
+        let answer = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Msg::LicenceChecked(r)) => return Some(r),
             Ok(Msg::Control(ControlCmd::Stop, reply)) => {
                 let _ = reply.send(STOP_ACK.into());
                 return None;
             }
-            Ok(m @ Msg::Control(..)) => later.push(m),
-            Ok(Msg::ProbeDone(..)) => {}
-            Err(RecvTimeoutError::Timeout) => {
-                break Err(Refusal::Unreadable(format!(
-                    "the licence check did not end within {} s",
-                    license::CHECK_LIMIT.as_secs()
-                )));
+            Ok(Msg::Control(ControlCmd::Pause, reply)) => {
+                *paused = true;
+                (reply, PAUSE_ACK.to_owned())
             }
+            Ok(Msg::Control(ControlCmd::Continue, reply)) => {
+                *paused = false;
+                (reply, CONTINUE_ACK.to_owned())
+            }
+            Ok(Msg::Control(ControlCmd::Status, reply)) => {
+                let state = if *paused { "paused" } else { "monitoring" };
+                (
+                    reply,
+                    format!("ok state=starting (licence check), then {state}"),
+                )
+            }
+            Ok(Msg::ProbeDone(..)) => continue,
+            Err(RecvTimeoutError::Timeout) => return Some(Err(license::check_timed_out())),
             Err(RecvTimeoutError::Disconnected) => unreachable!("the monitor holds a sender"),
-        }
-    };
-    later.extend(rx.try_iter());
-    for m in later {
-        let _ = tx.send(m);
+        };
+        let _ = answer.0.send(answer.1);
     }
-    Some(result)
 }
 
 /// The monitor-side licence check: 52 (and a warning when ≤ 7 days are left) for a trial in
@@ -217,11 +224,12 @@ fn license_gate(
     log: &FaultLog,
     (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
 ) -> Gate {
-    let Some(checked) = checked_licence(module, paths, tx, rx) else {
+    let mut paused = false;
+    let Some(checked) = checked_licence(module, paths, (tx, rx), &mut paused) else {
         return Gate::Stopped;
     };
     match checked {
-        Ok(Grant::Product { .. }) => Gate::Open,
+        Ok(Grant::Product { .. }) => Gate::Open { paused },
         Ok(Grant::Trial { until, days_left }) => {
             alerter.emit(&Alert::new(module, Event::TrialPeriod, &[&us_date(until)]));
             if days_left <= 7 {
@@ -230,9 +238,9 @@ fn license_gate(
                     us_date(until)
                 );
                 crate::errln!("{}: {msg}", module.applet());
-                log.write(&msg);
+                log.write(alerter, &msg);
             }
-            Gate::Open
+            Gate::Open { paused }
         }
         Err(r) => {
             if let Refusal::Unreadable(why) = &r {
@@ -290,6 +298,10 @@ pub(crate) fn stop_on_signals(tx: Sender<Msg>, spawn: SpawnThread) -> Result<(),
     })
 }
 
+/// A monitor's life once it holds its ID: control socket, licence gate, the loop. However it
+/// ends — on a fault, a stop, a refused licence or a failed set-up — its last alerts are
+/// delivered (within their bounds) before the control socket goes and the ID is released, so
+/// whoever sees the ID free sees the monitor's last word.
 pub(crate) fn run_monitor(
     module: Module,
     paths: &Paths,
@@ -299,35 +311,65 @@ pub(crate) fn run_monitor(
     probe: &Arc<dyn Probe>,
     claim: Claim,
 ) -> Exit {
-    let log = FaultLog {
-        path: paths.log_dir().join(format!("fault-{}.log", module.name())),
-        id: id.to_owned(),
-    };
     let Claim {
         registry,
         held,
         tx,
         rx,
     } = claim;
+    let mut server = None;
+    let code = watch(
+        (module, paths, alerter, id, m, probe),
+        &registry,
+        &held,
+        (&tx, &rx),
+        &mut server,
+    );
+    alerter.finish();
+    drop(server);
+    drop(held);
+    code
+}
+
+/// [`run_monitor`] up to the release of the ID; the control server is left in `server`.
+fn watch(
+    (module, paths, alerter, id, m, probe): (
+        Module,
+        &Paths,
+        &Alerter,
+        &str,
+        &MonitorArgs,
+        &Arc<dyn Probe>,
+    ),
+    registry: &Registry,
+    held: &registry::Held,
+    (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
+    server: &mut Option<ControlServer>,
+) -> Exit {
+    let log = FaultLog {
+        path: paths.log_dir().join(format!("fault-{}.log", module.name())),
+        id: id.to_owned(),
+    };
     if let Some(intent) = held.stop_intent() {
         // `-stop` came while this process was launching, before it held the ID: end as
         // stopped, without a probe, a licence check or a control socket.
-        log.write(&format!(
-            "stopped on request: -stop was issued at {} while this monitor was starting",
-            intent.issued
-        ));
+        log.write(
+            alerter,
+            &format!(
+                "stopped on request: -stop was issued at {} while this monitor was starting",
+                intent.issued
+            ),
+        );
         alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
-        alerter.finish(crate::alert::FINISH_LIMIT);
-        drop(held);
         return Exit::Ok;
     }
-    let server = match ControlServer::start(&registry.socket_path(id), tx.clone()) {
-        Ok(s) => s,
+    match ControlServer::start(&registry.socket_path(id), tx.clone()) {
+        Ok(s) => *server = Some(s),
         Err(e) => {
             system_error(module, alerter, "bind", &e);
             return Exit::System;
         }
-    };
+    }
     // A log the product may not write (an unsafe directory, a planted link) is said once, here;
     // the monitor still runs, with its alerts on syslog and the console.
     for l in [paths.alert_log(), log.path.clone()] {
@@ -335,15 +377,16 @@ pub(crate) fn run_monitor(
             system_error(module, alerter, "open", &e);
         }
     }
-    match license_gate(module, paths, alerter, &log, (&tx, &rx)) {
-        Gate::Open => {}
+    let start_paused = match license_gate(module, paths, alerter, &log, (tx, rx)) {
+        Gate::Open { paused } => paused,
         Gate::Refused(code) => return code,
+        // It never started watching: 3 alone, no 1 (see the README).
         Gate::Stopped => {
-            log.write("stopped on request during the licence check");
+            log.write(alerter, "stopped on request during the licence check");
             alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
             return Exit::Ok;
         }
-    }
+    };
     let mut entry = Entry::for_self(module, id, &m.target);
     entry.running = true;
     if let Err(e) = held.publish(&entry) {
@@ -354,14 +397,23 @@ pub(crate) fn run_monitor(
         interval: Duration::from_secs(u64::from(m.interval)),
         retries: m.retries,
         timeout: Duration::from_secs(u64::from(m.timeout)),
+        start_paused,
     };
-    log.write(&format!(
-        "start target={:?} interval={}s retries={} timeout={}s",
-        m.target, m.interval, m.retries, m.timeout
-    ));
+    log.write(
+        alerter,
+        &format!(
+            "start target={:?} interval={}s retries={} timeout={}s",
+            m.target, m.interval, m.retries, m.timeout
+        ),
+    );
     alerter.emit(&Alert::plain(module, Event::Started));
+    if start_paused {
+        // A -pause taken while starting: said now, after 1, as the loop would have said it.
+        log.write(alerter, "paused");
+        alerter.emit(&Alert::plain(module, Event::Paused));
+    }
     let target = probe.target().to_owned();
-    let end = run_loop(probe, cfg, &tx, &rx, &mut |ev| match ev {
+    let end = run_loop(probe, cfg, tx, rx, &mut |ev| match ev {
         LoopEvent::ProbeStarted(_) => {}
         LoopEvent::ProbeOk { report, first } => {
             if first {
@@ -374,40 +426,38 @@ pub(crate) fn run_monitor(
             );
         }
         LoopEvent::ProbeFailed { failure, k, c } => {
-            log.write(&format!("probe failed {k}/{c} {}", failure_text(failure)));
+            log.write(
+                alerter,
+                &format!("probe failed {k}/{c} {}", failure_text(failure)),
+            );
         }
         LoopEvent::Paused => {
-            log.write("paused");
+            log.write(alerter, "paused");
             alerter.emit(&Alert::plain(module, Event::Paused));
         }
         LoopEvent::Resumed => {
-            log.write("resumed");
+            log.write(alerter, "resumed");
             alerter.emit(&Alert::plain(module, Event::Resumed));
         }
     });
-    let code = match end {
+    match end {
         LoopEnd::Stopped => {
-            log.write("stopped on request");
+            log.write(alerter, "stopped on request");
             alerter.emit(&Alert::new(module, Event::Stopping, &[&target]));
             Exit::Ok
         }
         LoopEnd::Fault(f) => {
-            log.write(&format!(
-                "fault: {} consecutive failures; terminating",
-                m.retries
-            ));
+            log.write(
+                alerter,
+                &format!("fault: {} consecutive failures; terminating", m.retries),
+            );
             for a in &f.alerts {
                 alerter.emit(a);
             }
             alerter.emit(&Alert::plain(module, Event::Terminate));
             Exit::Fault
         }
-    };
-    // The last alerts (3, or the fault's and 6) are delivered before the ID is released.
-    alerter.finish(crate::alert::FINISH_LIMIT);
-    drop(server);
-    drop(held);
-    code
+    }
 }
 
 #[cfg(test)]

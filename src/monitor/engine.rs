@@ -37,6 +37,9 @@ pub(crate) struct LoopConfig {
     pub retries: u32,
     /// Deadline of one probe (`-r`).
     pub timeout: Duration,
+    /// Start paused: a `-pause` was taken while the monitor was starting (it waits for
+    /// `-continue` before its first probe).
+    pub start_paused: bool,
 }
 
 /// Grace after the deadline for a probe to report its own (more precise) timeout before the
@@ -143,6 +146,10 @@ fn cut_failure(probe: &dyn Probe, timeout: Duration, ctx: &ProbeCtx) -> ProbeFai
 
 /// The acknowledgement of `-stop`.
 pub(crate) const STOP_ACK: &str = "ok stopping";
+/// The acknowledgement of `-pause`.
+pub(crate) const PAUSE_ACK: &str = "ok paused";
+/// The acknowledgement of `-continue`.
+pub(crate) const CONTINUE_ACK: &str = "ok monitoring";
 
 /// The loop's own state, changed only by probe results and control commands.
 struct LoopState {
@@ -168,16 +175,16 @@ impl LoopState {
             ControlCmd::Stop => (STOP_ACK.into(), Transition::Stop),
             ControlCmd::Pause if !self.paused => {
                 self.paused = true;
-                ("ok paused".into(), Transition::Paused)
+                (PAUSE_ACK.into(), Transition::Paused)
             }
-            ControlCmd::Pause => ("ok paused".into(), Transition::Nothing),
+            ControlCmd::Pause => (PAUSE_ACK.into(), Transition::Nothing),
             ControlCmd::Continue if self.paused => {
                 // Failures before the maintenance window do not carry over into it.
                 self.paused = false;
                 self.k = 0;
-                ("ok monitoring".into(), Transition::Resumed)
+                (CONTINUE_ACK.into(), Transition::Resumed)
             }
-            ControlCmd::Continue => ("ok monitoring".into(), Transition::Nothing),
+            ControlCmd::Continue => (CONTINUE_ACK.into(), Transition::Nothing),
             ControlCmd::Status => {
                 let state = if self.paused { "paused" } else { "monitoring" };
                 (
@@ -222,7 +229,7 @@ pub(crate) fn run_loop(
     let mut st = LoopState {
         k: 0,
         c: cfg.retries,
-        paused: false,
+        paused: cfg.start_paused,
         seq: 0,
         last: String::from("none yet"),
     };

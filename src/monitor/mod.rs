@@ -13,7 +13,7 @@
 //! The applets' front end (command line, help, usage events) is in `applets/monitor.rs`.
 
 pub(crate) mod client;
-pub(crate) mod control;
+pub mod control;
 pub(crate) mod daemon;
 pub(crate) mod engine;
 pub(crate) mod once;

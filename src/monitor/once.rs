@@ -92,7 +92,8 @@ fn run_once(probe: &Arc<dyn Probe>, m: &MonitorArgs) -> PluginStatus {
     status
 }
 
-/// `--once` with its licence check: a refused licence is UNKNOWN, told on stdout.
+/// `--once` with its licence check (bounded by [`license::CHECK_LIMIT`]): a refused licence, or
+/// a check that did not end in time, is UNKNOWN, told on stdout.
 pub(crate) fn main(
     module: crate::alert::Module,
     paths: &Paths,
@@ -101,7 +102,7 @@ pub(crate) fn main(
     output: OnceOutput,
 ) -> PluginStatus {
     let today = chrono::Local::now().date_naive();
-    if let Err(r) = license::check_monitor(paths, module.applet(), today) {
+    if let Err(r) = license::check_monitor_within(paths, module.applet(), today) {
         let why = match &r {
             Refusal::Unreadable(why) => Some(why.as_str()),
             _ => None,

@@ -63,7 +63,7 @@ use crate::sys;
 
 /// What a live monitor records about itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Entry {
+pub struct Entry {
     /// Monitor process id.
     pub pid: u32,
     /// Its start time in clock ticks since boot (/proc/PID/stat field 22).
@@ -166,7 +166,7 @@ pub(crate) struct Deleted {
 
 /// The state of an ID in the registry.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Liveness {
+pub enum Liveness {
     /// A live monitor holds the ID (its entry, if readable).
     Alive(Option<Entry>),
     /// Files are left from a monitor that is gone.
@@ -375,7 +375,7 @@ impl Registry {
     }
 
     /// The state of `id`.
-    pub(crate) fn status(&self, id: &str) -> io::Result<Liveness> {
+    pub fn status(&self, id: &str) -> io::Result<Liveness> {
         let dir = self.entry_dir(id);
         let lock_path = dir.join(LOCK);
         for _ in 0..100 {

@@ -5,31 +5,27 @@
 
 use std::fmt::Write as _;
 
-use crate::alert::{Alert, Event, Module, us_date};
+use crate::alert::{Alert, Alerter, Event, Module, us_date};
 use crate::license::Refusal;
 use crate::probe::ProbeFailure;
-use crate::sys;
 
-/// Appends fault-log lines for one monitor (`<log>/fault-<module>.log`).
+/// Appends fault-log lines for one monitor (`<log>/fault-<module>.log`). The lines are
+/// stamped here and written by the alert sink thread ([`Alerter::append`]), in order with the
+/// monitor's alerts, so the log's lock wait never holds up the monitor loop.
 pub(crate) struct FaultLog {
     pub(crate) path: std::path::PathBuf,
     pub(crate) id: String,
 }
 
 impl FaultLog {
-    pub(crate) fn write(&self, what: &str) {
+    pub(crate) fn write(&self, to: &Alerter, what: &str) {
         let line = format!(
             "{} id={} pid={} {what}\n",
             chrono::Local::now().format("%Y-%m-%dT%H:%M:%S%.3f%:z"),
             self.id,
             std::process::id()
         );
-        if let Err(e) = sys::append_line(&self.path, line.as_bytes()) {
-            crate::errln!(
-                "clp-fsmon: cannot write fault log {}: {e}",
-                self.path.display()
-            );
-        }
+        to.append(&self.path, line);
         tracing::info!("{}", what);
     }
 }

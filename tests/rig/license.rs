@@ -127,20 +127,35 @@ pub fn applet_link(root: &Path, applet: &str) -> PathBuf {
 }
 
 /// Gives `root` a server identity: `etc/hostname` and `etc/machine-id`. With `shared`, the
-/// root's licence directory becomes a symlink to it, so several roots act as servers of one
-/// cluster sharing one store (two roots with the same host name and different machine ids are a
-/// clone). Call before anything is registered under `root`.
+/// root's `var/lib` becomes a symlink to it, so several roots act as servers of one cluster
+/// sharing one store, [`shared_store`] (two roots with the same host name and different machine
+/// ids are a clone). The link is above the product's own directories, as a cluster's shared
+/// disk mounted elsewhere would be: a link at the licence directory itself is refused. Call
+/// before anything is registered under `root`.
 pub fn server(root: &Path, host: &str, machine_id: &str, shared: Option<&Path>) {
     let etc = root.join("etc");
     std::fs::create_dir_all(&etc).unwrap();
     std::fs::write(etc.join("hostname"), format!("{host}\n")).unwrap();
     std::fs::write(etc.join("machine-id"), format!("{machine_id}\n")).unwrap();
     if let Some(dir) = shared {
-        std::fs::create_dir_all(dir).unwrap();
-        let lic = root.join("var/lib/clp-fsmon/licenses");
-        std::fs::create_dir_all(lic.parent().unwrap()).unwrap();
-        std::os::unix::fs::symlink(dir, &lic).unwrap();
+        share(root, dir);
     }
+}
+
+/// Makes `root`'s `var/lib` a symlink to `shared` (see [`server`]), replacing what was there.
+pub fn share(root: &Path, shared: &Path) {
+    std::fs::create_dir_all(shared).unwrap();
+    let lib = root.join("var/lib");
+    if std::fs::symlink_metadata(&lib).is_ok() {
+        std::fs::remove_dir_all(&lib).unwrap();
+    }
+    std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(shared, &lib).unwrap();
+}
+
+/// The licence directory of the servers sharing `shared` (see [`server`]).
+pub fn shared_store(shared: &Path) -> PathBuf {
+    shared.join("clp-fsmon/licenses")
 }
 
 /// The licence directory of `root`.

@@ -63,6 +63,7 @@ fn cfg(interval: u64, retries: u32, timeout: u64) -> LoopConfig {
         interval: ms(interval),
         retries,
         timeout: ms(timeout),
+        start_paused: false,
     }
 }
 
@@ -192,6 +193,25 @@ fn pause_suspends_probing_and_continue_resumes_at_once() {
         matches!(evs.get(resumed_at + 1), Some(Ev::Started(..))),
         "{evs:?}"
     );
+}
+
+#[test]
+fn a_loop_started_paused_waits_for_continue() {
+    let mut c = cfg(50, 1, 1000);
+    c.start_paused = true;
+    let (tx, h) = spawn("ok", c);
+    thread::sleep(ms(300));
+    let status = control(&tx, ControlCmd::Status);
+    assert!(status.contains("state=paused"), "{status}");
+    assert!(status.contains("probes=0"), "{status}");
+    // already paused: acknowledged, no event
+    assert_eq!(control(&tx, ControlCmd::Pause), "ok paused");
+    assert_eq!(control(&tx, ControlCmd::Continue), "ok monitoring");
+    thread::sleep(ms(50));
+    assert_eq!(control(&tx, ControlCmd::Stop), "ok stopping");
+    let (_, evs, _) = h.join().unwrap();
+    assert_eq!(evs.first(), Some(&Ev::Resumed), "{evs:?}");
+    assert!(matches!(evs.get(1), Some(Ev::Started(1, _))), "{evs:?}");
 }
 
 #[test]
