@@ -9,8 +9,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::control::{self, ControlCmd};
+use super::control;
 use super::daemon::system_error;
+use super::engine::ControlCmd;
 use super::registry::{DeleteError, Deleted, Entry, Liveness, Registry, StopRecord};
 use crate::alert::{Alert, Alerter, Event, Module};
 use crate::cli::Command;

@@ -13,43 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::time::Duration;
 
-use super::engine::Msg;
+use super::engine::{ControlCmd, Msg};
 use crate::sys;
-
-/// A command sent over the control channel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ControlCmd {
-    /// End the monitor (event 3).
-    Stop,
-    /// Suspend probing (event 7).
-    Pause,
-    /// Resume probing (event 8).
-    Continue,
-    /// Report state.
-    Status,
-}
-
-impl ControlCmd {
-    /// The wire word.
-    pub(crate) fn word(self) -> &'static str {
-        match self {
-            Self::Stop => "stop",
-            Self::Pause => "pause",
-            Self::Continue => "continue",
-            Self::Status => "status",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s.trim() {
-            "stop" => Self::Stop,
-            "pause" => Self::Pause,
-            "continue" => Self::Continue,
-            "status" => Self::Status,
-            _ => return None,
-        })
-    }
-}
 
 /// How long either side waits for the other on one exchange.
 pub(crate) const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use super::control::{ControlCmd, ControlServer};
+use super::control::ControlServer;
 use super::engine::{
-    CONTINUE_ACK, LoopConfig, LoopEnd, LoopEvent, Msg, PAUSE_ACK, STOP_ACK, run_loop,
+    CONTINUE_ACK, ControlCmd, LoopConfig, LoopEnd, LoopEvent, Msg, PAUSE_ACK, STOP_ACK, run_loop,
 };
 use super::registry::{self, AcquireError, Entry, Registry};
 use super::report::{FaultLog, failure_text, phases_text, refusal_alert};

@@ -13,9 +13,43 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use super::control::ControlCmd;
 use crate::license::{Grant, Refusal};
 use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
+
+/// A command to the loop, as the control channel (and the signal thread) hand it over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ControlCmd {
+    /// End the monitor (event 3).
+    Stop,
+    /// Suspend probing (event 7).
+    Pause,
+    /// Resume probing (event 8).
+    Continue,
+    /// Report state.
+    Status,
+}
+
+impl ControlCmd {
+    /// The wire word.
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Self::Stop => "stop",
+            Self::Pause => "pause",
+            Self::Continue => "continue",
+            Self::Status => "status",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim() {
+            "stop" => Self::Stop,
+            "pause" => Self::Pause,
+            "continue" => Self::Continue,
+            "status" => Self::Status,
+            _ => return None,
+        })
+    }
+}
 
 /// A message to the monitor loop.
 #[derive(Debug)]

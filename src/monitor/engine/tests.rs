@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::alert::Module;
-use crate::monitor::control::ControlCmd;
+
 use crate::probe::scripted::ScriptedProbe;
 
 #[derive(Debug, Clone, PartialEq)]
