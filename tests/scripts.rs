@@ -103,7 +103,12 @@ fn the_temporary_policy_rc_d_never_outlives_the_install() {
         }
         let st = wait_exit(&mut c, 10 * S).expect("the install did not end");
         assert!(!st.success(), "{how}: {st:?}");
-        assert!(!rc.exists(), "{how}: policy-rc.d left behind");
+        // The subshell that made it removes it in its own EXIT trap, an instant after the
+        // shell that ran it was ended.
+        assert!(
+            wait_until(5 * S, || !rc.exists()),
+            "{how}: policy-rc.d left behind"
+        );
         // Nothing of the fake install is left running.
         let _ = killpg(Pid::from_raw(c.id().cast_signed()), Signal::SIGKILL);
     }

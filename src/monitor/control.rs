@@ -172,10 +172,19 @@ pub(crate) fn send(path: &Path, cmd: ControlCmd, limit: Duration) -> io::Result<
     let mut s = connect_within(path, limit)?;
     s.set_read_timeout(Some(limit))?;
     s.set_write_timeout(Some(limit))?;
-    s.write_all(cmd.word().as_bytes())?;
-    s.write_all(b"\n")?;
+    // A monitor that cannot serve us (every client slot taken) answers at once and closes: our
+    // request may then meet a closed socket, but its answer is still there to read.
+    let sent = s
+        .write_all(cmd.word().as_bytes())
+        .and_then(|()| s.write_all(b"\n"));
     let mut reply = String::new();
-    BufReader::new(&s).take_line(&mut reply)?;
+    let read = BufReader::new(&s).take_line(&mut reply);
+    if let Err(e) = sent
+        && reply.trim().is_empty()
+    {
+        return Err(e);
+    }
+    read?;
     let reply = reply.trim_end().to_owned();
     if reply.is_empty() {
         return Err(io::Error::new(
