@@ -32,19 +32,33 @@ impl Product {
     }
 }
 
+/// A catalogue source that is refused: which one, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {why}")]
+pub struct CatalogError {
+    /// The source's name.
+    pub source_name: String,
+    /// What is wrong with it.
+    pub why: String,
+}
+
 /// Parses and checks catalogue sources (unique codes and numbers, versions in 1..=15).
-pub fn parse(sources: &[(&str, &str)]) -> Result<Vec<Product>, String> {
+pub fn parse(sources: &[(&str, &str)]) -> Result<Vec<Product>, CatalogError> {
     let mut out: Vec<Product> = Vec::new();
     for (name, text) in sources {
-        let p: Product = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+        let bad = |why: String| CatalogError {
+            source_name: (*name).to_owned(),
+            why,
+        };
+        let p: Product = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
         if !(1..=15).contains(&p.key_version) {
-            return Err(format!("{name}: key_version must be 1..=15"));
+            return Err(bad("key_version must be 1..=15".into()));
         }
         if p.code.is_empty() || !p.code.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(format!("{name}: code must be ASCII letters and digits"));
+            return Err(bad("code must be ASCII letters and digits".into()));
         }
         if out.iter().any(|q| q.code == p.code || q.number == p.number) {
-            return Err(format!("{name}: duplicate product code or number"));
+            return Err(bad("duplicate product code or number".into()));
         }
         out.push(p);
     }
