@@ -13,10 +13,10 @@
 //! (`target/tools/venv`), put there by `contrib/test.sh`; a test that needs it and finds it
 //! missing fails saying how to install it.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -105,25 +105,9 @@ impl Impacket {
     }
 
     fn wait_ready(&mut self, limit: Duration) {
-        let until = Instant::now() + limit;
         let addr: SocketAddr = ([127, 0, 0, 1], self.port).into();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                panic!(
-                    "smbserver.py exited ({st}) before listening:\n{}",
-                    self.log()
-                );
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < until,
-                "smbserver.py not listening on {} after {limit:?}:\n{}",
-                self.port,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        if let Err(why) = super::wait_listening(&mut self.child, addr, limit, "smbserver.py") {
+            panic!("{why}:\n{}", self.log());
         }
     }
 

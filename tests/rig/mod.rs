@@ -266,6 +266,29 @@ pub fn require_tool(prog: &str, package: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{prog} is not installed: apt-get install {package}"))
 }
 
+/// Waits until `addr` accepts TCP connections, at most `limit`. `Err` says why not: `child` (the
+/// server, called `what`) exited first, or the time ran out; the caller adds the server's log.
+pub fn wait_listening(
+    child: &mut Child,
+    addr: std::net::SocketAddr,
+    limit: Duration,
+    what: &str,
+) -> Result<(), String> {
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return Err(format!("{what} exited ({st}) before listening"));
+        }
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() >= until {
+            return Err(format!("{what} not listening on {addr} after {limit:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Polls `f` every 10 ms until it holds or `limit` passes.
 pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;

@@ -14,10 +14,10 @@
 //! [`USER`] (in the same private user database, each with its Samba password).
 
 use std::fmt::Write as _;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -391,22 +391,9 @@ impl Smbd {
     }
 
     fn wait_ready(&mut self, limit: Duration) {
-        let until = Instant::now() + limit;
         let addr: SocketAddr = (self.ip, self.port).into();
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                panic!("smbd exited ({st}) before listening:\n{}", self.log());
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < until,
-                "smbd not listening on {} after {limit:?}:\n{}",
-                self.port,
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        if let Err(why) = super::wait_listening(&mut self.child, addr, limit, "smbd") {
+            panic!("{why}:\n{}", self.log());
         }
     }
 
