@@ -18,6 +18,8 @@ pub(crate) fn target(a: &MonitorArgs) -> NfsTarget {
         nfs_port: a.nfs_port,
         nfs4: a.nfs4,
         udp: a.udp,
+        check: a.check,
+        canary: a.canary.clone(),
     }
 }
 

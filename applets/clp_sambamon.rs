@@ -53,6 +53,8 @@ pub(crate) fn target(a: &MonitorArgs) -> Result<SmbTarget, ConfigError> {
         share: a.target.clone(),
         address: a.address.clone(),
         logon,
+        check: a.check,
+        canary: a.canary.clone(),
     })
 }
 

@@ -219,7 +219,8 @@ fn probe_of(
     if paths.is_rerooted()
         && let Ok(script) = std::env::var(crate::probe::scripted::SCRIPT_ENV)
     {
-        let p = crate::probe::scripted::ScriptedProbe::parse(module, &m.target, &script)?;
+        let mut p = crate::probe::scripted::ScriptedProbe::parse(module, &m.target, &script)?;
+        p.check = m.check;
         return Ok(Arc::new(p));
     }
     #[cfg(not(feature = "test-probe"))]

@@ -181,6 +181,12 @@ fn arg(o: &'static options::Opt) -> Arg {
     let a = match o.value {
         Value::Switch => a.action(ArgAction::SetTrue),
         Value::Count => a.action(ArgAction::Count),
+        Value::Choice { words, .. } => a
+            .value_name(o.value_name)
+            .value_parser(clap::builder::PossibleValuesParser::new(words))
+            // The paragraph names the values; clap's own list breaks mandoc's paragraphs.
+            .hide_possible_values(true)
+            .action(ArgAction::Set),
         _ => a.value_name(o.value_name).action(ArgAction::Set),
     };
     let a = if o.field == options::Field::CredentialsFile {

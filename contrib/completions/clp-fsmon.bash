@@ -87,7 +87,7 @@ _clp_sambamon() {
 
     case "${cmd}" in
         clp_sambamon)
-            opts="-stop -pause -continue -disp -del -h -s -a -u -p -A -i -c -r -v -V --help --once --json --version"
+            opts="-stop -pause -continue -disp -del -h -s -a -u -p -A -i -c -r -v -V --help --check --canary --once --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -122,6 +122,14 @@ _clp_sambamon() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --check)
+                    COMPREPLY=($(compgen -W "connect read write" -- "${cur}"))
+                    return 0
+                    ;;
+                --canary)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -i)
@@ -177,7 +185,7 @@ _clp_nfsmon() {
 
     case "${cmd}" in
         clp_nfsmon)
-            opts="-stop -pause -continue -disp -del -h -d -a -n -i -c -r -v -V --help --nfs4 --udp --once --json --version"
+            opts="-stop -pause -continue -disp -del -h -d -a -n -i -c -r -v -V --help --nfs4 --udp --check --canary --once --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,6 +200,14 @@ _clp_nfsmon() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --check)
+                    COMPREPLY=($(compgen -W "connect read write" -- "${cur}"))
+                    return 0
+                    ;;
+                --canary)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

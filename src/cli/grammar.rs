@@ -20,6 +20,7 @@ use std::ffi::OsStr;
 use super::options::{self, Control, DEFAULT_STOP_WAIT, Field, HELP, MAX_VALUE, VERSION, Value};
 use crate::alert::Module;
 use crate::alert::check_text;
+use crate::probe::CheckLevel;
 
 /// What was asked of the applet.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,6 +90,10 @@ pub struct MonitorArgs {
     pub udp: bool,
     /// `-v` count.
     pub verbose: u8,
+    /// `--check`: how deep a probe goes.
+    pub check: CheckLevel,
+    /// The canary's name: `--canary NAME` (only with `--check write`), else `.clp-fsmon-<ID>`.
+    pub canary: String,
 }
 
 impl std::fmt::Debug for MonitorArgs {
@@ -107,6 +112,8 @@ impl std::fmt::Debug for MonitorArgs {
             .field("json", &self.json)
             .field("nfs4", &self.nfs4)
             .field("udp", &self.udp)
+            .field("check", &self.check)
+            .field("canary", &self.canary)
             .field("verbose", &self.verbose)
             .finish()
     }
@@ -134,6 +141,8 @@ impl MonitorArgs {
             nfs4: false,
             udp: false,
             verbose: 0,
+            check: CheckLevel::DEFAULT,
+            canary: String::new(),
         }
     }
 }
@@ -369,6 +378,21 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
             Field::Nfs4 => m.nfs4 = true,
             Field::Udp => m.udp = true,
             Field::Verbose => unreachable!("counted above"),
+            Field::Check => {
+                m.check = CheckLevel::parse(v).ok_or_else(|| {
+                    ArgError::Invalid(format!(
+                        "{flag} must be one of {}, not {v:?}",
+                        CheckLevel::WORDS.join(", ")
+                    ))
+                })?;
+            }
+            Field::Canary => {
+                let name = text(v)?;
+                if let Some(why) = crate::probe::canary_refusal(&name) {
+                    return Err(ArgError::Invalid(format!("{flag} {name:?} {why}")));
+                }
+                m.canary = name;
+            }
         }
     }
     for o in options::options(module) {
@@ -378,6 +402,21 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
         {
             return Err(ArgError::Invalid(format!("{} goes with {r}", o.word)));
         }
+    }
+    if m.canary.is_empty() {
+        m.canary = crate::probe::default_canary(&id);
+        if m.check == CheckLevel::Write
+            && let Some(why) = crate::probe::canary_refusal(&m.canary)
+        {
+            return Err(ArgError::Invalid(format!(
+                "the default canary name {why} for this ID: give --canary NAME"
+            )));
+        }
+    } else if m.check != CheckLevel::Write {
+        return Err(ArgError::Invalid(format!(
+            "--canary goes with --check {}",
+            CheckLevel::Write
+        )));
     }
     if m.target.is_empty() {
         return Err(ArgError::TargetMissing);
@@ -412,6 +451,44 @@ mod tests {
         let m = monitor(p(Module::Sambamon, "w1 -s share -u bob -p s3cr3tPW"));
         let d = format!("{m:?}");
         assert!(!d.contains("s3cr3tPW") && d.contains("<redacted>"), "{d}");
+    }
+
+    #[test]
+    fn check_levels_and_the_canary() {
+        let m = monitor(p(Module::Sambamon, "w1 -s share"));
+        assert_eq!(m.check, CheckLevel::Read, "read is the default");
+        assert_eq!(m.canary, ".clp-fsmon-w1");
+        let m = monitor(p(Module::Nfsmon, "w1 -d /x --check connect"));
+        assert_eq!(m.check, CheckLevel::Connect);
+        let m = monitor(p(
+            Module::Nfsmon,
+            "w1 -d /x --check write --canary probe.tmp",
+        ));
+        assert_eq!(
+            (m.check, m.canary.as_str()),
+            (CheckLevel::Write, "probe.tmp")
+        );
+        for bad in [
+            "w1 -s s --check deep",
+            "w1 -s s --check Read",
+            "w1 -s s --canary x",
+            "w1 -s s --check read --canary x",
+            "w1 -s s --check write --canary ..",
+            "w1 -s s --check write --canary a/b",
+            "w1 -s s --check write --canary a\\b",
+        ] {
+            assert!(
+                matches!(p(Module::Sambamon, bad), Err(ArgError::Invalid(_))),
+                "{bad}"
+            );
+        }
+        // A 255-byte ID is valid, but its default canary name is not one name of 255 bytes.
+        let long = format!("{} -s s --check write", "a".repeat(MAX_VALUE));
+        assert!(
+            matches!(p(Module::Sambamon, &long), Err(ArgError::Invalid(e)) if e.contains("--canary"))
+        );
+        let long = format!("{} -s s --check write --canary c", "a".repeat(MAX_VALUE));
+        assert_eq!(monitor(p(Module::Sambamon, &long)).canary, "c");
     }
 
     #[test]

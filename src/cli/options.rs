@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 
 use crate::alert::Module;
 use crate::exit::MONITOR_STATUSES;
+use crate::probe::CheckLevel;
 
 /// Longest ID and string value, in bytes (the longest a log line takes).
 pub(crate) use crate::alert::MAX_VALUE;
@@ -34,6 +35,13 @@ pub enum Value {
     Text,
     /// Up to [`MAX_VALUE`] bytes of anything, empty included: it never reaches a log.
     Secret,
+    /// One of a few words.
+    Choice {
+        /// The words.
+        words: &'static [&'static str],
+        /// When absent.
+        default: &'static str,
+    },
     /// A whole number from `lo` to `hi`.
     Number {
         /// Smallest.
@@ -105,6 +113,10 @@ pub enum Field {
     Udp,
     /// `-v`.
     Verbose,
+    /// `--check`.
+    Check,
+    /// `--canary`.
+    Canary,
 }
 
 /// One option of a monitor.
@@ -134,11 +146,17 @@ impl Opt {
     /// `help` with its placeholders filled in, and the range and default when it has them.
     pub(crate) fn help(&self) -> String {
         let mut h = fill(self.help);
-        if let Value::Number { lo, hi, default } = self.value {
-            let _ = match default {
-                Some(n) => write!(h, " ({lo}-{hi}, default {n})"),
-                None => write!(h, " ({lo}-{hi})"),
-            };
+        match self.value {
+            Value::Number { lo, hi, default } => {
+                let _ = match default {
+                    Some(n) => write!(h, " ({lo}-{hi}, default {n})"),
+                    None => write!(h, " ({lo}-{hi})"),
+                };
+            }
+            Value::Choice { words, default } => {
+                let _ = write!(h, " ({}; default {default})", words.join(", "));
+            }
+            _ => {}
         }
         h
     }
@@ -147,13 +165,18 @@ impl Opt {
     /// man page's option paragraphs end without a full stop, as clap writes them).
     pub fn doc(&self) -> String {
         let mut d = fill(self.doc.trim_end_matches('.'));
-        if let Value::Number {
-            lo,
-            hi,
-            default: Some(n),
-        } = self.value
-        {
-            let _ = write!(d, " ({lo}-{hi}) [default: {n}]");
+        match self.value {
+            Value::Number {
+                lo,
+                hi,
+                default: Some(n),
+            } => {
+                let _ = write!(d, " ({lo}-{hi}) [default: {n}]");
+            }
+            Value::Choice { default, .. } => {
+                let _ = write!(d, " [default: {default}]");
+            }
+            _ => {}
         }
         d
     }
@@ -307,6 +330,40 @@ parameter.",
         requires: None,
         help: "portmapper, MOUNT and NFS over UDP",
         doc: "Portmapper, MOUNT and NFS calls over UDP instead of TCP.",
+    },
+    Opt {
+        word: "--check",
+        value_name: "LEVEL",
+        value: Value::Choice {
+            words: &CheckLevel::WORDS,
+            default: CheckLevel::DEFAULT.name(),
+        },
+        applets: Applets::Both,
+        field: Field::Check,
+        required: false,
+        requires: None,
+        help: "how deep a probe goes: the session only, one file-system read, or a canary written",
+        doc: "How deep a probe goes. connect: the session and tree connect (SMB), or the \
+portmapper, MOUNT and NULL/GETATTR (NFS), which a server can answer from its caches while its \
+storage hangs. read: connect plus one operation that must reach the exported file system (SMB: \
+the share root's file-system size; NFSv3: FSSTAT and a one-entry READDIR; NFSv4: the space \
+attributes and a one-entry READDIR in the COMPOUND). write: read plus a canary file (--canary) \
+created, written, flushed, read back and removed, which is what catches storage that is \
+read-only, full or no longer writable.",
+    },
+    Opt {
+        word: "--canary",
+        value_name: "NAME",
+        value: Value::Text,
+        applets: Applets::Both,
+        field: Field::Canary,
+        required: false,
+        requires: None,
+        help: "with --check write: the canary's name at the share's or export's root \
+(default .clp-fsmon-ID)",
+        doc: "With --check write: the canary file's name at the root of the share or export, \
+one name of at most 255 bytes [default: .clp-fsmon-ID]. A canary left by a probe cut at its \
+deadline is removed by the next probe; give each monitor of one share its own name.",
     },
     Opt {
         word: "-i",
@@ -615,7 +672,7 @@ mod tests {
         }
         assert!(usage(Module::Sambamon).starts_with(
             "usage: clp_sambamon ID -s SHARE [-a IP[:PORT]] [-u USER] [-p PASSWORD] [-A CREDFILE] \
-[-i INTERVAL] [-c RETRIES] [-r TIMEOUT] [--once [--json]] [-v]\n       clp_sambamon ID -stop [WAIT] \
+[--check LEVEL] [--canary NAME] [-i INTERVAL] [-c RETRIES] [-r TIMEOUT] [--once [--json]] [-v]\n       clp_sambamon ID -stop [WAIT] \
 | -pause | -continue | -disp | -del\n"
         ));
     }

@@ -402,8 +402,12 @@ fn watch(
     log.write(
         alerter,
         &format!(
-            "start target={:?} interval={}s retries={} timeout={}s",
-            m.target, m.interval, m.retries, m.timeout
+            "start target={:?} check={} interval={}s retries={} timeout={}s",
+            m.target,
+            probe.check(),
+            m.interval,
+            m.retries,
+            m.timeout
         ),
     );
     alerter.emit(&Alert::plain(module, Event::Started));
@@ -428,7 +432,11 @@ fn watch(
         LoopEvent::ProbeFailed { failure, k, c } => {
             log.write(
                 alerter,
-                &format!("probe failed {k}/{c} {}", failure_text(failure)),
+                &format!(
+                    "probe failed {k}/{c} {} check={}",
+                    failure_text(failure),
+                    probe.check()
+                ),
             );
         }
         LoopEvent::Paused => {

@@ -50,22 +50,23 @@ fn run_once(probe: &Arc<dyn Probe>, m: &MonitorArgs) -> PluginStatus {
     let r = probe_once(probe, timeout, 1, &tx, &rx, &mut |_, _| false)
         .expect("no control channel in --once");
     let applet = probe.module().applet();
+    let check = probe.check();
     let (status, line, json) = match &r {
         Ok(rep) => (
             PluginStatus::Ok,
             format!(
-                "{applet} OK - {} [{}] {} | time={:.6}s",
+                "{applet} OK - {} [{}] check={check} {} | time={:.6}s",
                 probe.target(),
                 rep.summary,
                 phases_text(&rep.phases),
                 ms(rep.total_micros) / 1000.0
             ),
-            serde_json::json!({"status": "OK", "target": probe.target(), "report": rep}),
+            serde_json::json!({"status": "OK", "target": probe.target(), "check": check, "report": rep}),
         ),
         Err(f) => (
             PluginStatus::Critical,
             format!(
-                "{applet} CRITICAL - {} {}: {} ({}) | time={:.6}s",
+                "{applet} CRITICAL - {} {}: {} ({}) check={check} | time={:.6}s",
                 probe.target(),
                 f.phase,
                 f.status,
@@ -79,6 +80,7 @@ fn run_once(probe: &Arc<dyn Probe>, m: &MonitorArgs) -> PluginStatus {
             serde_json::json!({
                 "status": "CRITICAL",
                 "target": probe.target(),
+                "check": check,
                 "failure": f,
                 "alerts": f.alerts.iter().map(|a| serde_json::json!({"id": a.event.id(), "text": a.text})).collect::<Vec<_>>(),
             }),

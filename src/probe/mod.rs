@@ -29,6 +29,81 @@ use crate::alert::{Alert, Module};
 #[cfg(test)]
 pub(crate) use attempt::PhaseClock;
 
+/// How deep a probe goes (`--check`): what it must reach before it says OK.
+///
+/// `connect` proves the server answers a session or a mount; `read` adds one operation that
+/// must reach the exported file system (a server answering from its caches passes `connect`
+/// while its storage hangs); `write` adds a canary file written, read back and removed, which
+/// is what catches read-only, full or no longer writable storage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckLevel {
+    /// Session and tree connect (SMB); portmapper, MOUNT and NULL/GETATTR (NFS).
+    Connect,
+    /// `connect` plus one operation that reaches the file system.
+    Read,
+    /// `read` plus a canary file created, written, flushed, read back and removed.
+    Write,
+}
+
+impl CheckLevel {
+    /// Every level, shallowest first.
+    pub const ALL: [Self; 3] = [Self::Connect, Self::Read, Self::Write];
+    /// Their words, as `--check` spells them, in the order of [`Self::ALL`].
+    pub const WORDS: [&'static str; 3] = ["connect", "read", "write"];
+    /// The level without `--check`.
+    pub const DEFAULT: Self = Self::Read;
+
+    /// The level's word (`connect`, `read`, `write`).
+    pub const fn name(self) -> &'static str {
+        Self::WORDS[self as usize]
+    }
+
+    /// The level `word` names.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.name() == word)
+    }
+
+    /// True when this level includes `other` (`write` includes `read` and `connect`).
+    pub fn reaches(self, other: Self) -> bool {
+        self as u8 >= other as u8
+    }
+}
+
+impl Default for CheckLevel {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl std::fmt::Display for CheckLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The canary's default name at the share's or export's root for monitor `id`
+/// (`--canary` overrides it): one name per monitor, so two monitors of one share never race
+/// on one file, and a leftover of a cut probe is found and removed by the next.
+pub fn default_canary(id: &str) -> String {
+    format!(".clp-fsmon-{id}")
+}
+
+/// Why `name` cannot be a canary's name, or `None` when it can: one path component at the root
+/// (no `/`, `\`, NUL or control character, not `.` or `..`), at most 255 bytes — what both SMB
+/// and NFS accept as one name, so the canary never lands outside the share's root.
+pub fn canary_refusal(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name == "." || name == ".." {
+        Some("must be a file name")
+    } else if name.len() > 255 {
+        Some("is longer than 255 bytes")
+    } else if name.contains(['/', '\\']) || name.chars().any(char::is_control) {
+        Some("must be one name, without a path separator or control character")
+    } else {
+        None
+    }
+}
+
 /// A point in time by which a probe must be done.
 #[derive(Clone, Copy, Debug)]
 pub struct Deadline(Instant);
@@ -164,6 +239,9 @@ pub trait Probe: Send + Sync {
 
     /// The watched resource as alerts name it (share name, directory).
     fn target(&self) -> &str;
+
+    /// How deep this probe goes (`--check`).
+    fn check(&self) -> CheckLevel;
 
     /// Runs one complete probe, returning by `ctx.deadline` (or soon after `ctx.cancel`).
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure>;

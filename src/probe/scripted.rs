@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::alert::{Alert, Event, Module};
 use crate::probe::attempt::{self, micros};
-use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
+use crate::probe::{CheckLevel, Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
 /// Environment variable holding the script.
 #[cfg_attr(not(feature = "test-probe"), allow(dead_code))] // read only by the test build
@@ -80,6 +80,8 @@ pub(crate) struct ScriptedProbe {
     target: String,
     source: Source,
     count: Mutex<u64>,
+    /// The level it reports (`--check`); a script decides the verdict, not the level.
+    pub(crate) check: CheckLevel,
 }
 
 impl ScriptedProbe {
@@ -102,6 +104,7 @@ impl ScriptedProbe {
             target: target.to_owned(),
             source,
             count: Mutex::new(0),
+            check: CheckLevel::DEFAULT,
         })
     }
 
@@ -163,6 +166,10 @@ impl Probe for ScriptedProbe {
 
     fn target(&self) -> &str {
         &self.target
+    }
+
+    fn check(&self) -> CheckLevel {
+        self.check
     }
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {

@@ -237,6 +237,9 @@ impl Probe for StuckAfterConnect {
     fn target(&self) -> &'static str {
         "share"
     }
+    fn check(&self) -> crate::probe::CheckLevel {
+        crate::probe::CheckLevel::Connect
+    }
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
         let mut clock = crate::probe::PhaseClock::for_ctx(ctx);
         clock.lap("connect");

@@ -36,7 +36,7 @@ use std::time::Duration;
 use crate::alert::Module;
 use crate::probe::attempt;
 use crate::probe::net::{Address, AddressError, Defaults, Host};
-use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
+use crate::probe::{CheckLevel, Probe, ProbeCtx, ProbeFailure, ProbeReport};
 use roads::alerts;
 use rpc::Proto;
 
@@ -110,6 +110,12 @@ pub struct NfsProbe {
     nfs4: bool,
     proto: Proto,
     road: Mutex<Road>,
+    check: CheckLevel,
+    #[expect(
+        dead_code,
+        reason = "the canary of --check write (issue 13) is not written yet"
+    )]
+    canary: String,
 }
 
 /// What an NFS probe watches and how it talks to the server: built by `clp_nfsmon`'s front end
@@ -126,6 +132,10 @@ pub struct NfsTarget {
     pub nfs4: bool,
     /// Portmapper, MOUNT and NFS over UDP.
     pub udp: bool,
+    /// How deep a probe goes (`--check`).
+    pub check: CheckLevel,
+    /// The canary's name at the export's root (`--check write`).
+    pub canary: String,
 }
 
 impl NfsProbe {
@@ -147,6 +157,8 @@ impl NfsProbe {
             nfs4: t.nfs4,
             proto: if t.udp { Proto::Udp } else { Proto::Tcp },
             road: Mutex::new(Road::Unknown),
+            check: t.check,
+            canary: t.canary.clone(),
         })
     }
 
@@ -173,6 +185,10 @@ impl Probe for NfsProbe {
 
     fn target(&self) -> &str {
         &self.target
+    }
+
+    fn check(&self) -> CheckLevel {
+        self.check
     }
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {

@@ -32,7 +32,7 @@ use std::time::Duration;
 use crate::alert::{Alert, Event, Module};
 use crate::probe::attempt::{self, Attempt};
 use crate::probe::net::{self, Address, AddressError, errno_name};
-use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
+use crate::probe::{CheckLevel, Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
 use credfile::CredError;
 use error::Error;
@@ -73,6 +73,12 @@ pub struct SambaProbe {
     share: String,
     endpoint: Address,
     identity: Identity,
+    check: CheckLevel,
+    #[expect(
+        dead_code,
+        reason = "the canary of --check write (issue 13) is not written yet"
+    )]
+    canary: String,
 }
 
 /// Splits `DOMAIN\user` (or `DOMAIN/user`).
@@ -93,6 +99,10 @@ pub struct SmbTarget {
     pub address: Option<String>,
     /// The logon.
     pub logon: Logon,
+    /// How deep a probe goes (`--check`).
+    pub check: CheckLevel,
+    /// The canary's name at the share's root (`--check write`).
+    pub canary: String,
 }
 
 /// How the probe logs on.
@@ -131,6 +141,8 @@ impl std::fmt::Debug for SmbTarget {
             .field("share", &self.share)
             .field("address", &self.address)
             .field("logon", &self.logon)
+            .field("check", &self.check)
+            .field("canary", &self.canary)
             .finish()
     }
 }
@@ -163,6 +175,8 @@ impl SambaProbe {
             share: share.to_owned(),
             endpoint,
             identity,
+            check: t.check,
+            canary: t.canary.clone(),
         })
     }
 
@@ -239,6 +253,10 @@ impl Probe for SambaProbe {
 
     fn target(&self) -> &str {
         &self.share
+    }
+
+    fn check(&self) -> CheckLevel {
+        self.check
     }
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
