@@ -12,7 +12,7 @@ use clp_fsmon::probe::nfs::rpc::{AuthSys, Proto, RpcClient};
 use clp_fsmon::probe::{Deadline, Probe, ProbeCtx, ProbeFailure, ProbeReport};
 use nix::sys::signal::Signal;
 
-use crate::rig::nfs::{NfsServer, available};
+use crate::rig::nfs::{Export, Flavor, NfsServer, available};
 
 fn margs(v: &[&str]) -> MonitorArgs {
     let mut all = vec!["nfs1".to_owned()];
@@ -298,6 +298,43 @@ fn nfsmon_v4_only_server_ok_with_nfs4_and_automatically() {
     assert_eq!(f.phase, "nfs4_compound");
     assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
     assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
+}
+
+/// Statuses are named, never printed as numbers: a krb5-only export refuses the probe's
+/// `AUTH_SYS` with `AUTH_TOOWEAK` at the first `NFSv3` call on the handle and with
+/// `NFS4ERR_WRONGSEC` at the `NFSv4` LOOKUP into the export; a `..` component is
+/// `NFS4ERR_BADNAME` (10041, which the issue saw as a bare number).
+#[test]
+fn nfsmon_statuses_are_named_krb5_only_export_and_bad_name() {
+    let krb5 = Export {
+        sec_type: "krb5",
+        ..Export::default()
+    };
+    let srv = NfsServer::start_export(Flavor::V3V4, krb5, "");
+    let f = fail(&probe(&srv, &[]), Duration::from_secs(5));
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("getattr", "AUTH_TOOWEAK (5)")
+    );
+    assert_eq!(
+        detail(&f),
+        "clp_nfsmon: RPC: Authentication error; why = Client credential too weak"
+    );
+    let f = fail(&probe(&srv, &["--nfs4"]), Duration::from_secs(5));
+    assert_eq!(f.phase, "nfs4_compound");
+    assert!(
+        f.status.starts_with("NFS4ERR_WRONGSEC (10016) at LOOKUP"),
+        "{}",
+        f.status
+    );
+    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_WRONGSEC");
+    let addr = srv.addr().to_string();
+    let p =
+        clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/tmp/../x", "-a", &addr, "--nfs4"]))
+            .unwrap();
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(f.status, "NFS4ERR_BADNAME (10041) at LOOKUP \"..\"");
+    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_BADNAME");
 }
 
 /// Waits until Ganesha has logged `want` (MNT, UMNT) requests; returns what it logged.

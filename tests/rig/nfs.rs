@@ -32,12 +32,49 @@ pub const LOG_REQUESTS: &str = "LOG { COMPONENTS { DISPATCH = DEBUG; } }\n";
 /// Which protocols the server offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
-    /// rpcbind + MOUNT v3 + `NFSv3` + `NFSv4`, TCP and UDP.
+    /// rpcbind + MOUNT v3 + `NFSv3` + `NFSv4` (Ganesha's minor versions: 4.0, 4.1, 4.2), TCP
+    /// and UDP.
     V3V4,
-    /// `NFSv4` over TCP only; no rpcbind, no MOUNT.
+    /// rpcbind + MOUNT v3 + `NFSv3` only, TCP and UDP: NFS answers version 4 with
+    /// `PROG_MISMATCH`.
+    V3Only,
+    /// `NFSv4` (4.0, 4.1 and 4.2) over TCP only; no rpcbind, no MOUNT.
     V4Only,
-    /// `NFSv4.1` and 4.2 only (v4.0 refused with `NFS4ERR_MINOR_VERS_MISMATCH`); no rpcbind.
+    /// `NFSv4` over TCP, minor version 0 only; no rpcbind.
+    V40Only,
+    /// `NFSv4` over TCP, minor version 1 only (4.0 and 4.2 refused with
+    /// `NFS4ERR_MINOR_VERS_MISMATCH`); no rpcbind.
     V41Only,
+    /// `NFSv4` over TCP, minor version 2 only; no rpcbind.
+    V42Only,
+}
+
+impl Flavor {
+    /// True when the server runs rpcbind, MOUNT and `NFSv3`.
+    pub fn v3(self) -> bool {
+        matches!(self, Self::V3V4 | Self::V3Only)
+    }
+}
+
+/// How the export is offered: the defaults are what every test but the matrix needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Export {
+    /// Ganesha's `Squash` (`No_Root_Squash`, `Root_Squash`).
+    pub squash: &'static str,
+    /// Ganesha's `SecType` (`sys`, `krb5`).
+    pub sec_type: &'static str,
+    /// The exported directory's permission bits.
+    pub mode: u32,
+}
+
+impl Default for Export {
+    fn default() -> Self {
+        Self {
+            squash: "No_Root_Squash",
+            sec_type: "sys",
+            mode: 0o755,
+        }
+    }
 }
 
 /// True when this process can build the rig (root, ganesha.nfsd, rpcbind, ip).
@@ -80,6 +117,7 @@ pub struct NfsServer {
     export: PathBuf,
     child: Option<Child>,
     flavor: Flavor,
+    exp: Export,
 }
 
 impl NfsServer {
@@ -100,6 +138,11 @@ impl NfsServer {
 
     /// Like [`NfsServer::start`], with `extra` appended to ganesha.conf (e.g. a `LOG` block).
     pub fn start_with(flavor: Flavor, extra: &str) -> Self {
+        Self::start_export(flavor, Export::default(), extra)
+    }
+
+    /// Like [`NfsServer::start_with`], with the export offered as `exp` says.
+    pub fn start_export(flavor: Flavor, exp: Export, extra: &str) -> Self {
         let super::TestHost {
             ns,
             host_if,
@@ -115,6 +158,10 @@ impl NfsServer {
         let export = dir.path().join("export");
         fs::create_dir(&export).unwrap();
         fs::write(export.join("hello"), "hello\n").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&export, fs::Permissions::from_mode(exp.mode)).unwrap();
+        }
         fs::create_dir(dir.path().join("recovery")).unwrap();
 
         sh(&["ip", "netns", "add", &ns]);
@@ -126,6 +173,7 @@ impl NfsServer {
             export,
             child: None,
             flavor,
+            exp,
         };
         sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
         sh(&[
@@ -158,7 +206,7 @@ impl NfsServer {
         let script = format!(
             "set -e\nmount -t tmpfs tmpfs /run\nmkdir -p /run/ganesha\n{rpcbind}\
              exec ganesha.nfsd -F -f {conf} -L {log} -p {pidf} -N NIV_EVENT\n",
-            rpcbind = if flavor == Flavor::V3V4 {
+            rpcbind = if flavor.v3() {
                 format!(
                     "rpcbind -w -f & echo $! > {}\nfor i in $(seq 100); do [ -S /run/rpcbind.sock ] && break; sleep 0.02; done\n",
                     me.path("rpcbind.pid").display()
@@ -212,21 +260,27 @@ impl NfsServer {
     fn config(&self) -> String {
         let (protocols, transports, core) = match self.flavor {
             Flavor::V3V4 => ("3, 4", "UDP, TCP", "Protocols = 3, 4; MNT_Port = 20048;"),
-            Flavor::V4Only | Flavor::V41Only => ("4", "TCP", "Protocols = 4;"),
+            Flavor::V3Only => ("3", "UDP, TCP", "Protocols = 3; MNT_Port = 20048;"),
+            Flavor::V4Only | Flavor::V40Only | Flavor::V41Only | Flavor::V42Only => {
+                ("4", "TCP", "Protocols = 4;")
+            }
         };
-        let minor = if self.flavor == Flavor::V41Only {
-            "Minor_Versions = 1, 2;"
-        } else {
-            ""
+        let minor = match self.flavor {
+            Flavor::V40Only => "Minor_Versions = 0;",
+            Flavor::V41Only => "Minor_Versions = 1;",
+            Flavor::V42Only => "Minor_Versions = 2;",
+            _ => "",
         };
         format!(
             "NFS_CORE_PARAM {{ {core} NFS_Port = 2049; Enable_NLM = false; Enable_RQUOTA = false; }}\n\
              NFSV4 {{ Graceless = true; RecoveryRoot = {rec}; {minor} }}\n\
              EXPORT {{ Export_Id = 1; Path = {exp}; Pseudo = {exp}; Access_Type = RW; \
-             Squash = No_Root_Squash; Protocols = {protocols}; Transports = {transports}; \
-             SecType = sys; FSAL {{ Name = VFS; }} }}\n",
+             Squash = {squash}; Protocols = {protocols}; Transports = {transports}; \
+             SecType = {sec}; FSAL {{ Name = VFS; }} }}\n",
             rec = self.path("recovery").display(),
             exp = self.export.display(),
+            squash = self.exp.squash,
+            sec = self.exp.sec_type,
         )
     }
 
@@ -252,29 +306,28 @@ impl NfsServer {
         let deadline = Deadline::after(Duration::from_millis(500));
         let cancel = Cancel::new();
         let ip = IpAddr::V4(self.server_ip);
-        match self.flavor {
-            Flavor::V3V4 => {
-                let Ok(mut c) = RpcClient::connect(
-                    SocketAddr::new(ip, 111),
-                    Proto::Tcp,
-                    false,
-                    None,
-                    deadline,
-                    &cancel,
-                ) else {
-                    return false;
-                };
-                [
-                    (mount::PROG, 3, Proto::Tcp),
-                    (mount::PROG, 3, Proto::Udp),
-                    (100_003, 3, Proto::Tcp),
-                    (100_003, 3, Proto::Udp),
-                ]
-                .iter()
-                .all(|&(p, v, t)| matches!(portmap::getport(&mut c, p, v, t), Ok(Some(_))))
-                    && self.mount_list().is_some()
-            }
-            Flavor::V4Only | Flavor::V41Only => RpcClient::connect(
+        if self.flavor.v3() {
+            let Ok(mut c) = RpcClient::connect(
+                SocketAddr::new(ip, 111),
+                Proto::Tcp,
+                false,
+                None,
+                deadline,
+                &cancel,
+            ) else {
+                return false;
+            };
+            [
+                (mount::PROG, 3, Proto::Tcp),
+                (mount::PROG, 3, Proto::Udp),
+                (100_003, 3, Proto::Tcp),
+                (100_003, 3, Proto::Udp),
+            ]
+            .iter()
+            .all(|&(p, v, t)| matches!(portmap::getport(&mut c, p, v, t), Ok(Some(_))))
+                && self.mount_list().is_some()
+        } else {
+            RpcClient::connect(
                 SocketAddr::new(ip, 2049),
                 Proto::Tcp,
                 false,
@@ -282,7 +335,7 @@ impl NfsServer {
                 deadline,
                 &cancel,
             )
-            .is_ok_and(|mut c| nfs4::null(&mut c).is_ok()),
+            .is_ok_and(|mut c| nfs4::null(&mut c).is_ok())
         }
     }
 
@@ -420,6 +473,43 @@ impl NfsServer {
         assert_ne!(kept.len(), conf.len(), "no EXPORT block in {conf}");
         fs::write(self.path("ganesha.conf"), kept).unwrap();
         self.signal(Signal::SIGHUP);
+    }
+
+    /// Removes Ganesha's registrations (MOUNT v1 and v3, NFS v3 and v4) from its rpcbind, which
+    /// keeps answering: the export is then reachable only by clients told the ports (`-n`,
+    /// `--mount-port`, nfs-ls's `nfsport=`/`mountport=`). Checks that GETPORT answers 0.
+    pub fn unregister(&self) {
+        let rpcbind = self
+            .rpcbind_pid()
+            .expect("no rpcbind in this rig")
+            .to_string();
+        for (prog, vers) in [
+            ("100005", "1"),
+            ("100005", "3"),
+            ("100003", "3"),
+            ("100003", "4"),
+        ] {
+            sh(&[
+                "nsenter", "-t", &rpcbind, "-n", "-m", "rpcinfo", "-d", prog, vers,
+            ]);
+        }
+        let deadline = Deadline::after(Duration::from_secs(2));
+        let mut c = RpcClient::connect(
+            SocketAddr::new(self.addr(), 111),
+            Proto::Tcp,
+            false,
+            None,
+            deadline,
+            &Cancel::new(),
+        )
+        .expect("rpcbind answers");
+        for (p, v) in [(mount::PROG, 3), (100_003, 3)] {
+            assert_eq!(
+                portmap::getport(&mut c, p, v, Proto::Tcp).unwrap(),
+                None,
+                "{p} v{v} still registered"
+            );
+        }
     }
 
     fn wait_refused(&self, port: u16) {
