@@ -156,7 +156,7 @@ fn nfsmon_rpcbind_stopped_is_a_port_mapper_failure() {
     // A monitor that has never seen the portmapper takes the server for NFSv4-only.
     let fresh = probe(&srv, &[]);
     let r = ok(&fresh);
-    assert!(r.summary.starts_with("NFSv4.0 over TCP"), "{}", r.summary);
+    assert!(r.summary.starts_with("NFSv4.2 over TCP"), "{}", r.summary);
 }
 
 #[test]
@@ -275,19 +275,26 @@ fn nfsmon_cancel_ends_a_stalled_probe_promptly() {
 fn nfsmon_v4_only_server_ok_with_nfs4_and_automatically() {
     let srv = NfsServer::start_v4_only();
     let r = ok(&probe(&srv, &["--nfs4"]));
+    // Ganesha offers 4.0, 4.1 and 4.2: the probe takes 4.2, as the Linux client does.
     assert!(
-        r.summary.starts_with("NFSv4.0 over TCP, port 2049, fh "),
+        r.summary.starts_with("NFSv4.2 over TCP, port 2049, fh "),
         "{}",
         r.summary
     );
-    assert_eq!(phase_names(&r), ["nfs_null", "nfs4_compound"]);
+    assert_eq!(
+        phase_names(&r),
+        ["nfs_null", "nfs4_session", "nfs4_compound"]
+    );
     // No flag: port 111 refuses, so the probe walks NFSv4 — and asks the portmapper again at
     // every probe, in case it was only late.
     let auto = probe(&srv, &[]);
     for _ in 0..2 {
         let r = ok(&auto);
-        assert!(r.summary.starts_with("NFSv4.0"), "{}", r.summary);
-        assert_eq!(phase_names(&r), ["portmap", "nfs_null", "nfs4_compound"]);
+        assert!(r.summary.starts_with("NFSv4.2"), "{}", r.summary);
+        assert_eq!(
+            phase_names(&r),
+            ["portmap", "nfs_null", "nfs4_session", "nfs4_compound"]
+        );
     }
     // A path that is not in the pseudo file system.
     let addr = srv.addr().to_string();
@@ -349,29 +356,53 @@ fn mount_calls_settle(srv: &NfsServer, want: (usize, usize)) -> (usize, usize) {
     }
 }
 
+/// The minor version is negotiated as `mount.nfs` does: 4.2, then 4.1, then 4.0, stepping down
+/// only on `NFS4ERR_MINOR_VERS_MISMATCH` (the summary names the refused ones). Sessions are torn
+/// down again, so three probes in a row work the same.
 #[test]
-fn nfsmon_v41_only_server_ok_through_a_session() {
-    let srv = NfsServer::start(crate::rig::nfs::Flavor::V41Only);
-    let p = probe(&srv, &["--nfs4"]);
-    for _ in 0..3 {
-        let r = ok(&p);
-        assert!(
-            r.summary.starts_with("NFSv4.1 over TCP, port 2049, fh "),
-            "{}",
-            r.summary
-        );
-        assert_eq!(
-            phase_names(&r),
-            ["nfs_null", "nfs4_session", "nfs4_compound"]
-        );
+fn nfsmon_v4_minor_version_is_the_highest_the_server_takes() {
+    for (flavor, minor, phases, refused) in [
+        (
+            Flavor::V42Only,
+            2,
+            &["nfs_null", "nfs4_session", "nfs4_compound"][..],
+            None,
+        ),
+        (
+            Flavor::V41Only,
+            1,
+            &["nfs_null", "nfs4_session", "nfs4_compound"],
+            Some("4.2"),
+        ),
+        (
+            Flavor::V40Only,
+            0,
+            &["nfs_null", "nfs4_compound"],
+            Some("4.2, 4.1"),
+        ),
+    ] {
+        let srv = NfsServer::start(flavor);
+        let p = probe(&srv, &["--nfs4"]);
+        for _ in 0..3 {
+            let r = ok(&p);
+            let want = format!("NFSv4.{minor} over TCP, port 2049, fh ");
+            assert!(r.summary.starts_with(&want), "{flavor:?}: {}", r.summary);
+            assert_eq!(phase_names(&r), phases, "{flavor:?}");
+            let noted = r
+                .summary
+                .split_once(" (")
+                .map(|(_, t)| t.trim_end_matches(" refused)"));
+            assert_eq!(noted, refused, "{flavor:?}: {}", r.summary);
+        }
+        let addr = srv.addr().to_string();
+        let p = clp_fsmon::applets::clp_nfsmon::probe(&margs(&[
+            "-d", "/no/such", "-a", &addr, "--nfs4",
+        ]))
+        .unwrap();
+        let f = fail(&p, Duration::from_secs(5));
+        assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT", "{flavor:?}");
+        assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
     }
-    let addr = srv.addr().to_string();
-    let p =
-        clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/no/such", "-a", &addr, "--nfs4"]))
-            .unwrap();
-    let f = fail(&p, Duration::from_secs(5));
-    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
-    assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
 }
 
 #[test]

@@ -2,11 +2,14 @@
 //! `LOOKUP` per path component, `GETFH` and `GETATTR(type)`, sent after a `NULL`.
 //!
 //! `NFSv4` names the export by its place in the server's pseudo file system (for Ganesha its
-//! `Pseudo` path), which is not necessarily the directory's real path. The walk is first sent as
-//! v4.0 (RFC 7530). A server that speaks only v4.1+ answers `NFS4ERR_MINOR_VERS_MISMATCH`; then
-//! the probe opens a session (RFC 8881: `EXCHANGE_ID`, `CREATE_SESSION`), sends the same walk
-//! behind `SEQUENCE` as v4.1, and tears the session and client id down again
-//! (`DESTROY_SESSION`, `DESTROY_CLIENTID`) so probes leave no state behind.
+//! `Pseudo` path), which is not necessarily the directory's real path.
+//!
+//! The minor version is negotiated as the Linux client does ([`MINOR_VERSIONS`]): 4.2 first,
+//! then 4.1, then 4.0, the next one only when the server answers `NFS4ERR_MINOR_VERS_MISMATCH`.
+//! For 4.1 and 4.2 the probe opens a session (RFC 8881: `EXCHANGE_ID`, `CREATE_SESSION`), sends
+//! the walk behind `SEQUENCE`, and tears the session and client id down again
+//! (`DESTROY_SESSION`, `DESTROY_CLIENTID`) so probes leave no state behind; 4.2 (RFC 7862) uses
+//! the same operations. For 4.0 (RFC 7530) the walk needs no session.
 
 use super::rpc::{RpcClient, RpcError};
 use super::xdr::{Decoder, Encoder, XdrError};
@@ -41,6 +44,10 @@ pub(crate) const OP_DESTROY_CLIENTID: u32 = 57;
 const EXCHGID4_FLAG_USE_NON_PNFS: u32 = 0x0001_0000;
 /// Longest opaque in the v4.1 results decoded here (`NFS4_OPAQUE_LIMIT`).
 const NFS4_OPAQUE_LIMIT: u32 = 1024;
+/// The minor versions tried, in order: the order of `mount.nfs` (nfs-utils `nfs_autonegotiate`),
+/// which starts at the highest it knows and steps down only on `NFS4ERR_MINOR_VERS_MISMATCH`,
+/// so the probe takes the road every Linux client of the server takes.
+pub(crate) const MINOR_VERSIONS: [u32; 3] = [2, 1, 0];
 /// `NFS4ERR_MINOR_VERS_MISMATCH`.
 pub(crate) const NFS4ERR_MINOR_VERS_MISMATCH: u32 = 10021;
 /// Longest v4 file handle (`NFS4_FHSIZE`).
@@ -223,10 +230,11 @@ pub(crate) fn encode_walk(path: &str, minor: u32, session: Option<&[u8; 16]>) ->
     e.finish()
 }
 
-/// Encodes a v4.1 COMPOUND holding the single operation `op` with encoded `args`.
-pub(crate) fn encode_single(op: u32, args: &[u8]) -> Vec<u8> {
+/// Encodes a COMPOUND of minor version `minor` holding the single operation `op` with encoded
+/// `args`.
+pub(crate) fn encode_single(minor: u32, op: u32, args: &[u8]) -> Vec<u8> {
     let mut e = Encoder::new();
-    e.string("clp_nfsmon").u32(1).u32(1).u32(op).raw(args);
+    e.string("clp_nfsmon").u32(minor).u32(1).u32(op).raw(args);
     e.finish()
 }
 
@@ -356,7 +364,7 @@ pub fn null(client: &mut RpcClient) -> Result<(), RpcError> {
     client.call(PROG, VERS, NULL, &[]).map(drop)
 }
 
-/// The walk to `path` as one COMPOUND with minor version `minor` (and a v4.1 session).
+/// The walk to `path` as one COMPOUND with minor version `minor` (and a session, from 4.1 on).
 pub(crate) fn walk(
     client: &mut RpcClient,
     path: &str,
@@ -371,9 +379,10 @@ pub(crate) fn walk(
     )?)?)
 }
 
-/// Sends a v4.1 COMPOUND of the single operation `op`.
+/// Sends a COMPOUND of minor version `minor` holding the single operation `op`.
 pub(crate) fn single(
     client: &mut RpcClient,
+    minor: u32,
     op: u32,
     args: &[u8],
 ) -> Result<CompoundRes, RpcError> {
@@ -381,7 +390,7 @@ pub(crate) fn single(
         PROG,
         VERS,
         COMPOUND,
-        &encode_single(op, args),
+        &encode_single(minor, op, args),
     )?)?)
 }
 
@@ -493,6 +502,14 @@ mod tests {
         );
         assert_eq!(d.fixed(16).unwrap(), &[9; 16]);
         assert_eq!(exchange_id_args(b"o", [1; 8]).len(), 8 + 8 + 12);
+        let one = encode_single(2, OP_EXCHANGE_ID, &[7; 4]);
+        let mut d = Decoder::new(&one);
+        d.string(64).unwrap();
+        assert_eq!(
+            [d.u32().unwrap(), d.u32().unwrap(), d.u32().unwrap()],
+            [2, 1, OP_EXCHANGE_ID]
+        );
+        assert_eq!(MINOR_VERSIONS, [2, 1, 0]);
         assert_eq!(create_session_args(1, 2).len(), 16 + 2 * 28 + 12);
     }
 

@@ -1,7 +1,8 @@
 //! One NFS probe attempt on the road it takes (see the parent module): the portmapper, MOUNT,
-//! the `NFSv3` calls and UMNT on the v3 road; NULL and the COMPOUND walk (with a v4.1 session when
-//! the server wants one) on the v4 road — each step timed as its phase, and a failed step turned
-//! into a [`Fail`] with `clnt_sperror`'s or the protocol's status text.
+//! the `NFSv3` calls and UMNT on the v3 road; NULL and the COMPOUND walk on the v4 road, in the
+//! highest minor version the server accepts of 4.2, 4.1 and 4.0 (a session for 4.1 and 4.2) —
+//! each step timed as its phase, and a failed step turned into a [`Fail`] with `clnt_sperror`'s
+//! or the protocol's status text.
 //!
 //! This is the part of the probe that knows what the steps mean; the messages are those of
 //! [`super::portmap`], [`super::mount`], [`super::nfs3`] and [`super::nfs4`], carried by
@@ -274,27 +275,57 @@ impl Run<'_> {
             .map_err(|e| Fail::rpc("nfs_null", &e))?;
         nfs4::null(&mut c).map_err(|e| Fail::rpc("nfs_null", &e))?;
         self.a.lap("nfs_null");
-        let r = nfs4::walk(&mut c, &self.p.target, 0, None)
-            .map_err(|e| Fail::rpc("nfs4_compound", &e))?;
-        let (minor, r) = if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
-            tracing::debug!("clp_nfsmon: NFSv4.0 refused, opening an NFSv4.1 session");
-            (1, self.v41_walk(&mut c)?)
-        } else {
-            (0, r)
-        };
-        self.check_walk("nfs4_compound", &r)?;
-        let fh = r.fh.unwrap_or_default();
-        self.a.lap("nfs4_compound");
-        self.p.learn(Road::V4);
-        Ok(format!(
-            "NFSv4.{minor} over TCP, port {port}, fh {} bytes",
-            fh.len()
-        ))
+        let mut refused = Vec::new();
+        for minor in nfs4::MINOR_VERSIONS {
+            let walk = if minor == 0 {
+                let r = nfs4::walk(&mut c, &self.p.target, 0, None)
+                    .map_err(|e| Fail::rpc("nfs4_compound", &e))?;
+                (r.status != nfs4::NFS4ERR_MINOR_VERS_MISMATCH).then_some(r)
+            } else {
+                self.session_walk(&mut c, minor)?
+            };
+            let Some(r) = walk else {
+                tracing::debug!("clp_nfsmon: NFSv4.{minor} refused (NFS4ERR_MINOR_VERS_MISMATCH)");
+                refused.push(format!("4.{minor}"));
+                continue;
+            };
+            let refused = if refused.is_empty() {
+                String::new()
+            } else {
+                let r = refused.join(", ");
+                self.a.note("nfs4_refused", r.clone());
+                format!(" ({r} refused)")
+            };
+            self.check_walk("nfs4_compound", &r)?;
+            let fh = r.fh.unwrap_or_default();
+            self.a.lap("nfs4_compound");
+            self.p.learn(Road::V4);
+            return Ok(format!(
+                "NFSv4.{minor} over TCP, port {port}, fh {} bytes{refused}",
+                fh.len()
+            ));
+        }
+        let name = nfs4::nfsstat4_name(nfs4::NFS4ERR_MINOR_VERS_MISMATCH).unwrap_or_default();
+        Err(Fail {
+            phase: "nfs4_compound",
+            status: format!(
+                "{name} ({}): minor versions {} refused",
+                nfs4::NFS4ERR_MINOR_VERS_MISMATCH,
+                refused.join(", ")
+            ),
+            text: name.to_owned(),
+        })
     }
 
-    /// `EXCHANGE_ID`, `CREATE_SESSION`, the walk behind `SEQUENCE`, then `DESTROY_SESSION` and
-    /// `DESTROY_CLIENTID` (best effort, while time is left).
-    fn v41_walk(&mut self, c: &mut RpcClient) -> Result<nfs4::CompoundRes, Fail> {
+    /// The walk in minor version `minor` (1 or 2) behind a session: `EXCHANGE_ID`,
+    /// `CREATE_SESSION`, the walk behind `SEQUENCE`, then `DESTROY_SESSION` and
+    /// `DESTROY_CLIENTID` (best effort, while time is left). `Ok(None)`: the server refused the
+    /// minor version (`NFS4ERR_MINOR_VERS_MISMATCH` to `EXCHANGE_ID`).
+    fn session_walk(
+        &mut self,
+        c: &mut RpcClient,
+        minor: u32,
+    ) -> Result<Option<nfs4::CompoundRes>, Fail> {
         let phase = "nfs4_session";
         let rpc = |e: RpcError| Fail::rpc(phase, &e);
         let owner = format!(
@@ -306,16 +337,21 @@ impl Run<'_> {
         getrandom::fill(&mut verifier).ok();
         let r = nfs4::single(
             c,
+            minor,
             nfs4::OP_EXCHANGE_ID,
             &nfs4::exchange_id_args(owner.as_bytes(), verifier),
         )
         .map_err(rpc)?;
+        if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
+            return Ok(None);
+        }
         self.check_walk(phase, &r)?;
         let (clientid, seq) = r
             .client
             .ok_or_else(|| Fail::garbage(phase, "EXCHANGE_ID"))?;
         let r = nfs4::single(
             c,
+            minor,
             nfs4::OP_CREATE_SESSION,
             &nfs4::create_session_args(clientid, seq),
         )
@@ -325,13 +361,13 @@ impl Run<'_> {
             .session
             .ok_or_else(|| Fail::garbage(phase, "CREATE_SESSION"))?;
         self.a.lap(phase);
-        let walk = nfs4::walk(c, &self.p.target, 1, Some(&sid))
+        let walk = nfs4::walk(c, &self.p.target, minor, Some(&sid))
             .map_err(|e| Fail::rpc("nfs4_compound", &e));
         if !self.ctx.deadline.expired() && !self.ctx.cancel.is_cancelled() {
-            let _ = nfs4::single(c, nfs4::OP_DESTROY_SESSION, &sid);
-            let _ = nfs4::single(c, nfs4::OP_DESTROY_CLIENTID, &clientid.to_be_bytes());
+            let _ = nfs4::single(c, minor, nfs4::OP_DESTROY_SESSION, &sid);
+            let _ = nfs4::single(c, minor, nfs4::OP_DESTROY_CLIENTID, &clientid.to_be_bytes());
         }
-        walk
+        walk.map(Some)
     }
 
     /// Turns a COMPOUND's first failed op (or a failed overall status) into a failure.
@@ -341,7 +377,7 @@ impl Run<'_> {
         if let Some((i, op, s)) = r.failed_op() {
             let comps = nfs4::components(&self.p.target);
             let what = if op == nfs4::OP_LOOKUP {
-                // The ops before the LOOKUPs: PUTROOTFH, and SEQUENCE in v4.1.
+                // The ops before the LOOKUPs: PUTROOTFH, and SEQUENCE from v4.1 on.
                 let first = r
                     .ops
                     .iter()
