@@ -307,6 +307,77 @@ fn nfsmon_v4_only_server_ok_with_nfs4_and_automatically() {
     assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
 }
 
+/// `--mount-port` with `-n` reaches an export whose ports no portmapper gives (Ganesha's
+/// registrations removed from its rpcbind, then rpcbind killed): no portmapper call at all, as
+/// nfs-ls with `mountport=` and `nfsport=`. Alone, each still asks the portmapper for the other;
+/// `--mount-port` keeps the probe on `NFSv3` (no switch to v4 when port 111 refuses).
+#[test]
+fn nfsmon_mount_port_and_n_need_no_portmapper() {
+    let srv = NfsServer::start(Flavor::V3Only);
+    srv.unregister();
+    let f = fail(&probe(&srv, &[]), Duration::from_secs(5));
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("portmap", "MOUNT 100005 v3 not registered")
+    );
+    let f = fail(
+        &probe(&srv, &["--mount-port", "20048"]),
+        Duration::from_secs(5),
+    );
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("portmap", "NFS 100003 v3 not registered")
+    );
+    let both = ["--mount-port", "20048", "-n", "2049"];
+    for (extra, proto) in [
+        (&both[..], "TCP"),
+        (&[&both[..], &["--udp"]].concat(), "UDP"),
+    ] {
+        let r = ok(&probe(&srv, extra));
+        assert!(
+            r.summary
+                .starts_with(&format!("NFSv3 over {proto}, port 2049")),
+            "{}",
+            r.summary
+        );
+        assert_eq!(
+            phase_names(&r),
+            ["mount", "nfs_null", "getattr", "fsinfo", "umount"]
+        );
+    }
+    srv.kill_rpcbind();
+    ok(&probe(&srv, &both));
+    // A wrong MOUNT port is what MNT hits.
+    let f = fail(
+        &probe(&srv, &["--mount-port", "20049", "-n", "2049"]),
+        Duration::from_secs(5),
+    );
+    assert_eq!(f.phase, "mount");
+    assert_eq!(
+        detail(&f),
+        "clp_nfsmon: RPC: Unable to receive: errno = Connection refused."
+    );
+    let f = fail(
+        &probe(&srv, &["--mount-port", "20048"]),
+        Duration::from_secs(5),
+    );
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("portmap", "ECONNREFUSED (111)")
+    );
+    let addr = srv.addr().to_string();
+    let v4 = [
+        "-d",
+        srv.export(),
+        "-a",
+        &addr,
+        "--nfs4",
+        "--mount-port",
+        "1",
+    ];
+    assert!(clp_fsmon::applets::clp_nfsmon::probe(&margs(&v4)).is_err());
+}
+
 /// Statuses are named, never printed as numbers: a krb5-only export refuses the probe's
 /// `AUTH_SYS` with `AUTH_TOOWEAK` at the first `NFSv3` call on the handle and with
 /// `NFS4ERR_WRONGSEC` at the `NFSv4` LOOKUP into the export; a `..` component is

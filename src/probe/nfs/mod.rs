@@ -9,8 +9,9 @@
 //! It never mounts anything in the kernel: a hung kernel mount would put the monitor itself in D
 //! state, which is exactly the failure it must detect.
 //!
-//! Which road a probe takes: `--nfs4` always walks `NFSv4`. Otherwise the probe asks the
-//! portmapper; if the portmapper refuses the connection and this probe has never reached the
+//! Which road a probe takes: `--nfs4` always walks `NFSv4`; `--mount-port` always walks v3 (with
+//! `-n` too it asks no portmapper at all, as `mount.nfs` with `mountport=` and `port=`). Otherwise
+//! the probe asks the portmapper; if the portmapper refuses the connection and this probe has never reached the
 //! server through it, the server is taken to be NFSv4-only and the v4 walk is tried instead —
 //! asked afresh at every probe, so a v3 server whose rpcbind was late once is not watched as
 //! v4-only for good. A server that was once reached through the portmapper and then
@@ -85,6 +86,9 @@ pub enum ConfigError {
     /// `--udp` with `--nfs4`.
     #[error("--udp cannot be combined with --nfs4 (NFSv4 runs over TCP)")]
     UdpWithNfs4,
+    /// `--mount-port` with `--nfs4`.
+    #[error("--mount-port cannot be combined with --nfs4 (NFSv4 has no MOUNT)")]
+    MountPortWithNfs4,
     /// `-a` breaks the address rule.
     #[error(transparent)]
     Address(#[from] AddressError),
@@ -107,6 +111,8 @@ pub struct NfsProbe {
     /// `-a HOST:PORT` named the portmapper: it must answer, no `NFSv4` fallback.
     pmap_explicit: bool,
     nfs_port: Option<u16>,
+    /// `--mount-port`: MOUNT's port, not asked of the portmapper; keeps the probe on v3.
+    mount_port: Option<u16>,
     nfs4: bool,
     proto: Proto,
     road: Mutex<Road>,
@@ -122,6 +128,8 @@ pub struct NfsTarget {
     pub address: Option<String>,
     /// The NFS port, instead of asking the portmapper.
     pub nfs_port: Option<u16>,
+    /// The MOUNT port, instead of asking the portmapper.
+    pub mount_port: Option<u16>,
     /// `NFSv4` COMPOUNDs only (no portmapper, no MOUNT).
     pub nfs4: bool,
     /// Portmapper, MOUNT and NFS over UDP.
@@ -137,6 +145,9 @@ impl NfsProbe {
         if t.nfs4 && t.udp {
             return Err(ConfigError::UdpWithNfs4);
         }
+        if t.nfs4 && t.mount_port.is_some() {
+            return Err(ConfigError::MountPortWithNfs4);
+        }
         let address = Address::parse(t.address.as_deref(), &DEFAULTS)?;
         Ok(Self {
             target: t.export.clone(),
@@ -144,6 +155,7 @@ impl NfsProbe {
             pmap_port: address.port,
             pmap_explicit: address.port_given,
             nfs_port: t.nfs_port,
+            mount_port: t.mount_port,
             nfs4: t.nfs4,
             proto: if t.udp { Proto::Udp } else { Proto::Tcp },
             road: Mutex::new(Road::Unknown),

@@ -157,9 +157,15 @@ impl Run<'_> {
         )
     }
 
-    /// Portmapper: (MOUNT port, NFS port).
+    /// Portmapper: (MOUNT port, NFS port); not asked at all when `--mount-port` and `-n` give
+    /// both.
     fn portmap(&mut self) -> Result<(u16, u16), (Fail, bool)> {
         let proto = self.p.proto;
+        if let (Some(mport), Some(nport)) = (self.p.mount_port, self.p.nfs_port) {
+            self.a.note("mount_port", mport.to_string());
+            self.a.note("nfs_port", nport.to_string());
+            return Ok((mport, nport));
+        }
         let refused = |e: &RpcError| (Fail::rpc("portmap", e), e.is_refused());
         let mut c = self
             .client(self.p.pmap_port, proto, false)
@@ -174,9 +180,12 @@ impl Run<'_> {
                 false,
             )
         };
-        let mport = portmap::getport(&mut c, mount::PROG, mount::VERS, proto)
-            .map_err(|e| refused(&e))?
-            .ok_or_else(|| not_registered("MOUNT 100005 v3"))?;
+        let mport = match self.p.mount_port {
+            Some(p) => p,
+            None => portmap::getport(&mut c, mount::PROG, mount::VERS, proto)
+                .map_err(|e| refused(&e))?
+                .ok_or_else(|| not_registered("MOUNT 100005 v3"))?,
+        };
         let nport = match self.p.nfs_port {
             Some(p) => p,
             None => portmap::getport(&mut c, nfs3::PROG, nfs3::VERS, proto)
@@ -408,7 +417,8 @@ impl Run<'_> {
     /// The road this probe takes. Until a probe has reached the server through its portmapper,
     /// every probe asks it again (a refused connection costs well under a millisecond): a v3
     /// server whose rpcbind was still starting at the first probe must not be watched as
-    /// NFSv4-only for good.
+    /// NFSv4-only for good. `--mount-port` says the server has MOUNT: v3 only, as `mount.nfs`
+    /// takes `mountport=` to mean.
     fn walk(&mut self) -> Result<String, Fail> {
         let p = self.p;
         if p.nfs4 {
@@ -418,12 +428,12 @@ impl Run<'_> {
             .road
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.v3(road != Road::V3 && !p.pmap_explicit, road == Road::V4)
-            .inspect(|s| {
-                if s.starts_with("NFSv3") {
-                    p.learn(Road::V3);
-                }
-            })
+        let may_fall_back = road != Road::V3 && !p.pmap_explicit && p.mount_port.is_none();
+        self.v3(may_fall_back, road == Road::V4).inspect(|s| {
+            if s.starts_with("NFSv3") {
+                p.learn(Road::V3);
+            }
+        })
     }
 }
 
