@@ -415,6 +415,41 @@ fn nfsmon_statuses_are_named_krb5_only_export_and_bad_name() {
     assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_BADNAME");
 }
 
+/// An `NFSv4`-only server behind a live rpcbind (NFS v4 registered, no MOUNT) is found without
+/// `--nfs4`, as a kernel client finds it: the portmapper has no MOUNT v3, `NFSv4` answers on 2049.
+/// When `NFSv4` is not there either — a v3 server stopped cleanly, which unregisters, watched by
+/// a fresh monitor — the portmapper's answer is the failure.
+#[test]
+fn nfsmon_v4_only_server_behind_rpcbind_is_found_without_nfs4() {
+    let srv = NfsServer::start(Flavor::V4Rpcbind);
+    let p = probe(&srv, &[]);
+    for _ in 0..2 {
+        let r = ok(&p);
+        assert!(r.summary.starts_with("NFSv4.2 over TCP"), "{}", r.summary);
+        assert_eq!(
+            phase_names(&r),
+            ["portmap", "nfs_null", "nfs4_session", "nfs4_compound"]
+        );
+    }
+    // It keeps asking: Ganesha gone (NFS v4 left registered, 2049 refuses) is v4's failure.
+    let mut srv = srv;
+    srv.kill_ganesha();
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("nfs_null", "ECONNREFUSED (111)")
+    );
+
+    let mut v3 = NfsServer::start_v3_v4();
+    v3.stop_ganesha();
+    let f = fail(&probe(&v3, &[]), Duration::from_secs(5));
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("portmap", "MOUNT 100005 v3 not registered")
+    );
+    assert_eq!(detail(&f), "clp_nfsmon: RPC: Program not registered.");
+}
+
 /// Waits until Ganesha has logged `want` (MNT, UMNT) requests; returns what it logged.
 fn mount_calls_settle(srv: &NfsServer, want: (usize, usize)) -> (usize, usize) {
     let until = Instant::now() + Duration::from_secs(5);

@@ -7,7 +7,7 @@
 //! nothing on the machine's own port 111 or 2049 is touched.
 //!
 //! Inside the namespace a shell mounts the tmpfs, starts `rpcbind -w -f` in the background (v3
-//! servers only) and `exec`s `ganesha.nfsd -F`, so [`NfsServer::pid`] is Ganesha's pid (for
+//! servers and [`Flavor::V4Rpcbind`] only) and `exec`s `ganesha.nfsd -F`, so [`NfsServer::pid`] is Ganesha's pid (for
 //! SIGSTOP / SIGCONT / SIGKILL). The export directory's real path is also its `NFSv4` pseudo path,
 //! so the same `-d` works for v3 and v4. Grace is off (`Graceless = true`). Everything is torn
 //! down on drop; the server's log is printed when it does not come up.
@@ -40,6 +40,9 @@ pub enum Flavor {
     V3Only,
     /// `NFSv4` (4.0, 4.1 and 4.2) over TCP only; no rpcbind, no MOUNT.
     V4Only,
+    /// `NFSv4` (4.0, 4.1 and 4.2) over TCP only behind a live rpcbind, with which Ganesha
+    /// registers NFS v4 and no MOUNT.
+    V4Rpcbind,
     /// `NFSv4` over TCP, minor version 0 only; no rpcbind.
     V40Only,
     /// `NFSv4` over TCP, minor version 1 only (4.0 and 4.2 refused with
@@ -50,9 +53,14 @@ pub enum Flavor {
 }
 
 impl Flavor {
-    /// True when the server runs rpcbind, MOUNT and `NFSv3`.
+    /// True when the server runs MOUNT and `NFSv3`.
     pub fn v3(self) -> bool {
         matches!(self, Self::V3V4 | Self::V3Only)
+    }
+
+    /// True when the server runs rpcbind.
+    pub fn rpcbind(self) -> bool {
+        self.v3() || self == Self::V4Rpcbind
     }
 }
 
@@ -206,7 +214,7 @@ impl NfsServer {
         let script = format!(
             "set -e\nmount -t tmpfs tmpfs /run\nmkdir -p /run/ganesha\n{rpcbind}\
              exec ganesha.nfsd -F -f {conf} -L {log} -p {pidf} -N NIV_EVENT\n",
-            rpcbind = if flavor.v3() {
+            rpcbind = if flavor.rpcbind() {
                 format!(
                     "rpcbind -w -f & echo $! > {}\nfor i in $(seq 100); do [ -S /run/rpcbind.sock ] && break; sleep 0.02; done\n",
                     me.path("rpcbind.pid").display()
@@ -261,9 +269,11 @@ impl NfsServer {
         let (protocols, transports, core) = match self.flavor {
             Flavor::V3V4 => ("3, 4", "UDP, TCP", "Protocols = 3, 4; MNT_Port = 20048;"),
             Flavor::V3Only => ("3", "UDP, TCP", "Protocols = 3; MNT_Port = 20048;"),
-            Flavor::V4Only | Flavor::V40Only | Flavor::V41Only | Flavor::V42Only => {
-                ("4", "TCP", "Protocols = 4;")
-            }
+            Flavor::V4Only
+            | Flavor::V4Rpcbind
+            | Flavor::V40Only
+            | Flavor::V41Only
+            | Flavor::V42Only => ("4", "TCP", "Protocols = 4;"),
         };
         let minor = match self.flavor {
             Flavor::V40Only => "Minor_Versions = 0;",
@@ -327,6 +337,22 @@ impl NfsServer {
             .all(|&(p, v, t)| matches!(portmap::getport(&mut c, p, v, t), Ok(Some(_))))
                 && self.mount_list().is_some()
         } else {
+            let registered = || {
+                RpcClient::connect(
+                    SocketAddr::new(ip, 111),
+                    Proto::Tcp,
+                    false,
+                    None,
+                    deadline,
+                    &cancel,
+                )
+                .is_ok_and(|mut c| {
+                    matches!(
+                        portmap::getport(&mut c, 100_003, 4, Proto::Tcp),
+                        Ok(Some(_))
+                    )
+                })
+            };
             RpcClient::connect(
                 SocketAddr::new(ip, 2049),
                 Proto::Tcp,
@@ -336,6 +362,7 @@ impl NfsServer {
                 &cancel,
             )
             .is_ok_and(|mut c| nfs4::null(&mut c).is_ok())
+                && (!self.flavor.rpcbind() || registered())
         }
     }
 
@@ -359,7 +386,7 @@ impl NfsServer {
         Pid::from_raw(i32::try_from(self.child.as_ref().unwrap().id()).unwrap())
     }
 
-    /// rpcbind's pid (v3 servers).
+    /// rpcbind's pid (servers with rpcbind).
     pub fn rpcbind_pid(&self) -> Option<Pid> {
         fs::read_to_string(self.path("rpcbind.pid"))
             .ok()

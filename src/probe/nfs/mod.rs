@@ -11,12 +11,14 @@
 //!
 //! Which road a probe takes: `--nfs4` always walks `NFSv4`; `--mount-port` always walks v3 (with
 //! `-n` too it asks no portmapper at all, as `mount.nfs` with `mountport=` and `port=`). Otherwise
-//! the probe asks the portmapper; if the portmapper refuses the connection and this probe has never reached the
-//! server through it, the server is taken to be NFSv4-only and the v4 walk is tried instead —
-//! asked afresh at every probe, so a v3 server whose rpcbind was late once is not watched as
-//! v4-only for good. A server that was once reached through the portmapper and then
-//! loses it is a fault (`RPC: Port mapper failure - …`), not a reason to switch roads; so is a
-//! portmapper named explicitly with `-a HOST:PORT`.
+//! the probe asks the portmapper. While no probe has reached the server over v3, the server is
+//! taken to be NFSv4-only, and the v4 walk is tried instead, when the portmapper refuses the
+//! connection or answers without MOUNT v3 registered — asked afresh at every probe, so a v3
+//! server whose rpcbind or mountd was late once is not watched as v4-only for good. If `NFSv4` is
+//! not served either (refused, or NFS without version 4), the portmapper's answer is the
+//! failure reported. A server that was once reached over v3 and then loses its portmapper or
+//! MOUNT is a fault (`RPC: Port mapper failure - …`, `RPC: Program not registered.`), not a
+//! reason to switch roads; so is a refusal of a portmapper named explicitly with `-a HOST:PORT`.
 //!
 //! The pieces: [`xdr`] and [`rpc`] (codec and client) under [`portmap`], [`mount`], [`nfs3`] and
 //! [`nfs4`] (each protocol's messages and status names); `roads` runs the steps of one probe.

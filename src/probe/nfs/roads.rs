@@ -97,6 +97,17 @@ struct Run<'a> {
     a: Attempt,
 }
 
+/// Why the portmapper gave no ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PmapMiss {
+    /// Port 111 refused the connection: maybe no rpcbind because the server is NFSv4-only.
+    Refused,
+    /// It answered, without MOUNT v3: maybe an NFSv4-only server behind a live rpcbind.
+    NoMount,
+    /// Any other failure: a fault of the v3 server.
+    Other,
+}
+
 /// A failed step: phase, status, alert text.
 #[derive(Debug)]
 struct Fail {
@@ -158,39 +169,46 @@ impl Run<'_> {
     }
 
     /// Portmapper: (MOUNT port, NFS port); not asked at all when `--mount-port` and `-n` give
-    /// both.
-    fn portmap(&mut self) -> Result<(u16, u16), (Fail, bool)> {
+    /// both. A failure says whether it is one that may mean an NFSv4-only server.
+    fn portmap(&mut self) -> Result<(u16, u16), (Fail, PmapMiss)> {
         let proto = self.p.proto;
         if let (Some(mport), Some(nport)) = (self.p.mount_port, self.p.nfs_port) {
             self.a.note("mount_port", mport.to_string());
             self.a.note("nfs_port", nport.to_string());
             return Ok((mport, nport));
         }
-        let refused = |e: &RpcError| (Fail::rpc("portmap", e), e.is_refused());
+        let failed = |e: &RpcError| {
+            let why = if e.is_refused() {
+                PmapMiss::Refused
+            } else {
+                PmapMiss::Other
+            };
+            (Fail::rpc("portmap", e), why)
+        };
         let mut c = self
             .client(self.p.pmap_port, proto, false)
-            .map_err(|e| refused(&e))?;
-        let not_registered = |what: &str| {
+            .map_err(|e| failed(&e))?;
+        let not_registered = |what: &str, why| {
             (
                 Fail {
                     phase: "portmap",
                     status: format!("{what} not registered"),
                     text: "RPC: Program not registered.".into(),
                 },
-                false,
+                why,
             )
         };
         let mport = match self.p.mount_port {
             Some(p) => p,
             None => portmap::getport(&mut c, mount::PROG, mount::VERS, proto)
-                .map_err(|e| refused(&e))?
-                .ok_or_else(|| not_registered("MOUNT 100005 v3"))?,
+                .map_err(|e| failed(&e))?
+                .ok_or_else(|| not_registered("MOUNT 100005 v3", PmapMiss::NoMount))?,
         };
         let nport = match self.p.nfs_port {
             Some(p) => p,
             None => portmap::getport(&mut c, nfs3::PROG, nfs3::VERS, proto)
-                .map_err(|e| refused(&e))?
-                .ok_or_else(|| not_registered("NFS 100003 v3"))?,
+                .map_err(|e| failed(&e))?
+                .ok_or_else(|| not_registered("NFS 100003 v3", PmapMiss::Other))?,
         };
         self.a.lap("portmap");
         self.a.note("mount_port", mport.to_string());
@@ -198,24 +216,22 @@ impl Run<'_> {
         Ok((mport, nport))
     }
 
-    /// `known_v4`: an earlier probe reached the server over `NFSv4`, so when both the portmapper
-    /// and port 2049 refuse, the NFS service's own refusal is the news, not the portmapper's.
-    fn v3(&mut self, may_fall_back: bool, known_v4: bool) -> Result<String, Fail> {
+    /// The v3 road, or the v4 road instead when the portmapper says the server may be
+    /// NFSv4-only ([`Run::switches_to_v4`]).
+    fn v3(&mut self, road: Road) -> Result<String, Fail> {
         let proto = self.p.proto;
         let (mport, nport) = match self.portmap() {
             Ok(p) => p,
-            Err((f, true)) if may_fall_back => {
+            Err((f, why)) if self.switches_to_v4(road, why) => {
                 tracing::info!(
-                    "clp_nfsmon: no portmapper at {}:{}, trying NFSv4",
+                    "clp_nfsmon: {} at {}:{}, trying NFSv4",
+                    f.status,
                     self.ip,
                     self.p.pmap_port
                 );
                 self.a.lap("portmap");
-                self.a.note("portmap", f.text.clone());
-                return match self.v4() {
-                    Err(v4) if v4.status.starts_with("ECONNREFUSED") && !known_v4 => Err(f),
-                    r => r,
-                };
+                self.a.note("portmap", f.status.clone());
+                return self.v4_instead_of(f, road == Road::V4);
             }
             Err((f, _)) => return Err(f),
         };
@@ -276,14 +292,51 @@ impl Run<'_> {
         Ok(info)
     }
 
+    /// Whether a portmapper failure sends this probe to the v4 road. Only while no probe has
+    /// reached the server over v3 (a v3 server that loses its portmapper or its MOUNT
+    /// registration is a fault), never with `--mount-port` (the server has MOUNT); then when
+    /// port 111 refuses (unless `-a HOST:PORT` named the portmapper, which must answer) or when
+    /// the portmapper answers without MOUNT v3, as an NFSv4-only server behind a live rpcbind
+    /// does.
+    fn switches_to_v4(&self, road: Road, why: PmapMiss) -> bool {
+        road != Road::V3
+            && self.p.mount_port.is_none()
+            && match why {
+                PmapMiss::Refused => !self.p.pmap_explicit,
+                PmapMiss::NoMount => true,
+                PmapMiss::Other => false,
+            }
+    }
+
+    /// The v4 road taken because of the portmapper failure `pmap`. When `NFSv4` is not served
+    /// either (refused, or NFS answers without version 4) the portmapper's failure is the news,
+    /// unless an earlier probe reached the server over v4 (`known_v4`).
+    fn v4_instead_of(&mut self, pmap: Fail, known_v4: bool) -> Result<String, Fail> {
+        match self.v4_null() {
+            Ok(c) => self.v4_walk(c),
+            Err(e) if e.not_served() && !known_v4 => Err(pmap),
+            Err(e) => Err(Fail::rpc("nfs_null", &e)),
+        }
+    }
+
     fn v4(&mut self) -> Result<String, Fail> {
+        let c = self.v4_null().map_err(|e| Fail::rpc("nfs_null", &e))?;
+        self.v4_walk(c)
+    }
+
+    /// A connection to the `NFSv4` port (`-n`, else 2049) that has answered NULL.
+    fn v4_null(&mut self) -> Result<RpcClient, RpcError> {
         let port = self.p.nfs_port.unwrap_or(nfs3::PORT);
         self.a.note("nfs_port", port.to_string());
-        let mut c = self
-            .client(port, Proto::Tcp, true)
-            .map_err(|e| Fail::rpc("nfs_null", &e))?;
-        nfs4::null(&mut c).map_err(|e| Fail::rpc("nfs_null", &e))?;
+        let mut c = self.client(port, Proto::Tcp, true)?;
+        nfs4::null(&mut c)?;
         self.a.lap("nfs_null");
+        Ok(c)
+    }
+
+    /// The walk, in the highest minor version the server takes.
+    fn v4_walk(&mut self, mut c: RpcClient) -> Result<String, Fail> {
+        let port = self.p.nfs_port.unwrap_or(nfs3::PORT);
         let mut refused = Vec::new();
         for minor in nfs4::MINOR_VERSIONS {
             let walk = if minor == 0 {
@@ -428,8 +481,7 @@ impl Run<'_> {
             .road
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let may_fall_back = road != Road::V3 && !p.pmap_explicit && p.mount_port.is_none();
-        self.v3(may_fall_back, road == Road::V4).inspect(|s| {
+        self.v3(road).inspect(|s| {
             if s.starts_with("NFSv3") {
                 p.learn(Road::V3);
             }

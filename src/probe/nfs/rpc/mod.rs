@@ -47,6 +47,8 @@ pub enum RpcError {
     Garbage(&'static str),
 }
 
+/// `accept_stat` 1: the program is not served on the port asked.
+const PROG_UNAVAIL: u32 = 1;
 /// `reject_stat` 0.
 const REJECT_RPC_MISMATCH: u32 = 0;
 /// `reject_stat` 1.
@@ -93,6 +95,12 @@ impl RpcError {
     /// True when the peer refused the connection (or answered ICMP port unreachable).
     pub(crate) fn is_refused(&self) -> bool {
         matches!(self, Self::Net(net::Error::Io(_, e)) if e.kind() == io::ErrorKind::ConnectionRefused)
+    }
+
+    /// True when the server answered that it does not serve the program or version asked
+    /// (`PROG_UNAVAIL`, `PROG_MISMATCH`), or refused the connection: nothing listens for it.
+    pub(crate) fn not_served(&self) -> bool {
+        self.is_refused() || matches!(self, Self::Accepted(PROG_UNAVAIL) | Self::ProgMismatch(..))
     }
 
     /// Short status for the fault log: `ECONNREFUSED (111)`, `RPC_TIMEDOUT`, `PROG_UNAVAIL (1)`,
