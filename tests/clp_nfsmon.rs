@@ -380,10 +380,10 @@ fn nfsmon_mount_port_and_n_need_no_portmapper() {
 
 /// Statuses are named, never printed as numbers: a krb5-only export refuses the probe's
 /// `AUTH_SYS` with `AUTH_TOOWEAK` at the first `NFSv3` call on the handle and with
-/// `NFS4ERR_WRONGSEC` at the `NFSv4` LOOKUP into the export; a `..` component is
-/// `NFS4ERR_BADNAME` (10041, which the issue saw as a bare number).
+/// `NFS4ERR_WRONGSEC` at the `NFSv4` LOOKUP into the export. (A `..` in `-d` is resolved before
+/// the walk, as clients resolve it, so it is the missing `/x`, not `NFS4ERR_BADNAME` 10041.)
 #[test]
-fn nfsmon_statuses_are_named_krb5_only_export_and_bad_name() {
+fn nfsmon_statuses_are_named_krb5_only_export_and_dot_dot_resolved() {
     let krb5 = Export {
         sec_type: "krb5",
         ..Export::default()
@@ -411,8 +411,8 @@ fn nfsmon_statuses_are_named_krb5_only_export_and_bad_name() {
         clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/tmp/../x", "-a", &addr, "--nfs4"]))
             .unwrap();
     let f = fail(&p, Duration::from_secs(5));
-    assert_eq!(f.status, "NFS4ERR_BADNAME (10041) at LOOKUP \"..\"");
-    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_BADNAME");
+    assert_eq!(f.status, "NFS4ERR_NOENT (2) at LOOKUP \"x\"");
+    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
 }
 
 /// An `NFSv4`-only server behind a live rpcbind (NFS v4 registered, no MOUNT) is found without

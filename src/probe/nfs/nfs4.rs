@@ -199,11 +199,22 @@ pub(crate) fn op_name(op: u32) -> &'static str {
     }
 }
 
-/// The path components LOOKUP walks (`/srv/nfs/` → `srv`, `nfs`).
+/// The path components LOOKUP walks (`/srv/nfs/` → `srv`, `nfs`). `.` and `..` are resolved
+/// here, as a client resolves them before it looks anything up (the Linux client walks the
+/// mount path in its own name cache, libnfs normalises it; `..` at the root stays there): sent
+/// to the server, LOOKUP `..` is `NFS4ERR_BADNAME`, which no client using the export would see.
 pub(crate) fn components(path: &str) -> Vec<&str> {
-    path.split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect()
+    let mut out = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Encodes `COMPOUND4args` (minor version `minor`) for the probe's walk to `path`; with a
@@ -398,6 +409,15 @@ pub(crate) fn single(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn dot_and_dot_dot_are_resolved_before_the_walk() {
+        assert_eq!(components("/srv/nfs/"), ["srv", "nfs"]);
+        assert_eq!(components("/a/./c/../b"), ["a", "b"]);
+        assert_eq!(components("/tmp/../x"), ["x"]);
+        assert_eq!(components("/../../x/.."), Vec::<&str>::new());
+        assert_eq!(components("/"), Vec::<&str>::new());
+    }
 
     #[test]
     fn walk_layout() {
