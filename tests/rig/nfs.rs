@@ -118,8 +118,8 @@ fn sh(args: &[&str]) {
 
 /// A running Ganesha in its own network namespace.
 pub struct NfsServer {
-    ns: String,
-    host_if: String,
+    /// Dropped after the servers in it are stopped (fields drop after [`Drop::drop`]).
+    host: super::Netns,
     server_ip: Ipv4Addr,
     dir: tempfile::TempDir,
     export: PathBuf,
@@ -151,14 +151,6 @@ impl NfsServer {
 
     /// Like [`NfsServer::start_with`], with the export offered as `exp` says.
     pub fn start_export(flavor: Flavor, exp: Export, extra: &str) -> Self {
-        let super::TestHost {
-            ns,
-            host_if,
-            peer_if,
-            host_ip: local_ip,
-            server_ip,
-        } = super::TestHost::next();
-
         let dir = tempfile::Builder::new()
             .prefix("clp-nfs-rig")
             .tempdir()
@@ -172,10 +164,11 @@ impl NfsServer {
         }
         fs::create_dir(dir.path().join("recovery")).unwrap();
 
-        sh(&["ip", "netns", "add", &ns]);
+        let host = super::Netns::up();
+        let server_ip = host.host.server_ip;
+        let ns = host.host.ns.clone();
         let mut me = Self {
-            ns: ns.clone(),
-            host_if: host_if.clone(),
+            host,
             server_ip,
             dir,
             export,
@@ -183,32 +176,6 @@ impl NfsServer {
             flavor,
             exp,
         };
-        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-        sh(&[
-            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &peer_if,
-        ]);
-        sh(&["ip", "link", "set", &peer_if, "netns", &ns]);
-        sh(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{local_ip}/30"),
-            "dev",
-            &host_if,
-        ]);
-        sh(&["ip", "link", "set", &host_if, "up"]);
-        sh(&[
-            "ip",
-            "-n",
-            &ns,
-            "addr",
-            "add",
-            &format!("{server_ip}/30"),
-            "dev",
-            &peer_if,
-        ]);
-        sh(&["ip", "-n", &ns, "link", "set", &peer_if, "up"]);
-
         let conf = me.dir.path().join("ganesha.conf");
         fs::write(&conf, me.config() + extra).unwrap();
         let script = format!(
@@ -378,7 +345,7 @@ impl NfsServer {
 
     /// The network namespace's name.
     pub fn netns(&self) -> &str {
-        &self.ns
+        &self.host.host.ns
     }
 
     /// Ganesha's pid.
@@ -397,14 +364,13 @@ impl NfsServer {
     /// Takes the server's end of the veth pair down (`up = false`) or up again: a network
     /// partition, where packets vanish and nothing answers.
     pub fn link(&self, up: bool) {
-        let peer = self.host_if.replacen("cfh", "cfp", 1);
         sh(&[
             "ip",
             "-n",
-            &self.ns,
+            self.netns(),
             "link",
             "set",
-            &peer,
+            &self.host.host.peer_if,
             if up { "up" } else { "down" },
         ]);
     }
@@ -596,9 +562,6 @@ impl Drop for NfsServer {
         if let Some(p) = self.rpcbind_pid() {
             let _ = kill(p, Signal::SIGKILL);
         }
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.host_if])
-            .output();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+        // The namespace goes with `self.host`.
     }
 }
