@@ -366,7 +366,21 @@ fn clp_fsmon_description_matches_the_binary() {
     from_binary.extend(sorted(["-h", "--help", "-V"]));
     assert_eq!(cli_words("clp-fsmon"), from_binary, "{help}");
     let v = ok(Command::new(bin()).arg("--version"));
-    assert_eq!(v.trim(), format!("clp-fsmon {}", env!("CARGO_PKG_VERSION")));
+    let mut lines = v.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("clp-fsmon {}", env!("CARGO_PKG_VERSION")).as_str())
+    );
+    // then what it trusts: this test build, the published development keys
+    let trusts: Vec<&str> = lines.collect();
+    assert_eq!(trusts, clp_fsmon::license::trust::describe(), "{v}");
+    assert!(trusts.iter().all(|l| l.starts_with("trusts: ")), "{v}");
+    assert!(
+        trusts
+            .iter()
+            .any(|l| l.contains(clp_fsmon::license::trust::DEV_MARK)),
+        "{v}"
+    );
     let list = ok(Command::new(bin()).arg("--list"));
     let applets: Vec<&str> = list.lines().collect();
     let documented: Vec<&str> = cli::names()[1..].to_vec();
@@ -384,7 +398,7 @@ fn clplcnsc_description_parses_like_the_applet() {
         "-d -p FSMON20 AB123456",
         "-i -p FSMON20 --serial AB123456 --key K",
         "-i -p FSMON20 --trial --user u --key K",
-        "-i -p FSMON20 --file /nonexistent.toml",
+        "-i -p FSMON20 --file /nonexistent.lic",
         "-p FSMON20",
         "-l",
         "-i -l -p FSMON20",
