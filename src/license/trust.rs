@@ -29,8 +29,7 @@ use sha2::{Digest, Sha256};
 /// The published development secret of typed keys (`licenses/dev-keys.toml` lists keys made
 /// with it). Compiled in only with the `dev-keys` feature.
 #[cfg(any(test, feature = "dev-keys"))]
-pub(crate) const DEV_SECRET: &str =
-    "clp-fsmon development secret (public; never ship a release with it)";
+pub const DEV_SECRET: &str = "clp-fsmon development secret (public; never ship a release with it)";
 
 /// What every refusal says in a build that trusts no key.
 pub const NO_VENDOR_KEY: &str = "built without a vendor key";
