@@ -47,8 +47,11 @@ cargo fmt "${nfsserve[@]}" -- --check
 cargo clippy --locked "${nfsserve[@]}" --target-dir target/nfsserve -- -D warnings
 cargo build --release --locked "${nfsserve[@]}" --target-dir target/nfsserve
 
-# The product build (no test hooks) must be clippy-clean too; the tests need the scripted probe.
+# The product build (no test hooks, no development licence keys: it trusts no key) and the
+# vendor's generator must be clippy-clean too; the tests need the scripted probe and the
+# published development keys (test-probe implies dev-keys; named here so it is plain).
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
-cargo clippy --all-targets --features test-probe -- -D warnings
-cargo test --all-targets --features test-probe -- --test-threads="${CLP_FSMON_TEST_THREADS:-4}"
+cargo clippy --all-targets --features keygen -- -D warnings
+cargo clippy --all-targets --features test-probe,dev-keys -- -D warnings
+cargo test --all-targets --features test-probe,dev-keys -- --test-threads="${CLP_FSMON_TEST_THREADS:-4}"
