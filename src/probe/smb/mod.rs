@@ -24,6 +24,7 @@ mod session;
 pub mod smb1;
 pub mod smb2;
 pub(crate) mod status;
+mod storage;
 pub(crate) mod transport;
 pub(crate) mod wire;
 
@@ -74,10 +75,6 @@ pub struct SambaProbe {
     endpoint: Address,
     identity: Identity,
     check: CheckLevel,
-    #[expect(
-        dead_code,
-        reason = "the canary of --check write (issue 13) is not written yet"
-    )]
     canary: String,
 }
 
@@ -196,6 +193,8 @@ impl SambaProbe {
             let event = match phase {
                 "negotiate" => Event::NegotiateError,
                 "session_setup" | "logoff" => Event::ConnectError,
+                // The read and write levels: the share's storage failed (SPEC §9).
+                p if storage::PHASES.contains(&p) => Event::NfsError,
                 _ => Event::TreeConnectError,
             };
             (
@@ -234,6 +233,10 @@ impl SambaProbe {
             Error::Protocol(_) if phase == "connect" => net(Event::NetConnectError, libc::EPROTO),
             Error::Protocol(_) => by_phase(status::INVALID_NETWORK_RESPONSE),
             Error::Unsupported(_) => by_phase(status::NOT_SUPPORTED),
+            Error::Canary(why) => (
+                by_phase(status::DATA_ERROR).0,
+                format!("canary mismatch: {why}"),
+            ),
             Error::ShareType(t) => (
                 Alert::new(m, Event::ShareTypeError, &[share]),
                 format!("share type {t}"),
@@ -261,7 +264,14 @@ impl Probe for SambaProbe {
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
         let mut a = Attempt::start(ctx, vec![("server", self.endpoint.to_string())]);
-        match session::run(&self.endpoint, ctx, &mut a, &self.identity, &self.unc()) {
+        let unc = self.unc();
+        let plan = session::Plan {
+            id: &self.identity,
+            unc: &unc,
+            level: self.check,
+            canary: &self.canary,
+        };
+        match session::run(&self.endpoint, ctx, &mut a, &plan) {
             Ok(summary) => Ok(a.succeed(summary)),
             Err((phase, e)) => Err(self.fail(a, phase, &e)),
         }
