@@ -1136,3 +1136,32 @@ fn probe_cut_during_the_canary_leaves_no_file() {
     );
     assert!(files_in(&dir).is_empty());
 }
+
+/// `read` costs one round trip over `connect` and `write` six (issue 13, item 5): through a
+/// proxy that holds every reply of the server for 100 ms, each level's probe takes that many
+/// times 100 ms longer than `connect`'s, on SMB2 (the compound) and on SMB1 (TRANS2 alone).
+#[test]
+fn read_costs_one_round_trip_over_connect() {
+    use crate::rig::proxy::DelayProxy;
+    let delay = Duration::from_millis(100);
+    for flavour in [Flavour::Standard, Flavour::Smb1Only] {
+        let s = Smbd::start(flavour);
+        let proxy = DelayProxy::start(s.address().parse().unwrap(), delay);
+        let paddr = proxy.address();
+        let total = |level: &str| {
+            let a = ["-a", &paddr, "-s", smb::GUEST_SHARE, "--check", level];
+            let r = probe(&a, Duration::from_secs(10)).unwrap();
+            Duration::from_micros(r.total_micros)
+        };
+        let connect = total("connect");
+        for (level, trips) in [("read", 1u32), ("write", 6)] {
+            let extra = total(level).saturating_sub(connect);
+            let (want, slack) = (delay * trips, delay / 2);
+            eprintln!("{flavour:?} {level}: {extra:?} over connect ({connect:?})");
+            assert!(
+                extra + slack >= want && extra < want + slack,
+                "{flavour:?} {level}: {extra:?} over connect, expected {trips} round trips"
+            );
+        }
+    }
+}

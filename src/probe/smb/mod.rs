@@ -1,6 +1,7 @@
 //! The SMB probe of `clp_sambamon`: one complete SMB session against the watched share —
 //! TCP connect, NEGOTIATE, SESSION_SETUP (anonymous/guest or NTLMv2), TREE_CONNECT to
-//! `\\HOST\SHARE`, share-type check, TREE_DISCONNECT, LOGOFF — within one deadline (`-r`).
+//! `\\HOST\SHARE`, share-type check, the `read` and `write` levels' file operations on a disk
+//! share, TREE_DISCONNECT, LOGOFF — within one deadline (`-r`).
 //!
 //! The client is hand-written rather than taken from an SMB crate: the available crates are
 //! async (they bring a runtime and dozens of dependencies into a process that watches one share)
@@ -9,8 +10,10 @@
 //! session flow, SMB2 first and SMB1 as the fallback), `transport` (the connection and NetBIOS
 //! framing over [`crate::probe::net`]), [`smb2`] (SMB2/3 codec and client, with signing and
 //! encryption keys from [`crypto`]), [`smb1`] (the NT LM 0.12 fallback for servers without
-//! SMB2), [`ntlmssp`] (authentication), `status` (NT status names). This module turns the
-//! arguments into a probe and a failed step into its catalogue event.
+//! SMB2), `storage` (the steps of `--check read` and `write`: file-system size and canary),
+//! [`ntlmssp`] (authentication), `status` (NT status names). This module turns the arguments
+//! into a probe and a failed step into its catalogue event (an I/O failure of the `read` and
+//! `write` steps is event 66).
 
 // Protocol message names (NEGOTIATE, NTLMv2, HMAC-MD5…) are spelled as the specs spell them,
 // not as code identifiers.
@@ -38,6 +41,8 @@ use crate::probe::{CheckLevel, Probe, ProbeCtx, ProbeFailure, ProbeReport};
 use credfile::CredError;
 use error::Error;
 use ntlmssp::Identity;
+
+pub use storage::PHASES as LEVEL_PHASES;
 
 /// Environment variable read for the password when neither `-p` nor `-A` gives one.
 pub const PASSWORD_ENV: &str = "CLP_FSMON_SMB_PASSWORD";

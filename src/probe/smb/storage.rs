@@ -44,7 +44,7 @@ pub(crate) const CANARY_READ: &str = "canary_read";
 pub(crate) const CANARY_REMOVE: &str = "canary_remove";
 
 /// Every phase of the levels beyond `connect`, in order.
-pub(crate) const PHASES: [&str; 6] = [
+pub const PHASES: [&str; 6] = [
     FS_INFO,
     CANARY_CREATE,
     CANARY_WRITE,
