@@ -1204,3 +1204,72 @@ fn every_level_is_ok_on_impacket() {
         assert!(!text.contains("NT_STATUS_"), "{mode:?} smbclient: {text}");
     }
 }
+
+/// Through the real binary: `--check write` on a read-only share is CRITICAL at
+/// `canary_create` in `--once --json` (with the level), and a monitor raises event 66 with the
+/// NT status, then 6, and logs the phase and the level in its fault log.
+#[test]
+fn write_failure_is_event_66_in_the_alert_and_fault_logs() {
+    let s = Smbd::start_setup(
+        Flavour::Standard,
+        &smb::Setup {
+            shares: &[("ro", "   guest ok = yes\n   read only = yes\n")],
+            ..smb::Setup::default()
+        },
+    );
+    let sb = Sandbox::licensed();
+    let addr = s.address();
+    let out = sb
+        .cmd("clp_sambamon")
+        .args([
+            "w1", "-s", "ro", "-a", &addr, "--check", "write", "--once", "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stdout_of(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout_of(&out).trim()).unwrap();
+    assert_eq!(v["check"], "write", "{v}");
+    let text = v.to_string();
+    assert!(
+        text.contains("canary_create") && text.contains("STATUS_ACCESS_DENIED (0xc0000022)"),
+        "{text}"
+    );
+    let mut m = sb.spawn_monitor(
+        "clp_sambamon",
+        &[
+            "w2", "-s", "ro", "-a", &addr, "--check", "write", "-i", "1", "-c", "1", "-r", "5",
+        ],
+        None,
+    );
+    assert_eq!(
+        m.wait_exit(Duration::from_secs(20)),
+        Some(1),
+        "{}",
+        m.stderr()
+    );
+    let alerts = sb.alerts();
+    let last: Vec<(u16, &str)> = alerts
+        .iter()
+        .rev()
+        .take(2)
+        .map(|a| (a.2, a.3.as_str()))
+        .collect();
+    assert_eq!(
+        last,
+        [
+            (6, "The clp_sambamon will terminate."),
+            (
+                66,
+                "The clp_sambamon has detected an error in Samba [ro] (I/O error[0xc0000022])."
+            ),
+        ]
+    );
+    let fault = sb.fault_log("sambamon");
+    assert!(
+        fault.contains("phase=canary_create")
+            && fault.contains("check=write")
+            && fault.contains("STATUS_ACCESS_DENIED"),
+        "{fault}"
+    );
+    assert_eq!(files_in(&s.share_dir(0)), Vec::<String>::new());
+}
