@@ -62,10 +62,6 @@ const CLIENT_LIMIT: Duration = Duration::from_secs(30);
 
 /// The items of issue 12 that [`KNOWN`] cites.
 const ITEMS: &[(u8, &str)] = &[
-    (
-        1,
-        "wrong password against impacket reported as STATUS_INVALID_SIGNATURE",
-    ),
     (2, "user names with 'ß'"),
     (3, "share names longer than 80 bytes refused"),
     (4, "smb encrypt = desired fails anonymous and guest logons"),
@@ -85,7 +81,6 @@ const ITEMS: &[(u8, &str)] = &[
 /// Cases known to disagree today, with the item of issue 12 each is. A case listed here must
 /// disagree; every other case must agree.
 const KNOWN: &[(&str, u8)] = &[
-    ("impacket SMB2, user: share as wrong password", 1),
     ("samba default: eszett as user with ß", 2),
     // impacket upper-cases 'ß' to "SS" as the probe does; smbclient (and Windows) keep it.
     ("impacket SMB2, user with ß: share as user with ß", 2),

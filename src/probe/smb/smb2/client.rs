@@ -1,7 +1,9 @@
 //! The SMB2/3 client of the probe (MS-SMB2 3.2): one connection with at most one session and
 //! one tree — NEGOTIATE, SESSION_SETUP with NTLMSSP, TREE_CONNECT, TREE_DISCONNECT and LOGOFF —
 //! signing requests whenever the session has a key, verifying signed replies, and sealing in the
-//! SMB3 transform header where the session or the share requires encryption.
+//! SMB3 transform header where the session or the share requires encryption. A failed
+//! SESSION_SETUP is answered by its status alone: it carries no key the client shares with the
+//! server, so its signature is not checked and the keys derived for it are dropped.
 //!
 //! The messages are [`super::codec`]'s; the connection is [`super::super::transport`]'s.
 
@@ -50,6 +52,16 @@ fn random<const N: usize>() -> Result<[u8; N]> {
     let mut a = [0u8; N];
     getrandom::fill(&mut a).map_err(|e| Error::Unsupported(format!("no random numbers: {e}")))?;
     Ok(a)
+}
+
+/// A SESSION_SETUP reply that neither completes the session nor asks for another leg: the
+/// logon failed, so the key the client derived is one the server does not share (a wrong
+/// password gives another key), and its status — not a signature made with whatever key the
+/// server took — is the answer (impacket signs such replies).
+fn failed_session_setup(r: &Reply) -> bool {
+    r.command == cmd::SESSION_SETUP
+        && r.status != status::SUCCESS
+        && r.status != status::MORE_PROCESSING_REQUIRED
 }
 
 impl Client {
@@ -161,6 +173,7 @@ impl Client {
             }
             if r.flags & FLAG_SIGNED != 0
                 && !r.encrypted
+                && !failed_session_setup(&r)
                 && let Some(s) = &self.signer
                 && !s.verify(&r.raw)
             {
@@ -248,6 +261,11 @@ impl Dialect for Client {
             self.derive_keys(&k, &hash);
         }
         let r2 = self.exchange(id2, req2, false)?;
+        if failed_session_setup(&r2) {
+            // No session, so no key: nothing more is signed or sealed with it.
+            self.signer = None;
+            self.sealer = None;
+        }
         let (flags, _) = parse_session_setup(&r2)?;
         if r2.status != status::SUCCESS {
             return Err(Error::protocol("session setup did not complete"));
