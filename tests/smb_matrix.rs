@@ -66,7 +66,6 @@ const CLIENT_LIMIT: Duration = Duration::from_secs(30);
 
 /// The items of issue 12 that [`KNOWN`] cites.
 const ITEMS: &[(u8, &str)] = &[
-    (3, "share names longer than 80 bytes refused"),
     (4, "smb encrypt = desired fails anonymous and guest logons"),
     (5, "AES-256 ciphers not offered"),
     (
@@ -84,8 +83,6 @@ const ITEMS: &[(u8, &str)] = &[
 /// Cases known to disagree today, with the item of issue 12 each is. A case listed here must
 /// disagree; every other case must agree.
 const KNOWN: &[(&str, u8)] = &[
-    ("samba default: long name (81 chars) as anonymous", 3),
-    ("samba default: 80 × é as anonymous", 3),
     ("encrypt desired: guest as anonymous", 4),
     ("encrypt desired: guest as guest", 4),
     ("encrypt required, AES-256-GCM: data as user", 5),
@@ -167,6 +164,8 @@ enum Share {
     Long81,
     /// 80 × 'é' (160 bytes of UTF-8).
     Accented80,
+    /// 255 bytes, the most `-s` takes: 127 × 'ü' and an 'x'.
+    Longest255,
 }
 
 impl Share {
@@ -175,6 +174,7 @@ impl Share {
             Self::Named(n) => n.to_owned(),
             Self::Long81 => format!("long{}", "x".repeat(77)),
             Self::Accented80 => "é".repeat(80),
+            Self::Longest255 => "ü".repeat(127) + "x",
         }
     }
 
@@ -183,6 +183,7 @@ impl Share {
             Self::Named(n) => n.to_owned(),
             Self::Long81 => "long name (81 chars)".into(),
             Self::Accented80 => "80 × é".into(),
+            Self::Longest255 => "255 bytes (127 × ü + x)".into(),
         }
     }
 }
@@ -232,6 +233,7 @@ fn samba_shares() -> Vec<(String, &'static str)> {
         ),
         (Share::Long81.name(), guest),
         (Share::Accented80.name(), guest),
+        (Share::Longest255.name(), guest),
     ]
 }
 
@@ -279,6 +281,7 @@ fn targets() -> Vec<Target> {
             (Share::Named("nosuchshare"), Anonymous),
             (Share::Long81, Anonymous),
             (Share::Accented80, Anonymous),
+            (Share::Longest255, Anonymous),
             (Share::Named(ESZETT_SHARE), Eszett),
             (GUEST, Accented),
         ],

@@ -45,7 +45,7 @@ pub const PASSWORD_ENV: &str = "CLP_FSMON_SMB_PASSWORD";
 /// holds the password.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// `-s` is empty, too long or holds a path separator.
+    /// `-s` is empty, holds a path separator or NUL, or makes a path too long for TREE_CONNECT.
     #[error("bad share name {0:?}")]
     Share(String),
     /// `-a` breaks the address rule.
@@ -73,6 +73,20 @@ pub struct SambaProbe {
     share: String,
     endpoint: Address,
     identity: Identity,
+}
+
+/// `\\host\share`, the path TREE_CONNECT names.
+fn unc(endpoint: &Address, share: &str) -> String {
+    format!("\\\\{}\\{share}", endpoint.host)
+}
+
+/// Whether the path to `share` fits in a TREE_CONNECT. The protocol sets no limit of its own on
+/// a share name (Windows keeps its names to 80 characters, Samba does not): only the 16-bit
+/// length of the path, in bytes of UTF-16 (MS-SMB2 2.2.9 PathLength; SMB1's ByteCount, which
+/// also holds 9 bytes more: a pad, the path's terminator and the service `?????`). `-s` itself
+/// takes at most 255 bytes, so from the command line every name fits.
+fn fits_tree_connect(endpoint: &Address, share: &str) -> bool {
+    u16::try_from(unc(endpoint, share).encode_utf16().count() * 2 + 9).is_ok()
 }
 
 /// Splits `DOMAIN\user` (or `DOMAIN/user`).
@@ -140,10 +154,13 @@ impl SambaProbe {
     /// never contains the password, and the probe keeps only the NTLMv2 key derived from it.
     pub fn new(t: &SmbTarget) -> Result<Self, ConfigError> {
         let share = t.share.trim();
-        if share.is_empty() || share.len() > 80 || share.contains(['\\', '/', '\0']) {
+        if share.is_empty() || share.contains(['\\', '/', '\0']) {
             return Err(ConfigError::Share(t.share.clone()));
         }
         let endpoint = Address::parse(t.address.as_deref(), &transport::DEFAULTS)?;
+        if !fits_tree_connect(&endpoint, share) {
+            return Err(ConfigError::Share(t.share.clone()));
+        }
         let identity = match &t.logon {
             Logon::Anonymous => Identity::Anonymous,
             Logon::User {
@@ -167,7 +184,7 @@ impl SambaProbe {
     }
 
     fn unc(&self) -> String {
-        format!("\\\\{}\\{}", self.endpoint.host, self.share)
+        unc(&self.endpoint, &self.share)
     }
 }
 
@@ -356,6 +373,39 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("s3cr=t"), "{e}");
+    }
+
+    #[test]
+    fn share_names_are_limited_by_the_protocol_not_by_80_bytes() {
+        let target = |share: String| SmbTarget {
+            share,
+            address: None,
+            logon: Logon::Anonymous,
+        };
+        for ok in [
+            "x".repeat(81),
+            "é".repeat(80),
+            "ü".repeat(127) + "x",
+            "字".repeat(10_000),
+        ] {
+            assert!(SambaProbe::new(&target(ok.clone())).is_ok(), "{ok}");
+        }
+        // `\\127.0.0.1\` is 12 UTF-16 units: with 32 751 more and SMB1's 9 bytes, the request
+        // holds 65 535 bytes, the most a 16-bit length counts
+        assert!(SambaProbe::new(&target("x".repeat(32_751))).is_ok());
+        assert!(matches!(
+            SambaProbe::new(&target("x".repeat(32_752))),
+            Err(ConfigError::Share(_))
+        ));
+        // from the command line, 255 bytes are taken and 256 refused
+        assert!(crate::applets::clp_sambamon::probe(&args(&["-s", &"é".repeat(127)])).is_ok());
+        assert!(
+            parse(
+                Module::Sambamon,
+                &["m1".into(), "-s".into(), "x".repeat(256)]
+            )
+            .is_err()
+        );
     }
 
     #[test]
