@@ -284,14 +284,12 @@ impl Dialect for Client {
         // Sign whenever the session has a key: servers require it for 3.1.1 user sessions
         // (Samba rejects the tree connect otherwise) and it proves the key on every dialect.
         self.signing = self.signer.is_some();
-        if flags & SESSION_ENCRYPT != 0 {
-            if self.sealer.is_none() {
-                return Err(Error::Unsupported(
-                    "server requires encryption without a cipher".into(),
-                ));
-            }
-            self.encrypt_session = true;
-        }
+        // ENCRYPT_DATA asks for a sealed session; MS-SMB2 defines it for 3.x only. A session
+        // without a key (guest, anonymous) or without a common cipher goes on in plaintext, as
+        // smbclient's does: a server that requires encryption refuses such a session itself
+        // (ACCESS_DENIED), and one that only desires it takes the plaintext.
+        self.encrypt_session =
+            flags & SESSION_ENCRYPT != 0 && self.neg.dialect >= 0x0300 && self.sealer.is_some();
         Ok(())
     }
 
