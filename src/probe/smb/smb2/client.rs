@@ -183,30 +183,49 @@ impl Client {
         }
     }
 
-    fn derive_keys(&mut self, key: &[u8; 16], hash: &[u8; 64]) {
-        match self.neg.dialect {
-            0x0202 | 0x0210 => self.signer = Some(Signer::HmacSha256(*key)),
-            0x0300 | 0x0302 => {
-                self.signer = Some(Signer::AesCmac(kdf(key, b"SMB2AESCMAC\0", b"SmbSign\0")));
-                self.sealer = self.neg.cipher.map(|c| {
-                    Sealer::new(
-                        c,
-                        kdf(key, b"SMB2AESCCM\0", b"ServerIn \0"),
-                        kdf(key, b"SMB2AESCCM\0", b"ServerOut\0"),
-                    )
-                });
+    /// The session's signing and sealing keys from its session key (MS-SMB2 3.2.5.3.1). The
+    /// AES-256 ciphers take the full session key, which from NTLMSSP without key exchange is
+    /// these 16 bytes too, and 32-byte keys (L = 256); everything else 16 bytes (L = 128).
+    fn derive_keys(&mut self, key: &[u8; 16], hash: &[u8; 64]) -> Result<()> {
+        let cipher_keys = |c: u16, label: &[u8], context: &[u8]| -> Vec<u8> {
+            if crypto::key_len(c) == 32 {
+                kdf::<32>(key, label, context).to_vec()
+            } else {
+                kdf::<16>(key, label, context).to_vec()
             }
-            _ => {
-                self.signer = Some(Signer::AesCmac(kdf(key, b"SMBSigningKey\0", hash)));
-                self.sealer = self.neg.cipher.map(|c| {
-                    Sealer::new(
-                        c,
-                        kdf(key, b"SMBC2SCipherKey\0", hash),
-                        kdf(key, b"SMBS2CCipherKey\0", hash),
-                    )
-                });
-            }
-        }
+        };
+        let (signer, sealer) = match self.neg.dialect {
+            0x0202 | 0x0210 => (Signer::HmacSha256(*key), None),
+            0x0300 | 0x0302 => (
+                Signer::AesCmac(kdf(key, b"SMB2AESCMAC\0", b"SmbSign\0")),
+                self.neg
+                    .cipher
+                    .map(|c| {
+                        Sealer::new(
+                            c,
+                            &cipher_keys(c, b"SMB2AESCCM\0", b"ServerIn \0"),
+                            &cipher_keys(c, b"SMB2AESCCM\0", b"ServerOut\0"),
+                        )
+                    })
+                    .transpose()?,
+            ),
+            _ => (
+                Signer::AesCmac(kdf(key, b"SMBSigningKey\0", hash)),
+                self.neg
+                    .cipher
+                    .map(|c| {
+                        Sealer::new(
+                            c,
+                            &cipher_keys(c, b"SMBC2SCipherKey\0", hash),
+                            &cipher_keys(c, b"SMBS2CCipherKey\0", hash),
+                        )
+                    })
+                    .transpose()?,
+            ),
+        };
+        self.signer = Some(signer);
+        self.sealer = sealer;
+        Ok(())
     }
 
     /// The cipher in use for a tree, if any.
@@ -258,7 +277,7 @@ impl Dialect for Client {
         preauth_update(&mut hash, &req2);
         // Keys must exist before the final reply arrives: 3.1.1 signs it.
         if let Some(k) = auth.session_key {
-            self.derive_keys(&k, &hash);
+            self.derive_keys(&k, &hash)?;
         }
         let r2 = self.exchange(id2, req2, false)?;
         if failed_session_setup(&r2) {

@@ -6,7 +6,9 @@
 //! field access is bounds-checked, so any bytes give an [`Error`], never a panic. No socket
 //! here: the parsers are tested and fuzzed on bytes alone.
 
-use super::super::crypto::{CIPHER_AES128_CCM, CIPHER_AES128_GCM};
+use super::super::crypto::{
+    CIPHER_AES128_CCM, CIPHER_AES128_GCM, CIPHER_AES256_CCM, CIPHER_AES256_GCM,
+};
 use super::super::error::{Error, Result};
 use super::super::status;
 use super::super::wire::{Bytes, Put};
@@ -54,6 +56,14 @@ pub(crate) const SHARE_ENCRYPT: u32 = 0x8000;
 
 /// Dialects offered, oldest first.
 pub(crate) const DIALECTS: [u16; 5] = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311];
+
+/// Ciphers offered to a 3.1.1 server, in order of preference.
+pub(crate) const CIPHERS: [u16; 4] = [
+    CIPHER_AES128_GCM,
+    CIPHER_AES128_CCM,
+    CIPHER_AES256_GCM,
+    CIPHER_AES256_CCM,
+];
 
 /// Dialect as people write it (`3.1.1`).
 pub(crate) fn dialect_name(d: u16) -> &'static str {
@@ -227,13 +237,15 @@ pub(crate) fn negotiate_request(client_guid: &[u8; 16], salt: &[u8; 32]) -> Vec<
     m.u16(1);
     m.extend_from_slice(salt);
     m.pad_to(8);
-    // SMB2_ENCRYPTION_CAPABILITIES: GCM preferred, CCM.
+    // SMB2_ENCRYPTION_CAPABILITIES, in smbclient's order: the AES-128 ciphers first (GCM before
+    // CCM), then AES-256, so a server restricted to AES-256 finds one it takes.
     m.u16(2);
-    m.u16(6);
+    m.u16(2 + 2 * 4);
     m.u32(0);
-    m.u16(2);
-    m.u16(CIPHER_AES128_GCM);
-    m.u16(CIPHER_AES128_CCM);
+    m.u16(4);
+    for c in CIPHERS {
+        m.u16(c);
+    }
     m
 }
 
@@ -278,7 +290,7 @@ pub fn parse_negotiate(r: &Reply) -> Result<Negotiated> {
                     }
                     cipher = match data.u16(2)? {
                         0 => None,
-                        c @ (CIPHER_AES128_CCM | CIPHER_AES128_GCM) => Some(c),
+                        c if CIPHERS.contains(&c) => Some(c),
                         c => return Err(Error::protocol(format!("server chose cipher {c:#06x}"))),
                     };
                 }
@@ -380,7 +392,18 @@ mod tests {
         assert_eq!(b.u16(off + 12).unwrap(), 1, "SHA-512");
         let enc = (off + 8 + 38).next_multiple_of(8);
         assert_eq!(b.u16(enc).unwrap(), 2);
-        assert_eq!(b.u16(enc + 10).unwrap(), CIPHER_AES128_GCM);
+        assert_eq!(b.u16(enc + 2).unwrap(), 10, "DataLength");
+        assert_eq!(b.u16(enc + 8).unwrap(), 4, "CipherCount");
+        let offered: Vec<u16> = (0..4).map(|i| b.u16(enc + 10 + 2 * i).unwrap()).collect();
+        assert_eq!(
+            offered,
+            [
+                CIPHER_AES128_GCM,
+                CIPHER_AES128_CCM,
+                CIPHER_AES256_GCM,
+                CIPHER_AES256_CCM
+            ]
+        );
     }
 
     #[test]
