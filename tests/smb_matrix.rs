@@ -69,11 +69,6 @@ const CLIENT_LIMIT: Duration = Duration::from_secs(30);
 /// The items of issue 12 that [`KNOWN`] cites.
 const ITEMS: &[(u8, &str)] = &[
     (
-        6,
-        "no SIGNING_CAPABILITIES context: signing without AES-128-CMAC (AES-GMAC or \
-         HMAC-SHA256 only) fails NEGOTIATE",
-    ),
-    (
         7,
         "no SMB1 fallback when an SMB1-only server answers SMB2 NEGOTIATE with an error",
     ),
@@ -83,13 +78,6 @@ const ITEMS: &[(u8, &str)] = &[
 /// Cases known to disagree today, with the item of issue 12 each is. A case listed here must
 /// disagree; every other case must agree.
 const KNOWN: &[(&str, u8)] = &[
-    // Without the context the server takes AES-128-CMAC: any list without it fails.
-    ("signing mandatory, HMAC-SHA256: guest as anonymous", 6),
-    ("signing mandatory, HMAC-SHA256: guest as guest", 6),
-    ("signing mandatory, HMAC-SHA256: data as user", 6),
-    ("signing mandatory, AES-128-GMAC: guest as anonymous", 6),
-    ("signing mandatory, AES-128-GMAC: guest as guest", 6),
-    ("signing mandatory, AES-128-GMAC: data as user", 6),
     ("impacket SMB1, open: share as anonymous", 7),
     ("impacket SMB1, open: share as unknown user", 7),
     ("impacket SMB1, user: share as user", 7),

@@ -1,5 +1,6 @@
 //! SMB2/3 message protection: the SP800-108 key derivation, signing (HMAC-SHA256 for 2.x,
-//! AES-128-CMAC for 3.x) and the SMB3 transform header (AES-128/256-CCM and -GCM).
+//! AES-128-CMAC for 3.x, and whichever of AES-128-GMAC, AES-128-CMAC and HMAC-SHA256 a 3.1.1
+//! server chose) and the SMB3 transform header (AES-128/256-CCM and -GCM).
 //!
 //! Primitives come from the RustCrypto crates; this module only arranges their inputs the way
 //! MS-SMB2 3.1.4.1–3.1.4.3 and 2.2.41 lay them out.
@@ -55,13 +56,23 @@ pub(crate) fn preauth_update(hash: &mut [u8; 64], message: &[u8]) {
     hash.copy_from_slice(&h.finalize());
 }
 
+/// Signing algorithm IDs of the signing capabilities context (MS-SMB2 2.2.3.1.7).
+pub const SIGNING_HMAC_SHA256: u16 = 0x0000;
+/// AES-CMAC (AES-128).
+pub const SIGNING_AES_CMAC: u16 = 0x0001;
+/// AES-GMAC (AES-128).
+pub const SIGNING_AES_GMAC: u16 = 0x0002;
+
 /// How messages of a session are signed.
 #[derive(Clone)]
 pub(crate) enum Signer {
-    /// SMB 2.0.2 / 2.1: HMAC-SHA256 with the session key.
+    /// HMAC-SHA256: with the session key on SMB 2.0.2 / 2.1, with the derived signing key when
+    /// a 3.1.1 server chose it.
     HmacSha256([u8; 16]),
-    /// SMB 3.x: AES-128-CMAC with the derived signing key.
+    /// AES-128-CMAC with the derived signing key: SMB 3.x unless a 3.1.1 server chose another.
     AesCmac([u8; 16]),
+    /// AES-128-GMAC with the derived signing key, when a 3.1.1 server chose it.
+    AesGmac([u8; 16]),
 }
 
 impl std::fmt::Debug for Signer {
@@ -69,12 +80,30 @@ impl std::fmt::Debug for Signer {
         f.write_str(match self {
             Self::HmacSha256(_) => "HmacSha256(..)",
             Self::AesCmac(_) => "AesCmac(..)",
+            Self::AesGmac(_) => "AesGmac(..)",
         })
     }
 }
 
 /// Offset of the signature field in the SMB2 header.
 const SIG_OFF: usize = 48;
+/// Header flag: the message is a reply (the server sent it).
+const FLAG_RESPONSE: u8 = 0x1;
+/// The CANCEL command.
+const CANCEL: u16 = 0x000c;
+
+/// The AES-GMAC nonce of `msg` (MS-SMB2 3.1.4.1): its MessageId, then a 32-bit word whose
+/// lowest bit says the server sent it and the next bit that it is a CANCEL request.
+fn gmac_nonce(msg: &[u8]) -> [u8; 12] {
+    let mut n = [0u8; 12];
+    if let Some(id) = msg.get(24..32) {
+        n[..8].copy_from_slice(id);
+    }
+    let server = msg.get(16).is_some_and(|f| f & FLAG_RESPONSE != 0);
+    let cancel = msg.get(12..14) == Some(&CANCEL.to_le_bytes()[..]);
+    n[8] = u8::from(server) | u8::from(cancel && !server) << 1;
+    n
+}
 
 impl Signer {
     /// The 16-byte signature of `msg` (its signature field is taken as zero).
@@ -94,6 +123,15 @@ impl Signer {
                 let mut m = <Cmac<Aes128> as KeyInit>::new_from_slice(k).expect("16-byte key");
                 m.update(&zeroed);
                 out.copy_from_slice(&m.finalize().into_bytes());
+            }
+            Self::AesGmac(k) => {
+                // GMAC is GCM over no plaintext with the message as the associated data.
+                let g = Aes128Gcm::new_from_slice(k).expect("16-byte key");
+                let n = aead::Nonce::<Aes128Gcm>::from(gmac_nonce(msg));
+                let tag = g
+                    .encrypt_inout_detached(&n, &zeroed, (&mut [][..]).into())
+                    .expect("GCM takes any message a reply can hold");
+                out.copy_from_slice(&tag);
             }
         }
         out
@@ -437,6 +475,33 @@ mod tests {
     }
 
     #[test]
+    fn aes_gmac_signature_matches_an_independent_implementation() {
+        // The published 3.1.1 reply as a reply, as a request and as a CANCEL request, signed
+        // with AES-GMAC by PyCryptodome's AES-GCM (nonce: MessageId, then the role and cancel
+        // bits; the message as associated data).
+        let signer = Signer::AesGmac(hex("73FE7A9A77BEF0BDE49C650D8CCB5F76").try_into().unwrap());
+        let mut msg = hex(concat!(
+            "FE534D4240000100000000000100800009000000000000000300000000000000FFFE000000000000",
+            "1900000000100000EBE146DA120BA25FC3376A49DFE31BC10900000048001D00A11B3019A0030A01",
+            "00A3120410010000003B453CDC3524164200000000"
+        ));
+        assert_eq!(
+            signer.signature(&msg).to_vec(),
+            hex("75d05bac99ff7fcc52a44c354381d559")
+        );
+        msg[16] = 0x08; // a request
+        assert_eq!(
+            signer.signature(&msg).to_vec(),
+            hex("2547509958dbdf8c9d1a2fffc2d92333")
+        );
+        msg[12..14].copy_from_slice(&CANCEL.to_le_bytes());
+        assert_eq!(
+            signer.signature(&msg).to_vec(),
+            hex("6ca1cfa270156aec1a6e50334aede82c")
+        );
+    }
+
+    #[test]
     fn aes_cmac_matches_rfc4493() {
         // RFC 4493 4, example 2 (16-byte message).
         let k: [u8; 16] = hex("2b7e151628aed2a6abf7158809cf4f3c").try_into().unwrap();
@@ -507,7 +572,11 @@ mod tests {
 
     #[test]
     fn signatures_verify_and_detect_changes() {
-        for s in [Signer::HmacSha256([7; 16]), Signer::AesCmac([7; 16])] {
+        for s in [
+            Signer::HmacSha256([7; 16]),
+            Signer::AesCmac([7; 16]),
+            Signer::AesGmac([7; 16]),
+        ] {
             let mut msg = vec![0u8; 80];
             msg[..4].copy_from_slice(b"\xfeSMB");
             s.sign(&mut msg);

@@ -210,7 +210,14 @@ impl Client {
                     .transpose()?,
             ),
             _ => (
-                Signer::AesCmac(kdf(key, b"SMBSigningKey\0", hash)),
+                {
+                    let k = kdf(key, b"SMBSigningKey\0", hash);
+                    match self.neg.signing {
+                        Some(crypto::SIGNING_AES_GMAC) => Signer::AesGmac(k),
+                        Some(crypto::SIGNING_HMAC_SHA256) => Signer::HmacSha256(k),
+                        _ => Signer::AesCmac(k),
+                    }
+                },
                 self.neg
                     .cipher
                     .map(|c| {
