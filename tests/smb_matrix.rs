@@ -67,22 +67,11 @@ const WORKERS: usize = 3;
 const CLIENT_LIMIT: Duration = Duration::from_secs(30);
 
 /// The items of issue 12 that [`KNOWN`] cites.
-const ITEMS: &[(u8, &str)] = &[
-    (
-        7,
-        "no SMB1 fallback when an SMB1-only server answers SMB2 NEGOTIATE with an error",
-    ),
-    (8, "some NT statuses printed as numbers"),
-];
+const ITEMS: &[(u8, &str)] = &[(8, "some NT statuses printed as numbers")];
 
 /// Cases known to disagree today, with the item of issue 12 each is. A case listed here must
 /// disagree; every other case must agree.
 const KNOWN: &[(&str, u8)] = &[
-    ("impacket SMB1, open: share as anonymous", 7),
-    ("impacket SMB1, open: share as unknown user", 7),
-    ("impacket SMB1, user: share as user", 7),
-    ("impacket SMB1, user: share as wrong password", 7),
-    ("impacket SMB1, user: share as anonymous", 7),
     // STATUS_NTLM_BLOCKED (0xc0000418)
     ("ntlm auth disabled: data as user", 8),
     ("ntlm auth disabled: data as wrong password", 8),

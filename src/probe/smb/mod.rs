@@ -497,6 +497,78 @@ mod tests {
         drop(l);
     }
 
+    /// A server on 127.0.0.1 that answers the SMB2 NEGOTIATE of its first connection with an
+    /// SMB2 error header of `code`, and its second connection (the SMB1 fallback) with
+    /// `second` (nothing: it closes). Returns the port and how many connections it took.
+    fn smb2_refusing_server(
+        code: u32,
+        second: Option<Vec<u8>>,
+    ) -> (u16, std::thread::JoinHandle<usize>) {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let mut m = vec![0xfe, b'S', b'M', b'B', 64, 0, 0, 0];
+            m.extend_from_slice(&code.to_le_bytes());
+            m.extend_from_slice(&[0, 0, 1, 0, 1, 0, 0, 0]); // NEGOTIATE, 1 credit, a reply
+            m.resize(64, 0);
+            m.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 0, 0]);
+            let len = u32::try_from(m.len()).unwrap().to_be_bytes();
+            let _ = s.write_all(&[&len[..], &m].concat());
+            drop(s);
+            // the second connection, if the client makes one within 3 s
+            l.set_nonblocking(true).unwrap();
+            let until = std::time::Instant::now() + Duration::from_secs(3);
+            let mut s = loop {
+                match l.accept() {
+                    Ok((s, _)) => break s,
+                    Err(_) if std::time::Instant::now() < until => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(_) => return 1,
+                }
+            };
+            s.set_nonblocking(false).unwrap();
+            let _ = s.read(&mut buf);
+            if let Some(reply) = second {
+                let len = u32::try_from(reply.len()).unwrap().to_be_bytes();
+                let _ = s.write_all(&[&len[..], &reply].concat());
+            }
+            2
+        });
+        (port, h)
+    }
+
+    #[test]
+    fn smb2_refusal_falls_back_to_smb1_and_is_the_failure_when_smb1_fails_too() {
+        // SMB1 NEGOTIATE reply choosing no dialect (0xffff), as smbd with SMB1 off answers
+        let mut no_dialect = smb1::codec::header(smb1::codec::cmd::NEGOTIATE, 0, 0, 0);
+        no_dialect[9] |= 0x80;
+        no_dialect.extend_from_slice(&[1, 0xff, 0xff, 0, 0]);
+        for second in [None, Some(no_dialect)] {
+            let (port, server) = smb2_refusing_server(0xc000_000d, second);
+            let p = crate::applets::clp_sambamon::probe(&args(&[
+                "-s",
+                "s",
+                "-a",
+                &format!("127.0.0.1:{port}"),
+            ]))
+            .unwrap();
+            let f = p.run(&ProbeCtx::new(Duration::from_secs(5))).unwrap_err();
+            assert_eq!(server.join().unwrap(), 2, "the SMB1 fallback connected");
+            assert_eq!(f.phase, "negotiate");
+            assert_eq!(f.status, "STATUS_INVALID_PARAMETER (0xc000000d)");
+            assert!(
+                f.alerts[0].text.contains("negotiate error[0xc000000d]"),
+                "{}",
+                f.alerts[0].text
+            );
+        }
+    }
+
     #[test]
     fn garbage_server_is_a_negotiate_error() {
         use std::io::{Read, Write};

@@ -8,7 +8,7 @@
 
 use super::crypto::{hmac_md5, md4};
 use super::error::{Error, Result};
-use super::wire::{Bytes, Put, len16, len32, utf16le};
+use super::wire::{Bytes, Put, len16, len32, upper_utf16, utf16le};
 
 /// `NTLMSSP\0`.
 pub(crate) const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
@@ -95,7 +95,8 @@ impl Identity {
 }
 
 /// NTOWFv2 (MS-NLMP 3.3.2): `HMAC_MD5(MD4(UNICODE(password)), UNICODE(Upper(user) + domain))`,
-/// with `Upper` as Windows and Samba do it ([`upper_utf16`]).
+/// with `Upper` as Windows and Samba do it ([`upper_utf16`]): a server that upper-cases
+/// otherwise derives another key.
 pub(crate) fn ntowf_v2(password: &str, user: &str, domain: &str) -> [u8; 16] {
     let nt = md4(&utf16le(password));
     let mut ud: Vec<u8> = upper_utf16(user)
@@ -104,26 +105,6 @@ pub(crate) fn ntowf_v2(password: &str, user: &str, domain: &str) -> [u8; 16] {
         .collect();
     ud.extend_from_slice(&utf16le(domain));
     hmac_md5(&nt, &[&ud])
-}
-
-/// `s` in UTF-16, upper-cased one code unit at a time, as Windows (`RtlUpcaseUnicodeString`)
-/// and Samba (`toupper_m` on each unit) do for NTOWFv2: a unit whose upper case is not a single
-/// unit stays as it is (`ß` stays `ß`, where Rust's full mapping makes `SS`), and so does each
-/// half of a surrogate pair. A server that upper-cases otherwise derives another key, so the
-/// rule must be theirs, not Unicode's full case mapping.
-pub(crate) fn upper_utf16(s: &str) -> Vec<u16> {
-    s.encode_utf16()
-        .map(|unit| {
-            let Some(c) = char::from_u32(u32::from(unit)) else {
-                return unit; // half of a surrogate pair
-            };
-            let mut up = c.to_uppercase();
-            match (up.next(), up.next()) {
-                (Some(u), None) => u16::try_from(u32::from(u)).unwrap_or(unit),
-                _ => unit,
-            }
-        })
-        .collect()
 }
 
 /// The NEGOTIATE message (no domain or workstation supplied).
@@ -333,17 +314,6 @@ mod tests {
         assert_eq!(lm, h("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa"));
         assert_eq!(nt[..16].to_vec(), h("68cd0ab851e51c96aabc927bebef6a1c"));
         assert_eq!(base.to_vec(), h("8de40ccadbc14a82f15cb0ad0de95ca3"));
-    }
-
-    #[test]
-    fn user_is_upper_cased_one_utf16_unit_at_a_time() {
-        let up = |s: &str| String::from_utf16(&upper_utf16(s)).unwrap();
-        assert_eq!(up("straße"), "STRAßE");
-        assert_eq!(up("müller"), "MÜLLER");
-        // U+01C6 (dž) has a one-unit upper case (U+01C4); U+0149 (ŉ) and U+FB00 (ﬀ) do not
-        assert_eq!(up("\u{1c6}\u{149}\u{fb00}"), "\u{1c4}\u{149}\u{fb00}");
-        // outside the BMP (a surrogate pair) nothing changes, though Unicode has an upper case
-        assert_eq!(up("\u{10428}a"), "\u{10428}A");
     }
 
     #[test]

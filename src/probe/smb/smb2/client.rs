@@ -28,6 +28,10 @@ pub(crate) enum Start {
     Smb2(Box<Client>),
     /// The server dropped the connection or answered in SMB1: it speaks no SMB2.
     NoSmb2(String),
+    /// The server answered with an SMB2 error (this status): an SMB2 server that refuses, or an
+    /// SMB1 server that frames its refusal in SMB2 (impacket without SMB2 support says
+    /// NOT_SUPPORTED).
+    Refused(u32),
 }
 
 /// An SMB2/3 connection with at most one session and one tree.
@@ -87,6 +91,9 @@ impl Client {
         let reply = Reply::parse(raw, false)?;
         if reply.message_id != 0 {
             return Err(Error::protocol("reply to another message"));
+        }
+        if reply.command == cmd::NEGOTIATE && reply.status != status::SUCCESS {
+            return Ok(Start::Refused(reply.status));
         }
         let neg = parse_negotiate(&reply)?;
         let mut preauth = [0u8; 64];
