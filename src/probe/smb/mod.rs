@@ -23,7 +23,7 @@ pub mod ntlmssp;
 mod session;
 pub mod smb1;
 pub mod smb2;
-pub(crate) mod status;
+pub mod status;
 pub(crate) mod transport;
 pub(crate) mod wire;
 
