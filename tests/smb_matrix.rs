@@ -157,6 +157,8 @@ impl Share {
 
     fn label(self) -> String {
         match self {
+            // quoted when blanks begin or end it, so the table shows them
+            Self::Named(n) if n.trim() != n => format!("{n:?}"),
             Self::Named(n) => n.to_owned(),
             Self::Long81 => "long name (81 chars)".into(),
             Self::Accented80 => "80 × é".into(),
@@ -259,6 +261,9 @@ fn targets() -> Vec<Target> {
             (Share::Long81, Anonymous),
             (Share::Accented80, Anonymous),
             (Share::Longest255, Anonymous),
+            // Blanks are part of a name: sent as given (issue 12 #9).
+            (Share::Named(" guest"), Anonymous),
+            (Share::Named("guest "), Anonymous),
             (Share::Named(ESZETT_SHARE), Eszett),
             (GUEST, Accented),
         ],
@@ -399,6 +404,7 @@ fn targets() -> Vec<Target> {
                 (share, Guest),
                 (share, UnknownUser),
                 (Share::Named("nosuchshare"), Anonymous),
+                (Share::Named(" share"), Anonymous),
             ],
         ),
         (

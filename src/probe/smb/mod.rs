@@ -153,7 +153,9 @@ impl SambaProbe {
     /// Builds the probe for `t`. `Err` is an invalid parameter (event 11) with the reason; it
     /// never contains the password, and the probe keeps only the NTLMv2 key derived from it.
     pub fn new(t: &SmbTarget) -> Result<Self, ConfigError> {
-        let share = t.share.trim();
+        // As given: blanks are part of a share name (smbclient sends them, and a server that
+        // has no such share says so), never trimmed into another share's name.
+        let share = t.share.as_str();
         if share.is_empty() || share.contains(['\\', '/', '\0']) {
             return Err(ConfigError::Share(t.share.clone()));
         }
@@ -406,6 +408,15 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn share_name_is_sent_as_given_blanks_and_all() {
+        for share in [" public", "public ", " "] {
+            let p = crate::applets::clp_sambamon::probe(&args(&["-s", share])).unwrap();
+            assert_eq!(p.target(), share);
+            assert_eq!(p.unc(), format!(r"\\127.0.0.1\{share}"));
+        }
     }
 
     #[test]
