@@ -501,7 +501,9 @@ fn add_samba_user(d: &Path, conf: &Path, user: &str, password: &str) {
     .unwrap_or_else(|| panic!("smbpasswd -a {user} did not end within 20 s"));
     assert!(
         out.status.success(),
-        "smbpasswd -a {user}: {}",
+        "smbpasswd -a {user} ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
 }
