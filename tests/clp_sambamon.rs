@@ -1166,13 +1166,12 @@ fn read_costs_one_round_trip_over_connect() {
 }
 
 /// Every level against impacket's smbserver.py (an SMB server written from the specifications,
-/// not from Samba) with SMB2: OK as smbclient's `put` is, and nothing left in the shared
-/// directory. (impacket without SMB2 is not reached yet: it answers the SMB2 NEGOTIATE with an
-/// SMB2 error, and the SMB1 fallback for that is issue 12's; smbd's SMB1 is tested above.)
+/// not from Samba) with SMB2, and without SMB2 (reached by the SMB1 fallback after its SMB2
+/// error to NEGOTIATE): OK as smbclient's `put` is, and nothing left in the shared directory.
 #[test]
 fn every_level_is_ok_on_impacket() {
     use crate::rig::impacket::{Impacket, Mode};
-    for (mode, proto) in [(Mode::Smb2, "SMB2")] {
+    for (mode, proto) in [(Mode::Smb2, "SMB2"), (Mode::Smb1, "NT1")] {
         let s = Impacket::start(mode, "pub", None);
         let dir = s.dir().join("share");
         let addr = s.address();
@@ -1192,7 +1191,10 @@ fn every_level_is_ok_on_impacket() {
         let (ip, port) = addr.rsplit_once(':').unwrap();
         let out = std::process::Command::new(crate::rig::require_tool("smbclient", "smbclient"))
             .arg(format!("//{ip}/pub"))
-            .args(["-p", port, "-N", "-m", proto, "-c"])
+            .args(["-p", port, "-N", "-m", proto])
+            // smbclient's own floor is SMB2_02: an SMB1 server needs it lowered.
+            .args((mode == Mode::Smb1).then_some("--option=client min protocol=NT1"))
+            .arg("-c")
             .arg(format!(
                 "put {} smbclient-put; rm smbclient-put",
                 local.display()

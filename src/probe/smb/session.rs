@@ -135,8 +135,10 @@ fn drive<D: Storage>(
     let kind = D::share_type(&tree);
     a.note("share_type", kind);
     let protection = c.protection(&tree);
-    // The file system is a disk share's: a print share's spool is smbd's own business.
-    let checked = if kind == "disk" {
+    // The file system is a disk share's: a print share's spool is smbd's own business. A share
+    // whose type the server does not name (impacket's SMB1) is held to the level as a disk: the
+    // server did not say it is not one, and a client writes to it as to a disk.
+    let checked = if matches!(kind, "disk" | "unknown") {
         storage::check(c, &tree, a, plan.level, plan.canary)
     } else {
         Ok(())
