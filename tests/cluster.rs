@@ -83,6 +83,7 @@ fn shell_scripts_pass_shellcheck() {
         "contrib/ci/pcmk-sandbox.sh",
         "contrib/lib/package-check.sh",
         "contrib/deb/build.sh",
+        "contrib/ctdb/55.clp-fsmon.script",
     ]);
     for f in files {
         let p = repo().join(f);

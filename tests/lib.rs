@@ -13,6 +13,8 @@ mod clplcnsc;
 #[cfg(feature = "test-probe")]
 mod cluster;
 #[cfg(feature = "test-probe")]
+mod ctdb;
+#[cfg(feature = "test-probe")]
 mod docs;
 #[cfg(feature = "test-probe")]
 mod fault_matrix;

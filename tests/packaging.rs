@@ -941,6 +941,13 @@ fn check_deb_contents(deb: &Path) {
         ));
     }
     has("-rwxr-xr-x usr/lib/ocf/resource.d/clp-fsmon/clp-fsmon");
+    has(&format!("-rwxr-xr-x {CTDB_SCRIPT}"));
+    has(&format!(
+        "-rw-r--r-- usr/share/doc/{DEB_NAME}/examples/clp-fsmon.conf.example"
+    ));
+    has(&format!(
+        "-rw-r--r-- usr/share/doc/{DEB_NAME}/README.ctdb.md"
+    ));
     for unit in files_below(&repo().join("contrib/systemd"), false, ".service") {
         let name = unit.file_name().unwrap().to_string_lossy().into_owned();
         has(&format!("-rw-r--r-- lib/systemd/system/{name}"));
@@ -990,9 +997,11 @@ fn package_status() -> String {
 
 /// The package's logrotate configuration (a conffile), from contrib/logrotate.
 const LOGROTATE: &str = "etc/logrotate.d/clusterpro-fsmon";
+/// The CTDB event script, in CTDB's directory of available scripts (contrib/ctdb).
+const CTDB_SCRIPT: &str = "usr/share/ctdb/events/legacy/55.clp-fsmon.script";
 
 /// Where the package puts things, and what the applets and a purge touch.
-const WATCHED: [&str; 13] = [
+const WATCHED: [&str; 14] = [
     "/etc/logrotate.d",
     "/usr/sbin",
     "/usr/share/lintian/overrides",
@@ -1002,6 +1011,7 @@ const WATCHED: [&str; 13] = [
     "/usr/share/clusterpro-fsmon",
     "/usr/share/doc/clusterpro-fsmon",
     "/usr/lib/ocf/resource.d",
+    "/usr/share/ctdb",
     "/lib/systemd/system",
     "/usr/lib/systemd/system",
     "/var/lib/clp-fsmon",
@@ -1139,6 +1149,19 @@ fn assert_installed(deb: &Path) {
     assert!(help.starts_with("usage: clp_sambamon ID"), "{help}");
     let v = ok(Command::new("/usr/sbin/clp_nfsmon").arg("--version"));
     assert!(v.contains(env!("CARGO_PKG_VERSION")), "{v}");
+    // The CTDB event script as shipped, where `ctdb event script enable legacy` finds it.
+    let ctdb_script = PathBuf::from(format!("/{CTDB_SCRIPT}"));
+    assert_eq!(
+        fs::read(&ctdb_script).unwrap_or_default(),
+        fs::read(repo().join("contrib/ctdb/55.clp-fsmon.script")).unwrap(),
+        "{}",
+        ctdb_script.display()
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&ctdb_script).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755, "{}", ctdb_script.display());
+    }
     let lic = ok(Command::new("/usr/sbin/clplcnsc").arg("--help"));
     assert!(lic.contains("-p <PRODUCT_ID>"), "{lic}");
     need("logrotate", "logrotate");
@@ -1400,6 +1423,7 @@ fn rpm_spec_matches_the_deb_layout() {
         "contrib/systemd",
         "contrib/logrotate",
         "contrib/lib",
+        "contrib/ctdb",
     ] {
         for f in files_below(&repo().join(dir), true, "") {
             let to = src.join(f.strip_prefix(repo()).unwrap());
