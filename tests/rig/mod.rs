@@ -8,6 +8,7 @@ pub mod license;
 pub mod nfs;
 pub mod proxy;
 pub mod smb;
+pub mod storage;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,14 @@
 //! One NFS probe attempt on the road it takes (see the parent module): the portmapper, MOUNT,
 //! the `NFSv3` calls and UMNT on the v3 road; NULL and the COMPOUND walk (with a v4.1 session when
 //! the server wants one) on the v4 road — each step timed as its phase, and a failed step turned
-//! into a [`Fail`] with `clnt_sperror`'s or the protocol's status text.
+//! into a [`Fail`] with `clnt_sperror`'s or the protocol's status text. What `--check read` and
+//! `write` add once the export's root handle is reached is [`levels`]'.
 //!
 //! This is the part of the probe that knows what the steps mean; the messages are those of
 //! [`super::portmap`], [`super::mount`], [`super::nfs3`] and [`super::nfs4`], carried by
 //! [`super::rpc`].
+
+pub(super) mod levels;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -14,7 +17,7 @@ use super::{NfsProbe, Road, mount, nfs3, nfs4, portmap};
 use crate::alert::{Alert, Event, Module};
 use crate::probe::attempt::Attempt;
 use crate::probe::net::{self, Host};
-use crate::probe::{Deadline, ProbeCtx, ProbeFailure, ProbeReport};
+use crate::probe::{CheckLevel, Deadline, ProbeCtx, ProbeFailure, ProbeReport};
 
 /// Alerts for a failure whose detail text is `text` (event 0, then 66).
 pub(super) fn alerts(text: &str) -> Vec<Alert> {
@@ -42,8 +45,14 @@ pub(super) fn run(p: &NfsProbe, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFail
     };
     let (r, a) = match ip {
         Ok(ip) => {
-            let mut run = Run { p, ctx, ip, a };
-            let r = run.walk();
+            let mut run = Run {
+                p,
+                ctx,
+                ip,
+                a,
+                levels: String::new(),
+            };
+            let r = run.walk().map(|s| s + &run.levels);
             (r, run.a)
         }
         Err(f) => (Err(f), a),
@@ -94,6 +103,8 @@ struct Run<'a> {
     ip: IpAddr,
     /// Its clock and fault-log facts.
     a: Attempt,
+    /// What the levels beyond `connect` found, for the summary (`levels`).
+    levels: String,
 }
 
 /// A failed step: phase, status, alert text.
@@ -263,6 +274,7 @@ impl Run<'_> {
             Err(e) => return Err(Fail::rpc("fsinfo", &e)),
         };
         self.a.lap("fsinfo");
+        self.v3_levels(&mut c, fh)?;
         Ok(info)
     }
 
@@ -274,17 +286,16 @@ impl Run<'_> {
             .map_err(|e| Fail::rpc("nfs_null", &e))?;
         nfs4::null(&mut c).map_err(|e| Fail::rpc("nfs_null", &e))?;
         self.a.lap("nfs_null");
-        let r = nfs4::walk(&mut c, &self.p.target, 0, None)
+        let read = self.p.check.reaches(CheckLevel::Read);
+        let r = nfs4::walk(&mut c, &self.p.target, 0, None, read)
             .map_err(|e| Fail::rpc("nfs4_compound", &e))?;
         let (minor, r) = if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
             tracing::debug!("clp_nfsmon: NFSv4.0 refused, opening an NFSv4.1 session");
             (1, self.v41_walk(&mut c)?)
         } else {
-            (0, r)
+            (0, self.after_walk(&mut c, 0, None, r)?)
         };
-        self.check_walk("nfs4_compound", &r)?;
         let fh = r.fh.unwrap_or_default();
-        self.a.lap("nfs4_compound");
         self.p.learn(Road::V4);
         Ok(format!(
             "NFSv4.{minor} over TCP, port {port}, fh {} bytes",
@@ -325,13 +336,32 @@ impl Run<'_> {
             .session
             .ok_or_else(|| Fail::garbage(phase, "CREATE_SESSION"))?;
         self.a.lap(phase);
-        let walk = nfs4::walk(c, &self.p.target, 1, Some(&sid))
-            .map_err(|e| Fail::rpc("nfs4_compound", &e));
+        let read = self.p.check.reaches(CheckLevel::Read);
+        // The walk used sequence id 1 on slot 0; the canary's COMPOUNDs follow it.
+        let mut slot = nfs4::Slot { id: sid, seq: 2 };
+        let walk = nfs4::walk(c, &self.p.target, 1, Some(&sid), read)
+            .map_err(|e| Fail::rpc("nfs4_compound", &e))
+            .and_then(|r| self.after_walk(c, 1, Some(&mut slot), r));
         if !self.ctx.deadline.expired() && !self.ctx.cancel.is_cancelled() {
             let _ = nfs4::single(c, nfs4::OP_DESTROY_SESSION, &sid);
             let _ = nfs4::single(c, nfs4::OP_DESTROY_CLIENTID, &clientid.to_be_bytes());
         }
         walk
+    }
+
+    /// The walk's answer checked (a failed op is its phase's failure) and timed, then what the
+    /// levels beyond `connect` add (`levels`), in the walk's session when there is one.
+    fn after_walk(
+        &mut self,
+        c: &mut RpcClient,
+        minor: u32,
+        slot: Option<&mut nfs4::Slot>,
+        r: nfs4::CompoundRes,
+    ) -> Result<nfs4::CompoundRes, Fail> {
+        self.check_walk(levels::walk_phase(&r), &r)?;
+        self.a.lap("nfs4_compound");
+        self.v4_levels(c, minor, slot, &r)?;
+        Ok(r)
     }
 
     /// Turns a COMPOUND's first failed op (or a failed overall status) into a failure.
