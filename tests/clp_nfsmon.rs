@@ -1075,3 +1075,69 @@ fn nfsmon_leftover_canary_is_removed_by_the_next_probe() {
         }
     }
 }
+
+/// The binary with `--check write` on a read-only export: `--once --json` is CRITICAL with the
+/// level, the phase, the nfsstat, the `clp_nfsmon: …` detail line and event 66; a monitor with
+/// `-c 1` raises 0 and 66 then 6, exits 1, and its fault log names phase, status and level.
+/// The same export passes `--check read`.
+#[test]
+fn nfsmon_bin_write_failure_is_event_66_with_its_detail() {
+    use crate::rig::nfs::{Flavor, export_block};
+    let exp = scratch_export(0o755);
+    let srv = NfsServer::start_with(
+        Flavor::V3V4,
+        &export_block(2, exp.path(), Flavor::V3V4, "RO", "No_Root_Squash"),
+    );
+    let root = sandbox();
+    let addr = srv.addr().to_string();
+    let dir = exp.path().to_str().unwrap();
+    let once = |level: &str| {
+        crate::rig::license::applet_cmd(root.path(), "clp_nfsmon")
+            .args(["w1", "-d", dir, "-a", &addr, "--check", level])
+            .args(["--once", "--json"])
+            .output()
+            .unwrap()
+    };
+    let out = once("read");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = once("write");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&j["status"], &j["check"], &j["failure"]["phase"]),
+        (&"CRITICAL".into(), &"write".into(), &"canary_create".into()),
+        "{j}"
+    );
+    assert_eq!(j["failure"]["status"], "NFS3ERR_ROFS (30)", "{j}");
+    assert_eq!(j["alerts"][0]["id"], 0, "{j}");
+    assert_eq!(
+        j["alerts"][0]["text"],
+        "clp_nfsmon: NFS3ERR_ROFS (canary_create)"
+    );
+    assert_eq!(j["alerts"][1]["id"], 66, "{j}");
+
+    let mut m = Mon::spawn(
+        root.path(),
+        &[
+            "w2", "-d", dir, "-a", &addr, "--check", "write", "-i", "1", "-c", "1", "-r", "5",
+        ],
+    );
+    assert_eq!(m.wait_exit(Duration::from_secs(20)), Some(1));
+    let a = alerts(root.path());
+    let tail: Vec<(u16, &str)> = a.iter().skip(1).map(|(i, t)| (*i, t.as_str())).collect();
+    assert_eq!(
+        tail,
+        [
+            (0, "clp_nfsmon: NFS3ERR_ROFS (canary_create)"),
+            (66, "The clp_nfsmon has detected an error in NFS."),
+            (6, "The clp_nfsmon will terminate."),
+        ]
+    );
+    let f = fault_log(root.path());
+    assert!(
+        f.contains("probe failed 1/1 phase=canary_create status=\"NFS3ERR_ROFS (30)\"")
+            && f.contains("check=write"),
+        "{f}"
+    );
+    assert_eq!(names_in(exp.path()), ["hello"]);
+}

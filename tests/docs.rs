@@ -143,7 +143,16 @@ portmapper, MOUNT v3 MNT of DIR, NFS NULL, GETATTR and FSINFO on the file handle
 --nfs4, or when the server runs no portmapper and was never reached through one, it walks DIR \
 with an NFSv4 COMPOUND instead (PUTROOTFH, LOOKUP of each component of DIR in the server's pseudo \
 file system, GETATTR), in an NFSv4.1 session when the server refuses NFSv4.0. It never mounts \
-anything in the kernel, so a hung server cannot hang the monitor.",
+anything in the kernel, so a hung server cannot hang the monitor.\n\n\
+--check read (the default) adds what must reach the exported file system, since a server such \
+as NFS-Ganesha answers the calls above from its caches while the storage under the export \
+hangs: FSSTAT and a READDIR of the root, sent together (NFSv3), or the space attributes in the \
+walk's GETATTR and a READDIR in the same COMPOUND (NFSv4). --check write adds a canary file at \
+the export's root (--canary): created exclusively (a leftover of a probe cut at its deadline is \
+removed first), written to stable storage, read back, compared and removed, which catches \
+storage that is read-only (ROFS), full (NOSPC, DQUOT) or no longer writable (ACCES). The probe \
+writes as AUTH_SYS uid 0: on an export that squashes root, the export's root must be writable \
+by the anonymous uid, or write fails with ACCES as it would for root on a client.",
         ),
     };
     let cmd = documented(name)
@@ -351,6 +360,45 @@ standard output, and no alert is raised).",
     }
 }
 
+/// What a fault of `clp_nfsmon` raises, from the alert catalogue.
+fn nfs_alerts() -> Section {
+    use clp_fsmon::alert::{Event, template};
+    let n = Module::Nfsmon;
+    let id = |e: Event| (e as u16).to_string();
+    Section::new("ALERTS")
+        .intro(
+            "The failed probe that makes the fault (the RETRIES-th in a row) raises two alerts, \
+then event 6 as the monitor exits:",
+        )
+        .literal(
+            format!(
+                "{} {}",
+                id(Event::Detail),
+                template(n, Event::Detail).replace("{}", "TEXT")
+            ),
+            "What failed. For the portmapper, MOUNT and the NFS calls of --check connect: \
+clnt_sperror's text (RPC: Timed out, RPC: Port mapper failure - ..., RPC: Program not \
+registered.), mount error(MNT3ERR_...) for a refused MNT, or the nfsstat (NFS4ERR_NOENT). For the \
+calls of --check read and write: the nfsstat and the phase, clp_nfsmon: NFS3ERR_ROFS \
+(canary_create), or RPC: Timed out for storage that hangs.",
+        )
+        .literal(
+            format!("{} {}", id(Event::NfsError), template(n, Event::NfsError)),
+            "Every NFS failure, after its detail line.",
+        )
+        .literal(
+            format!("{} {}", id(Event::Terminate), template(n, Event::Terminate)),
+            "The monitor exits with status 1.",
+        )
+        .outro(
+            "The fault log names the failed phase (resolve, portmap, mount, nfs_null, getattr, \
+fsinfo, nfs4_session, nfs4_compound, umount; fsstat, readdir for --check read; nfs4_client, \
+canary_create, canary_confirm, canary_write, canary_commit, canary_read, canary_close, \
+canary_remove for --check write), the status with its number (NFS4ERR_NOSPC (28) at WRITE) and \
+the check level.",
+        )
+}
+
 fn dir(p: &std::path::Path) -> String {
     format!("{}/", p.display())
 }
@@ -373,6 +421,9 @@ is acknowledged by the monitor over its control socket."
             control = control.usage(c.form(), c.doc());
         }
         out.push(control);
+        if m == Module::Nfsmon {
+            out.push(nfs_alerts());
+        }
         out.push(exit_section(name));
         let mut env = Section::new("ENVIRONMENT")
             .literal(
