@@ -40,6 +40,13 @@ if ! PATH="$tools/bin:$PATH" cargo deb --version >/dev/null 2>&1; then
 fi
 export PATH="$tools/bin:$PATH"
 
+# The nfsserve test server (tests/nfsserve: a crate of its own, never linked into the product),
+# built here so no test waits for it (tests/rig/nfsserve.rs builds it too when it is missing).
+nfsserve=(--manifest-path tests/nfsserve/Cargo.toml)
+cargo fmt "${nfsserve[@]}" -- --check
+cargo clippy --locked "${nfsserve[@]}" --target-dir target/nfsserve -- -D warnings
+cargo build --release --locked "${nfsserve[@]}" --target-dir target/nfsserve
+
 # The product build (no test hooks) must be clippy-clean too; the tests need the scripted probe.
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings

@@ -19,6 +19,8 @@ mod fault_matrix;
 #[cfg(feature = "test-probe")]
 mod files;
 #[cfg(feature = "test-probe")]
+mod nfs_matrix;
+#[cfg(feature = "test-probe")]
 mod packaging;
 #[cfg(feature = "test-probe")]
 mod resilience;
