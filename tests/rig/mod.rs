@@ -10,6 +10,7 @@ pub mod nfs;
 pub mod nfsserve;
 pub mod proxy;
 pub mod smb;
+pub mod storage;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};

@@ -565,3 +565,21 @@ impl Drop for NfsServer {
         // The namespace goes with `self.host`.
     }
 }
+
+/// An EXPORT block to append to ganesha.conf beside the rig's own export (pass it as `extra` to
+/// [`NfsServer::start_with`]): directory `path` (its real path is also its `NFSv4` pseudo path)
+/// as export `id`, with Ganesha's `Access_Type = access` (`RW`, `RO`) and `Squash = squash`
+/// (`No_Root_Squash`, `Root_Squash`), over the protocols and transports `flavor` offers.
+pub fn export_block(id: u32, path: &Path, flavor: Flavor, access: &str, squash: &str) -> String {
+    let (protocols, transports) = match flavor {
+        Flavor::V3V4 => ("3, 4", "UDP, TCP"),
+        Flavor::V3Only => ("3", "UDP, TCP"),
+        _ => ("4", "TCP"),
+    };
+    format!(
+        "EXPORT {{ Export_Id = {id}; Path = {p}; Pseudo = {p}; Access_Type = {access}; \
+         Squash = {squash}; Protocols = {protocols}; Transports = {transports}; \
+         SecType = sys; FSAL {{ Name = VFS; }} }}\n",
+        p = path.display(),
+    )
+}
