@@ -10,9 +10,16 @@
 # on this machine is never stopped: everything here runs on its own port, directory and
 # namespace, and a package whose service must not run here stays disabled (fsmon_keep_disabled).
 # (FSMON_POLICY_RC names another policy-rc.d path: tests/scripts.rs uses it.)
+# Besides the file servers: an Active Directory DC for the Kerberos tests (samba-ad-dc, with
+# samba-ad-provision's templates for `samba-tool domain provision`, only a recommendation of
+# samba-ad-dc), the MIT Kerberos clients (krb5-user: kinit, klist) and faketime (a client whose
+# clock is off, for the clock-skew test, without touching this machine's clock); and what
+# building the binary needs beyond a Rust toolchain: MIT's GSSAPI headers (libkrb5-dev) and
+# libclang, with which the libgssapi-sys crate generates its bindings, found through pkg-config.
 fsmon_install_deps() {
     need=""
-    for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux "$@"; do
+    for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux \
+        samba-ad-dc samba-ad-provision krb5-user faketime libkrb5-dev libclang-dev pkg-config "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
     done
     [ -n "$need" ] || return 0
@@ -38,15 +45,19 @@ fsmon_install_deps() {
 # run on its own here (ctdb: the tests start their own ctdbd nodes in namespaces, and a
 # distribution ctdbd would take public addresses and run event scripts on this machine) are
 # left disabled: not started now (the policy-rc.d above) and not at the next boot either
-# (postinst enabled the init script and the unit). Only packages this call installed: a ctdb
-# the machine already had keeps whatever its administrator chose.
+# (postinst enabled the init script and the unit). So are samba-ad-dc's (the Kerberos tests run
+# their own AD DC, with its own realm, in a namespace) and winbind's, which samba-ad-dc brings.
+# Only packages this call installed: a ctdb the machine already had keeps whatever its
+# administrator chose.
 fsmon_keep_disabled() {
     for p in "$@"; do
-        case "$p" in ctdb) ;; *) continue ;; esac
+        case "$p" in ctdb) svcs=ctdb ;; samba-ad-dc) svcs="samba-ad-dc winbind" ;; *) continue ;; esac
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || continue
-        [ -x "/etc/init.d/$p" ] && update-rc.d "$p" disable >/dev/null 2>&1
-        # Works on the unit links whether systemd runs or not (a container, a chroot).
-        command -v systemctl >/dev/null && systemctl --quiet disable "$p.service" >/dev/null 2>&1
+        for s in $svcs; do
+            [ -x "/etc/init.d/$s" ] && update-rc.d "$s" disable >/dev/null 2>&1
+            # Works on the unit links whether systemd runs or not (a container, a chroot).
+            command -v systemctl >/dev/null && systemctl --quiet disable "$s.service" >/dev/null 2>&1
+        done
     done
     return 0
 }

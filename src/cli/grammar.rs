@@ -73,6 +73,10 @@ pub struct MonitorArgs {
     pub password: Option<String>,
     /// `-A FILE`: smbclient-style credentials file (sambamon).
     pub credentials_file: Option<String>,
+    /// `--kerberos`: a Kerberos logon (sambamon).
+    pub kerberos: bool,
+    /// `--keytab FILE` (sambamon, with `--kerberos`).
+    pub keytab: Option<String>,
     /// `-n PORT` (nfsmon).
     pub nfs_port: Option<u16>,
     /// `--mount-port PORT` (nfsmon).
@@ -107,6 +111,8 @@ impl std::fmt::Debug for MonitorArgs {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("credentials_file", &self.credentials_file)
+            .field("kerberos", &self.kerberos)
+            .field("keytab", &self.keytab)
             .field("nfs_port", &self.nfs_port)
             .field("mount_port", &self.mount_port)
             .field("interval", &self.interval)
@@ -136,6 +142,8 @@ impl MonitorArgs {
             user: None,
             password: None,
             credentials_file: None,
+            kerberos: false,
+            keytab: None,
             nfs_port: None,
             mount_port: None,
             interval: options::default_of(Field::Interval),
@@ -369,6 +377,8 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
                 m.password = Some(v.to_owned());
             }
             Field::CredentialsFile => m.credentials_file = Some(text(v)?),
+            Field::Kerberos => m.kerberos = true,
+            Field::Keytab => m.keytab = Some(text(v)?),
             Field::NfsPort | Field::MountPort => {
                 let port = Some(
                     u16::try_from(num(v)?)

@@ -95,6 +95,10 @@ pub enum Field {
     Password,
     /// `-A`.
     CredentialsFile,
+    /// `--kerberos`.
+    Kerberos,
+    /// `--keytab`.
+    Keytab,
     /// `-n`.
     NfsPort,
     /// `--mount-port`.
@@ -295,6 +299,39 @@ regular file only its owner may read or write, at most {credfile_kib} KiB",
 (keeps the password out of ps(1)). It must be a regular file (a symbolic link to one is followed) \
 that only its owner may read or write, at most {credfile_kib} KiB; otherwise it is an invalid \
 parameter.",
+    },
+    Opt {
+        word: "--kerberos",
+        value_name: "",
+        value: Value::Switch,
+        applets: Applets::Samba,
+        field: Field::Kerberos,
+        required: false,
+        requires: None,
+        help: "log on with Kerberos (SPNEGO), as -u (a principal, user or user@REALM), from \
+--keytab or the running user's credential cache",
+        doc: "Log on with Kerberos through SPNEGO (MIT krb5's GSSAPI, which reads krb5.conf or \
+KRB5_CONFIG as usual), for domains where NTLM is off. -u names the client principal (user or \
+user@REALM; DOMAIN\\user is refused, a NetBIOS domain being no realm); without -u, the \
+credential cache's or the keytab's own. The credentials are --keytab's, else the running user's \
+credential cache (KRB5CCNAME or krb5.conf's default). The server principal is cifs/HOST, HOST \
+being -a's host as given, so -a must name the server as the KDC knows it (a host name, not an \
+address). The KDC exchange counts against -r; its failures are the phase kerberos, with the \
+library's message. Not with -p or -A; SMB 2 and 3 only.",
+    },
+    Opt {
+        word: "--keytab",
+        value_name: "FILE",
+        value: Value::Text,
+        applets: Applets::Samba,
+        field: Field::Keytab,
+        required: false,
+        requires: Some("--kerberos"),
+        help: "with --kerberos: the client keytab (a file only its owner may read)",
+        doc: "With --kerberos: take the client's keys from this keytab (made with ktutil, \
+samba-tool domain exportkeytab or msktutil). Tickets got with it are kept in this process's memory \
+only, never in a file, and renewed from the keytab as they expire. It must be a regular file that \
+neither group nor others may read or write; otherwise it is an invalid parameter.",
     },
     Opt {
         word: "-n",
