@@ -1,19 +1,25 @@
 //! `clp_sambamon ID -s SHARE …`: watches a Samba share with a real SMB session and exits when it
-//! fails `-c` times in a row. The applet turns its options, a credentials file (`-A`) and the
-//! environment ([`PASSWORD_ENV`]) into the probe's configuration ([`SmbTarget`]); the runtime is
+//! fails `-c` times in a row. The applet turns its options, a credentials file (`-A`), a keytab
+//! (`--kerberos --keytab`) and the environment ([`PASSWORD_ENV`]) into the probe's
+//! configuration ([`SmbTarget`]); the runtime is
 //! [`crate::monitor`], the probe [`SambaProbe`].
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::alert::Module;
 use crate::cli::MonitorArgs;
 use crate::probe::Probe;
+use crate::probe::smb::kerberos::Kerberos;
 use crate::probe::smb::{ConfigError, Logon, PASSWORD_ENV, SambaProbe, SmbTarget, credfile};
 
 /// The probe's configuration from `clp_sambamon`'s options. The user is `-u`, else the
 /// credentials file's; the password `-p`, else the file's, else [`PASSWORD_ENV`].
 pub(crate) fn target(a: &MonitorArgs) -> Result<SmbTarget, ConfigError> {
+    if a.kerberos {
+        return kerberos_target(a);
+    }
     let file = match &a.credentials_file {
         Some(p) => Some(credfile::read(p).map_err(|source| ConfigError::CredFile {
             path: p.clone(),
@@ -53,6 +59,32 @@ pub(crate) fn target(a: &MonitorArgs) -> Result<SmbTarget, ConfigError> {
         share: a.target.clone(),
         address: a.address.clone(),
         logon,
+        check: a.check,
+        canary: a.canary.clone(),
+    })
+}
+
+/// `--kerberos`: the principal is `-u`; the keys come from `--keytab` (checked as `-A` is) or
+/// the running user's credential cache. A password has no place here.
+fn kerberos_target(a: &MonitorArgs) -> Result<SmbTarget, ConfigError> {
+    if a.password.is_some() || a.credentials_file.is_some() {
+        return Err(ConfigError::Kerberos(
+            "--kerberos takes no password (-p, -A): use --keytab or a credential cache",
+        ));
+    }
+    if let Some(k) = &a.keytab {
+        credfile::check_private(k).map_err(|source| ConfigError::Keytab {
+            path: k.clone(),
+            source,
+        })?;
+    }
+    Ok(SmbTarget {
+        share: a.target.clone(),
+        address: a.address.clone(),
+        logon: Logon::Kerberos(Kerberos {
+            principal: a.user.clone(),
+            keytab: a.keytab.as_ref().map(PathBuf::from),
+        }),
         check: a.check,
         canary: a.canary.clone(),
     })

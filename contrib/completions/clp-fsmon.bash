@@ -87,7 +87,7 @@ _clp_sambamon() {
 
     case "${cmd}" in
         clp_sambamon)
-            opts="-stop -pause -continue -disp -del -h -s -a -u -p -A -i -c -r -v -V --help --check --canary --once --json --version"
+            opts="-stop -pause -continue -disp -del -h -s -a -u -p -A -i -c -r -v -V --help --kerberos --keytab --check --canary --once --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -122,6 +122,10 @@ _clp_sambamon() {
                     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
                         compopt -o filenames
                     fi
+                    return 0
+                    ;;
+                --keytab)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --check)

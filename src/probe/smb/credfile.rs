@@ -119,6 +119,33 @@ pub(crate) fn read(path: &str) -> Result<CredFile, CredError> {
     parse(&bytes.0)
 }
 
+/// Checks a keytab (`--keytab`) as the credentials file is checked, without reading it (MIT
+/// krb5 reads it when it needs keys): a regular file (a symbolic link to one is followed) that
+/// neither group nor others may read or write, stat'ed on a thread waited for at most
+/// `READ_LIMIT`.
+pub(crate) fn check_private(path: &str) -> Result<(), CredError> {
+    let (tx, rx) = mpsc::channel();
+    let owned = path.to_owned();
+    std::thread::Builder::new()
+        .name("keytab".into())
+        .spawn(move || {
+            let _ = tx.send(
+                std::fs::metadata(&owned)
+                    .map_err(CredError::from)
+                    .and_then(|m| {
+                        kind(&m)?;
+                        let mode = m.permissions().mode() & 0o7777;
+                        if mode & EXPOSED_BITS == 0 {
+                            Ok(())
+                        } else {
+                            Err(CredError::Exposed(mode))
+                        }
+                    }),
+            );
+        })?;
+    rx.recv_timeout(READ_LIMIT).map_err(|_| CredError::Slow)?
+}
+
 /// Refuses what is not a regular file, naming what it is.
 fn kind(meta: &Metadata) -> Result<(), CredError> {
     let t = meta.file_type();

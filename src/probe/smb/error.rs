@@ -27,6 +27,9 @@ pub enum Error {
     /// The canary of `--check write` did not read back as written (or was written short).
     #[error("canary {0}")]
     Canary(String),
+    /// The Kerberos exchange failed (the library's words) or did not finish in time.
+    #[error("Kerberos: {0}")]
+    Kerberos(super::kerberos::Failure),
     /// The server needs something this client does not do.
     #[error("unsupported: {0}")]
     Unsupported(String),

@@ -42,6 +42,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::{CString, c_void};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::ptr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -147,13 +148,20 @@ fn display(code: u32, kind: i32) -> String {
             length: 0,
             value: ptr::null_mut(),
         };
+        // A mechanism's code is looked up in that mechanism: Kerberos is the one used.
+        let mut krb5 = oid(KRB5);
+        let mech: gss::gss_OID = if kind == gss::GSS_C_MECH_CODE.cast_signed() {
+            &raw mut krb5
+        } else {
+            ptr::null_mut()
+        };
         // SAFETY: every pointer is to a live local; the buffer is released below.
         let major = unsafe {
             gss::gss_display_status(
                 &raw mut minor,
                 code,
                 kind,
-                ptr::null_mut(),
+                mech,
                 &raw mut more,
                 &raw mut buf,
             )
@@ -262,6 +270,19 @@ fn import_name(name: &str, kind: gss::gss_OID) -> std::result::Result<gss::gss_n
     Ok(out)
 }
 
+/// An imported name, released when dropped.
+struct Name(gss::gss_name_t);
+
+impl Drop for Name {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            let mut minor = 0u32;
+            // SAFETY: an imported name, released once.
+            unsafe { gss::gss_release_name(&raw mut minor, &raw mut self.0) };
+        }
+    }
+}
+
 /// The credential for `k`: from its keytab (into a private memory ccache), or the default
 /// credential cache; SPNEGO offering Kerberos only.
 fn acquire(k: &Kerberos) -> std::result::Result<gss::gss_cred_id_t, Failure> {
@@ -272,20 +293,42 @@ fn acquire(k: &Kerberos) -> std::result::Result<gss::gss_cred_id_t, Failure> {
         Some(p) => import_name(p, &raw mut krb5_oid)?,
         None => ptr::null_mut(),
     };
-    struct Name(gss::gss_name_t);
-    impl Drop for Name {
-        fn drop(&mut self) {
-            if !self.0.is_null() {
-                let mut minor = 0u32;
-                // SAFETY: an imported name, released once.
-                unsafe { gss::gss_release_name(&raw mut minor, &raw mut self.0) };
-            }
-        }
-    }
     let name = Name(name);
+    // Kerberos first, then SPNEGO: MIT's SPNEGO answers a Kerberos credential it cannot get
+    // (a stale keytab, an unknown principal, a skewed clock: the keytab's tickets are got here)
+    // with "SPNEGO cannot find mechanisms to negotiate", hiding the KDC's words. The second
+    // call finds the tickets the first put in the cache.
+    let mut cred = acquire_for(k, name.0, &raw mut krb5)?;
+    let mut m2 = 0u32;
+    // SAFETY: ours, released once.
+    unsafe { gss::gss_release_cred(&raw mut m2, &raw mut cred) };
+    let mut cred = acquire_for(k, name.0, &raw mut spnego)?;
+    let mut minor = 0u32;
+    let mut only_krb5 = gss::gss_OID_set_desc {
+        count: 1,
+        elements: &raw mut krb5,
+    };
+    // SAFETY: `cred` is ours; the set points to a live local.
+    let major = unsafe { gss::gss_set_neg_mechs(&raw mut minor, cred, &raw mut only_krb5) };
+    if is_error(major) {
+        let mut m2 = 0u32;
+        // SAFETY: ours, released once.
+        unsafe { gss::gss_release_cred(&raw mut m2, &raw mut cred) };
+        return Err(failure("SPNEGO", major, minor));
+    }
+    Ok(cred)
+}
+
+/// `gss_acquire_cred_from` of `name` (null: the default) for `mech`, from the keytab of `k`
+/// into a private memory cache, or from the default credential cache.
+fn acquire_for(
+    k: &Kerberos,
+    name: gss::gss_name_t,
+    mech: gss::gss_OID,
+) -> std::result::Result<gss::gss_cred_id_t, Failure> {
     let mut mechs = gss::gss_OID_set_desc {
         count: 1,
-        elements: &raw mut spnego,
+        elements: mech,
     };
     let mut minor = 0u32;
     let mut cred: gss::gss_cred_id_t = ptr::null_mut();
@@ -322,7 +365,7 @@ fn acquire(k: &Kerberos) -> std::result::Result<gss::gss_cred_id_t, Failure> {
             unsafe {
                 gss::gss_acquire_cred_from(
                     &raw mut minor,
-                    name.0,
+                    name,
                     gss::_GSS_C_INDEFINITE,
                     &raw mut mechs,
                     gss::GSS_C_INITIATE.cast_signed(),
@@ -337,7 +380,7 @@ fn acquire(k: &Kerberos) -> std::result::Result<gss::gss_cred_id_t, Failure> {
         None => unsafe {
             gss::gss_acquire_cred_from(
                 &raw mut minor,
-                name.0,
+                name,
                 gss::_GSS_C_INDEFINITE,
                 &raw mut mechs,
                 gss::GSS_C_INITIATE.cast_signed(),
@@ -349,19 +392,19 @@ fn acquire(k: &Kerberos) -> std::result::Result<gss::gss_cred_id_t, Failure> {
         },
     };
     if is_error(major) {
-        return Err(failure("no Kerberos credentials", major, minor));
-    }
-    let mut only_krb5 = gss::gss_OID_set_desc {
-        count: 1,
-        elements: &raw mut krb5,
-    };
-    // SAFETY: `cred` is ours; the set points to a live local.
-    let major = unsafe { gss::gss_set_neg_mechs(&raw mut minor, cred, &raw mut only_krb5) };
-    if is_error(major) {
-        let mut m2 = 0u32;
-        // SAFETY: ours, released once.
-        unsafe { gss::gss_release_cred(&raw mut m2, &raw mut cred) };
-        return Err(failure("SPNEGO", major, minor));
+        let mut f = failure("no Kerberos credentials", major, minor);
+        if let Some(kt) = &k.keytab
+            && f.nt == status::NO_SUCH_LOGON_SESSION
+        {
+            // MIT looks for a cache only when the keytab cannot give the principal's tickets.
+            let who = k.principal.as_deref().unwrap_or("the principal");
+            let _ = write!(
+                f.text,
+                " (the keytab {} holds no key of {who})",
+                kt.display()
+            );
+        }
+        return Err(f);
     }
     Ok(cred)
 }
@@ -540,25 +583,26 @@ impl Exchange {
     pub(crate) fn start(k: &Kerberos, host: &str, ctx: &ProbeCtx) -> Result<(Self, Vec<u8>)> {
         let k = k.clone();
         let service = format!("cifs@{host}");
-        let (handles, step): (Option<Handles>, Step) = bounded(ctx, "the KDC exchange", move || {
-            let cred = match acquire(&k) {
-                Ok(c) => c,
-                Err(e) => return (None, Err(e)),
-            };
-            let mut h = Handles {
-                cred,
-                target: ptr::null_mut(),
-                ctx: ptr::null_mut(),
-            };
-            // SAFETY: the library's own static OID, read once.
-            let kind = unsafe { gss::GSS_C_NT_HOSTBASED_SERVICE };
-            match import_name(&service, kind) {
-                Ok(n) => h.target = n,
-                Err(e) => return (Some(h), Err(e)),
-            }
-            let step = init_step(&mut h, None);
-            (Some(h), step)
-        })?;
+        let (handles, step): (Option<Handles>, Step) =
+            bounded(ctx, "the KDC exchange", move || {
+                let cred = match acquire(&k) {
+                    Ok(c) => c,
+                    Err(e) => return (None, Err(e)),
+                };
+                let mut h = Handles {
+                    cred,
+                    target: ptr::null_mut(),
+                    ctx: ptr::null_mut(),
+                };
+                // SAFETY: the library's own static OID, read once.
+                let kind = unsafe { gss::GSS_C_NT_HOSTBASED_SERVICE };
+                match import_name(&service, kind) {
+                    Ok(n) => h.target = n,
+                    Err(e) => return (Some(h), Err(e)),
+                }
+                let step = init_step(&mut h, None);
+                (Some(h), step)
+            })?;
         let (token, complete) = step.map_err(Error::Kerberos)?;
         Ok((
             Self {
@@ -576,7 +620,9 @@ impl Exchange {
             return if token.is_empty() {
                 Ok(Vec::new())
             } else {
-                Err(Error::protocol("a SPNEGO token after the context completed"))
+                Err(Error::protocol(
+                    "a SPNEGO token after the context completed",
+                ))
             };
         }
         let mut h = self
@@ -628,7 +674,10 @@ mod tests {
     #[test]
     fn session_key_is_the_first_16_bytes_right_padded() {
         let long: Vec<u8> = (0..32).collect();
-        assert_eq!(smb_session_key(&long).to_vec(), (0..16).collect::<Vec<u8>>());
+        assert_eq!(
+            smb_session_key(&long).to_vec(),
+            (0..16).collect::<Vec<u8>>()
+        );
         let mut short = [0u8; 16];
         short[..8].copy_from_slice(&[9; 8]);
         assert_eq!(smb_session_key(&[9; 8]), short);
@@ -637,18 +686,25 @@ mod tests {
     #[test]
     fn kerberos_codes_name_their_condition() {
         let c = |n: i64| u32::try_from(n & 0xffff_ffff).unwrap();
-        assert_eq!(nt_status(0xd_0000, c(code::KDC_UNREACH)), status::NO_LOGON_SERVERS);
-        assert_eq!(nt_status(0xd_0000, c(code::AP_SKEW)), status::TIME_DIFFERENCE_AT_DC);
+        assert_eq!(
+            nt_status(0xd_0000, c(code::KDC_UNREACH)),
+            status::NO_LOGON_SERVERS
+        );
+        assert_eq!(
+            nt_status(0xd_0000, c(code::AP_SKEW)),
+            status::TIME_DIFFERENCE_AT_DC
+        );
         assert_eq!(
             nt_status(0xd_0000, c(code::C_PRINCIPAL_UNKNOWN)),
             status::NO_SUCH_USER
         );
-        assert_eq!(nt_status(0xd_0000, c(code::PREAUTH_FAILED)), status::LOGON_FAILURE);
-        assert_eq!(nt_status(gss::_GSS_S_NO_CRED, 0), status::NO_SUCH_LOGON_SESSION);
-        // MIT's own text for its code, as kinit shows it
         assert_eq!(
-            display(c(code::KDC_UNREACH), gss::GSS_C_MECH_CODE.cast_signed()),
-            "Cannot contact any KDC for requested realm"
+            nt_status(0xd_0000, c(code::PREAUTH_FAILED)),
+            status::LOGON_FAILURE
+        );
+        assert_eq!(
+            nt_status(gss::_GSS_S_NO_CRED, 0),
+            status::NO_SUCH_LOGON_SESSION
         );
     }
 }

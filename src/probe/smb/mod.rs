@@ -22,6 +22,7 @@
 pub mod credfile;
 pub mod crypto;
 pub mod error;
+pub mod kerberos;
 pub mod ntlmssp;
 mod session;
 pub mod smb1;
@@ -71,6 +72,17 @@ pub enum ConfigError {
     /// `-u DOMAIN\` with no user after the domain.
     #[error("bad user name {0:?}")]
     User(String),
+    /// `--keytab` names a file that is refused.
+    #[error("keytab {path}: {source}")]
+    Keytab {
+        /// The file.
+        path: String,
+        /// Why it is refused.
+        source: CredError,
+    },
+    /// `--kerberos` with something it does not take.
+    #[error("{0}")]
+    Kerberos(&'static str),
 }
 
 /// The SMB probe. Holds no password: only the NTLMv2 key derived from it.
@@ -79,6 +91,7 @@ pub struct SambaProbe {
     share: String,
     endpoint: Address,
     identity: Identity,
+    kerberos: Option<kerberos::Kerberos>,
     check: CheckLevel,
     canary: String,
 }
@@ -135,6 +148,8 @@ pub enum Logon {
         /// The password (empty when none is given).
         password: String,
     },
+    /// Kerberos (`--kerberos`): the principal and the keytab, if any.
+    Kerberos(kerberos::Kerberos),
 }
 
 impl std::fmt::Debug for Logon {
@@ -147,6 +162,7 @@ impl std::fmt::Debug for Logon {
                 .field("domain", domain)
                 .field("password", &"<redacted>")
                 .finish(),
+            Self::Kerberos(k) => k.fmt(f),
         }
     }
 }
@@ -177,8 +193,20 @@ impl SambaProbe {
         if !fits_tree_connect(&endpoint, share) {
             return Err(ConfigError::Share(t.share.clone()));
         }
+        let mut kerberos = None;
         let identity = match &t.logon {
             Logon::Anonymous => Identity::Anonymous,
+            Logon::Kerberos(k) => {
+                if let Some(p) = &k.principal
+                    && (p.is_empty() || p.contains(['\\', '/']) || p.starts_with('@'))
+                {
+                    return Err(ConfigError::Kerberos(
+                        "with --kerberos, -u names a principal (user or user@REALM), not DOMAIN\\user",
+                    ));
+                }
+                kerberos = Some(k.clone());
+                Identity::Anonymous
+            }
             Logon::User {
                 user,
                 domain,
@@ -196,6 +224,7 @@ impl SambaProbe {
             share: share.to_owned(),
             endpoint,
             identity,
+            kerberos,
             check: t.check,
             canary: t.canary.clone(),
         })
@@ -216,7 +245,7 @@ impl SambaProbe {
         let by_phase = |code: u32| {
             let event = match phase {
                 "negotiate" => Event::NegotiateError,
-                "session_setup" | "logoff" => Event::ConnectError,
+                "session_setup" | "kerberos" | "logoff" => Event::ConnectError,
                 // The read and write levels: the share's storage failed (SPEC §9).
                 p if storage::PHASES.contains(&p) => Event::NfsError,
                 _ => Event::TreeConnectError,
@@ -257,6 +286,15 @@ impl SambaProbe {
             Error::Protocol(_) if phase == "connect" => net(Event::NetConnectError, libc::EPROTO),
             Error::Protocol(_) => by_phase(status::INVALID_NETWORK_RESPONSE),
             Error::Unsupported(_) => by_phase(status::NOT_SUPPORTED),
+            // No answer from the KDC within -r is a timeout like any other (event 74); every
+            // other Kerberos failure is the logon's (event 64) with the library's words.
+            Error::Kerberos(f) if f.timed_out => {
+                (net(Event::SelectError, libc::ETIMEDOUT).0, f.text.clone())
+            }
+            Error::Kerberos(f) => (
+                Alert::new(m, Event::ConnectError, &[share, &status::hex(f.nt)]),
+                format!("{} ({})", f.text, status::describe(f.nt)),
+            ),
             Error::Canary(why) => (
                 by_phase(status::DATA_ERROR).0,
                 format!("canary mismatch: {why}"),
@@ -289,8 +327,11 @@ impl Probe for SambaProbe {
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
         let mut a = Attempt::start(ctx, vec![("server", self.endpoint.to_string())]);
         let unc = self.unc();
+        let host = self.endpoint.host.to_string();
         let plan = session::Plan {
             id: &self.identity,
+            kerberos: self.kerberos.as_ref(),
+            host: &host,
             unc: &unc,
             level: self.check,
             canary: &self.canary,
@@ -452,6 +493,77 @@ mod tests {
             assert_eq!(p.target(), share);
             assert_eq!(p.unc(), format!(r"\\127.0.0.1\{share}"));
         }
+    }
+
+    #[test]
+    fn kerberos_takes_a_principal_and_a_private_keytab() {
+        let dir = tempfile::tempdir().unwrap();
+        let kt = dir.path().join("k.keytab");
+        std::fs::write(&kt, b"\x05\x02").unwrap();
+        let mode = |m| {
+            std::fs::set_permissions(&kt, std::os::unix::fs::PermissionsExt::from_mode(m)).unwrap();
+        };
+        mode(0o600);
+        let k = kt.to_str().unwrap();
+        let p = crate::applets::clp_sambamon::probe(&args(&[
+            "-s",
+            "s",
+            "-a",
+            "fs1.example.test",
+            "--kerberos",
+            "--keytab",
+            k,
+            "-u",
+            "mon@EX.TEST",
+        ]))
+        .unwrap();
+        assert_eq!(
+            p.kerberos,
+            Some(kerberos::Kerberos {
+                principal: Some("mon@EX.TEST".into()),
+                keytab: Some(kt.clone()),
+            })
+        );
+        // the credential cache: no keytab, and the principal is optional
+        let p = crate::applets::clp_sambamon::probe(&args(&["-s", "s", "--kerberos"])).unwrap();
+        assert_eq!(
+            p.kerberos,
+            Some(kerberos::Kerberos {
+                principal: None,
+                keytab: None
+            })
+        );
+        // a keytab group or others may read, a missing one, DOMAIN\user, a password
+        mode(0o640);
+        let refused = |extra: &[&str]| {
+            crate::applets::clp_sambamon::probe(&args(extra))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = refused(&["-s", "s", "--kerberos", "--keytab", k]);
+        assert!(e.starts_with("keytab ") && e.contains("mode 0640"), "{e}");
+        mode(0o600);
+        assert!(
+            refused(&["-s", "s", "--kerberos", "--keytab", "/nonexistent/k"])
+                .contains("/nonexistent/k")
+        );
+        assert!(refused(&["-s", "s", "--kerberos", "-u", r"DOM\mon"]).contains("principal"));
+        let e = refused(&["-s", "s", "--kerberos", "-u", "mon", "-p", "pw-secret"]);
+        assert!(e.contains("no password") && !e.contains("pw-secret"), "{e}");
+        // --keytab alone is a usage error
+        assert!(
+            parse(
+                Module::Sambamon,
+                &[
+                    "m1".into(),
+                    "-s".into(),
+                    "s".into(),
+                    "--keytab".into(),
+                    k.into()
+                ]
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! server an extra round trip instead.
 
 use super::error::{Error, Result};
+use super::kerberos::{self, Exchange, Kerberos};
 use super::ntlmssp::Identity;
 use super::storage::{self, Storage};
 use super::transport::Transport;
@@ -37,6 +38,10 @@ pub(crate) trait Dialect {
 
     /// SESSION_SETUP as `id` (NTLMSSP).
     fn session_setup(&mut self, id: &Identity) -> Result<()>;
+
+    /// SESSION_SETUP with the SPNEGO tokens of a Kerberos exchange whose first token is `first`;
+    /// the session key is then the GSS context's.
+    fn session_setup_gss(&mut self, gss: &mut Exchange, first: Vec<u8>) -> Result<()>;
 
     /// Whether the server made the session a null (anonymous) one, or a guest one.
     fn null_or_guest(&self) -> (bool, bool);
@@ -64,6 +69,10 @@ pub(crate) trait Dialect {
 pub(crate) struct Plan<'a> {
     /// The logon.
     pub(crate) id: &'a Identity,
+    /// A Kerberos logon instead (`--kerberos`), to the service `cifs@host`.
+    pub(crate) kerberos: Option<&'a Kerberos>,
+    /// The server's host name as given (`-a`), for the Kerberos service principal.
+    pub(crate) host: &'a str,
     /// `\\server\share`.
     pub(crate) unc: &'a str,
     /// `--check`.
@@ -83,13 +92,13 @@ pub(crate) fn run(
     let t = Transport::connect(ep, ctx).map_err(|e| ("connect", e))?;
     a.lap("connect");
     match smb2::Client::negotiate(t).map_err(|e| ("negotiate", e))? {
-        smb2::Start::Smb2(mut c) => drive(&mut *c, a, plan),
+        smb2::Start::Smb2(mut c) => drive(&mut *c, ctx, a, plan),
         smb2::Start::NoSmb2(why) => {
             a.note("fallback", why);
             let mut c = Transport::connect(ep, ctx)
                 .and_then(smb1::Client::negotiate)
                 .map_err(|e| ("negotiate", e))?;
-            drive(&mut c, a, plan)
+            drive(&mut c, ctx, a, plan)
         }
         smb2::Start::Refused(code) => {
             a.note(
@@ -97,7 +106,7 @@ pub(crate) fn run(
                 format!("SMB2 NEGOTIATE refused: {}", status::describe(code)),
             );
             match Transport::connect(ep, ctx).and_then(smb1::Client::negotiate) {
-                Ok(mut c) => drive(&mut c, a, plan),
+                Ok(mut c) => drive(&mut c, ctx, a, plan),
                 Err(e @ Error::Net(net::Error::Cancelled)) => Err(("negotiate", e)),
                 Err(e) => {
                     a.note("smb1", format!("no SMB1 either: {e}"));
@@ -111,6 +120,7 @@ pub(crate) fn run(
 /// The session on a negotiated connection, in the same phases for every dialect.
 fn drive<D: Storage>(
     c: &mut D,
+    ctx: &ProbeCtx,
     a: &mut Attempt,
     plan: &Plan<'_>,
 ) -> std::result::Result<String, Failed> {
@@ -118,10 +128,27 @@ fn drive<D: Storage>(
     let dialect = c.dialect();
     a.note("dialect", dialect.clone());
     a.lap("negotiate");
-    c.session_setup(id).map_err(|e| ("session_setup", e))?;
+    if let Some(k) = plan.kerberos {
+        // The KDC exchange (if the credentials hold no ticket for the server yet) is a phase
+        // of its own, so a slow or failing KDC is told from a slow or failing file server.
+        let in_phase = |e: Error| {
+            let phase = if matches!(e, Error::Kerberos(_)) {
+                "kerberos"
+            } else {
+                "session_setup"
+            };
+            (phase, e)
+        };
+        let (mut gss, first) =
+            kerberos::Exchange::start(k, plan.host, ctx).map_err(|e| ("kerberos", e))?;
+        a.lap("kerberos");
+        c.session_setup_gss(&mut gss, first).map_err(in_phase)?;
+    } else {
+        c.session_setup(id).map_err(|e| ("session_setup", e))?;
+    }
     // Samba answers an anonymous logon with no session flags at all: what we sent counts.
     let (null, guest) = c.null_or_guest();
-    let session = if null || id.is_anonymous() {
+    let session = if null || (plan.kerberos.is_none() && id.is_anonymous()) {
         "anonymous"
     } else if guest {
         "guest"

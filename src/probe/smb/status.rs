@@ -25,6 +25,20 @@ pub(crate) const END_OF_FILE: u32 = 0xc000_0011;
 /// What the alert of a canary that reads back other than written carries (the server said
 /// nothing: the probe compared).
 pub(crate) const DATA_ERROR: u32 = 0xc000_003e;
+/// What the alerts of Kerberos failures carry ([`super::kerberos`]): no KDC answered…
+pub(crate) const NO_LOGON_SERVERS: u32 = 0xc000_005e;
+/// …no credentials (no ccache, no ticket, an expired one)…
+pub(crate) const NO_SUCH_LOGON_SESSION: u32 = 0xc000_005f;
+/// …the client principal is unknown…
+pub(crate) const NO_SUCH_USER: u32 = 0xc000_0064;
+/// …a wrong key (preauthentication failed, a keytab of another key version) or another refusal…
+pub(crate) const LOGON_FAILURE: u32 = 0xc000_006d;
+/// …the principal's key has expired…
+pub(crate) const PASSWORD_EXPIRED: u32 = 0xc000_0071;
+/// …the principal is disabled…
+pub(crate) const ACCOUNT_DISABLED: u32 = 0xc000_0072;
+/// …or the clocks are too far apart.
+pub(crate) const TIME_DIFFERENCE_AT_DC: u32 = 0xc000_0133;
 
 /// Every status a server may answer NEGOTIATE, SESSION_SETUP (with the logon's own failures,
 /// MS-APDS / MS-NLMP), TREE_CONNECT, TREE_DISCONNECT or LOGOFF with (MS-SMB2 3.3.5, MS-CIFS

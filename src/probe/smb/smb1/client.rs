@@ -8,6 +8,7 @@
 //! sessions have no key and are never signed. The messages are [`super::codec`]'s.
 
 use super::super::error::{Error, Result};
+use super::super::kerberos::Exchange;
 use super::super::ntlmssp::{self, Identity};
 use super::super::session::Dialect;
 use super::super::status;
@@ -153,6 +154,15 @@ impl Dialect for Client {
             self.seq = 2;
         }
         Ok(())
+    }
+
+    /// Kerberos over SMB1 is not done: AD domain controllers and file servers that turn NTLM
+    /// off have long turned SMB1 off too, and SMB1's Kerberos signing (MD5 over the whole GSS key)
+    /// would be a second key schedule to keep for no server that needs it.
+    fn session_setup_gss(&mut self, _gss: &mut Exchange, _first: Vec<u8>) -> Result<()> {
+        Err(Error::Unsupported(
+            "Kerberos logons over SMB1 (the server speaks no SMB2)".into(),
+        ))
     }
 
     fn null_or_guest(&self) -> (bool, bool) {

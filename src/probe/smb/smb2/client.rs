@@ -9,6 +9,7 @@
 
 use super::super::crypto::{self, Sealer, Signer, TRANSFORM_ID, kdf, preauth_update};
 use super::super::error::{Error, Result};
+use super::super::kerberos::{self, Exchange};
 use super::super::ntlmssp::{self, Identity};
 use super::super::session::Dialect;
 use super::super::status;
@@ -67,6 +68,21 @@ fn failed_session_setup(r: &Reply) -> bool {
     r.command == cmd::SESSION_SETUP
         && r.status != status::SUCCESS
         && r.status != status::MORE_PROCESSING_REQUIRED
+}
+
+/// A SESSION_SETUP request's body carrying the security token `blob`.
+fn session_setup_body(blob: &[u8]) -> Result<Vec<u8>> {
+    let mut b = Vec::with_capacity(24 + blob.len());
+    b.u16(25);
+    b.push(0); // Flags
+    b.push(u8::try_from(SIGNING_ENABLED).expect("1"));
+    b.u32(0); // Capabilities
+    b.u32(0); // Channel
+    b.u16(len16(HEADER_LEN + 24)?);
+    b.u16(len16(blob.len())?);
+    b.u64(0);
+    b.extend_from_slice(blob);
+    Ok(b)
 }
 
 impl Client {
@@ -197,13 +213,15 @@ impl Client {
         }
     }
 
-    /// The session's signing and sealing keys from its session key (MS-SMB2 3.2.5.3.1). The
-    /// AES-256 ciphers take the full session key, which from NTLMSSP without key exchange is
-    /// these 16 bytes too, and 32-byte keys (L = 256); everything else 16 bytes (L = 128).
-    fn derive_keys(&mut self, key: &[u8; 16], hash: &[u8; 64]) -> Result<()> {
+    /// The session's signing and sealing keys from its session key (MS-SMB2 3.2.5.3.1): `key`
+    /// is Session.SessionKey (16 bytes), `full` Session.FullSessionKey. The AES-256 ciphers
+    /// take the full key (from NTLMSSP without key exchange these same 16 bytes; from Kerberos
+    /// the whole GSS key, 32 bytes with AES-256 tickets) and make 32-byte keys (L = 256);
+    /// everything else 16 bytes (L = 128) from the 16-byte key.
+    fn derive_keys(&mut self, key: &[u8; 16], full: &[u8], hash: &[u8; 64]) -> Result<()> {
         let cipher_keys = |c: u16, label: &[u8], context: &[u8]| -> Vec<u8> {
             if crypto::key_len(c) == 32 {
-                kdf::<32>(key, label, context).to_vec()
+                kdf::<32>(full, label, context).to_vec()
             } else {
                 kdf::<16>(key, label, context).to_vec()
             }
@@ -346,19 +364,7 @@ impl Dialect for Client {
 
     /// SESSION_SETUP with NTLMSSP for `id`.
     fn session_setup(&mut self, id: &Identity) -> Result<()> {
-        let body = |blob: &[u8]| -> Result<Vec<u8>> {
-            let mut b = Vec::with_capacity(24 + blob.len());
-            b.u16(25);
-            b.push(0); // Flags
-            b.push(u8::try_from(SIGNING_ENABLED).expect("1"));
-            b.u32(0); // Capabilities
-            b.u32(0); // Channel
-            b.u16(len16(HEADER_LEN + 24)?);
-            b.u16(len16(blob.len())?);
-            b.u64(0);
-            b.extend_from_slice(blob);
-            Ok(b)
-        };
+        let body = session_setup_body;
         let mut hash = self.preauth;
         let (id1, req1) = self.build(cmd::SESSION_SETUP, 0, &body(&ntlmssp::negotiate())?);
         let r1 = self.exchange(id1, req1.clone(), false)?;
@@ -376,7 +382,7 @@ impl Dialect for Client {
         preauth_update(&mut hash, &req2);
         // Keys must exist before the final reply arrives: 3.1.1 signs it.
         if let Some(k) = auth.session_key {
-            self.derive_keys(&k, &hash)?;
+            self.derive_keys(&k, &k, &hash)?;
         }
         let r2 = self.exchange(id2, req2, false)?;
         if failed_session_setup(&r2) {
@@ -406,6 +412,58 @@ impl Dialect for Client {
         // without a key (guest, anonymous) or without a common cipher goes on in plaintext, as
         // smbclient's does: a server that requires encryption refuses such a session itself
         // (ACCESS_DENIED), and one that only desires it takes the plaintext.
+        self.encrypt_session =
+            flags & SESSION_ENCRYPT != 0 && self.neg.dialect >= 0x0300 && self.sealer.is_some();
+        Ok(())
+    }
+
+    /// SESSION_SETUP with the SPNEGO tokens of `gss` (MS-SMB2 3.2.5.3.1): each leg's request
+    /// and every interim reply go into the 3.1.1 hash; the final reply (SUCCESS) completes the
+    /// GSS context with its token (the AP-REP), and only then is the session key known, so the
+    /// keys are derived and that reply's signature checked after it arrived, not before.
+    fn session_setup_gss(&mut self, gss: &mut Exchange, first: Vec<u8>) -> Result<()> {
+        let mut hash = self.preauth;
+        let mut token = first;
+        let r = loop {
+            let (id, req) = self.build(cmd::SESSION_SETUP, 0, &session_setup_body(&token)?);
+            preauth_update(&mut hash, &req);
+            let r = self.exchange(id, req, false)?;
+            let (_, blob) = parse_session_setup(&r)?;
+            self.session_id = r.session_id;
+            if r.status == status::SUCCESS {
+                // The server's last token (the AP-REP, mechListMIC) completes the context.
+                let more = gss.step(&blob)?;
+                if !more.is_empty() || !gss.complete() {
+                    return Err(Error::protocol(
+                        "the server completed the session before the Kerberos context",
+                    ));
+                }
+                break r;
+            }
+            preauth_update(&mut hash, &r.raw);
+            token = gss.step(&blob)?;
+            if token.is_empty() {
+                return Err(Error::protocol(
+                    "the server asks for more than the Kerberos context has to send",
+                ));
+            }
+        };
+        let full = gss.session_key()?;
+        self.derive_keys(&kerberos::smb_session_key(&full), &full, &hash)?;
+        let (flags, _) = parse_session_setup(&r)?;
+        self.session_flags = flags;
+        if self.neg.dialect == 0x0311 && r.flags & FLAG_SIGNED == 0 {
+            return Err(Error::protocol(
+                "final 3.1.1 session setup reply is not signed",
+            ));
+        }
+        if r.flags & FLAG_SIGNED != 0
+            && let Some(s) = &self.signer
+            && !s.verify(&r.raw)
+        {
+            return Err(Error::Status(status::INVALID_SIGNATURE));
+        }
+        self.signing = true;
         self.encrypt_session =
             flags & SESSION_ENCRYPT != 0 && self.neg.dialect >= 0x0300 && self.sealer.is_some();
         Ok(())
