@@ -21,6 +21,8 @@ mod fault_matrix;
 #[cfg(feature = "test-probe")]
 mod files;
 #[cfg(feature = "test-probe")]
+mod kerberos;
+#[cfg(feature = "test-probe")]
 mod licences;
 #[cfg(feature = "test-probe")]
 mod nfs_matrix;

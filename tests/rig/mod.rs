@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod addc;
 pub mod impacket;
 pub mod license;
 pub mod nfs;
