@@ -24,7 +24,9 @@
 //! rewritten + SIGHUP, which removes the export without a restart); 5 rpcbind gone (nfs only);
 //! 6 network partition (server in a network namespace); 7 slow server behind a delaying proxy
 //! ([`DelayProxy`]): inside `-r` must not fail over, beyond `-r` must; 8 the monitor killed with
-//! -9 and started again under the same ID.
+//! -9 and started again under the same ID; K (`clp_sambamon --kerberos --keytab` only) the file
+//! server of a Samba AD DC with NTLM disabled stalled (its smbd stopped by pid, `SIGSTOP`): the tickets
+//! are in the monitor's memory, so no KDC is asked and the stall is a timeout like row 1's.
 //!
 //! Every row has its own sandbox, server (and namespace) and proxy, all torn down on drop, so the
 //! rows run in parallel; the whole matrix takes about 35 s with `--test-threads=4`.
@@ -34,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+use crate::rig::addc::{self, Dc};
 use crate::rig::nfs::NfsServer;
 use crate::rig::proxy::DelayProxy;
 use crate::rig::smb::{self, Flavour, Smbd};
@@ -127,6 +130,12 @@ impl Row {
     fn start(applet: &'static str, id: &str, target: &[&str], sched: Sched) -> Self {
         let sb = Sandbox::licensed();
         let mon = spawn(&sb, applet, id, target, sched);
+        Self::watching(sb, mon, applet, id, sched)
+    }
+
+    /// A row of the monitor `mon` started in `sb` by the caller (through a client wrapper:
+    /// the Kerberos row's), once it is watching.
+    fn watching(sb: Sandbox, mon: Monitor, applet: &'static str, id: &str, sched: Sched) -> Self {
         let mut row = Self {
             sb,
             mon,
@@ -761,6 +770,48 @@ fn nfs_monitor_killed_9_restarts_under_the_same_id() {
     let target = ["-d", srv.export(), "-a", &addr];
     let mut row = Row::start(NFS, "fm8", &target, Sched::new(1, 3, 2));
     restarts_after_kill_9(&mut row, &target);
+}
+
+// ---- K. Kerberos: an AD DC's file server stalled ------------------------------------------
+
+#[test]
+fn kerberos_samba_stalled_fails_over_with_74() {
+    let dc = Dc::start(&["fmkuser"], "");
+    let sb = Sandbox::licensed();
+    let sched = Sched::new(1, 3, 2);
+    let keytab = dc.keytab("fmkuser");
+    let mut cmd = dc.client(&sb.link(SAMBA));
+    cmd.args([
+        "fmk",
+        "-s",
+        addc::SHARE,
+        "-a",
+        addc::DC_HOST,
+        "--kerberos",
+        "--keytab",
+    ])
+    .arg(&keytab)
+    .args(["-u", "fmkuser"])
+    .args(sched.args())
+    .env("CLP_FSMON_ROOT", sb.path())
+    .env_remove("CLP_FSMON_TEST_PROBE")
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mon = Monitor {
+        child: cmd.spawn().unwrap(),
+    };
+    let mut row = Row::watching(sb, mon, SAMBA, "fmk", sched);
+    let smbd = dc.smbd_pids();
+    Dc::signal(&smbd, Signal::SIGSTOP);
+    let t0 = Instant::now();
+    row.expect_fault(
+        "K-kerberos-stalled",
+        t0,
+        Kind::Timeout,
+        &[(74, SAMBA_TIMEOUT)],
+    );
+    Dc::signal(&smbd, Signal::SIGCONT);
 }
 
 // ---- variants: NFS over UDP, NFSv4-only server ------------------------------------------------

@@ -171,11 +171,12 @@ fn strs(v: &[String]) -> Vec<&str> {
 }
 
 /// With NTLM off: an NTLM logon is `NTLM_BLOCKED`; a Kerberos one from the keytab, or from a
-/// credential cache, is OK, signed, and sealed on a share that requires it; each beside
-/// smbclient with the same credentials.
+/// credential cache, is OK, signed, and sealed on a share that requires it — with AES-256-GCM
+/// only, whose keys come from the whole 32-byte Kerberos session key (Session.FullSessionKey),
+/// where signing takes its first 16 bytes; each beside smbclient with the same credentials.
 #[test]
 fn kerberos_logs_on_where_ntlm_is_blocked() {
-    let dc = Dc::start(&[USER], "");
+    let dc = Dc::start(&[USER], "\tserver smb3 encryption algorithms = AES-256-GCM");
     let sb = Sandbox::licensed();
     let env = Env::default();
     let keytab = dc.keytab(USER);
@@ -221,7 +222,7 @@ fn kerberos_logs_on_where_ntlm_is_blocked() {
     );
     eprintln!("kerberos keytab logon: {took:?}");
     let (p, text, _) = probe(&dc, &sb, env, addc::SEALED_SHARE, &strs(&args));
-    assert!(p.ok && text.contains("encrypted (AES-"), "{text}");
+    assert!(p.ok && text.contains("encrypted (AES-256-GCM)"), "{text}");
     // The reference: kinit from the same keytab, smbclient with that ccache.
     let cc = dc.ccache("ref");
     let ref_env = Env {
@@ -243,7 +244,7 @@ fn kerberos_logs_on_where_ntlm_is_blocked() {
         addc::SEALED_SHARE,
         &["--kerberos", "-u", &format!("{USER}@{REALM}"), "-r", "10"],
     );
-    assert!(p.ok && text.contains("encrypted (AES-"), "{text}");
+    assert!(p.ok && text.contains("encrypted (AES-256-GCM)"), "{text}");
     // Without -u: the ccache's own principal.
     let (p, text, _) = probe(&dc, &sb, ref_env, addc::SHARE, &["--kerberos", "-r", "10"]);
     assert!(p.ok, "{text}");
