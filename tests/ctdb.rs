@@ -280,6 +280,56 @@ fn event_script_bounds_every_probe_and_probes_all_at_once() {
     assert_eq!(rc, 0, "{out}");
 }
 
+/// `keytab` (with `principal`) makes an smb target's probe a Kerberos logon: the script passes
+/// `--kerberos --keytab FILE -u PRINCIPAL` on, and refuses a keytab beside `credentials`, on an
+/// nfs target, or a principal without a keytab.
+#[test]
+fn event_script_passes_a_keytab_on() {
+    let b = Bench::new();
+    let bin = b.dir.path().join("echo");
+    fs::create_dir(&bin).unwrap();
+    let args = b.dir.path().join("args");
+    let p = bin.join("clp_sambamon");
+    fs::write(
+        &p,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {}\necho 'clp_sambamon OK - data'\n",
+            args.display()
+        ),
+    )
+    .unwrap();
+    chmod(&p, 0o755);
+    b.options(&format!("CTDB_CLP_FSMON_BINDIR={}\n", bin.display()));
+    b.conf(
+        "smb = data\n  address = fs1.example.test\n  keytab = /etc/ctdb/mon.keytab\n  \
+         principal = mon@EXAMPLE.TEST\n  id = k1\n",
+    );
+    let (rc, out, _) = b.run("monitor", &[]);
+    assert_eq!(rc, 0, "{out}");
+    let got = fs::read_to_string(&args).unwrap();
+    assert_eq!(
+        got.trim(),
+        "k1 -s data --kerberos --keytab /etc/ctdb/mon.keytab -u mon@EXAMPLE.TEST \
+         -a fs1.example.test -r 10 --once",
+        "{out}"
+    );
+    let conf = b.base().join("clp-fsmon.conf");
+    let conf = conf.display();
+    b.conf(
+        "smb = a\n  keytab = /k\n  credentials = /c\nsmb = b\n  principal = p\n\
+         nfs = /c\n  keytab = /k\n",
+    );
+    let (rc, out, _) = b.run("monitor", &[]);
+    assert_eq!(rc, 1, "{out}");
+    for want in [
+        format!("ERROR: {conf}:1: credentials and keytab are two logons: give one"),
+        format!("ERROR: {conf}:4: principal goes with keytab"),
+        format!("ERROR: {conf}:6: keytab and principal are for smb targets"),
+    ] {
+        assert!(out.contains(&want), "{want}:\n{out}");
+    }
+}
+
 /// A broken target list fails `startup` (CTDB retries it until the list is fixed) and
 /// `monitor` at once, each mistake named with its file and line; `ipreallocated` only warns
 /// (a failed ipreallocated makes CTDB retry the IP allocation on every node).

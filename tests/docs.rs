@@ -381,7 +381,17 @@ fault log. The RETRIES-th failure in a row raises the event of its phase, then e
 SHARE; nn is the NT status in hex (0xc0000022) or the errno.",
     );
     let s = item(s, Event::NegotiateError, "At negotiate.");
-    let s = item(s, Event::ConnectError, "At session_setup (the logon).");
+    let s = item(
+        s,
+        Event::ConnectError,
+        "At session_setup (the logon), and at kerberos (--kerberos: getting the tickets, \
+         between negotiate and session_setup), where the status is MIT krb5's message and nn the \
+         NT status of its condition: 0xc000005e (STATUS_NO_LOGON_SERVERS, no KDC answered), \
+         0xc0000133 (STATUS_TIME_DIFFERENCE_AT_DC, clock skew), 0xc0000064 (STATUS_NO_SUCH_USER, \
+         unknown principal), 0xc000006d (STATUS_LOGON_FAILURE, wrong or stale keytab), 0xc000005f \
+         (STATUS_NO_SUCH_LOGON_SESSION, no ticket). A KDC that does not answer within TIMEOUT is \
+         event 74.",
+    );
     let s = item(s, Event::TreeConnectError, "At tree_connect.");
     let s = item(
         s,
