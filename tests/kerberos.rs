@@ -40,7 +40,8 @@ struct Verdict {
 /// How a probe or client runs: its krb5.conf, its credential cache, a clock offset.
 #[derive(Clone, Copy, Default)]
 struct Env<'a> {
-    nosync: bool,
+    /// A krb5.conf other than the DC's default one.
+    conf: Option<&'a Path>,
     ccache: Option<&'a str>,
     skew: Option<&'a str>,
 }
@@ -56,8 +57,8 @@ fn command(dc: &Dc, env: Env<'_>, program: &Path) -> Command {
         }
         None => dc.client(program),
     };
-    if env.nosync {
-        c.env("KRB5_CONFIG", dc.krb5_conf_nosync());
+    if let Some(conf) = env.conf {
+        c.env("KRB5_CONFIG", conf);
     }
     if let Some(cc) = env.ccache {
         c.env("KRB5CCNAME", cc);
@@ -290,8 +291,9 @@ fn kerberos_logs_on_where_ntlm_is_blocked() {
     assert_eq!(out.status.code(), Some(3));
 }
 
-/// Each way a Kerberos logon fails is a failure in phase `kerberos` with MIT's words and a
-/// status of its own, where the reference (kinit, then smbclient) fails too; a stopped KDC
+/// Each way a Kerberos logon fails (stale keytab, deleted principal, a keytab without the
+/// principal, no ticket, clock skew, KDC unreachable) is a failure in phase `kerberos` with
+/// MIT's words and a status of its own, where the reference (kinit, then smbclient) fails too; a stopped KDC
 /// fails inside `-r`, while a credential cache that holds the server's ticket still logs on.
 #[test]
 fn kerberos_failures_have_their_own_status() {
@@ -383,8 +385,9 @@ fn kerberos_failures_have_their_own_status() {
     );
     assert!(ok, "{why}");
     // …and the KDC's refusal without it.
+    let nosync_conf = dc.krb5_conf_nosync();
     let no_sync = Env {
-        nosync: true,
+        conf: Some(&nosync_conf),
         ..skewed
     };
     let (status, why) = kerberos_failure(&kt, USER, no_sync);
@@ -394,6 +397,31 @@ fn kerberos_failures_have_their_own_status() {
         "{status}"
     );
     assert!(why.contains("Clock skew too great"), "{why}");
+
+    // KDC unreachable: krb5.conf names a port of the DC's host where nothing listens.
+    let unreachable = dc.dir().join("krb5-unreachable.conf");
+    std::fs::write(
+        &unreachable,
+        std::fs::read_to_string(dc.krb5_conf()).unwrap().replace(
+            &format!("kdc = {}", dc.net.host.server_ip),
+            &format!("kdc = {}:1", dc.net.host.server_ip),
+        ),
+    )
+    .unwrap();
+    let (status, why) = kerberos_failure(
+        &kt,
+        USER,
+        Env {
+            conf: Some(&unreachable),
+            ..env
+        },
+    );
+    assert!(
+        status.contains(&format!("Cannot contact any KDC for realm '{REALM}'"))
+            && status.ends_with("(STATUS_NO_LOGON_SERVERS (0xc000005e))"),
+        "{status}"
+    );
+    assert!(why.contains("Cannot contact any KDC"), "{why}");
 
     // A credential cache holding the server's ticket (smbclient's logon put it there)…
     let cc = dc.ccache("held");

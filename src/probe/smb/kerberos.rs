@@ -671,6 +671,17 @@ pub(crate) fn smb_session_key(full: &[u8]) -> [u8; 16] {
 mod tests {
     use super::*;
 
+    fn wait_for(limit: Duration, f: impl Fn() -> bool) -> bool {
+        let end = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < end {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        f()
+    }
+
     #[test]
     fn session_key_is_the_first_16_bytes_right_padded() {
         let long: Vec<u8> = (0..32).collect();
@@ -681,6 +692,54 @@ mod tests {
         let mut short = [0u8; 16];
         short[..8].copy_from_slice(&[9; 8]);
         assert_eq!(smb_session_key(&[9; 8]), short);
+    }
+
+    #[test]
+    fn a_call_that_hangs_is_abandoned_at_the_deadline_and_few_are_left_behind() {
+        // A GSSAPI call stands in: one that blocks for 3 s, as a KDC that does not answer.
+        let hang = || std::thread::sleep(Duration::from_secs(3));
+        let mut took = Vec::new();
+        for _ in 0..MAX_PENDING {
+            let ctx = ProbeCtx::new(Duration::from_millis(200));
+            let t = std::time::Instant::now();
+            match bounded(&ctx, "the KDC exchange", hang) {
+                Err(Error::Kerberos(f)) => {
+                    assert!(f.timed_out, "{f:?}");
+                    assert!(
+                        f.text.starts_with("ETIMEDOUT (110): the KDC exchange"),
+                        "{f:?}"
+                    );
+                }
+                other => panic!("{:?}", other.map(|()| "finished")),
+            }
+            took.push(t.elapsed());
+        }
+        assert!(
+            took.iter()
+                .all(|t| *t >= Duration::from_millis(190) && *t < Duration::from_millis(700)),
+            "{took:?}"
+        );
+        // MAX_PENDING calls are still blocked: the next is refused at once, not started.
+        let t = std::time::Instant::now();
+        let ctx = ProbeCtx::new(Duration::from_secs(5));
+        match bounded(&ctx, "the KDC exchange", || ()) {
+            Err(Error::Kerberos(f)) => {
+                assert!(!f.timed_out && f.text.contains("still waiting"), "{f:?}");
+            }
+            other => panic!("{:?}", other.map(|()| "finished")),
+        }
+        assert!(t.elapsed() < Duration::from_millis(100));
+        // Once they end, calls run again; a cancelled probe stops waiting at once.
+        assert!(wait_for(Duration::from_secs(5), || {
+            PENDING.load(Ordering::SeqCst) == 0
+        }));
+        assert!(bounded(&ctx, "the KDC exchange", || 7).is_ok_and(|v| v == 7));
+        let ctx = ProbeCtx::new(Duration::from_secs(5));
+        ctx.cancel.cancel();
+        assert!(matches!(
+            bounded(&ctx, "x", hang),
+            Err(Error::Net(crate::probe::net::Error::Cancelled))
+        ));
     }
 
     #[test]
