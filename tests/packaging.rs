@@ -816,7 +816,7 @@ fn stage_deb(work: &Path, binary: &Path) -> PathBuf {
         control.join("control"),
         format!(
             "Package: {DEB_NAME}\nVersion: {}-1\nArchitecture: {}\nSection: {}\nPriority: {}\n\
-             Maintainer: {}\nInstalled-Size: {}\nDepends: libc6\nDescription: {}\n {}\n",
+             Maintainer: {}\nInstalled-Size: {}\nDepends: libc6, libgssapi-krb5-2\nDescription: {}\n {}\n",
             env!("CARGO_PKG_VERSION"),
             arch.trim(),
             meta["section"].as_str().unwrap(),
@@ -980,14 +980,18 @@ fn check_deb_contents(deb: &Path) {
         .contains(&version),
         "{version}"
     );
-    // A Rust binary: nothing beyond the C library.
+    // A Rust binary: nothing beyond the C library and MIT's GSSAPI (clp_sambamon --kerberos),
+    // which must be there.
     let depends = deb_field(deb, "Depends");
     for d in depends.split(',').map(str::trim).filter(|d| !d.is_empty()) {
         assert!(
-            d.starts_with("libc6") || d.starts_with("libgcc-s1"),
+            d.starts_with("libc6")
+                || d.starts_with("libgcc-s1")
+                || d.starts_with("libgssapi-krb5-2"),
             "unexpected dependency {d}"
         );
     }
+    assert!(depends.contains("libgssapi-krb5-2"), "{depends}");
 }
 
 fn package_status() -> String {
@@ -1213,7 +1217,8 @@ fn assert_installed(deb: &Path) {
             );
         }
     }
-    // Only the C library (and the unwinder) at run time.
+    // Only the C library (and the unwinder) at run time, and MIT krb5's GSSAPI with what it
+    // loads itself (clp_sambamon --kerberos).
     need("ldd", "libc-bin");
     for l in ok(Command::new("ldd").arg(exe)).lines() {
         let lib = l.split_whitespace().next().unwrap_or("");
@@ -1224,7 +1229,14 @@ fn assert_installed(deb: &Path) {
                 "libgcc_s.so",
                 "libm.so",
                 "/lib64/ld-linux",
-                "ld-linux"
+                "ld-linux",
+                "libgssapi_krb5.so",
+                "libkrb5.so",
+                "libk5crypto.so",
+                "libcom_err.so",
+                "libkrb5support.so",
+                "libkeyutils.so",
+                "libresolv.so",
             ]
             .iter()
             .any(|ok| lib.starts_with(ok) || lib.contains(ok)),
