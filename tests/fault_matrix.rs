@@ -24,7 +24,9 @@
 //! rewritten + SIGHUP, which removes the export without a restart); 5 rpcbind gone (nfs only);
 //! 6 network partition (server in a network namespace); 7 slow server behind a delaying proxy
 //! ([`DelayProxy`]): inside `-r` must not fail over, beyond `-r` must; 8 the monitor killed with
-//! -9 and started again under the same ID.
+//! -9 and started again under the same ID; 9 (module [`storage`]) storage that hangs, turns
+//! read-only, fills up or loses its directory under a server that still answers, at every check
+//! level, for smbd, `NFSv3` and `NFSv4`.
 //!
 //! Every row has its own sandbox, server (and namespace) and proxy, all torn down on drop, so the
 //! rows run in parallel; the whole matrix takes about 35 s with `--test-threads=4`.
@@ -38,6 +40,8 @@ use crate::rig::nfs::NfsServer;
 use crate::rig::proxy::DelayProxy;
 use crate::rig::smb::{self, Flavour, Smbd};
 use crate::rig::{Monitor, Sandbox, wait_until};
+
+mod storage;
 
 const SAMBA: &str = "clp_sambamon";
 const NFS: &str = "clp_nfsmon";
@@ -227,7 +231,7 @@ impl Row {
         );
     }
 
-    /// Waits for the fault exit and checks everything about it; returns the detection time.
+    /// Waits for the fault exit and checks everything about it (see [`Row::check_fault`]).
     fn expect_fault(&mut self, row: &str, since: Instant, kind: Kind, want: Expect<'_>) {
         let limit = self.sched.upper() + Duration::from_secs(15);
         let code = self.mon.wait_exit(limit);
@@ -235,6 +239,21 @@ impl Row {
         if code.is_none() {
             let _ = self.mon.child.kill();
         }
+        self.check_fault(row, took, code, limit, kind, want);
+    }
+
+    /// Checks a fault exit: `code` (`None`: still running after `limit`) came `took` after the
+    /// fault was in place; the alert log, the fault log's `probe failed k/c` lines, the failing
+    /// probes' latencies (for [`Kind::Timeout`]) and `took` against the bound.
+    fn check_fault(
+        &self,
+        row: &str,
+        took: Duration,
+        code: Option<i32>,
+        limit: Duration,
+        kind: Kind,
+        want: Expect<'_>,
+    ) {
         let (lo, hi) = (self.sched.lower(kind), self.sched.upper());
         let fault_texts: Vec<String> = self
             .sb

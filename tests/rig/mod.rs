@@ -7,7 +7,9 @@ pub mod impacket;
 pub mod license;
 pub mod nfs;
 pub mod proxy;
+pub mod reference;
 pub mod smb;
+pub mod storage;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};

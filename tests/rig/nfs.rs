@@ -100,6 +100,17 @@ impl NfsServer {
 
     /// Like [`NfsServer::start`], with `extra` appended to ganesha.conf (e.g. a `LOG` block).
     pub fn start_with(flavor: Flavor, extra: &str) -> Self {
+        Self::launch(flavor, extra, None)
+    }
+
+    /// Like [`NfsServer::start_with`], exporting `path`, a directory the test made (e.g. on a
+    /// `rig::storage` mount), instead of one of the rig's. A mount under it must be in place
+    /// before the server starts: Ganesha's private mount namespace sees no mount made later.
+    pub fn start_exporting(flavor: Flavor, path: &Path, extra: &str) -> Self {
+        Self::launch(flavor, extra, Some(path))
+    }
+
+    fn launch(flavor: Flavor, extra: &str, export: Option<&Path>) -> Self {
         let super::TestHost {
             ns,
             host_if,
@@ -112,9 +123,15 @@ impl NfsServer {
             .prefix("clp-nfs-rig")
             .tempdir()
             .unwrap();
-        let export = dir.path().join("export");
-        fs::create_dir(&export).unwrap();
-        fs::write(export.join("hello"), "hello\n").unwrap();
+        let export = export.map_or_else(
+            || {
+                let export = dir.path().join("export");
+                fs::create_dir(&export).unwrap();
+                fs::write(export.join("hello"), "hello\n").unwrap();
+                export
+            },
+            Path::to_path_buf,
+        );
         fs::create_dir(dir.path().join("recovery")).unwrap();
 
         sh(&["ip", "netns", "add", &ns]);
