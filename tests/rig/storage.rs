@@ -197,7 +197,7 @@ impl Storage {
     /// bindfs of a directory of the temp dir, mounted at `mnt`.
     pub fn fuse() -> Self {
         let bindfs = require_tool("bindfs", "bindfs");
-        require_tool("fusermount", "fuse3");
+        require_tool("fusermount", "fuse");
         let (dir, mnt) = Self::temp();
         let src = dir.path().join("src");
         fs::create_dir(&src).unwrap();
