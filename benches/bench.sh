@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (figures, not assertions), side by side in one run on this machine, as root:
-#   one Samba probe vs `smbclient -N -c exit`; one NFS probe vs `rpcinfo -t HOST nfs 3` and
+#   one Samba probe at each --check level (connect, read, write) vs smbclient doing the same
+#   (`-c exit`, `-c du`, `-c "put …; rm …"`); one NFS probe vs `rpcinfo -t HOST nfs 3` and
 #   `nfs-ls`; `--once` as a whole process vs those commands (hyperfine); resident memory of an
 #   idle monitor; CPU of N monitors at -i 1 for a minute; detection latency after SIGSTOP vs its
 #   bound; -stop latency. Prints a Markdown table (also written to target/bench/results.md).
@@ -55,7 +56,17 @@ median_once() {
         sort -n | awk '{a[NR]=$1} END {printf "%.3f ms", a[int((NR+1)/2)]*1000}'
 }
 runs=$([ $quick = 1 ] && echo 30 || echo 200)
-row "one Samba probe, in process (median of $runs)" "$(median_once "$runs" clp_sambamon b1 "${SMB[@]}")" "SMB 3.1.1 guest: connect, negotiate, session, tree connect, disconnect"
+declare -A smb_phases=([connect]="connect, negotiate, session, tree connect, disconnect"
+    [read]="connect + fs_info (CREATE+QUERY_INFO+CLOSE compound)"
+    [write]="read + canary create, write, flush, read, close")
+declare -A smb_ms
+for level in connect read write; do
+    smb_ms[$level]=$(median_once "$runs" clp_sambamon b1 "${SMB[@]}" --check "$level")
+    row "one Samba probe, --check $level, in process (median of $runs)" "${smb_ms[$level]}" "SMB 3.1.1 guest: ${smb_phases[$level]}"
+done
+for level in read write; do
+    row "--check $level over connect, in process" "$(awk -v a="${smb_ms[$level]% ms}" -v c="${smb_ms[connect]% ms}" 'BEGIN {printf "%+.3f ms", a-c}')" "difference of the medians"
+done
 row "one NFS probe, in process (median of $runs)" "$(median_once "$runs" clp_nfsmon b2 "${NFSA[@]}")" "portmap, MNT, NULL, GETATTR, FSINFO, UMNT over TCP"
 
 # Whole processes, hyperfine.
@@ -67,8 +78,12 @@ for r in json.load(open(sys.argv[1]))["results"]:
     print(f'{r["command"]}\t{r["mean"]*1000:.2f} ms ± {r["stddev"]*1000:.2f}')
 PY
 }
+echo canary > "$ROOT/put-source"
 while IFS=$'\t' read -r cmd t; do row "\`${cmd//$ROOT/…}\`" "$t" "whole process, hyperfine mean"; done < <(
-    hf "clp_sambamon h1 ${SMB[*]} --once" "smbclient //127.0.0.1/public -p 4460 -N -c exit" \
+    hf "clp_sambamon h1 ${SMB[*]} --check connect --once" "smbclient //127.0.0.1/public -p 4460 -N -c exit" \
+       "clp_sambamon h1 ${SMB[*]} --check read --once" "smbclient //127.0.0.1/public -p 4460 -N -c du" \
+       "clp_sambamon h1 ${SMB[*]} --check write --once" \
+       "smbclient //127.0.0.1/public -p 4460 -N -c 'put $ROOT/put-source bench-put; rm bench-put'" \
        "clp_nfsmon h2 ${NFSA[*]} --once" "rpcinfo -t $NFS_ADDR nfs 3" "nfs-ls nfs://$NFS_ADDR$EXP")
 
 # Idle resident memory.

@@ -64,6 +64,7 @@ fn guest_share_ok() {
     let s = Smbd::start(Flavour::Standard);
     let r = ok(&s, &["-s", smb::GUEST_SHARE]);
     assert_eq!(r.summary, "SMB 3.1.1, share disk, anonymous");
+    // --check read is the default
     assert_eq!(
         phases(&r),
         [
@@ -71,6 +72,7 @@ fn guest_share_ok() {
             "negotiate",
             "session_setup",
             "tree_connect",
+            "fs_info",
             "disconnect"
         ]
     );
@@ -734,4 +736,432 @@ fn partitioned_server_times_out_at_r_and_recovers() {
     s.heal();
     let r = ok(&s, &["-s", smb::GUEST_SHARE]);
     assert_eq!(r.summary, "SMB 3.1.1, share disk, anonymous");
+}
+
+// ---- Check levels (--check connect|read|write, issue 13) ----
+
+/// The phases every level adds to `connect`'s.
+const READ_PHASES: [&str; 1] = ["fs_info"];
+const WRITE_PHASES: [&str; 6] = [
+    "fs_info",
+    "canary_create",
+    "canary_write",
+    "canary_flush",
+    "canary_read",
+    "canary_remove",
+];
+
+/// The phases of a successful probe at `level`.
+fn level_phases(level: &str) -> Vec<&'static str> {
+    let mut v = vec!["connect", "negotiate", "session_setup", "tree_connect"];
+    match level {
+        "read" => v.extend(READ_PHASES),
+        "write" => v.extend(WRITE_PHASES),
+        _ => {}
+    }
+    v.push("disconnect");
+    v
+}
+
+/// The canary the probes of [`monitor_args`] write (its ID is `smb1`).
+const CANARY: &str = ".clp-fsmon-smb1";
+
+/// Files in `dir`, sorted.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every level succeeds with its own phases on `share` (directory `dir`) logged on with
+/// `logon`, and leaves nothing in the share.
+fn every_level_ok(s: &Smbd, share: &str, dir: &std::path::Path, logon: &[&str]) -> String {
+    let mut summary = String::new();
+    for level in ["connect", "read", "write"] {
+        let mut a = vec!["-s", share, "--check", level];
+        a.extend_from_slice(logon);
+        let r = ok(s, &a);
+        assert_eq!(phases(&r), level_phases(level), "{share} {level}");
+        assert!(
+            files_in(dir).is_empty(),
+            "{share} {level}: {:?}",
+            files_in(dir)
+        );
+        summary = r.summary;
+    }
+    // read is the default
+    let mut a = vec!["-s", share];
+    a.extend_from_slice(logon);
+    assert_eq!(phases(&ok(s, &a)), level_phases("read"));
+    summary
+}
+
+#[test]
+fn every_level_is_ok_on_writable_shares_of_every_kind() {
+    let s = Smbd::start_setup(
+        Flavour::Standard,
+        &smb::Setup {
+            shares: &[(
+                "sealed",
+                "   valid users = clpfsmontest\n   read only = no\n   smb encrypt = required\n",
+            )],
+            ..smb::Setup::default()
+        },
+    );
+    let user = ["-u", smb::USER, "-p", smb::PASSWORD];
+    let sum = every_level_ok(&s, smb::GUEST_SHARE, &s.guest_dir(), &[]);
+    assert_eq!(sum, "SMB 3.1.1, share disk, anonymous");
+    let sum = every_level_ok(&s, smb::USER_SHARE, &s.dir().join("data"), &user);
+    assert_eq!(sum, "SMB 3.1.1, share disk, user, signed");
+    let sum = every_level_ok(&s, "sealed", &s.share_dir(0), &user);
+    assert!(sum.contains("encrypted (AES-128-"), "{sum}");
+}
+
+#[test]
+fn every_level_is_ok_on_every_dialect_signed_or_not() {
+    for (flavour, extra, session) in [
+        (
+            Flavour::SigningRequired,
+            "server max protocol = SMB2_02\n",
+            "SMB 2.0.2, share disk, user, signed",
+        ),
+        (
+            Flavour::SigningRequired,
+            "server max protocol = SMB2_10\n",
+            "SMB 2.1, share disk, user, signed",
+        ),
+        (
+            Flavour::SigningRequired,
+            "server max protocol = SMB3_00\n",
+            "SMB 3.0, share disk, user, signed",
+        ),
+        (
+            Flavour::Standard,
+            "server max protocol = SMB3_02\n",
+            "SMB 3.0.2, share disk, user, signed",
+        ),
+        (Flavour::Smb1Only, "", "SMB1 NT LM 0.12, share disk, user"),
+        (
+            Flavour::Smb1Only,
+            "server signing = mandatory\n",
+            "SMB1 NT LM 0.12, share disk, user, signed",
+        ),
+    ] {
+        let s = Smbd::start_extra(flavour, extra);
+        let user = ["-u", smb::USER, "-p", smb::PASSWORD];
+        let sum = every_level_ok(&s, smb::USER_SHARE, &s.dir().join("data"), &user);
+        assert_eq!(sum, session, "{flavour:?} {extra}");
+        every_level_ok(&s, smb::GUEST_SHARE, &s.guest_dir(), &[]);
+    }
+}
+
+/// `smbclient` runs `command` on `share` with `auth` (`-N`, `-U user%pass`): `Ok(())` or the
+/// `NT_STATUS_…` name it printed.
+fn smbclient_run(server: &Smbd, share: &str, auth: &[&str], command: &str) -> Result<(), String> {
+    crate::rig::require_tool("smbclient", "smbclient");
+    let addr = server.address();
+    let (ip, port) = addr.rsplit_once(':').unwrap();
+    let out = std::process::Command::new("smbclient")
+        .arg(format!("//{ip}/{share}"))
+        .args(["-p", port, "-c", command])
+        .args(auth)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    match text
+        .split_whitespace()
+        .find(|w| w.starts_with("NT_STATUS_"))
+    {
+        Some(status) => Err(status.to_owned()),
+        None if out.status.success() => Ok(()),
+        None => panic!("smbclient {command:?} failed without an NT status:\n{text}"),
+    }
+}
+
+/// What smbclient's `put` of a small file says on `share`.
+fn smbclient_put(server: &Smbd, share: &str, auth: &[&str]) -> Result<(), String> {
+    let local = server.dir().join("put-source");
+    std::fs::write(&local, "smbclient put\n").unwrap();
+    smbclient_run(
+        server,
+        share,
+        auth,
+        &format!("put {} smbclient-put; rm smbclient-put", local.display()),
+    )
+}
+
+/// A write-level failure at `phase` with `status` (`STATUS_X (0x…)`), its one alert event 66
+/// "I/O error" naming the share and the status number.
+fn assert_io_error(f: &ProbeFailure, share: &str, phase: &str, status: &str) {
+    assert_eq!(f.phase, phase, "{f:?}");
+    assert_eq!(f.status, status, "{f:?}");
+    let code = status
+        .rsplit_once('(')
+        .map(|(_, c)| c.trim_end_matches(')'))
+        .unwrap();
+    assert_eq!(f.alerts.len(), 1, "{f:?}");
+    assert_eq!(f.alerts[0].event, Event::NfsError);
+    assert_eq!(
+        f.alerts[0].text,
+        format!("The clp_sambamon has detected an error in Samba [{share}] (I/O error[{code}]).")
+    );
+}
+
+#[test]
+fn read_only_share_passes_read_and_fails_write_as_smbclient_put_does() {
+    let s = Smbd::start_setup(
+        Flavour::Standard,
+        &smb::Setup {
+            shares: &[("ro", "   guest ok = yes\n   read only = yes\n")],
+            ..smb::Setup::default()
+        },
+    );
+    std::fs::write(
+        s.share_dir(0).join("kept"),
+        "a file the probe must not touch",
+    )
+    .unwrap();
+    for level in ["connect", "read"] {
+        assert_eq!(
+            phases(&ok(&s, &["-s", "ro", "--check", level])),
+            level_phases(level)
+        );
+    }
+    let f = fail(
+        &s,
+        &["-s", "ro", "--check", "write"],
+        Duration::from_secs(10),
+    );
+    // The reference client is refused with the same status.
+    let nt = smbclient_put(&s, "ro", &["-N"]).unwrap_err();
+    assert_eq!(nt, "NT_STATUS_ACCESS_DENIED");
+    assert_io_error(
+        &f,
+        "ro",
+        "canary_create",
+        "STATUS_ACCESS_DENIED (0xc0000022)",
+    );
+    assert_eq!(
+        f.phases.iter().map(|p| p.phase).collect::<Vec<_>>(),
+        [
+            "connect",
+            "negotiate",
+            "session_setup",
+            "tree_connect",
+            "fs_info",
+            "canary_create"
+        ]
+    );
+    assert_eq!(files_in(&s.share_dir(0)), ["kept"]);
+}
+
+#[test]
+fn directory_without_write_permission_fails_write_as_smbclient_put_does() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Smbd::start(Flavour::Standard);
+    let dir = s.guest_dir();
+    every_level_ok(&s, smb::GUEST_SHARE, &dir, &[]);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+    ok(&s, &["-s", smb::GUEST_SHARE, "--check", "read"]);
+    let f = fail(
+        &s,
+        &["-s", smb::GUEST_SHARE, "--check", "write"],
+        Duration::from_secs(10),
+    );
+    let nt = smbclient_put(&s, smb::GUEST_SHARE, &["-N"]).unwrap_err();
+    assert_eq!(
+        format!("STATUS_{}", nt.trim_start_matches("NT_STATUS_")),
+        "STATUS_ACCESS_DENIED"
+    );
+    assert_io_error(
+        &f,
+        smb::GUEST_SHARE,
+        "canary_create",
+        "STATUS_ACCESS_DENIED (0xc0000022)",
+    );
+    // Writable again: OK again, nothing left.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    ok(&s, &["-s", smb::GUEST_SHARE, "--check", "write"]);
+    assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
+}
+
+/// A canary left by a server that died with it open (the file is there, with bytes, owned by
+/// the probe's user) is removed by the next probe, which then makes its own, on SMB2 and SMB1;
+/// so is one named by `--canary`. The probe is anonymous: a session that may not write the
+/// leftover (it is not its owner to Samba) may still delete it.
+#[test]
+fn leftover_canary_is_removed_by_the_next_probe() {
+    for flavour in [Flavour::Standard, Flavour::Smb1Only] {
+        let s = Smbd::start(flavour);
+        let dir = s.guest_dir();
+        for (name, extra) in [
+            (CANARY, &[][..]),
+            ("mine.tmp", &["--canary", "mine.tmp"][..]),
+        ] {
+            let left = dir.join(name);
+            std::fs::write(
+                &left,
+                "clp-fsmon canary of a probe cut short, and more bytes\n",
+            )
+            .unwrap();
+            // The guest account's, as the cut probe's would be (the share directory is sticky).
+            let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+            nix::unistd::chown(&left, Some(nobody.uid), None).unwrap();
+            let addr = s.address();
+            let mut a = vec!["-a", &addr, "-s", smb::GUEST_SHARE, "--check", "write"];
+            a.extend_from_slice(extra);
+            let r = probe(&a, Duration::from_secs(10))
+                .unwrap_or_else(|f| panic!("{flavour:?} {name}: {f:?}\n{}", s.log()));
+            assert_eq!(phases(&r), level_phases("write"));
+            assert!(
+                files_in(&dir).is_empty(),
+                "{flavour:?} {name}: {:?}",
+                files_in(&dir)
+            );
+        }
+    }
+}
+
+/// Storage that turns read-only under smbd (a read-only bind mount over the share's directory,
+/// in smbd's mount namespace): connect and read still pass, write fails at the canary's
+/// CREATE with the status smbclient's put gets.
+#[test]
+fn read_only_storage_fails_write_with_media_write_protected() {
+    let s = Smbd::start(Flavour::Standard);
+    let dir = s.guest_dir();
+    s.in_mount_ns(&format!(
+        "mount --bind {d} {d} && mount -o remount,bind,ro {d}",
+        d = dir.display()
+    ));
+    for level in ["connect", "read"] {
+        ok(&s, &["-s", smb::GUEST_SHARE, "--check", level]);
+    }
+    let f = fail(
+        &s,
+        &["-s", smb::GUEST_SHARE, "--check", "write"],
+        Duration::from_secs(10),
+    );
+    let nt = smbclient_put(&s, smb::GUEST_SHARE, &["-N"]).unwrap_err();
+    assert_eq!(nt, "NT_STATUS_MEDIA_WRITE_PROTECTED");
+    assert_io_error(
+        &f,
+        smb::GUEST_SHARE,
+        "canary_create",
+        "STATUS_MEDIA_WRITE_PROTECTED (0xc00000a2)",
+    );
+}
+
+/// Full storage (a small tmpfs over the share's directory in smbd's mount namespace, filled):
+/// the canary is created but its WRITE fails with `DISK_FULL`, as smbclient's put does; the
+/// canary is removed all the same.
+#[test]
+fn full_storage_fails_write_with_disk_full() {
+    let s = Smbd::start(Flavour::Standard);
+    let dir = s.guest_dir();
+    s.in_mount_ns(&format!(
+        "mount -t tmpfs -o size=64k,mode=1777 clpfsmon-full {d} && \
+         (dd if=/dev/zero of={d}/filler bs=4k 2>/dev/null || true) && test -s {d}/filler",
+        d = dir.display()
+    ));
+    ok(&s, &["-s", smb::GUEST_SHARE, "--check", "read"]);
+    let f = fail(
+        &s,
+        &["-s", smb::GUEST_SHARE, "--check", "write"],
+        Duration::from_secs(10),
+    );
+    let nt = smbclient_put(&s, smb::GUEST_SHARE, &["-N"]).unwrap_err();
+    assert_eq!(nt, "NT_STATUS_DISK_FULL");
+    assert_io_error(
+        &f,
+        smb::GUEST_SHARE,
+        "canary_write",
+        "STATUS_DISK_FULL (0xc000007f)",
+    );
+    let fs = f
+        .detail
+        .iter()
+        .find(|(k, _)| *k == "fs_size")
+        .map(|(_, v)| v.as_str());
+    assert!(fs.is_some_and(|v| v.starts_with("0 of ")), "{:?}", f.detail);
+    s.in_mount_ns(&format!(
+        "ls -A {} > {}/after",
+        dir.display(),
+        s.dir().display()
+    ));
+    let after = std::fs::read_to_string(s.dir().join("after")).unwrap();
+    assert_eq!(after.trim(), "filler", "the canary is gone");
+}
+
+/// A probe cut at `-r` in the middle of its canary steps (a proxy holds every reply of the
+/// server for 250 ms: the canary is created after about 1.5 s and removed after about 2.5 s,
+/// the deadline is 2 s) is a timeout (event 74) in a canary phase; smbd deletes the canary when
+/// the connection goes, and the next probe is OK.
+#[test]
+fn probe_cut_during_the_canary_leaves_no_file() {
+    use crate::rig::proxy::DelayProxy;
+    let s = Smbd::start(Flavour::Standard);
+    let dir = s.guest_dir();
+    let proxy = DelayProxy::start(s.address().parse().unwrap(), Duration::from_millis(250));
+    let paddr = proxy.address();
+    let a = ["-a", &paddr, "-s", smb::GUEST_SHARE, "--check", "write"];
+    let t = Instant::now();
+    let f = probe(&a, Duration::from_secs(2)).unwrap_err();
+    let took = t.elapsed();
+    assert!(took < Duration::from_millis(2300), "{took:?}");
+    assert!(
+        [
+            "canary_write",
+            "canary_flush",
+            "canary_read",
+            "canary_remove"
+        ]
+        .contains(&f.phase),
+        "{f:?}"
+    );
+    assert_eq!(f.alerts[0].event, Event::SelectError, "{f:?}");
+    assert!(f.status.starts_with("ETIMEDOUT (110)"), "{}", f.status);
+    drop(proxy);
+    assert!(
+        crate::rig::wait_until(Duration::from_secs(10), || files_in(&dir).is_empty()),
+        "left behind: {:?}",
+        files_in(&dir)
+    );
+    assert_eq!(
+        phases(&ok(&s, &["-s", smb::GUEST_SHARE, "--check", "write"])),
+        level_phases("write")
+    );
+    assert!(files_in(&dir).is_empty());
+}
+
+/// `read` costs one round trip over `connect` and `write` six (issue 13, item 5): through a
+/// proxy that holds every reply of the server for 100 ms, each level's probe takes that many
+/// times 100 ms longer than `connect`'s, on SMB2 (the compound) and on SMB1 (TRANS2 alone).
+#[test]
+fn read_costs_one_round_trip_over_connect() {
+    use crate::rig::proxy::DelayProxy;
+    let delay = Duration::from_millis(100);
+    for flavour in [Flavour::Standard, Flavour::Smb1Only] {
+        let s = Smbd::start(flavour);
+        let proxy = DelayProxy::start(s.address().parse().unwrap(), delay);
+        let paddr = proxy.address();
+        let total = |level: &str| {
+            let a = ["-a", &paddr, "-s", smb::GUEST_SHARE, "--check", level];
+            let r = probe(&a, Duration::from_secs(10)).unwrap();
+            Duration::from_micros(r.total_micros)
+        };
+        let connect = total("connect");
+        for (level, trips) in [("read", 1u32), ("write", 6)] {
+            let extra = total(level).saturating_sub(connect);
+            let (want, slack) = (delay * trips, delay / 2);
+            eprintln!("{flavour:?} {level}: {extra:?} over connect ({connect:?})");
+            assert!(
+                extra + slack >= want && extra < want + slack,
+                "{flavour:?} {level}: {extra:?} over connect, expected {trips} round trips"
+            );
+        }
+    }
 }

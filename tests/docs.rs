@@ -133,8 +133,10 @@ pub fn monitor(module: Module) -> Command {
             "share",
             "clp_sambamon watches a Samba (SMB/CIFS) share with a real SMB session each probe: \
 SMB2/3 NEGOTIATE, NTLMSSP session setup as guest/anonymous or as USER, TREE_CONNECT to SHARE, a \
-check of the share type, then TREE_DISCONNECT and LOGOFF. Signing and SMB3 encryption are used when \
-the server requires them; SMB1 is used only when the server offers no SMB2.",
+check of the share type, on a disk share the file operations of the check level (--check: the \
+share root's file-system size by default; a canary file with write), then TREE_DISCONNECT and \
+LOGOFF. Signing and SMB3 encryption are used when the server requires them; SMB1 is used only \
+when the server offers no SMB2.",
         ),
         Module::Nfsmon => (
             "export",
@@ -351,6 +353,61 @@ standard output, and no alert is raised).",
     }
 }
 
+/// `clp_sambamon`'s PROBE FAILURES: the event each failing phase raises, with its catalogue text
+/// (placeholders as the product's guide writes them: xxx the share, nn the status).
+fn sambamon_failures() -> Section {
+    use clp_fsmon::alert::{Event, template};
+    let levels = clp_fsmon::probe::smb::LEVEL_PHASES;
+    let item = |s: Section, e: Event, when: &str| {
+        let text = template(Module::Sambamon, e)
+            .replacen("[{}] (", "[xxx] (", 1)
+            .replace("{}", "nn");
+        s.literal(e.id().to_string(), format!("{text} {when}"))
+    };
+    let s = Section::new("PROBE FAILURES").intro(
+        "Every failed probe writes its phase, status (NT status or errno) and latencies to the \
+fault log. The RETRIES-th failure in a row raises the event of its phase, then event 6. xxx is \
+SHARE; nn is the NT status in hex (0xc0000022) or the errno.",
+    );
+    let s = item(s, Event::NegotiateError, "At negotiate.");
+    let s = item(s, Event::ConnectError, "At session_setup (the logon).");
+    let s = item(s, Event::TreeConnectError, "At tree_connect.");
+    let s = item(
+        s,
+        Event::ShareTypeError,
+        "The share is neither a disk nor a printer.",
+    );
+    let s = item(
+        s,
+        Event::NfsError,
+        &format!(
+            "At the phases of --check read ({}) and write ({}) on a disk share: the share's \
+storage answers with an error, e.g. STATUS_MEDIA_WRITE_PROTECTED (read-only), STATUS_DISK_FULL, \
+STATUS_ACCESS_DENIED (no write permission). A canary that reads back other than written is \
+0xc000003e (STATUS_DATA_ERROR). No answer in time at these phases is event 74.",
+            levels[0],
+            levels[1..].join(", ")
+        ),
+    );
+    let s = item(s, Event::SocketError, "No socket.");
+    let s = item(
+        s,
+        Event::NetConnectError,
+        "The connection is refused or the host unreachable.",
+    );
+    let s = item(s, Event::SendError, "A request cannot be sent.");
+    let s = item(
+        s,
+        Event::SelectError,
+        "No answer before TIMEOUT (nn 110), in any phase.",
+    );
+    item(
+        s,
+        Event::RecvError,
+        "A reply cannot be received, or the server closed the connection.",
+    )
+}
+
 fn dir(p: &std::path::Path) -> String {
     format!("{}/", p.display())
 }
@@ -373,6 +430,9 @@ is acknowledged by the monitor over its control socket."
             control = control.usage(c.form(), c.doc());
         }
         out.push(control);
+        if m == Module::Sambamon {
+            out.push(sambamon_failures());
+        }
         out.push(exit_section(name));
         let mut env = Section::new("ENVIRONMENT")
             .literal(

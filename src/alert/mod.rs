@@ -111,7 +111,7 @@ pub enum Event {
 
 impl Event {
     /// The numeric event ID.
-    pub(crate) fn id(self) -> u16 {
+    pub fn id(self) -> u16 {
         self as u16
     }
 
@@ -140,7 +140,7 @@ use Module::{Nfsmon as N, Sambamon as S};
 /// session step for nfsmon, event 0 for sambamon) follow the same pattern, so that whatever the
 /// code raises reads right.
 #[rustfmt::skip]
-pub(crate) fn template(module: Module, event: Event) -> &'static str {
+pub fn template(module: Module, event: Event) -> &'static str {
     match (module, event) {
         (S, E::Detail) => "clp_sambamon: {}",
         (S, E::Started) => "The clp_sambamon has started watching Samba.",

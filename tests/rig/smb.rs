@@ -454,6 +454,37 @@ impl Smbd {
         let _ = self.child.wait();
     }
 
+    /// Directory of the `i`-th share of the instance's [`Setup`] (the rig names them by
+    /// position).
+    pub fn share_dir(&self, i: usize) -> PathBuf {
+        self.dir.path().join(format!("share{i}"))
+    }
+
+    /// Directory of [`GUEST_SHARE`].
+    pub fn guest_dir(&self) -> PathBuf {
+        self.dir.path().join("guest")
+    }
+
+    /// Runs `script` (`sh -c`) as root in the server's own mount namespace (`nsenter -m`), for
+    /// at most 20 s, and panics when it fails: what it mounts there (a full or read-only file
+    /// system under a share) only this smbd sees, and it goes with the server — no mount of
+    /// the test's is left behind even when a test fails. New connections see it: the main
+    /// smbd forks each one's server after it.
+    pub fn in_mount_ns(&self, script: &str) {
+        crate::rig::require_tool("nsenter", "util-linux");
+        // smbd is the process `unshare -m` exec'd: its namespace is the private one.
+        let mut cmd = Command::new("nsenter");
+        cmd.args(["-t", &self.pid().to_string(), "-m", "sh", "-c", script]);
+        let out = crate::rig::output_within(&mut cmd, b"", Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{script:?} did not end within 20 s"));
+        assert!(
+            out.status.success(),
+            "{script:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Server output and log so far.
     pub fn log(&self) -> String {
         let mut s = std::fs::read_to_string(self.dir.path().join("smbd.out")).unwrap_or_default();

@@ -24,6 +24,9 @@ pub enum Error {
     /// The share is neither a disk nor a printer (event 63).
     #[error("share type {0}")]
     ShareType(String),
+    /// The canary of `--check write` did not read back as written (or was written short).
+    #[error("canary {0}")]
+    Canary(String),
     /// The server needs something this client does not do.
     #[error("unsupported: {0}")]
     Unsupported(String),

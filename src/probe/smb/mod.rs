@@ -1,6 +1,7 @@
 //! The SMB probe of `clp_sambamon`: one complete SMB session against the watched share —
 //! TCP connect, NEGOTIATE, SESSION_SETUP (anonymous/guest or NTLMv2), TREE_CONNECT to
-//! `\\HOST\SHARE`, share-type check, TREE_DISCONNECT, LOGOFF — within one deadline (`-r`).
+//! `\\HOST\SHARE`, share-type check, the `read` and `write` levels' file operations on a disk
+//! share, TREE_DISCONNECT, LOGOFF — within one deadline (`-r`).
 //!
 //! The client is hand-written rather than taken from an SMB crate: the available crates are
 //! async (they bring a runtime and dozens of dependencies into a process that watches one share)
@@ -9,8 +10,10 @@
 //! session flow, SMB2 first and SMB1 as the fallback), `transport` (the connection and NetBIOS
 //! framing over [`crate::probe::net`]), [`smb2`] (SMB2/3 codec and client, with signing and
 //! encryption keys from [`crypto`]), [`smb1`] (the NT LM 0.12 fallback for servers without
-//! SMB2), [`ntlmssp`] (authentication), `status` (NT status names). This module turns the
-//! arguments into a probe and a failed step into its catalogue event.
+//! SMB2), `storage` (the steps of `--check read` and `write`: file-system size and canary),
+//! [`ntlmssp`] (authentication), `status` (NT status names). This module turns the arguments
+//! into a probe and a failed step into its catalogue event (an I/O failure of the `read` and
+//! `write` steps is event 66).
 
 // Protocol message names (NEGOTIATE, NTLMv2, HMAC-MD5…) are spelled as the specs spell them,
 // not as code identifiers.
@@ -24,6 +27,7 @@ mod session;
 pub mod smb1;
 pub mod smb2;
 pub(crate) mod status;
+mod storage;
 pub(crate) mod transport;
 pub(crate) mod wire;
 
@@ -37,6 +41,8 @@ use crate::probe::{CheckLevel, Probe, ProbeCtx, ProbeFailure, ProbeReport};
 use credfile::CredError;
 use error::Error;
 use ntlmssp::Identity;
+
+pub use storage::PHASES as LEVEL_PHASES;
 
 /// Environment variable read for the password when neither `-p` nor `-A` gives one.
 pub const PASSWORD_ENV: &str = "CLP_FSMON_SMB_PASSWORD";
@@ -74,10 +80,6 @@ pub struct SambaProbe {
     endpoint: Address,
     identity: Identity,
     check: CheckLevel,
-    #[expect(
-        dead_code,
-        reason = "the canary of --check write (issue 13) is not written yet"
-    )]
     canary: String,
 }
 
@@ -196,6 +198,8 @@ impl SambaProbe {
             let event = match phase {
                 "negotiate" => Event::NegotiateError,
                 "session_setup" | "logoff" => Event::ConnectError,
+                // The read and write levels: the share's storage failed (SPEC §9).
+                p if storage::PHASES.contains(&p) => Event::NfsError,
                 _ => Event::TreeConnectError,
             };
             (
@@ -234,6 +238,10 @@ impl SambaProbe {
             Error::Protocol(_) if phase == "connect" => net(Event::NetConnectError, libc::EPROTO),
             Error::Protocol(_) => by_phase(status::INVALID_NETWORK_RESPONSE),
             Error::Unsupported(_) => by_phase(status::NOT_SUPPORTED),
+            Error::Canary(why) => (
+                by_phase(status::DATA_ERROR).0,
+                format!("canary mismatch: {why}"),
+            ),
             Error::ShareType(t) => (
                 Alert::new(m, Event::ShareTypeError, &[share]),
                 format!("share type {t}"),
@@ -261,7 +269,14 @@ impl Probe for SambaProbe {
 
     fn run(&self, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFailure> {
         let mut a = Attempt::start(ctx, vec![("server", self.endpoint.to_string())]);
-        match session::run(&self.endpoint, ctx, &mut a, &self.identity, &self.unc()) {
+        let unc = self.unc();
+        let plan = session::Plan {
+            id: &self.identity,
+            unc: &unc,
+            level: self.check,
+            canary: &self.canary,
+        };
+        match session::run(&self.endpoint, ctx, &mut a, &plan) {
             Ok(summary) => Ok(a.succeed(summary)),
             Err((phase, e)) => Err(self.fail(a, phase, &e)),
         }

@@ -1,7 +1,8 @@
 //! The session driver of the SMB probe: one flow for SMB2/3 and SMB1 alike — connect,
-//! NEGOTIATE, SESSION_SETUP, TREE_CONNECT, the share-type check, TREE_DISCONNECT and LOGOFF —
-//! with each step's phase timed and named, so an alert says where a session failed whichever
-//! dialect the server speaks.
+//! NEGOTIATE, SESSION_SETUP, TREE_CONNECT, the share-type check, the steps of the `read` and
+//! `write` levels on a disk share ([`super::storage`]), TREE_DISCONNECT and LOGOFF — with each
+//! step's phase timed and named, so an alert says where a session failed whichever dialect the
+//! server speaks.
 //!
 //! A dialect's client supplies the steps ([`Dialect`]); the order, the phase names, the facts
 //! for the fault log and the summary line are this module's, once. SMB2 is tried first, so a
@@ -12,11 +13,12 @@
 
 use super::error::{Error, Result};
 use super::ntlmssp::Identity;
+use super::storage::{self, Storage};
 use super::transport::Transport;
 use super::{smb1, smb2};
-use crate::probe::ProbeCtx;
 use crate::probe::attempt::Attempt;
 use crate::probe::net::Address;
+use crate::probe::{CheckLevel, ProbeCtx};
 
 /// A step failed: its phase and why.
 pub(crate) type Failed = (&'static str, Error);
@@ -52,36 +54,48 @@ pub(crate) trait Dialect {
     fn logoff(&mut self) -> Result<()>;
 }
 
-/// One complete session with `\\server\share` (`unc`) at `ep` as `id`: the summary line, or the
-/// phase that failed and why.
+/// What one session does: log on as `id`, connect to `\\server\share` (`unc`), and go as
+/// deep as `level` (with the `canary` file at the share's root for `write`).
+pub(crate) struct Plan<'a> {
+    /// The logon.
+    pub(crate) id: &'a Identity,
+    /// `\\server\share`.
+    pub(crate) unc: &'a str,
+    /// `--check`.
+    pub(crate) level: CheckLevel,
+    /// `--canary`.
+    pub(crate) canary: &'a str,
+}
+
+/// One complete session at `ep` as `plan` says: the summary line, or the phase that failed and
+/// why.
 pub(crate) fn run(
     ep: &Address,
     ctx: &ProbeCtx,
     a: &mut Attempt,
-    id: &Identity,
-    unc: &str,
+    plan: &Plan<'_>,
 ) -> std::result::Result<String, Failed> {
     let t = Transport::connect(ep, ctx).map_err(|e| ("connect", e))?;
     a.lap("connect");
     match smb2::Client::negotiate(t).map_err(|e| ("negotiate", e))? {
-        smb2::Start::Smb2(mut c) => drive(&mut *c, a, id, unc),
+        smb2::Start::Smb2(mut c) => drive(&mut *c, a, plan),
         smb2::Start::NoSmb2(why) => {
             a.note("fallback", why);
             let mut c = Transport::connect(ep, ctx)
                 .and_then(smb1::Client::negotiate)
                 .map_err(|e| ("negotiate", e))?;
-            drive(&mut c, a, id, unc)
+            drive(&mut c, a, plan)
         }
     }
 }
 
 /// The session on a negotiated connection, in the same phases for every dialect.
-fn drive<D: Dialect>(
+fn drive<D: Storage>(
     c: &mut D,
     a: &mut Attempt,
-    id: &Identity,
-    unc: &str,
+    plan: &Plan<'_>,
 ) -> std::result::Result<String, Failed> {
+    let (id, unc) = (plan.id, plan.unc);
     let dialect = c.dialect();
     a.note("dialect", dialect.clone());
     a.lap("negotiate");
@@ -102,6 +116,20 @@ fn drive<D: Dialect>(
     let kind = D::share_type(&tree);
     a.note("share_type", kind);
     let protection = c.protection(&tree);
+    // The file system is a disk share's: a print share's spool is smbd's own business.
+    let checked = if kind == "disk" {
+        storage::check(c, &tree, a, plan.level, plan.canary)
+    } else {
+        Ok(())
+    };
+    if let Err((phase, e)) = checked {
+        if matches!(e, Error::Status(_) | Error::Canary(_)) {
+            // The server answered: leave politely. A lost or timed-out connection has nothing
+            // to say goodbye on. Either way the level's failure is the probe's.
+            let _ = c.tree_disconnect(&tree).and_then(|()| c.logoff());
+        }
+        return Err((phase, e));
+    }
     let disconnect = c
         .tree_disconnect(&tree)
         .map_err(|e| ("tree_disconnect", e))

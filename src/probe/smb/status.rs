@@ -17,6 +17,13 @@ pub(crate) const INVALID_NETWORK_RESPONSE: u32 = 0xc000_00c3;
 pub(crate) const NOT_SUPPORTED: u32 = 0xc000_00bb;
 /// A signed reply whose signature does not verify (SMB2 and SMB1 alike).
 pub(crate) const INVALID_SIGNATURE: u32 = 0xc000_a000;
+/// CREATE of a new file whose name is taken.
+pub(crate) const OBJECT_NAME_COLLISION: u32 = 0xc000_0035;
+/// A READ at or past the end of the file.
+pub(crate) const END_OF_FILE: u32 = 0xc000_0011;
+/// What the alert of a canary that reads back other than written carries (the server said
+/// nothing: the probe compared).
+pub(crate) const DATA_ERROR: u32 = 0xc000_003e;
 
 /// Known statuses: (code, name).
 static NAMES: &[(u32, &str)] = &[
@@ -69,6 +76,19 @@ static NAMES: &[(u32, &str)] = &[
     (0xc000_0184, "STATUS_INVALID_DEVICE_STATE"),
     (0xc000_00ce, "STATUS_TOO_MANY_SESSIONS"),
     (0xc000_0207, "STATUS_INVALID_ADDRESS_COMPONENT"),
+    // What the read and write levels meet (issue 13): storage that is full, read-only, in
+    // error, or a canary another client holds.
+    (0xc000_0011, "STATUS_END_OF_FILE"),
+    (0xc000_0035, "STATUS_OBJECT_NAME_COLLISION"),
+    (0xc000_003e, "STATUS_DATA_ERROR"),
+    (0xc000_0043, "STATUS_SHARING_VIOLATION"),
+    (0xc000_0044, "STATUS_QUOTA_EXCEEDED"),
+    (0xc000_0056, "STATUS_DELETE_PENDING"),
+    (0xc000_007f, "STATUS_DISK_FULL"),
+    (0xc000_00ba, "STATUS_FILE_IS_A_DIRECTORY"),
+    (0xc000_00e9, "STATUS_UNEXPECTED_IO_ERROR"),
+    (0xc000_0121, "STATUS_CANNOT_DELETE"),
+    (0xc000_0185, "STATUS_IO_DEVICE_ERROR"),
 ];
 
 /// The symbolic name of `code`, when it is a common one.

@@ -52,7 +52,14 @@ impl Client {
         })
     }
 
-    fn call(&mut self, command: u8, tid: u16, words: &[u8], bytes: &[u8]) -> Result<Reply> {
+    /// Sends one request (signed once signing is on) and returns its parsed reply.
+    pub(super) fn call(
+        &mut self,
+        command: u8,
+        tid: u16,
+        words: &[u8],
+        bytes: &[u8],
+    ) -> Result<Reply> {
         self.call_raw(command, tid, words, bytes).map(|(_, r)| r)
     }
 

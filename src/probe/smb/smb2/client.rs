@@ -18,6 +18,7 @@ use super::codec::{
     negotiate_request, parse_negotiate, parse_session_setup, parse_simple, parse_tree_connect,
     share_type_name,
 };
+use super::ops;
 use crate::probe::net;
 
 /// The outcome of trying SMB2 NEGOTIATE.
@@ -110,7 +111,13 @@ impl Client {
     }
 
     /// Builds and sends one request and returns its (final) reply.
-    fn call(&mut self, command: u16, tree_id: u32, body: &[u8], encrypt: bool) -> Result<Reply> {
+    pub(super) fn call(
+        &mut self,
+        command: u16,
+        tree_id: u32,
+        body: &[u8],
+        encrypt: bool,
+    ) -> Result<Reply> {
         let (id, msg) = self.build(command, tree_id, body);
         self.exchange(id, msg, encrypt)
     }
@@ -194,6 +201,84 @@ impl Client {
                 });
             }
         }
+    }
+
+    /// Builds `requests` (command and body each) as one related compound on `tree_id`, sends
+    /// it in one frame (one transform header when `encrypt`, else each request signed on its
+    /// own when the session signs) and returns the final reply of each, in order, however the
+    /// server frames them: chained in one frame, one by one, or after interim (async) replies.
+    pub(super) fn call_chain(
+        &mut self,
+        tree_id: u32,
+        requests: &[(u16, Vec<u8>)],
+        encrypt: bool,
+    ) -> Result<Vec<Reply>> {
+        let mut ids = Vec::with_capacity(requests.len());
+        let mut msgs = Vec::with_capacity(requests.len());
+        for (command, body) in requests {
+            let (id, msg) = self.build(*command, tree_id, body);
+            ids.push(id);
+            msgs.push(msg);
+        }
+        let mut parts = ops::chain(msgs)?;
+        let sealer = if encrypt { self.sealer.as_ref() } else { None };
+        if let Some(s) = sealer {
+            let frame = s.seal(&parts.concat(), self.session_id)?;
+            self.t.send(&frame)?;
+        } else {
+            if self.signing
+                && let Some(s) = &self.signer
+            {
+                for m in &mut parts {
+                    let flags = u32::from_le_bytes([m[16], m[17], m[18], m[19]]) | FLAG_SIGNED;
+                    m[16..20].copy_from_slice(&flags.to_le_bytes());
+                    s.sign(m);
+                }
+            }
+            self.t.send(&parts.concat())?;
+        }
+        let mut replies: Vec<Option<Reply>> = ids.iter().map(|_| None).collect();
+        while replies.iter().any(Option::is_none) {
+            let frame = self.t.recv()?;
+            let (raw, encrypted) = if frame.starts_with(&TRANSFORM_ID) {
+                let s = self
+                    .sealer
+                    .as_ref()
+                    .ok_or_else(|| Error::protocol("encrypted reply without session keys"))?;
+                (s.open(&frame)?, true)
+            } else {
+                (frame, false)
+            };
+            for piece in ops::split_chain(&raw)? {
+                let r = Reply::parse_linked(piece, encrypted)?;
+                if r.message_id == u64::MAX {
+                    continue; // an unsolicited notification
+                }
+                let Some(i) = ids.iter().position(|&id| id == r.message_id) else {
+                    return Err(Error::protocol(format!(
+                        "reply to message {} in a compound of {:?}",
+                        r.message_id, ids
+                    )));
+                };
+                if r.flags & FLAG_ASYNC != 0 && r.status == status::PENDING {
+                    continue;
+                }
+                if r.flags & FLAG_SIGNED != 0
+                    && !r.encrypted
+                    && let Some(s) = &self.signer
+                    && !s.verify(&r.raw)
+                {
+                    return Err(Error::Status(status::INVALID_SIGNATURE));
+                }
+                replies[i] = Some(r);
+            }
+        }
+        Ok(replies.into_iter().flatten().collect())
+    }
+
+    /// Whether messages on `tree` are sealed: the session or the share requires it.
+    pub(super) fn encrypt_tree(&self, tree: &Tree) -> bool {
+        self.encrypt_session || (tree.share_flags & SHARE_ENCRYPT != 0 && self.sealer.is_some())
     }
 
     /// The cipher in use for a tree, if any.

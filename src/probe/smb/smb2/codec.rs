@@ -101,6 +101,18 @@ pub struct Reply {
 impl Reply {
     /// Parses the header of an SMB2 message.
     pub fn parse(raw: Vec<u8>, encrypted: bool) -> Result<Self> {
+        let r = Self::parse_linked(raw, encrypted)?;
+        if Bytes(&r.raw).u32(20)? != 0 {
+            return Err(Error::protocol("compound replies are not expected"));
+        }
+        Ok(r)
+    }
+
+    /// Parses the header of one reply of a compound chain (MS-SMB2 3.2.5.1.9): as
+    /// [`Reply::parse`], but its NextCommand may point at the reply after it (`raw` is this
+    /// reply with its padding, as [`super::ops::split_chain`] cuts it, which is also what its
+    /// signature covers).
+    pub fn parse_linked(raw: Vec<u8>, encrypted: bool) -> Result<Self> {
         let b = Bytes(&raw);
         if b.slice(0, 4)? != PROTOCOL_ID {
             return Err(Error::protocol("not an SMB2 message"));
@@ -111,9 +123,6 @@ impl Reply {
         let flags = b.u32(16)?;
         if flags & FLAG_RESPONSE == 0 {
             return Err(Error::protocol("SMB2 request where a reply was expected"));
-        }
-        if b.u32(20)? != 0 {
-            return Err(Error::protocol("compound replies are not expected"));
         }
         let tree_id = if flags & FLAG_ASYNC == 0 {
             b.u32(36)?
@@ -138,7 +147,7 @@ impl Reply {
     }
 
     /// Checks the body's StructureSize (the error response has 9).
-    fn expect_size(&self, size: u16) -> Result<()> {
+    pub(crate) fn expect_size(&self, size: u16) -> Result<()> {
         let got = self.body().u16(0)?;
         if got == size || (self.status != status::SUCCESS && got == 9) {
             Ok(())
