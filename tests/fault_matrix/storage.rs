@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use clp_fsmon::probe::CheckLevel;
 
-use super::{Kind, NFS, NFS_ERROR, NFS_TIMEOUT, Row, SAMBA, SAMBA_TIMEOUT, Sched};
+use super::{Kind, NFS, NFS_ERROR, NFS_TIMEOUT, Row, SAMBA, SAMBA_TIMEOUT, Sched, text_matches};
 use crate::rig::nfs::{Flavor, NfsServer};
 use crate::rig::reference::{self, Outcome};
 use crate::rig::smb::{Flavour, Setup, Smbd};
@@ -116,35 +116,82 @@ fn tree_connect_gone() -> String {
     )
 }
 
-fn smb_io_error() -> String {
-    format!("The clp_sambamon has detected an error in Samba [{SHARE}] (I/O error[*")
+/// sambamon's event 66 for NT status `hex`.
+fn smb_io_error(hex: &str) -> String {
+    format!("The clp_sambamon has detected an error in Samba [{SHARE}] (I/O error[{hex}]).")
 }
 
-/// What `level` must see of `fault` on `proto`: how its failing probes end and the alerts after
-/// `1, 2` (as [`super::Expect`]), or `None` when it misses the fault (every probe stays OK).
+/// How a level sees a fault: every failing probe's phase and status in the fault log (a
+/// [`text_matches`] pattern), how the failing probes end, and the alerts after `1, 2` (as
+/// [`super::Expect`]).
+#[derive(Clone, Debug)]
+struct Sees {
+    phase: &'static str,
+    status: String,
+    kind: Kind,
+    alerts: Vec<(u16, String)>,
+}
+
+/// What `level` must see of `fault` on `proto`, or `None` when it misses the fault (every
+/// probe stays OK).
 ///
 /// - A hang: smbd changes into the share's directory at tree connect, and `NFSv3`'s FSINFO
 ///   reaches the file system, so `connect` already runs into `-r` there. `NFSv4`'s NULL and
 ///   COMPOUND(PUTROOTFH, LOOKUP…, GETATTR) are answered from Ganesha's caches: only `read`
 ///   (which must reach the file system) sees it.
-/// - Read-only and full storage: only a write shows them.
+/// - Read-only and full storage: only a write shows them, with the status a client's write
+///   gets (smbclient's `put` fails with the same NT status).
 /// - The directory deleted: smbd's tree connect fails (`BAD_NETWORK_NAME`), `NFSv3`'s GETATTR is
 ///   `STALE`; `NFSv4`'s COMPOUND is again answered from the cache.
-fn expected(proto: Proto, fault: Fault, level: CheckLevel) -> Option<(Kind, Vec<(u16, String)>)> {
+fn expected(proto: Proto, fault: Fault, level: CheckLevel) -> Option<Sees> {
     use CheckLevel::{Connect, Write};
     use Fault::{Full, Hang, ReadOnly, Removed};
+    let sees = |phase, status: &str, kind, alerts: Vec<(u16, String)>| {
+        Some(Sees {
+            phase,
+            status: status.to_owned(),
+            kind,
+            alerts,
+        })
+    };
     let nfs = |detail: &str| vec![(0, detail.to_owned()), (66, NFS_ERROR.to_owned())];
     match (proto, fault, level) {
-        (_, ReadOnly | Full, Write) if proto == Proto::Smb => {
-            Some((Kind::Fast, vec![(66, smb_io_error())]))
+        (_, ReadOnly | Full, Connect | CheckLevel::Read)
+        | (Proto::Nfs4, Hang | Removed, Connect) => None,
+        (Proto::Smb, Hang, _) => sees(
+            "tree_connect",
+            "ETIMEDOUT (110)*",
+            Kind::Timeout,
+            vec![(74, SAMBA_TIMEOUT.to_owned())],
+        ),
+        (Proto::Smb, Removed, _) => sees(
+            "tree_connect",
+            "STATUS_BAD_NETWORK_NAME (0xc00000cc)",
+            Kind::Fast,
+            vec![(62, tree_connect_gone())],
+        ),
+        (Proto::Smb, ReadOnly, Write) => sees(
+            "canary_create",
+            "STATUS_MEDIA_WRITE_PROTECTED (0xc00000a2)",
+            Kind::Fast,
+            vec![(66, smb_io_error("0xc00000a2"))],
+        ),
+        (Proto::Smb, Full, Write) => sees(
+            "canary_write",
+            "STATUS_DISK_FULL (0xc000007f)",
+            Kind::Fast,
+            vec![(66, smb_io_error("0xc000007f"))],
+        ),
+        (_, ReadOnly | Full, Write) | (Proto::Nfs4, Removed, _) => {
+            sees("*", "*", Kind::Fast, nfs("clp_nfsmon: *"))
         }
-        (_, ReadOnly | Full, Write) => Some((Kind::Fast, nfs("clp_nfsmon: *"))),
-        (_, ReadOnly | Full, _) | (Proto::Nfs4, Hang | Removed, Connect) => None,
-        (Proto::Smb, Hang, _) => Some((Kind::Timeout, vec![(74, SAMBA_TIMEOUT.to_owned())])),
-        (Proto::Smb, Removed, _) => Some((Kind::Fast, vec![(62, tree_connect_gone())])),
-        (_, Hang, _) => Some((Kind::Timeout, nfs(NFS_TIMEOUT))),
-        (Proto::Nfs3, Removed, _) => Some((Kind::Fast, nfs("clp_nfsmon: NFS3ERR_STALE"))),
-        (Proto::Nfs4, Removed, _) => Some((Kind::Fast, nfs("clp_nfsmon: *"))),
+        (_, Hang, _) => sees("*", "*", Kind::Timeout, nfs(NFS_TIMEOUT)),
+        (Proto::Nfs3, Removed, _) => sees(
+            "*",
+            "NFS3ERR_STALE*",
+            Kind::Fast,
+            nfs("clp_nfsmon: NFS3ERR_STALE"),
+        ),
     }
 }
 
@@ -165,9 +212,29 @@ struct Watch {
     target: usize,
     level: CheckLevel,
     label: String,
-    want: Option<(Kind, Vec<(u16, String)>)>,
+    want: Option<Sees>,
     /// When it exited after the fault was in place, and how.
     exit: Option<(Duration, Option<i32>)>,
+}
+
+/// `(phase, status, check)` of every `probe failed` line of the row's fault log.
+fn failure_fields(row: &Row) -> Vec<(String, String, String)> {
+    let field = |l: &str, key: &str| {
+        l.split_once(&format!(" {key}="))
+            .map(|(_, t)| {
+                if let Some(q) = t.strip_prefix('"') {
+                    q.split('"').next().unwrap_or_default().to_owned()
+                } else {
+                    t.split(' ').next().unwrap_or_default().to_owned()
+                }
+            })
+            .unwrap_or_default()
+    };
+    row.fault_log()
+        .lines()
+        .filter(|l| l.contains("probe failed "))
+        .map(|l| (field(l, "phase"), field(l, "status"), field(l, "check")))
+        .collect()
 }
 
 /// The monitor ID of `proto` at `level` for `fault` (ASCII letters and digits).
@@ -283,7 +350,7 @@ fn exercise<S>(site: &mut Site<S>, targets: &[Target], fault: Fault, restore: im
     }
     for w in &watches {
         eprintln!(
-            "FM row={} applet={} sched={SCHED:?} expect={} exit={:?} events={:?} failures={:?}",
+            "FM row={} applet={} sched={SCHED:?} expect={} exit={:?} events={:?} failures={:?} {:?}",
             w.label,
             w.row.applet,
             if w.want.is_some() { "detect" } else { "miss" },
@@ -291,16 +358,32 @@ fn exercise<S>(site: &mut Site<S>, targets: &[Target], fault: Fault, restore: im
                 .map(|e| format!("{:?} after {:.2}s", e.1, e.0.as_secs_f64())),
             w.row.sb.event_ids(),
             w.row.failures(),
+            failure_fields(&w.row),
         );
     }
     for w in &mut watches {
-        if let Some((kind, want)) = &w.want {
+        if let Some(sees) = &w.want {
             let (took, code) = w.exit.unwrap_or((limit, None));
             if code.is_none() {
                 let _ = w.row.mon.child.kill();
             }
-            let want: Vec<(u16, &str)> = want.iter().map(|(e, t)| (*e, t.as_str())).collect();
-            w.row.check_fault(&w.label, took, code, limit, *kind, &want);
+            let want: Vec<(u16, &str)> =
+                sees.alerts.iter().map(|(e, t)| (*e, t.as_str())).collect();
+            w.row
+                .check_fault(&w.label, took, code, limit, sees.kind, &want);
+            // Each failing probe says where and why, at its own level.
+            for (phase, status, check) in failure_fields(&w.row) {
+                assert!(
+                    text_matches(sees.phase, &phase)
+                        && text_matches(&sees.status, &status)
+                        && check == w.level.name(),
+                    "{}: failure phase={phase} status={status} check={check}, want phase={} status={}\n{}",
+                    w.label,
+                    sees.phase,
+                    sees.status,
+                    w.row.fault_log()
+                );
+            }
         } else {
             // It missed the fault: running, no failed probe, and it stops as any monitor does.
             assert_eq!(
@@ -330,6 +413,19 @@ fn exercise<S>(site: &mut Site<S>, targets: &[Target], fault: Fault, restore: im
             t.proto.name()
         );
         assert_eq!(put.ok(), put_ok, "{fname} {}: put {put:?}", t.proto.name());
+        // smbclient's write fails with the NT status the write level reports (checked above).
+        if let (Proto::Smb, Outcome::Failed(text)) = (t.proto, &put) {
+            let nt = text
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("NT_"))
+                .unwrap_or_else(|| panic!("smbclient put failed without an NT status: {text}"));
+            let sees = expected(t.proto, fault, CheckLevel::Write).expect("write sees every fault");
+            assert!(
+                sees.status.starts_with(nt),
+                "{fname}: smbclient put {nt}, the write level {}",
+                sees.status
+            );
+        }
         if let Some(ls_ok) = ls_ok {
             assert_eq!(ls.ok(), ls_ok, "{fname} {}: ls {ls:?}", t.proto.name());
         }
