@@ -16,6 +16,7 @@ pub(crate) fn target(a: &MonitorArgs) -> NfsTarget {
         export: a.target.clone(),
         address: a.address.clone(),
         nfs_port: a.nfs_port,
+        mount_port: a.mount_port,
         nfs4: a.nfs4,
         udp: a.udp,
         check: a.check,

@@ -4,7 +4,7 @@
 //! clplcnsc -i -p FSMON20                                   interactive dialogue (SPEC §5)
 //! clplcnsc -i -p FSMON20 --serial AB123456 --key KEY       product licence, for scripts
 //! clplcnsc -i -p FSMON20 --trial --user NAME --key KEY     trial licence, for scripts
-//! clplcnsc -i -p FSMON20 --file LICENCE.toml               licence file (see license::admin)
+//! clplcnsc -i -p FSMON20 --file LICENCE                    signed licence file (license::licfile)
 //! clplcnsc -l -p FSMON20                                   list every server's licences
 //! clplcnsc -d -p FSMON20 [SERIAL|USER]                     delete this server's licence(s)
 //! ```
@@ -32,12 +32,20 @@ use crate::paths::Paths;
     long_about = "clplcnsc registers, lists and deletes the licences of a product (FSMON20) in \
 this server's licence store. Every server that runs a monitor needs its own licence: a product \
 licence (serial number and key) or a trial licence (user name and a key that carries its start and \
-end dates). A key registered on two servers of the cluster is refused as an overlap. The monitors \
-refuse to start without a valid licence (exit status 3).\n\n\
+end dates), given as a typed key or as a signed licence file. A licence registered on two servers \
+of the cluster is refused as an overlap. The monitors refuse to start without a valid licence \
+(exit status 3).\n\n\
 With -i alone, registration is an interactive dialogue on the terminal: product or trial, then the \
 serial number (XX000000) or user name, then the key (XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX; keys are \
-case-sensitive and never contain I, L, O or U). --serial, --trial, --user, --key and --file do the \
-same without a dialogue, for scripts. Every successful command ends with the line \
+case-sensitive and never contain I, L, O or U). --serial, --trial, --user and --key do the same \
+without a dialogue, for scripts. --file registers a licence file signed by the vendor (Ed25519): \
+it names the product, kind, serial or user, dates and a licence ID, and may be bound to one host \
+name and machine id; a file changed in any byte, signed by a key this binary does not trust, or \
+bound to another server is refused and nothing is written. A typed key is only as strong as the \
+secrecy of the binary that checks it; a licence file cannot be forged without the vendor's private \
+key. -l also says which keys this binary trusts and where this server's machine id comes from \
+(/etc/machine-id, else /var/lib/dbus/machine-id, else one clp-fsmon makes in \
+/var/lib/clp-fsmon/machine-id). Every successful command ends with the line \
 \"command was success.\". Only root may manage licences.",
     override_usage = "clplcnsc -i -p PRODUCT_ID\n\
 clplcnsc -i -p PRODUCT_ID --serial SERIAL --key KEY\n\
@@ -73,7 +81,7 @@ pub(crate) struct Cli {
     /// Licence key, XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX
     #[arg(long, value_name = "KEY")]
     key: Option<String>,
-    /// Licence file (TOML: kind, serial or user, key), with -i
+    /// Signed licence file (Ed25519, from the vendor), with -i
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath, requires = "register", conflicts_with_all = ["serial", "trial", "key"])]
     file: Option<PathBuf>,
     /// With -d: the serial number (or trial user name) whose licence to delete
@@ -174,9 +182,12 @@ fn run(cli: &Cli) -> Result<Option<Exit>, Failure> {
             "--key needs --serial SERIAL or --trial --user NAME",
         ));
     }
-    let req = if let Some(f) = &cli.file {
-        admin::read_licence_file(f, product)?
-    } else if let (Some(s), Some(k)) = (&cli.serial, &cli.key) {
+    if let Some(f) = &cli.file {
+        let _ = dialogue::ignore_interrupts();
+        admin::register_file(&paths, product, f, today)?;
+        return Ok(None);
+    }
+    let req = if let (Some(s), Some(k)) = (&cli.serial, &cli.key) {
         admin::request_product(s, k)?
     } else if let (true, Some(u), Some(k)) = (cli.trial, &cli.user, &cli.key) {
         Request::Trial {

@@ -16,7 +16,7 @@ quick=0; [ "${1:-}" = "--quick" ] && quick=1
 # shellcheck source=contrib/lib/servers.sh
 . "$top/contrib/lib/servers.sh"
 fsmon_install_deps hyperfine libnfs-utils
-cargo build --release --quiet
+cargo build --release --quiet --features dev-keys
 bin="$top/target/release/clp-fsmon"
 
 ROOT=$(mktemp -d /tmp/clp-fsmon-bench.XXXXXX); chmod 755 "$ROOT"

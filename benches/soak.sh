@@ -15,7 +15,7 @@ dur=${2:-600}
 # shellcheck source=contrib/lib/servers.sh
 . "$top/contrib/lib/servers.sh"
 fsmon_install_deps procps
-cargo build --release --quiet
+cargo build --release --quiet --features dev-keys
 bin="$top/target/release/clp-fsmon"
 ROOT=$(mktemp -d /tmp/clp-fsmon-soak.XXXXXX); chmod 755 "$ROOT"
 export CLP_FSMON_ROOT="$ROOT"

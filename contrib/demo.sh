@@ -2,7 +2,7 @@
 # clp-fsmon live demo, as root on a fresh Debian machine:
 #   builds clp-fsmon, installs it into a scratch CLP_FSMON_ROOT (nothing on the real system is
 #   touched), starts a local smbd and an NFS-Ganesha (in its own network namespace with its own
-#   rpcbind), registers a trial licence made with the development key generator, runs both
+#   rpcbind), registers a trial licence file signed with the published development key, runs both
 #   monitors, shows their alerts, stalls smbd with SIGSTOP and shows the detection and the
 #   monitor's exit, then cleans up everything it started.
 set -eu
@@ -19,10 +19,11 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fsmon_install_deps
 command -v cargo >/dev/null || { echo "demo.sh: cargo not found: install Rust with rustup first" >&2; exit 1; }
 
-step "building clp-fsmon (release, with the development key generator)"
-cargo build --release --features keygen --quiet
+step "building clp-fsmon (release, trusting the published development keys, with the generator)"
+cargo build --release --features keygen,dev-keys --quiet
 bin="$top/target/release/clp-fsmon"
 ls -l "$bin"
+"$bin" --version
 
 ROOT=$(mktemp -d /tmp/clp-fsmon-demo.XXXXXX)
 chmod 755 "$ROOT"   # smbd serves the guest share as nobody
@@ -51,11 +52,12 @@ step "installing the applet links into the scratch root $ROOT"
 "$bin" --install "$ROOT/usr/sbin"
 PATH="$ROOT/usr/sbin:$PATH"
 
-step "registering a 30-day trial licence (development key generator)"
+step "registering a 30-day trial licence file (signed with the published development key)"
 from=$(date +%F); until=$(date -d '+30 days' +%F)
-key=$("$bin" keygen --product FSMON20 --trial --user demo --from "$from" --until "$until")
-echo "trial key: $key"
-clplcnsc -i -p FSMON20 --trial --user demo --key "$key"
+"$bin" keygen --signing-key "$top/licenses/dev-signing.key" --product FSMON20 --trial --user demo \
+    --from "$from" --until "$until" --out "$ROOT/demo.lic"
+cat "$ROOT/demo.lic"
+clplcnsc -i -p FSMON20 --file "$ROOT/demo.lic"
 clplcnsc -l -p FSMON20
 
 step "starting smbd on 127.0.0.1:4450 (guest share 'public')"

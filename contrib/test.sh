@@ -14,13 +14,15 @@ command -v cargo >/dev/null || { echo "test.sh: cargo not found: install Rust (r
 # clients (smbclient, rpcinfo, nfs-ls); a one-node cluster for the OCF agent; what the packaging
 # and template tests run (man pages, completions, shellcheck, dpkg-deb/rpm, lintian); logrotate
 # for the rotation test of the shipped configuration; python3-venv for impacket; bindfs for a
-# file system that hangs (a FUSE mount whose daemon is stopped) and e2fsprogs for the small ext4
-# the storage rows of the fault matrix remount read-only and fill.
+# file system that hangs (a FUSE mount whose daemon is stopped); e2fsprogs for the small ext4 the
+# storage rows of the fault matrix remount read-only and fill; ctdb for a real two-node CTDB
+# running the event script (tests/ctdb.rs; its distribution service stays disabled) and ethtool,
+# with which its 10.interface checks the link of the public interfaces.
 # shellcheck source=contrib/lib/servers.sh
 . contrib/lib/servers.sh
 fsmon_install_deps gcc libc6-dev libnfs-utils pacemaker pacemaker-cli-utils corosync resource-agents \
     libxml2-utils systemd man-db groff-base mandoc zsh bash-completion shellcheck dash rpm \
-    lintian binutils libc-bin python3 logrotate python3-venv bindfs e2fsprogs
+    lintian binutils libc-bin python3 logrotate python3-venv bindfs e2fsprogs ctdb ethtool
 
 # impacket's smbserver.py (a second SMB server for the differential tests, tests/smb_matrix.rs),
 # from PyPI into a venv of this checkout (never into the system's Python).
@@ -41,8 +43,18 @@ if ! PATH="$tools/bin:$PATH" cargo deb --version >/dev/null 2>&1; then
 fi
 export PATH="$tools/bin:$PATH"
 
-# The product build (no test hooks) must be clippy-clean too; the tests need the scripted probe.
+# The nfsserve test server (tests/nfsserve: a crate of its own, never linked into the product),
+# built here so no test waits for it (tests/rig/nfsserve.rs builds it too when it is missing).
+nfsserve=(--manifest-path tests/nfsserve/Cargo.toml)
+cargo fmt "${nfsserve[@]}" -- --check
+cargo clippy --locked "${nfsserve[@]}" --target-dir target/nfsserve -- -D warnings
+cargo build --release --locked "${nfsserve[@]}" --target-dir target/nfsserve
+
+# The product build (no test hooks, no development licence keys: it trusts no key) and the
+# vendor's generator must be clippy-clean too; the tests need the scripted probe and the
+# published development keys (test-probe implies dev-keys; named here so it is plain).
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
-cargo clippy --all-targets --features test-probe -- -D warnings
-cargo test --all-targets --features test-probe -- --test-threads="${CLP_FSMON_TEST_THREADS:-4}"
+cargo clippy --all-targets --features keygen -- -D warnings
+cargo clippy --all-targets --features test-probe,dev-keys -- -D warnings
+cargo test --all-targets --features test-probe,dev-keys -- --test-threads="${CLP_FSMON_TEST_THREADS:-4}"

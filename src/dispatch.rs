@@ -119,7 +119,7 @@ pub static OWN_WORDS: &[OwnWord] = &[
         word: "--version",
         value: None,
         with: None,
-        help: "Print the version",
+        help: "Print the version and the licence keys this binary trusts",
     },
 ];
 
@@ -153,6 +153,9 @@ fn run_self(args: &[OsString]) -> Status {
         }
         "--version" | "-V" => {
             crate::outln!("clp-fsmon {}", env!("CARGO_PKG_VERSION"));
+            for l in crate::license::trust::describe() {
+                crate::outln!("{l}");
+            }
             Exit::Ok.into()
         }
         "--list" => {

@@ -7,6 +7,7 @@
 //! | alert log, fault logs | `/var/log/clp-fsmon` | `R/var/log/clp-fsmon` |
 //! | syslog socket | `/dev/log` | `R/dev/log` |
 //! | host identity (`hostname`, `machine-id`) | `/etc/…` | `R/etc/…` when present, else `/etc/…` |
+//! | machine id, in order | `/etc/machine-id`, `/var/lib/dbus/machine-id`, `/var/lib/clp-fsmon/machine-id` | `R/…` of each when `R/etc/machine-id` exists, else the system's two and `R/var/lib/clp-fsmon/machine-id` |
 //!
 //! Tests and demos set `CLP_FSMON_ROOT` so they never touch the real system; two roots whose
 //! licence directories are one shared directory behave as two servers of one cluster.
@@ -73,6 +74,34 @@ impl Paths {
     /// The syslog datagram socket.
     pub fn syslog_socket(&self) -> PathBuf {
         self.under("/dev/log")
+    }
+
+    /// The machine id this server's licence identity uses, in the order they are tried (see
+    /// the table above): the system's (systemd's, then D-Bus's), then the one clp-fsmon makes
+    /// once beside the licence store ([`Paths::own_machine_id`]). A sandbox with an
+    /// `etc/machine-id` of its own (even an empty one) is a machine of its own: only its files
+    /// are tried.
+    pub(crate) fn machine_id_files(&self) -> Vec<PathBuf> {
+        let own_etc =
+            self.root.is_some() && std::fs::symlink_metadata(self.under("/etc/machine-id")).is_ok();
+        let system = |abs: &str| {
+            if own_etc {
+                self.under(abs)
+            } else {
+                PathBuf::from(abs)
+            }
+        };
+        vec![
+            system("/etc/machine-id"),
+            system("/var/lib/dbus/machine-id"),
+            self.own_machine_id(),
+        ]
+    }
+
+    /// The machine id clp-fsmon makes for a server that has none of its own: beside the
+    /// licence store, in the product's own directory (`/var/lib/clp-fsmon/machine-id`).
+    pub(crate) fn own_machine_id(&self) -> PathBuf {
+        self.under("/var/lib/clp-fsmon/machine-id")
     }
 
     /// A host-identity file under `/etc` (e.g. `machine-id`): the re-rooted one when it exists,

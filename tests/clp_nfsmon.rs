@@ -12,7 +12,7 @@ use clp_fsmon::probe::nfs::rpc::{AuthSys, Proto, RpcClient};
 use clp_fsmon::probe::{Deadline, Probe, ProbeCtx, ProbeFailure, ProbeReport};
 use nix::sys::signal::Signal;
 
-use crate::rig::nfs::{NfsServer, available};
+use crate::rig::nfs::{Export, Flavor, NfsServer, available};
 
 fn margs(v: &[&str]) -> MonitorArgs {
     let mut all = vec!["nfs1".to_owned()];
@@ -156,7 +156,7 @@ fn nfsmon_rpcbind_stopped_is_a_port_mapper_failure() {
     // A monitor that has never seen the portmapper takes the server for NFSv4-only.
     let fresh = probe(&srv, &[]);
     let r = ok(&fresh);
-    assert!(r.summary.starts_with("NFSv4.0 over TCP"), "{}", r.summary);
+    assert!(r.summary.starts_with("NFSv4.2 over TCP"), "{}", r.summary);
 }
 
 #[test]
@@ -275,19 +275,26 @@ fn nfsmon_cancel_ends_a_stalled_probe_promptly() {
 fn nfsmon_v4_only_server_ok_with_nfs4_and_automatically() {
     let srv = NfsServer::start_v4_only();
     let r = ok(&probe(&srv, &["--nfs4"]));
+    // Ganesha offers 4.0, 4.1 and 4.2: the probe takes 4.2, as the Linux client does.
     assert!(
-        r.summary.starts_with("NFSv4.0 over TCP, port 2049, fh "),
+        r.summary.starts_with("NFSv4.2 over TCP, port 2049, fh "),
         "{}",
         r.summary
     );
-    assert_eq!(phase_names(&r), ["nfs_null", "nfs4_compound"]);
+    assert_eq!(
+        phase_names(&r),
+        ["nfs_null", "nfs4_session", "nfs4_compound"]
+    );
     // No flag: port 111 refuses, so the probe walks NFSv4 — and asks the portmapper again at
     // every probe, in case it was only late.
     let auto = probe(&srv, &[]);
     for _ in 0..2 {
         let r = ok(&auto);
-        assert!(r.summary.starts_with("NFSv4.0"), "{}", r.summary);
-        assert_eq!(phase_names(&r), ["portmap", "nfs_null", "nfs4_compound"]);
+        assert!(r.summary.starts_with("NFSv4.2"), "{}", r.summary);
+        assert_eq!(
+            phase_names(&r),
+            ["portmap", "nfs_null", "nfs4_session", "nfs4_compound"]
+        );
     }
     // A path that is not in the pseudo file system.
     let addr = srv.addr().to_string();
@@ -298,6 +305,149 @@ fn nfsmon_v4_only_server_ok_with_nfs4_and_automatically() {
     assert_eq!(f.phase, "nfs4_compound");
     assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
     assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
+}
+
+/// `--mount-port` with `-n` reaches an export whose ports no portmapper gives (Ganesha's
+/// registrations removed from its rpcbind, then rpcbind killed): no portmapper call at all, as
+/// nfs-ls with `mountport=` and `nfsport=`. Alone, each still asks the portmapper for the other;
+/// `--mount-port` keeps the probe on `NFSv3` (no switch to v4 when port 111 refuses).
+#[test]
+fn nfsmon_mount_port_and_n_need_no_portmapper() {
+    let srv = NfsServer::start(Flavor::V3Only);
+    srv.unregister();
+    let f = fail(&probe(&srv, &[]), Duration::from_secs(5));
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("portmap", "MOUNT 100005 v3 not registered")
+    );
+    let f = fail(
+        &probe(&srv, &["--mount-port", "20048"]),
+        Duration::from_secs(5),
+    );
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("portmap", "NFS 100003 v3 not registered")
+    );
+    let both = ["--mount-port", "20048", "-n", "2049"];
+    for (extra, proto) in [
+        (&both[..], "TCP"),
+        (&[&both[..], &["--udp"]].concat(), "UDP"),
+    ] {
+        let r = ok(&probe(&srv, extra));
+        assert!(
+            r.summary
+                .starts_with(&format!("NFSv3 over {proto}, port 2049")),
+            "{}",
+            r.summary
+        );
+        assert_eq!(
+            phase_names(&r),
+            ["mount", "nfs_null", "getattr", "fsinfo", "umount"]
+        );
+    }
+    srv.kill_rpcbind();
+    ok(&probe(&srv, &both));
+    // A wrong MOUNT port is what MNT hits.
+    let f = fail(
+        &probe(&srv, &["--mount-port", "20049", "-n", "2049"]),
+        Duration::from_secs(5),
+    );
+    assert_eq!(f.phase, "mount");
+    assert_eq!(
+        detail(&f),
+        "clp_nfsmon: RPC: Unable to receive: errno = Connection refused."
+    );
+    let f = fail(
+        &probe(&srv, &["--mount-port", "20048"]),
+        Duration::from_secs(5),
+    );
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("portmap", "ECONNREFUSED (111)")
+    );
+    let addr = srv.addr().to_string();
+    let v4 = [
+        "-d",
+        srv.export(),
+        "-a",
+        &addr,
+        "--nfs4",
+        "--mount-port",
+        "1",
+    ];
+    assert!(clp_fsmon::applets::clp_nfsmon::probe(&margs(&v4)).is_err());
+}
+
+/// Statuses are named, never printed as numbers: a krb5-only export refuses the probe's
+/// `AUTH_SYS` with `AUTH_TOOWEAK` at the first `NFSv3` call on the handle and with
+/// `NFS4ERR_WRONGSEC` at the `NFSv4` LOOKUP into the export. (A `..` in `-d` is resolved before
+/// the walk, as clients resolve it, so it is the missing `/x`, not `NFS4ERR_BADNAME` 10041.)
+#[test]
+fn nfsmon_statuses_are_named_krb5_only_export_and_dot_dot_resolved() {
+    let krb5 = Export {
+        sec_type: "krb5",
+        ..Export::default()
+    };
+    let srv = NfsServer::start_export(Flavor::V3V4, krb5, "");
+    let f = fail(&probe(&srv, &[]), Duration::from_secs(5));
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("getattr", "AUTH_TOOWEAK (5)")
+    );
+    assert_eq!(
+        detail(&f),
+        "clp_nfsmon: RPC: Authentication error; why = Client credential too weak"
+    );
+    let f = fail(&probe(&srv, &["--nfs4"]), Duration::from_secs(5));
+    assert_eq!(f.phase, "nfs4_compound");
+    assert!(
+        f.status.starts_with("NFS4ERR_WRONGSEC (10016) at LOOKUP"),
+        "{}",
+        f.status
+    );
+    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_WRONGSEC");
+    let addr = srv.addr().to_string();
+    let p =
+        clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/tmp/../x", "-a", &addr, "--nfs4"]))
+            .unwrap();
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(f.status, "NFS4ERR_NOENT (2) at LOOKUP \"x\"");
+    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
+}
+
+/// An `NFSv4`-only server behind a live rpcbind (NFS v4 registered, no MOUNT) is found without
+/// `--nfs4`, as a kernel client finds it: the portmapper has no MOUNT v3, `NFSv4` answers on 2049.
+/// When `NFSv4` is not there either — a v3 server stopped cleanly, which unregisters, watched by
+/// a fresh monitor — the portmapper's answer is the failure.
+#[test]
+fn nfsmon_v4_only_server_behind_rpcbind_is_found_without_nfs4() {
+    let srv = NfsServer::start(Flavor::V4Rpcbind);
+    let p = probe(&srv, &[]);
+    for _ in 0..2 {
+        let r = ok(&p);
+        assert!(r.summary.starts_with("NFSv4.2 over TCP"), "{}", r.summary);
+        assert_eq!(
+            phase_names(&r),
+            ["portmap", "nfs_null", "nfs4_session", "nfs4_compound"]
+        );
+    }
+    // It keeps asking: Ganesha gone (NFS v4 left registered, 2049 refuses) is v4's failure.
+    let mut srv = srv;
+    srv.kill_ganesha();
+    let f = fail(&p, Duration::from_secs(5));
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("nfs_null", "ECONNREFUSED (111)")
+    );
+
+    let mut v3 = NfsServer::start_v3_v4();
+    v3.stop_ganesha();
+    let f = fail(&probe(&v3, &[]), Duration::from_secs(5));
+    assert_eq!(
+        (f.phase, f.status.as_str()),
+        ("portmap", "MOUNT 100005 v3 not registered")
+    );
+    assert_eq!(detail(&f), "clp_nfsmon: RPC: Program not registered.");
 }
 
 /// Waits until Ganesha has logged `want` (MNT, UMNT) requests; returns what it logged.
@@ -312,29 +462,53 @@ fn mount_calls_settle(srv: &NfsServer, want: (usize, usize)) -> (usize, usize) {
     }
 }
 
+/// The minor version is negotiated as `mount.nfs` does: 4.2, then 4.1, then 4.0, stepping down
+/// only on `NFS4ERR_MINOR_VERS_MISMATCH` (the summary names the refused ones). Sessions are torn
+/// down again, so three probes in a row work the same.
 #[test]
-fn nfsmon_v41_only_server_ok_through_a_session() {
-    let srv = NfsServer::start(crate::rig::nfs::Flavor::V41Only);
-    let p = probe(&srv, &["--nfs4"]);
-    for _ in 0..3 {
-        let r = ok(&p);
-        assert!(
-            r.summary.starts_with("NFSv4.1 over TCP, port 2049, fh "),
-            "{}",
-            r.summary
-        );
-        assert_eq!(
-            phase_names(&r),
-            ["nfs_null", "nfs4_session", "nfs4_compound"]
-        );
+fn nfsmon_v4_minor_version_is_the_highest_the_server_takes() {
+    for (flavor, minor, phases, refused) in [
+        (
+            Flavor::V42Only,
+            2,
+            &["nfs_null", "nfs4_session", "nfs4_compound"][..],
+            None,
+        ),
+        (
+            Flavor::V41Only,
+            1,
+            &["nfs_null", "nfs4_session", "nfs4_compound"],
+            Some("4.2"),
+        ),
+        (
+            Flavor::V40Only,
+            0,
+            &["nfs_null", "nfs4_compound"],
+            Some("4.2, 4.1"),
+        ),
+    ] {
+        let srv = NfsServer::start(flavor);
+        let p = probe(&srv, &["--nfs4"]);
+        for _ in 0..3 {
+            let r = ok(&p);
+            let want = format!("NFSv4.{minor} over TCP, port 2049, fh ");
+            assert!(r.summary.starts_with(&want), "{flavor:?}: {}", r.summary);
+            assert_eq!(phase_names(&r), phases, "{flavor:?}");
+            let noted = r
+                .summary
+                .split_once(" (")
+                .map(|(_, t)| t.trim_end_matches(" refused)"));
+            assert_eq!(noted, refused, "{flavor:?}: {}", r.summary);
+        }
+        let addr = srv.addr().to_string();
+        let p = clp_fsmon::applets::clp_nfsmon::probe(&margs(&[
+            "-d", "/no/such", "-a", &addr, "--nfs4",
+        ]))
+        .unwrap();
+        let f = fail(&p, Duration::from_secs(5));
+        assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT", "{flavor:?}");
+        assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
     }
-    let addr = srv.addr().to_string();
-    let p =
-        clp_fsmon::applets::clp_nfsmon::probe(&margs(&["-d", "/no/such", "-a", &addr, "--nfs4"]))
-            .unwrap();
-    let f = fail(&p, Duration::from_secs(5));
-    assert_eq!(detail(&f), "clp_nfsmon: NFS4ERR_NOENT");
-    assert!(f.status.contains("LOOKUP \"no\""), "{}", f.status);
 }
 
 #[test]

@@ -53,6 +53,11 @@ fn store_files(root: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The table of `clplcnsc -l` (the lines before the first empty one).
+pub(crate) fn table(text: &str) -> Vec<&str> {
+    text.lines().take_while(|l| !l.is_empty()).collect()
+}
+
 fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
@@ -391,28 +396,23 @@ fn script_forms_list_and_delete() {
         .success()
         .stderr(contains("expired on 12/31/2020"));
     register_trial(r, "2099-01-01", "2099-12-31");
-    // a licence file
-    let f = r.join("lic.toml");
-    std::fs::write(
-        &f,
-        format!(
-            "product = \"FSMON20\"\nkind = \"product\"\nserial = \"EF000002\"\nkey = \"{}\"\n",
-            product_key("EF000002")
-        ),
-    )
-    .unwrap();
+    // a signed licence file
+    let f = lic::product_file(&r.join("files"), "EF000002", "ef-1");
     cmd()
         .args(["-i", "-p", PRODUCT, "--file"])
         .arg(&f)
         .assert()
-        .success();
+        .success()
+        .stderr(contains("signed by the published development key"));
+    // an unsigned file (the old typed-key TOML) is not a licence file
+    let f = r.join("lic.toml");
     std::fs::write(&f, "kind = \"product\"\nkey = \"X\"\n").unwrap();
     cmd()
         .args(["-i", "-p", PRODUCT, "--file"])
         .arg(&f)
         .assert()
-        .code(2)
-        .stderr(contains("needs `serial`"));
+        .code(3)
+        .stderr(contains("not a signed licence file").and(contains("nothing was registered")));
     // bad flag combinations are usage errors
     cmd()
         .args(["-i", "-p", PRODUCT, "--key", "X"])
@@ -424,7 +424,7 @@ fn script_forms_list_and_delete() {
     let out = cmd().args(["-l", "-p", PRODUCT]).output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
+    let lines = table(&text);
     assert_eq!(lines.len(), 6, "{text}");
     assert!(lines[0].starts_with("PRODUCT"));
     let row = |needle: &str| {
@@ -438,6 +438,8 @@ fn script_forms_list_and_delete() {
     assert!(row("12/31/2020").ends_with("expired"));
     assert!(row("01/01/2099").ends_with("not-yet-valid"));
     assert!(row("EF000002").contains("(this server)"));
+    assert!(row("EF000002").contains(" file "), "{text}");
+    assert!(row("CD000001").contains(" key "), "{text}");
     // delete one, then a missing one, then the rest
     cmd()
         .args(["-d", "-p", PRODUCT, "CD000001"])
@@ -454,7 +456,9 @@ fn script_forms_list_and_delete() {
         .args(["-l", "-p", PRODUCT])
         .assert()
         .success()
-        .stdout("No FSMON20 license is registered.\n");
+        .stdout(predicates::str::starts_with(
+            "No FSMON20 license is registered.\n\n",
+        ));
     assert_eq!(
         license::check_monitor(&Paths::with_root(r), "clp_sambamon", today()),
         Err(Refusal::NotRegistered)
@@ -571,27 +575,71 @@ fn fifty_parallel_registrations_lose_nothing() {
         "22222222222222222222222222222222",
         Some(shared.path()),
     );
+    // A third server's damaged file and a temp file a crashed writer left: neither may stop or
+    // lose anything.
+    let store = shared_store(shared.path());
+    std::fs::create_dir_all(&store).unwrap();
+    let damaged = store.join("node9@99999999999999999999999999999999.lic");
+    std::fs::write(&damaged, b"{ half a store file").unwrap();
+    let leftover = store.join(".tmp-node1@11111111111111111111111111111111.lic-0123456789abcdef");
+    std::fs::write(&leftover, b"{ half").unwrap();
+    let past = nix::sys::time::TimeSpec::new(1_000_000_000, 0);
+    nix::sys::stat::utimensat(
+        nix::fcntl::AT_FDCWD,
+        &leftover,
+        &past,
+        &past,
+        nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+    )
+    .unwrap();
+    // 50 at once, both servers, a third of them as signed licence files
     let serials: Vec<String> = (0..50).map(|i| format!("PR{:06}", 100 + i)).collect();
+    let files = sandbox();
     std::thread::scope(|s| {
         for (i, serial) in serials.iter().enumerate() {
             let root = if i % 2 == 0 { a.path() } else { b.path() };
-            s.spawn(move || lic::register_product_serial(root, serial));
+            let dir = files.path();
+            s.spawn(move || {
+                if i % 3 == 0 {
+                    let f = lic::product_file(dir, serial, &format!("id-{serial}"));
+                    lic::register_file(root, &f);
+                } else {
+                    lic::register_product_serial(root, serial);
+                }
+            });
         }
     });
     let out = applet_cmd(a.path(), "clplcnsc")
         .args(["-l", "-p", PRODUCT])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(3), "the damaged file is reported");
     let text = String::from_utf8(out.stdout).unwrap();
     for s in &serials {
         assert_eq!(text.matches(s.as_str()).count(), 1, "{s} in\n{text}");
     }
-    assert_eq!(text.lines().count(), 51, "{text}");
-    assert_eq!(store_files(a.path()).len(), 2);
-    // no temp files left
-    let names: Vec<_> = snapshot(&shared_store(shared.path())).into_keys().collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    // header, 50 licences, the damaged file's line
+    let rows = table(&text);
+    assert_eq!(rows.len(), 52, "{text}");
+    assert!(
+        rows.iter().any(
+            |r| r.contains(damaged.file_name().unwrap().to_str().unwrap())
+                && r.ends_with("unreadable")
+        ),
+        "{text}"
+    );
+    assert_eq!(text.matches(" file ").count(), 17, "{text}");
+    assert_eq!(store_files(a.path()).len(), 3);
+    assert_eq!(std::fs::read(&damaged).unwrap(), b"{ half a store file");
+    // the crash's temp file is gone, and no new one is left
+    let names: Vec<_> = snapshot(&store).into_keys().collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    // both servers' monitors still start
+    for root in [a.path(), b.path()] {
+        let c = license::check_monitor_full(&Paths::with_root(root), "clp_sambamon", today());
+        assert!(matches!(c.result, Ok(Grant::Product { .. })), "{c:?}");
+        assert_eq!(c.ignored.len(), 1, "{c:?}");
+    }
 }
 
 #[test]

@@ -78,7 +78,13 @@ const TEMPLATES: [&str; 8] = [
 fn shell_scripts_pass_shellcheck() {
     let sc = crate::rig::require_tool("shellcheck", "shellcheck");
     let mut files: Vec<&str> = TEMPLATES.to_vec();
-    files.extend(["contrib/ocf/clp-fsmon", "contrib/ci/pcmk-sandbox.sh"]);
+    files.extend([
+        "contrib/ocf/clp-fsmon",
+        "contrib/ci/pcmk-sandbox.sh",
+        "contrib/lib/package-check.sh",
+        "contrib/deb/build.sh",
+        "contrib/ctdb/55.clp-fsmon.script",
+    ]);
     for f in files {
         let p = repo().join(f);
         let mode = fs::metadata(&p).unwrap().permissions().mode();

@@ -142,9 +142,11 @@ when the server offers no SMB2.",
             "export",
             "clp_nfsmon watches an NFS export with user-space ONC RPC calls each probe: the \
 portmapper, MOUNT v3 MNT of DIR, NFS NULL, GETATTR and FSINFO on the file handle, then UMNT. With \
---nfs4, or when the server runs no portmapper and was never reached through one, it walks DIR \
+--nfs4, or when the server runs no portmapper or registers no MOUNT v3 with it and was never \
+reached over NFSv3, it walks DIR \
 with an NFSv4 COMPOUND instead (PUTROOTFH, LOOKUP of each component of DIR in the server's pseudo \
-file system, GETATTR), in an NFSv4.1 session when the server refuses NFSv4.0. It never mounts \
+file system, GETATTR) in the highest minor version the server accepts, tried as the Linux client \
+tries them: NFSv4.2, then 4.1 (both in a session), then 4.0. It never mounts \
 anything in the kernel, so a hung server cannot hang the monitor.",
         ),
     };

@@ -702,11 +702,13 @@ fn samba_slow_inside_r_rides_and_beyond_r_fails_over() {
 /// real MOUNT/NFS ports on the server's own address, so a v3 probe cannot be routed through a
 /// plain proxy. `--nfs4 -a 127.0.0.1 -n PROXY` can: the v4 walk asks no portmapper and sends its
 /// NULL and COMPOUND calls to `-a`'s host on the `-n` port, i.e. the proxy, which forwards to
-/// Ganesha's 2049 in its namespace; every round trip of every probe crosses it.
+/// Ganesha's 2049 in its namespace; every round trip of every probe crosses it. Ganesha takes
+/// NFSv4.2, so a probe is six round trips (NULL, `EXCHANGE_ID`, `CREATE_SESSION`, the walk,
+/// `DESTROY_SESSION`, `DESTROY_CLIENTID`): 300 ms each makes about 1.8 s of `-r 3`.
 #[test]
 fn nfs_slow_inside_r_rides_and_beyond_r_fails_over() {
     let srv = NfsServer::start_v3_v4();
-    let delay = Duration::from_millis(700);
+    let delay = Duration::from_millis(300);
     let proxy = DelayProxy::start(SocketAddr::new(srv.addr(), 2049), delay);
     let port = proxy.port().to_string();
     slow_row(

@@ -13,11 +13,17 @@ mod clplcnsc;
 #[cfg(feature = "test-probe")]
 mod cluster;
 #[cfg(feature = "test-probe")]
+mod ctdb;
+#[cfg(feature = "test-probe")]
 mod docs;
 #[cfg(feature = "test-probe")]
 mod fault_matrix;
 #[cfg(feature = "test-probe")]
 mod files;
+#[cfg(feature = "test-probe")]
+mod licences;
+#[cfg(feature = "test-probe")]
+mod nfs_matrix;
 #[cfg(feature = "test-probe")]
 mod packaging;
 #[cfg(feature = "test-probe")]

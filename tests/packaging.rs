@@ -366,7 +366,21 @@ fn clp_fsmon_description_matches_the_binary() {
     from_binary.extend(sorted(["-h", "--help", "-V"]));
     assert_eq!(cli_words("clp-fsmon"), from_binary, "{help}");
     let v = ok(Command::new(bin()).arg("--version"));
-    assert_eq!(v.trim(), format!("clp-fsmon {}", env!("CARGO_PKG_VERSION")));
+    let mut lines = v.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("clp-fsmon {}", env!("CARGO_PKG_VERSION")).as_str())
+    );
+    // then what it trusts: this test build, the published development keys
+    let trusts: Vec<&str> = lines.collect();
+    assert_eq!(trusts, clp_fsmon::license::trust::describe(), "{v}");
+    assert!(trusts.iter().all(|l| l.starts_with("trusts: ")), "{v}");
+    assert!(
+        trusts
+            .iter()
+            .any(|l| l.contains(clp_fsmon::license::trust::DEV_MARK)),
+        "{v}"
+    );
     let list = ok(Command::new(bin()).arg("--list"));
     let applets: Vec<&str> = list.lines().collect();
     let documented: Vec<&str> = cli::names()[1..].to_vec();
@@ -384,7 +398,7 @@ fn clplcnsc_description_parses_like_the_applet() {
         "-d -p FSMON20 AB123456",
         "-i -p FSMON20 --serial AB123456 --key K",
         "-i -p FSMON20 --trial --user u --key K",
-        "-i -p FSMON20 --file /nonexistent.toml",
+        "-i -p FSMON20 --file /nonexistent.lic",
         "-p FSMON20",
         "-l",
         "-i -l -p FSMON20",
@@ -833,17 +847,39 @@ fn have_cargo_deb() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Builds the package with `cargo deb --no-build` around the binary under test.
+/// Builds the package with contrib/deb/build.sh (`cargo deb --no-build` after the release
+/// check) around the binary under test. The test build trusts the development licence keys:
+/// without `CLP_FSMON_DEV_PACKAGE=1` the build must refuse it and make no package; with it, it
+/// is packaged as a development package (version …-1~dev).
 fn cargo_deb(work: &Path, binary: &Path) -> PathBuf {
     let target = work.join("target");
     fs::create_dir_all(target.join("release")).unwrap();
     fs::copy(binary, target.join("release/clp-fsmon")).unwrap();
     let deb = work.join(format!("{DEB_NAME}-cargo-deb.deb"));
-    ok(Command::new(cargo())
-        .args(["deb", "--no-build", "--no-strip", "--fast", "-o"])
-        .arg(&deb)
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(repo()));
+    let build = || {
+        let mut c = Command::new(repo().join("contrib/deb/build.sh"));
+        c.args(["--no-build", "--no-strip", "--fast", "-o"])
+            .arg(&deb)
+            .env("CARGO", cargo())
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("CLP_FSMON_DEV_PACKAGE")
+            .current_dir(repo());
+        c
+    };
+    let refused = run(&mut build());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success()
+            && err.contains("refusing to package")
+            && err.contains("development"),
+        "a binary trusting the development keys was not refused: {refused:?}"
+    );
+    assert!(!deb.exists(), "a package was made all the same");
+    ok(build().env("CLP_FSMON_DEV_PACKAGE", "1"));
+    assert_eq!(
+        deb_field(&deb, "Version").trim(),
+        format!("{}-1~dev", env!("CARGO_PKG_VERSION"))
+    );
     deb
 }
 
@@ -905,6 +941,13 @@ fn check_deb_contents(deb: &Path) {
         ));
     }
     has("-rwxr-xr-x usr/lib/ocf/resource.d/clp-fsmon/clp-fsmon");
+    has(&format!("-rwxr-xr-x {CTDB_SCRIPT}"));
+    has(&format!(
+        "-rw-r--r-- usr/share/doc/{DEB_NAME}/examples/clp-fsmon.conf.example"
+    ));
+    has(&format!(
+        "-rw-r--r-- usr/share/doc/{DEB_NAME}/README.ctdb.md"
+    ));
     for unit in files_below(&repo().join("contrib/systemd"), false, ".service") {
         let name = unit.file_name().unwrap().to_string_lossy().into_owned();
         has(&format!("-rw-r--r-- lib/systemd/system/{name}"));
@@ -927,9 +970,15 @@ fn check_deb_contents(deb: &Path) {
         deb.display()
     );
     assert_eq!(deb_field(deb, "Package"), DEB_NAME);
-    assert_eq!(
-        deb_field(deb, "Version"),
-        format!("{}-1", env!("CARGO_PKG_VERSION"))
+    // The staged package and cargo-deb's development package (…-1~dev, see cargo_deb).
+    let version = deb_field(deb, "Version");
+    assert!(
+        [
+            format!("{}-1", env!("CARGO_PKG_VERSION")),
+            format!("{}-1~dev", env!("CARGO_PKG_VERSION"))
+        ]
+        .contains(&version),
+        "{version}"
     );
     // A Rust binary: nothing beyond the C library.
     let depends = deb_field(deb, "Depends");
@@ -948,9 +997,11 @@ fn package_status() -> String {
 
 /// The package's logrotate configuration (a conffile), from contrib/logrotate.
 const LOGROTATE: &str = "etc/logrotate.d/clusterpro-fsmon";
+/// The CTDB event script, in CTDB's directory of available scripts (contrib/ctdb).
+const CTDB_SCRIPT: &str = "usr/share/ctdb/events/legacy/55.clp-fsmon.script";
 
 /// Where the package puts things, and what the applets and a purge touch.
-const WATCHED: [&str; 13] = [
+const WATCHED: [&str; 14] = [
     "/etc/logrotate.d",
     "/usr/sbin",
     "/usr/share/lintian/overrides",
@@ -960,6 +1011,7 @@ const WATCHED: [&str; 13] = [
     "/usr/share/clusterpro-fsmon",
     "/usr/share/doc/clusterpro-fsmon",
     "/usr/lib/ocf/resource.d",
+    "/usr/share/ctdb",
     "/lib/systemd/system",
     "/usr/lib/systemd/system",
     "/var/lib/clp-fsmon",
@@ -1097,6 +1149,19 @@ fn assert_installed(deb: &Path) {
     assert!(help.starts_with("usage: clp_sambamon ID"), "{help}");
     let v = ok(Command::new("/usr/sbin/clp_nfsmon").arg("--version"));
     assert!(v.contains(env!("CARGO_PKG_VERSION")), "{v}");
+    // The CTDB event script as shipped, where `ctdb event script enable legacy` finds it.
+    let ctdb_script = PathBuf::from(format!("/{CTDB_SCRIPT}"));
+    assert_eq!(
+        fs::read(&ctdb_script).unwrap_or_default(),
+        fs::read(repo().join("contrib/ctdb/55.clp-fsmon.script")).unwrap(),
+        "{}",
+        ctdb_script.display()
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&ctdb_script).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755, "{}", ctdb_script.display());
+    }
     let lic = ok(Command::new("/usr/sbin/clplcnsc").arg("--help"));
     assert!(lic.contains("-p <PRODUCT_ID>"), "{lic}");
     need("logrotate", "logrotate");
@@ -1357,6 +1422,8 @@ fn rpm_spec_matches_the_deb_layout() {
         "contrib/ocf",
         "contrib/systemd",
         "contrib/logrotate",
+        "contrib/lib",
+        "contrib/ctdb",
     ] {
         for f in files_below(&repo().join(dir), true, "") {
             let to = src.join(f.strip_prefix(repo()).unwrap());
@@ -1366,16 +1433,40 @@ fn rpm_spec_matches_the_deb_layout() {
     }
     fs::copy(repo().join("README.md"), src.join("README.md")).unwrap();
     let binary = packaged_binary(work.path());
-    ok(Command::new("rpmbuild")
-        .args(["-bb", "--build-in-place", "--nodeps", "--define"])
-        .arg(format!("_topdir {}", work.path().join("rpm").display()))
-        .arg("--define")
-        .arg(format!("prebuilt {}", binary.display()))
-        .arg(&spec_path)
-        .current_dir(&src));
+    // The binary under test trusts the development licence keys: refused, unless marked as a
+    // development package (release 1~dev).
+    let rpmbuild = |dev: bool| {
+        let mut c = Command::new("rpmbuild");
+        c.args(["-bb", "--build-in-place", "--nodeps", "--define"])
+            .arg(format!("_topdir {}", work.path().join("rpm").display()))
+            .arg("--define")
+            .arg(format!("prebuilt {}", binary.display()));
+        if dev {
+            c.args(["--define", "dev_package 1"]);
+        }
+        c.arg(&spec_path)
+            .env_remove("CLP_FSMON_DEV_PACKAGE")
+            .current_dir(&src);
+        c
+    };
+    let refused = run(&mut rpmbuild(false));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("refusing to package"),
+        "rpmbuild packaged a binary trusting the development keys: {refused:?}"
+    );
+    assert!(
+        files_below(&work.path().join("rpm"), true, ".rpm").is_empty(),
+        "an .rpm was made all the same"
+    );
+    ok(&mut rpmbuild(true));
     let rpm = files_below(&work.path().join("rpm/RPMS"), true, ".rpm")
         .pop()
         .expect("an .rpm");
+    let release = ok(Command::new("rpm")
+        .args(["-qp", "--qf", "%{RELEASE}"])
+        .arg(&rpm));
+    assert!(release.starts_with("1~dev"), "{release}");
     let rpm_files: BTreeSet<String> = ok(Command::new("rpm").args(["-qlp", "--dump"]).arg(&rpm))
         .lines()
         .filter(|l| {

@@ -1009,6 +1009,27 @@ fn key_held_by_another_server_is_56_at_monitor_start() {
 }
 
 #[test]
+fn another_servers_damaged_store_file_is_54_and_the_monitor_runs() {
+    // In a shared store one server's file is damaged: that server's monitor refuses (54), every
+    // other server's monitor reports the file (54, naming it) and runs.
+    let sb = Sandbox::licensed();
+    let damaged = license::store_dir(sb.path()).join("nodex@ffffffffffffffffffffffffffffffff.lic");
+    std::fs::write(&damaged, b"{ not a store file").unwrap();
+    let (code, ev, err) = start_under_licence(&sb, "clp_nfsmon");
+    assert_eq!(code, 0, "{ev:?} {err}");
+    assert!(
+        ev.iter()
+            .any(|e| *e == (54, "Failed to check license of the clp_nfsmon.".into())),
+        "{ev:?}"
+    );
+    assert!(ev.iter().any(|e| e.0 == 1), "it started: {ev:?}");
+    assert!(
+        err.contains(&damaged.display().to_string()) && err.contains("is corrupt"),
+        "{err}"
+    );
+}
+
+#[test]
 fn stop_reaches_a_monitor_that_is_still_starting() {
     // A stand-in for a monitor in its start-up window: it holds the registry lock at once but
     // writes its entry only 300 ms later, has no control socket, and ends on SIGTERM (as the

@@ -185,7 +185,7 @@ _clp_nfsmon() {
 
     case "${cmd}" in
         clp_nfsmon)
-            opts="-stop -pause -continue -disp -del -h -d -a -n -i -c -r -v -V --help --nfs4 --udp --check --canary --once --json --version"
+            opts="-stop -pause -continue -disp -del -h -d -a -n -i -c -r -v -V --help --mount-port --nfs4 --udp --check --canary --once --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,6 +200,10 @@ _clp_nfsmon() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mount-port)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

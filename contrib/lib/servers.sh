@@ -8,7 +8,8 @@
 # without letting their maintainer scripts start the distribution's services (a policy-rc.d that
 # says 101, only while installing and only when the machine has none). A server already running
 # on this machine is never stopped: everything here runs on its own port, directory and
-# namespace. (FSMON_POLICY_RC names another policy-rc.d path: tests/scripts.rs uses it.)
+# namespace, and a package whose service must not run here stays disabled (fsmon_keep_disabled).
+# (FSMON_POLICY_RC names another policy-rc.d path: tests/scripts.rs uses it.)
 fsmon_install_deps() {
     need=""
     for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux "$@"; do
@@ -28,7 +29,26 @@ fsmon_install_deps() {
         fi
         # shellcheck disable=SC2086
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
-    )
+    ) || return
+    # shellcheck disable=SC2086
+    fsmon_keep_disabled $need
+}
+
+# fsmon_keep_disabled PKG...: of the packages just installed, those whose service must never
+# run on its own here (ctdb: the tests start their own ctdbd nodes in namespaces, and a
+# distribution ctdbd would take public addresses and run event scripts on this machine) are
+# left disabled: not started now (the policy-rc.d above) and not at the next boot either
+# (postinst enabled the init script and the unit). Only packages this call installed: a ctdb
+# the machine already had keeps whatever its administrator chose.
+fsmon_keep_disabled() {
+    for p in "$@"; do
+        case "$p" in ctdb) ;; *) continue ;; esac
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || continue
+        [ -x "/etc/init.d/$p" ] && update-rc.d "$p" disable >/dev/null 2>&1
+        # Works on the unit links whether systemd runs or not (a container, a chroot).
+        command -v systemctl >/dev/null && systemctl --quiet disable "$p.service" >/dev/null 2>&1
+    done
+    return 0
 }
 
 # fsmon_start_time PID: the start time of PID (field 22 of /proc/PID/stat, clock ticks since

@@ -4,7 +4,8 @@
 //! The ID always comes first. Options are whole tokens: `-stop` is a command, never `-s top`.
 //! Errors map to the original events: no ID → 13, malformed / out-of-range / unknown / repeated
 //! option or an invalid ID → 11, no `-s`/`-d` → 12. Extensions (`-a HOST:PORT`, `-A CREDFILE`,
-//! `--once`, `--json`, `--nfs4`, `--udp`, `-v`) never change the meaning of a legacy command line.
+//! `--once`, `--json`, `--nfs4`, `--udp`, `--mount-port`, `-v`) never change the meaning of a
+//! legacy command line.
 //!
 //! A word that follows an option taking a value is that value, whatever it looks like: `-p -h` is
 //! the password `-h`, `-s --help` the share `--help`. Only a word standing as an option of its own
@@ -74,6 +75,8 @@ pub struct MonitorArgs {
     pub credentials_file: Option<String>,
     /// `-n PORT` (nfsmon).
     pub nfs_port: Option<u16>,
+    /// `--mount-port PORT` (nfsmon).
+    pub mount_port: Option<u16>,
     /// `-i` seconds between probes.
     pub interval: u32,
     /// `-c` consecutive failures that make a fault.
@@ -105,6 +108,7 @@ impl std::fmt::Debug for MonitorArgs {
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("credentials_file", &self.credentials_file)
             .field("nfs_port", &self.nfs_port)
+            .field("mount_port", &self.mount_port)
             .field("interval", &self.interval)
             .field("retries", &self.retries)
             .field("timeout", &self.timeout)
@@ -133,6 +137,7 @@ impl MonitorArgs {
             password: None,
             credentials_file: None,
             nfs_port: None,
+            mount_port: None,
             interval: options::default_of(Field::Interval),
             retries: options::default_of(Field::Retries),
             timeout: options::default_of(Field::Timeout),
@@ -364,11 +369,16 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
                 m.password = Some(v.to_owned());
             }
             Field::CredentialsFile => m.credentials_file = Some(text(v)?),
-            Field::NfsPort => {
-                m.nfs_port = Some(
+            Field::NfsPort | Field::MountPort => {
+                let port = Some(
                     u16::try_from(num(v)?)
                         .map_err(|_| ArgError::Invalid(format!("{flag} must be a port number")))?,
                 );
+                if opt.field == Field::NfsPort {
+                    m.nfs_port = port;
+                } else {
+                    m.mount_port = port;
+                }
             }
             Field::Interval => m.interval = num(v)?,
             Field::Retries => m.retries = num(v)?,
@@ -662,5 +672,22 @@ mod tests {
             monitor(p(Module::Nfsmon, "w1 -d /x -n 2049")).nfs_port,
             Some(2049)
         );
+        let m = monitor(p(Module::Nfsmon, "w1 -d /x --mount-port 20048 -n 2049"));
+        assert_eq!((m.mount_port, m.nfs_port), (Some(20048), Some(2049)));
+        for bad in [
+            "w1 -d /x --mount-port 0",
+            "w1 -d /x --mount-port 65536",
+            "w1 -d /x --mount-port",
+            "w1 -d /x --mount-port 1 --mount-port 2",
+        ] {
+            assert!(
+                matches!(p(Module::Nfsmon, bad), Err(ArgError::Invalid(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            p(Module::Sambamon, "w1 -s x --mount-port 20048"),
+            Err(ArgError::Invalid(_))
+        ));
     }
 }

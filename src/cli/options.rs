@@ -97,6 +97,8 @@ pub enum Field {
     CredentialsFile,
     /// `-n`.
     NfsPort,
+    /// `--mount-port`.
+    MountPort,
     /// `-i`.
     Interval,
     /// `-c`.
@@ -308,6 +310,24 @@ parameter.",
         requires: None,
         help: "NFS port instead of asking the portmapper",
         doc: "NFS port (1-65535) instead of asking the portmapper.",
+    },
+    Opt {
+        word: "--mount-port",
+        value_name: "PORT",
+        value: Value::Number {
+            lo: 1,
+            hi: 65_535,
+            default: None,
+        },
+        applets: Applets::Nfs,
+        field: Field::MountPort,
+        required: false,
+        requires: None,
+        help: "MOUNT port instead of asking the portmapper (with -n: no portmapper at all)",
+        doc: "MOUNT v3 port (1-65535) instead of asking the portmapper, for a server that does not \
+register MOUNT there (nfs-ls's mountport=). With -n as well the probe asks no portmapper at all. It \
+keeps the probe on NFSv3 (no NFSv4 fallback), and is an invalid parameter with --nfs4, which has no \
+MOUNT.",
     },
     Opt {
         word: "--nfs4",

@@ -1,12 +1,12 @@
-//! The `clplcnsc` operations: register (verified key, overlap check, atomic write), list and
-//! delete, with the messages and exit statuses the command prints. The applet only parses its
-//! command line and calls these.
+//! The `clplcnsc` operations: register (a verified typed key or signed licence file, overlap
+//! check, atomic write), list and delete, with the messages and exit statuses the command
+//! prints. The applet only parses its command line and calls these.
 //!
 //! | status | meaning |
 //! |---|---|
 //! | 0 | done (`command was success.`) |
-//! | 2 | usage: bad option, unknown product ID, bad menu choice, malformed serial/user/key, bad licence file, end of input |
-//! | 3 | licence refused: the key does not verify, the licence overlaps, a store file is corrupt |
+//! | 2 | usage: bad option, unknown product ID, bad menu choice, malformed serial/user/key, unreadable licence file or one for another product, end of input |
+//! | 3 | licence refused: the key or file does not verify (or this build trusts no key), the file is bound to another server, the licence overlaps, a store file is corrupt |
 //! | 6 | system error: the store cannot be read or written, the server identity cannot be read |
 //! | 7 | not root |
 //! | 8 | `-d`: no such licence on this server |
@@ -17,13 +17,12 @@ use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
-use serde::Deserialize;
 
 use super::catalog::{self, Product};
 use super::dialogue::Request;
 use super::key::{self, Kind, Serial};
-use super::store::{Entry, Identity, Registered, Store, StoreError};
-use super::{DateState, assess};
+use super::store::{Entry, Identity, Registered, Registration, Store, StoreError};
+use super::{DateState, assess, licfile, trust};
 use crate::alert::us_date;
 use crate::exit::Exit;
 use crate::paths::Paths;
@@ -71,7 +70,9 @@ impl From<StoreError> for Failure {
                 ],
             },
             StoreError::Corrupt { .. } => Self::new(Exit::License, e),
-            StoreError::Identity(_) | StoreError::Io { .. } => Self::new(Exit::System, e),
+            StoreError::Identity(_) | StoreError::NoMachineId(_) | StoreError::Io { .. } => {
+                Self::new(Exit::System, e)
+            }
         }
     }
 }
@@ -112,6 +113,8 @@ pub(crate) fn register(
                 kind: Kind::Product,
                 holder: serial.to_string(),
                 key: norm,
+                file: None,
+                licence_id: None,
                 registered: now_secs(),
             };
             (e, None)
@@ -124,14 +127,31 @@ pub(crate) fn register(
                 kind: Kind::Trial,
                 holder: user.clone(),
                 key: norm,
+                file: None,
+                licence_id: None,
                 registered: now_secs(),
             };
             (e, Some((from, until)))
         }
     };
-    let me = Identity::detect(paths)?;
+    let (me, _) = Identity::detect_or_create(paths)?;
     let r = Store::new(paths).register(&me, entry)?;
-    if r == Registered::AlreadyHeld {
+    Ok(registered(&r, dates, today))
+}
+
+/// Tells what a registration did besides adding the licence.
+fn registered(
+    r: &Registration,
+    dates: Option<(NaiveDate, NaiveDate)>,
+    today: NaiveDate,
+) -> Registered {
+    for n in &r.cleaned {
+        crate::errln!("clplcnsc: note: removed {n}, a temp file left in the store by a crash.");
+    }
+    for e in &r.ignored {
+        crate::errln!("clplcnsc: warning: {e}; the overlap check could not look into it.");
+    }
+    if r.outcome == Registered::AlreadyHeld {
         crate::errln!(
             "clplcnsc: this license is already registered on this server; nothing changed."
         );
@@ -149,35 +169,16 @@ pub(crate) fn register(
             );
         }
     }
-    Ok(r)
-}
-
-/// A licence file for non-interactive registration (`--file F`), TOML:
-/// `kind = "product"`, `serial = "AB123456"`, `key = "…"`, or `kind = "trial"`, `user = "…"`,
-/// `key = "…"`; an optional `product = "FSMON20"` must match `-p`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LicenceFile {
-    /// Product ID (optional).
-    pub product: Option<String>,
-    /// `product` or `trial`.
-    pub kind: Kind,
-    /// Serial (product).
-    pub serial: Option<String>,
-    /// User (trial).
-    pub user: Option<String>,
-    /// The key.
-    pub key: String,
+    r.outcome
 }
 
 /// Largest licence file read: a licence file is a few lines.
 pub const LICENCE_FILE_MAX: u64 = 64 * 1024;
 
-/// Reads a licence file into a request for `product`. The file is read within bounds: a
-/// regular file (a symbolic link to one is followed) of at most [`LICENCE_FILE_MAX`] bytes,
-/// within [`super::store::OP_LIMIT`] (a FIFO, a device or a hung file system is refused, never
-/// waited for or read without end).
-pub fn read_licence_file(path: &Path, product: &Product) -> Result<Request, Failure> {
+/// Reads a licence file within bounds: a regular file (a symbolic link to one is followed) of
+/// at most [`LICENCE_FILE_MAX`] bytes, within [`super::store::OP_LIMIT`] (a FIFO, a device or a
+/// hung file system is refused, never waited for or read without end).
+pub fn read_licence_file(path: &Path) -> Result<String, Failure> {
     let bad = |m: String| Failure::new(Exit::Usage, format!("{}: {m}", path.display()));
     let owned = path.to_path_buf();
     let data = crate::sys::within(super::store::OP_LIMIT, "licence file", move || {
@@ -189,28 +190,56 @@ pub fn read_licence_file(path: &Path, product: &Product) -> Result<Request, Fail
         Some(n) => bad(n.why.clone()),
         None => bad(e.to_string()),
     })?;
-    let text = String::from_utf8(data).map_err(|_| bad("not UTF-8 text".into()))?;
-    let f: LicenceFile =
-        toml::from_str(&text).map_err(|e| bad(e.to_string().trim().to_string()))?;
-    if let Some(p) = &f.product
-        && p != &product.code
-    {
-        return Err(bad(format!(
-            "licence for product {p}, not {}",
-            product.code
-        )));
+    String::from_utf8(data).map_err(|_| bad("not UTF-8 text".into()))
+}
+
+/// Verifies the signed licence file at `path` for `product` and this server and registers it.
+/// Nothing is written unless it verifies, is for `product`, and is bound to no other server.
+pub(crate) fn register_file(
+    paths: &Paths,
+    product: &Product,
+    path: &Path,
+    today: NaiveDate,
+) -> Result<Registered, Failure> {
+    let text = read_licence_file(path)?;
+    let refuse = |why: String| {
+        Failure::new(
+            Exit::License,
+            format!("{}: {why}; nothing was registered.", path.display()),
+        )
+    };
+    let v = licfile::verify(&text).map_err(refuse)?;
+    let l = &v.licence;
+    if l.product != product.code {
+        return Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "{}: licence for product {}, not {}",
+                path.display(),
+                l.product,
+                product.code
+            ),
+        ));
     }
-    match (f.kind, f.serial, f.user) {
-        (Kind::Product, Some(s), None) => request_product(&s, &f.key),
-        (Kind::Trial, None, Some(u)) => Ok(Request::Trial {
-            user: u,
-            key: f.key,
-        }),
-        (Kind::Product, ..) => Err(bad(
-            "a product licence needs `serial` (and no `user`)".into()
-        )),
-        (Kind::Trial, ..) => Err(bad("a trial licence needs `user` (and no `serial`)".into())),
+    let (me, _) = Identity::detect_or_create(paths)?;
+    l.check_binding(&me).map_err(refuse)?;
+    if v.dev_signer {
+        crate::errln!(
+            "clplcnsc: note: this licence file is signed by the published development key."
+        );
     }
+    let entry = Entry {
+        product: product.code.clone(),
+        kind: l.kind,
+        holder: l.holder().to_owned(),
+        key: String::new(),
+        file: Some(text.clone()),
+        licence_id: Some(l.licence_id.clone()),
+        registered: now_secs(),
+    };
+    let dates = l.from.zip(l.until);
+    let r = Store::new(paths).register(&me, entry)?;
+    Ok(registered(&r, dates, today))
 }
 
 /// A product request from command-line text.
@@ -230,8 +259,11 @@ pub(crate) fn request_product(serial: &str, key: &str) -> Result<Request, Failur
 }
 
 /// Lists the licences of `product` held in the store, every server's, one line each: product,
-/// kind, serial or user, from, until, server, state (valid, expired, not-yet-valid, overlap,
-/// invalid). A corrupt store file is reported after the list and makes the status 3.
+/// kind, form (typed key or signed file), serial or user, from, until, server, state (valid,
+/// expired, not-yet-valid, overlap, invalid); a store file that cannot be read is a line of its
+/// own (state unreadable) and is reported after the list, which makes the status 3. Below the
+/// table: this server's identity and where its machine id came from, and the keys this binary
+/// trusts.
 pub(crate) fn list(
     paths: &Paths,
     product: &Product,
@@ -243,11 +275,12 @@ pub(crate) fn list(
         Ok(f) => f,
         Err(e) => return Failure::from(e).report(),
     };
-    let me = Identity::detect(paths).ok();
+    let me = Identity::detect_with_source(paths);
     let mut rows = vec![
         [
             "PRODUCT",
             "KIND",
+            "FORM",
             "SERIAL/USER",
             "FROM",
             "UNTIL",
@@ -257,16 +290,29 @@ pub(crate) fn list(
         .map(String::from),
     ];
     let mut failures = Vec::new();
+    let mut unreadable = Vec::new();
     let good: Vec<_> = files
         .into_iter()
-        .filter_map(|f| f.map_err(|e| failures.push(Failure::from(e))).ok())
+        .filter_map(|f| {
+            f.map_err(|e| {
+                if let Some(p) = e.path() {
+                    unreadable.push(p.file_name().map_or_else(
+                        || p.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    ));
+                }
+                failures.push(Failure::from(e));
+            })
+            .ok()
+        })
         .collect();
     for f in &good {
         for e in f.licenses.iter().filter(|e| e.product == product.code) {
+            let id = e.overlap_id();
             let shared = good
                 .iter()
-                .any(|g| g.path != f.path && g.licenses.iter().any(|x| x.key == e.key));
-            let (from, until, state) = match assess(product, e, today) {
+                .any(|g| g.path != f.path && g.licenses.iter().any(|x| x.overlap_id() == id));
+            let (from, until, state) = match assess(product, e, &f.server, today) {
                 Ok(a) => (
                     a.from.map_or("-".into(), us_date),
                     a.until.map_or("-".into(), us_date),
@@ -280,12 +326,13 @@ pub(crate) fn list(
                 Err(_) => ("-".into(), "-".into(), "invalid"),
             };
             let mut server = f.server.short();
-            if me.as_ref() == Some(&f.server) {
+            if me.as_ref().is_ok_and(|(m, _)| *m == f.server) {
                 server.push_str(" (this server)");
             }
             rows.push([
                 e.product.clone(),
                 e.kind.as_str().into(),
+                if e.file.is_some() { "file" } else { "key" }.into(),
                 e.holder.clone(),
                 from,
                 until,
@@ -294,10 +341,17 @@ pub(crate) fn list(
             ]);
         }
     }
+    let listed = rows.len() > 1;
+    for name in unreadable {
+        rows.push(["-", "-", "-", "-", "-", "-", name.as_str(), "unreadable"].map(String::from));
+    }
     if rows.len() == 1 {
         let _ = writeln!(out, "No {} license is registered.", product.code);
     } else {
-        let mut widths = [0usize; 7];
+        if !listed {
+            let _ = writeln!(out, "No {} license is registered.", product.code);
+        }
+        let mut widths = [0usize; 8];
         for r in &rows {
             for (w, c) in widths.iter_mut().zip(r) {
                 *w = (*w).max(c.chars().count());
@@ -311,6 +365,18 @@ pub(crate) fn list(
                 .collect();
             let _ = writeln!(out, "{}", line.join("  ").trim_end());
         }
+    }
+    let _ = writeln!(out);
+    match &me {
+        Ok((m, source)) => {
+            let _ = writeln!(out, "this server: {} ({source})", m.short());
+        }
+        Err(e) => {
+            let _ = writeln!(out, "this server: {e}");
+        }
+    }
+    for l in trust::describe() {
+        let _ = writeln!(out, "{l}");
     }
     let _ = out.flush();
     let mut code = Exit::Ok;

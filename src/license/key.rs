@@ -13,12 +13,14 @@
 //! The binding is the serial number text for a product key and the trial user's name for a trial
 //! key, so a key only verifies for the serial or user it was issued to.
 //!
-//! The vendor secret is compiled in from the build-time environment variable
-//! `CLP_FSMON_VENDOR_SECRET`; without it the published [`DEV_SECRET`] is used, for which
-//! `licenses/dev-keys.toml` lists known-good keys. The issuing functions ([`issue_product`],
-//! [`issue_trial`]) are ordinary library functions: HMAC is symmetric, so anyone holding the binary
-//! holds the secret anyway; what the `keygen` feature keeps out of the default build is the
-//! command, not the capability.
+//! The secrets keys are verified with are the build's ([`super::trust`]): the vendor secret
+//! (`CLP_FSMON_VENDOR_SECRET` at build time) and, with the `dev-keys` feature only, the published
+//! development secret, for which `licenses/dev-keys.toml` lists known-good keys. A build with
+//! neither refuses every key ([`NO_VENDOR_KEY`](super::trust::NO_VENDOR_KEY)). HMAC is
+//! symmetric: whoever holds a binary that verifies keys holds the secret, so a typed key is only
+//! as strong as the secrecy of the binary (a signed licence file, [`super::licfile`], is not).
+//! The issuing functions ([`issue_product`], [`issue_trial`]) exist only in `dev-keys` builds
+//! (`keygen` implies it) and the crate's own tests.
 
 use std::fmt;
 
@@ -27,13 +29,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::catalog::Product;
-
-/// The published development secret, used when `CLP_FSMON_VENDOR_SECRET` is not set at build time.
-pub(crate) const DEV_SECRET: &str =
-    "clp-fsmon development secret (public; never ship a release with it)";
+use super::trust::{NO_VENDOR_KEY, Trust};
 
 /// Length of a key in bytes.
 pub(crate) const KEY_BYTES: usize = 20;
+#[cfg(any(test, feature = "dev-keys"))]
 /// Length of the tag (truncated HMAC) in bytes: 72 bits.
 pub(crate) const TAG_BYTES: usize = 9;
 /// Length of the shown key without hyphens.
@@ -43,20 +43,13 @@ pub(crate) const KEY_EXAMPLE: &str = "XXXXXXXX-XXXXXXXX-XXXXXXXX-XXXXXXXX";
 /// Longest trial user name in bytes.
 pub(crate) const MAX_USER_BYTES: usize = 63;
 
+#[cfg(any(test, feature = "dev-keys"))]
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const DOMAIN: &[u8] = b"clp-fsmon/licence-key/v1\0";
 
-/// The vendor secret this build verifies (and issues) keys with.
-pub(crate) fn vendor_secret() -> &'static [u8] {
-    match option_env!("CLP_FSMON_VENDOR_SECRET") {
-        Some(s) if !s.is_empty() => s.as_bytes(),
-        _ => DEV_SECRET.as_bytes(),
-    }
-}
-
-/// True when this build uses the published development secret.
+/// True when this build issues keys with the published development secret (no vendor secret).
 pub fn is_dev_secret() -> bool {
-    vendor_secret() == DEV_SECRET.as_bytes()
+    Trust::compiled().issuing().is_some_and(|s| s.dev)
 }
 
 /// Product or trial.
@@ -70,6 +63,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    #[cfg(any(test, feature = "dev-keys"))]
     fn nibble(self) -> u8 {
         match self {
             Self::Product => 1,
@@ -106,6 +100,7 @@ impl Serial {
     }
 
     /// The integer carried in the key.
+    #[cfg(any(test, feature = "dev-keys"))]
     pub(crate) fn value(self) -> u32 {
         self.0
     }
@@ -196,6 +191,7 @@ fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid date")
 }
 
+#[cfg(any(test, feature = "dev-keys"))]
 fn day_number(d: NaiveDate) -> Result<u16, TrialError> {
     let n = (d - epoch()).num_days();
     u16::try_from(n)
@@ -236,6 +232,7 @@ pub fn normalize(input: &str) -> Result<String, KeyError> {
     Ok(s)
 }
 
+#[cfg(any(test, feature = "dev-keys"))]
 /// Shows a normalised key as four groups of eight.
 pub(crate) fn display(norm: &str) -> String {
     norm.as_bytes()
@@ -245,6 +242,7 @@ pub(crate) fn display(norm: &str) -> String {
         .join("-")
 }
 
+#[cfg(any(test, feature = "dev-keys"))]
 fn encode(bytes: &[u8; KEY_BYTES]) -> String {
     let s = base32::encode(base32::Alphabet::Crockford, bytes);
     debug_assert!(s.bytes().all(|b| CROCKFORD.contains(&b)));
@@ -258,25 +256,46 @@ fn decode(norm: &str) -> Result<[u8; KEY_BYTES], KeyError> {
         .map_err(|_| KeyError::Malformed("wrong length".into()))
 }
 
-fn tag(head: &[u8], binding: &[u8]) -> [u8; TAG_BYTES] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(vendor_secret()).expect("HMAC takes any key");
+fn mac(secret: &[u8], head: &[u8], binding: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
     mac.update(DOMAIN);
     mac.update(head);
     mac.update(binding);
-    let full = mac.finalize().into_bytes();
+    mac
+}
+
+#[cfg(any(test, feature = "dev-keys"))]
+fn tag(head: &[u8], binding: &[u8]) -> [u8; TAG_BYTES] {
+    let secret = Trust::compiled()
+        .issuing()
+        .expect("a dev-keys build always has a secret to issue with");
+    let full = mac(secret.bytes, head, binding).finalize().into_bytes();
     let mut t = [0u8; TAG_BYTES];
     t.copy_from_slice(&full[..TAG_BYTES]);
     t
 }
 
-fn tag_ok(head: &[u8], binding: &[u8], given: &[u8]) -> bool {
-    let mut mac = Hmac::<Sha256>::new_from_slice(vendor_secret()).expect("HMAC takes any key");
-    mac.update(DOMAIN);
-    mac.update(head);
-    mac.update(binding);
-    mac.verify_truncated_left(given).is_ok()
+/// True when one of `trust`'s secrets made `given`; `Err` when it has none.
+fn tag_ok(trust: &Trust, head: &[u8], binding: &[u8], given: &[u8]) -> Result<bool, KeyError> {
+    if trust.typed.is_empty() {
+        return Err(no_key());
+    }
+    Ok(trust.typed.iter().any(|s| {
+        mac(s.bytes, head, binding)
+            .verify_truncated_left(given)
+            .is_ok()
+    }))
 }
 
+/// The refusal of a build that trusts no typed key.
+fn no_key() -> KeyError {
+    KeyError::NotValid(format!(
+        "this clp-fsmon was {NO_VENDOR_KEY} for typed license keys: it refuses every key \
+         (see clp-fsmon --version)"
+    ))
+}
+
+#[cfg(any(test, feature = "dev-keys"))]
 fn build(p: &Product, kind: Kind, serial: u32, from: u16, until: u16, binding: &[u8]) -> String {
     let mut b = [0u8; KEY_BYTES];
     b[0] = (p.key_version << 4) | kind.nibble();
@@ -290,6 +309,7 @@ fn build(p: &Product, kind: Kind, serial: u32, from: u16, until: u16, binding: &
 }
 
 /// Issues the product key of `product` for `serial`.
+#[cfg(any(test, feature = "dev-keys"))]
 pub fn issue_product(product: &Product, serial: Serial) -> String {
     build(
         product,
@@ -302,6 +322,7 @@ pub fn issue_product(product: &Product, serial: Serial) -> String {
 }
 
 /// Issues a trial key of `product` for `user`, valid from `from` to `until` inclusive.
+#[cfg(any(test, feature = "dev-keys"))]
 pub fn issue_trial(
     product: &Product,
     user: &str,
@@ -368,6 +389,15 @@ pub fn fields(input: &str) -> Result<Fields, KeyError> {
 
 /// Verifies a product key for `product` and `serial`. Returns the normalised key.
 pub fn verify_product(product: &Product, serial: Serial, input: &str) -> Result<String, KeyError> {
+    verify_product_with(Trust::compiled(), product, serial, input)
+}
+
+fn verify_product_with(
+    trust: &Trust,
+    product: &Product,
+    serial: Serial,
+    input: &str,
+) -> Result<String, KeyError> {
     let norm = normalize(input)?;
     let f = fields(&norm)?;
     let refuse = || {
@@ -385,7 +415,7 @@ pub fn verify_product(product: &Product, serial: Serial, input: &str) -> Result<
         return Err(refuse());
     }
     let b = decode(&norm)?;
-    if !tag_ok(&b[..11], serial.to_string().as_bytes(), &b[11..]) {
+    if !tag_ok(trust, &b[..11], serial.to_string().as_bytes(), &b[11..])? {
         return Err(refuse());
     }
     Ok(norm)
@@ -393,6 +423,15 @@ pub fn verify_product(product: &Product, serial: Serial, input: &str) -> Result<
 
 /// Verifies a trial key for `product` and `user`. Returns the normalised key and the dates.
 pub fn verify_trial(
+    product: &Product,
+    user: &str,
+    input: &str,
+) -> Result<(String, NaiveDate, NaiveDate), KeyError> {
+    verify_trial_with(Trust::compiled(), product, user, input)
+}
+
+fn verify_trial_with(
+    trust: &Trust,
     product: &Product,
     user: &str,
     input: &str,
@@ -414,7 +453,7 @@ pub fn verify_trial(
         return Err(refuse());
     }
     let b = decode(&norm)?;
-    if !tag_ok(&b[..11], user.as_bytes(), &b[11..]) {
+    if !tag_ok(trust, &b[..11], user.as_bytes(), &b[11..])? {
         return Err(refuse());
     }
     match (f.from, f.until) {
@@ -494,6 +533,23 @@ mod tests {
         assert!(issue_trial(fsmon(), &"x".repeat(64), d("2020-01-01"), d("2020-01-02")).is_err());
         assert!(issue_trial(fsmon(), "a", d("2020-01-02"), d("2020-01-01")).is_err());
         assert!(issue_trial(fsmon(), "a", d("2020-01-01"), d("2020-01-01")).is_ok());
+    }
+
+    #[test]
+    fn a_build_without_a_vendor_key_refuses_every_key() {
+        let s = Serial::parse("AB123456").unwrap();
+        let k = issue_product(fsmon(), s);
+        let t = issue_trial(fsmon(), "alice", d("2020-01-01"), d("2099-12-31")).unwrap();
+        let none = Trust::default();
+        for e in [
+            verify_product_with(&none, fsmon(), s, &k).unwrap_err(),
+            verify_trial_with(&none, fsmon(), "alice", &t).unwrap_err(),
+        ] {
+            assert!(matches!(e, KeyError::NotValid(_)), "{e}");
+            assert!(e.to_string().contains(NO_VENDOR_KEY), "{e}");
+        }
+        // the same keys verify in a build that trusts their secret
+        assert!(verify_product_with(Trust::compiled(), fsmon(), s, &k).is_ok());
     }
 
     #[test]

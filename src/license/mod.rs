@@ -1,10 +1,14 @@
-//! Licences (product FSMON20): key format ([`key`]), product catalogue ([`catalog`]), the
-//! per-server store ([`store`]), the registration dialogue ([`dialogue`]), the `clplcnsc`
-//! commands ([`admin`]) and the check every monitor runs before it probes ([`check_monitor`]).
+//! Licences (product FSMON20): what a build trusts ([`trust`]), the typed key format ([`key`]),
+//! signed licence files ([`licfile`]), product catalogue ([`catalog`]), the per-server store
+//! ([`store`]), the registration dialogue ([`dialogue`]), the `clplcnsc` commands ([`admin`])
+//! and the check every monitor runs before it probes ([`check_monitor`]).
 //!
 //! Monitor-side states and their events: no licence → 51, trial in force → 52, trial ended → 53,
-//! store unreadable or tampered → 54, trial not started → 55, key also registered on another
-//! server → 56.
+//! own store file or licence unreadable or tampered → 54, trial not started → 55, licence also
+//! registered on another server → 56. Another server's unreadable store file is reported (54,
+//! naming it, in [`Checked::ignored`]) but does not stop a monitor whose own licence is valid:
+//! in a shared store one bad file must not stop the cluster. The overlap check cannot see into
+//! such a file, so while it is there it proves less (README, "Licences").
 
 pub(crate) mod admin;
 pub mod catalog;
@@ -12,7 +16,9 @@ pub(crate) mod dialogue;
 pub mod key;
 #[cfg(feature = "keygen")]
 mod keygen;
+pub mod licfile;
 pub mod store;
+pub mod trust;
 
 use std::collections::HashSet;
 
@@ -128,12 +134,14 @@ pub(crate) struct Unverified {
     pub why: String,
 }
 
-/// Verifies a stored entry's key again (for its product and serial or user) and tells its state
-/// on `today`. An entry whose key does not verify is an error: the store was edited, or it was
-/// written by a build with another vendor secret.
+/// Verifies a stored entry's licence again (a typed key for its product and serial or user; a
+/// licence file's signature, its fields against the entry's, and its binding to `server`, the
+/// server whose store file holds it) and tells its state on `today`. An entry that does not
+/// verify is an error: the store was edited, or it was written by a build with other keys.
 pub(crate) fn assess(
     product: &Product,
     e: &Entry,
+    server: &Identity,
     today: NaiveDate,
 ) -> Result<Assessed, Unverified> {
     let bad = |why: String| Unverified {
@@ -141,44 +149,81 @@ pub(crate) fn assess(
         holder: e.holder.clone(),
         why,
     };
+    let dated = |from: Option<NaiveDate>, until: Option<NaiveDate>| {
+        let state = match (from, until) {
+            (Some(a), _) if today < a => DateState::NotYetValid(a),
+            (_, Some(z)) if today > z => DateState::Expired(z),
+            _ => DateState::Valid,
+        };
+        Assessed { from, until, state }
+    };
+    if let Some(text) = &e.file {
+        let v = licfile::verify(text).map_err(bad)?;
+        let l = &v.licence;
+        if l.product != product.code
+            || l.product != e.product
+            || l.kind != e.kind
+            || l.holder() != e.holder
+            || Some(&l.licence_id) != e.licence_id.as_ref()
+        {
+            return Err(bad(
+                "the stored entry does not match its signed licence file".into(),
+            ));
+        }
+        l.check_binding(server).map_err(bad)?;
+        return Ok(dated(l.from, l.until));
+    }
     match e.kind {
         Kind::Product => {
             let serial = key::Serial::parse(&e.holder)
                 .ok_or_else(|| bad("malformed serial number".into()))?;
             key::verify_product(product, serial, &e.key).map_err(|x| bad(x.to_string()))?;
-            Ok(Assessed {
-                from: None,
-                until: None,
-                state: DateState::Valid,
-            })
+            Ok(dated(None, None))
         }
         Kind::Trial => {
             let (_, from, until) =
                 key::verify_trial(product, &e.holder, &e.key).map_err(|x| bad(x.to_string()))?;
-            let state = if today < from {
-                DateState::NotYetValid(from)
-            } else if today > until {
-                DateState::Expired(until)
-            } else {
-                DateState::Valid
-            };
-            Ok(Assessed {
-                from: Some(from),
-                until: Some(until),
-                state,
-            })
+            Ok(dated(Some(from), Some(until)))
         }
     }
 }
 
+/// The outcome of a monitor's licence check, with the store files and licences it had to
+/// leave out.
+#[derive(Debug)]
+pub struct Checked {
+    /// Run, or why not.
+    pub result: Result<Grant, Refusal>,
+    /// What was left out, one line each (the file and why): the monitor reports each as 54.
+    pub ignored: Vec<String>,
+}
+
 /// Checks the store for a licence that unlocks `applet` on this server on `today`.
+pub fn check_monitor(paths: &Paths, applet: &str, today: NaiveDate) -> Result<Grant, Refusal> {
+    check_monitor_full(paths, applet, today).result
+}
+
+/// [`check_monitor`] with what it left out.
 ///
 /// A product licence wins over a trial; among trials in force the one lasting longest wins. When
-/// nothing grants, the refusal is, in order: overlap (56) if an otherwise usable key is also held
-/// by another server, not yet valid (55, earliest start), expired (53, latest end), else not
-/// registered (51). Any unreadable or tampered store file in the directory is 54: the overlap
-/// check cannot be trusted without it.
-pub fn check_monitor(paths: &Paths, applet: &str, today: NaiveDate) -> Result<Grant, Refusal> {
+/// nothing grants, the refusal is, in order: this server's own store file or one of its
+/// licences unreadable or tampered (54), overlap (56) if an otherwise usable licence is also
+/// held by another server, not yet valid (55, earliest start), expired (53, latest end), else
+/// not registered (51). Another server's unreadable file is left out (and listed in
+/// [`Checked::ignored`]); so is a licence of this server that does not verify, when another
+/// one grants.
+pub fn check_monitor_full(paths: &Paths, applet: &str, today: NaiveDate) -> Checked {
+    let mut ignored = Vec::new();
+    let result = check(paths, applet, today, &mut ignored);
+    Checked { result, ignored }
+}
+
+fn check(
+    paths: &Paths,
+    applet: &str,
+    today: NaiveDate,
+    ignored: &mut Vec<String>,
+) -> Result<Grant, Refusal> {
     let products: Vec<&Product> = catalog::catalogue()
         .iter()
         .filter(|p| p.unlocks(applet))
@@ -189,34 +234,60 @@ pub fn check_monitor(paths: &Paths, applet: &str, today: NaiveDate) -> Result<Gr
     // Everything that touches the store's file system is in the bounded read (a missing
     // directory is an empty store).
     let store = Store::new(paths);
-    let files = store
-        .read_all()
+    let each = store
+        .read_each()
         .map_err(|e| Refusal::Unreadable(e.to_string()))?;
-    if files.is_empty() {
+    if each.is_empty() {
         return Err(Refusal::NotRegistered);
     }
-    let me = Identity::detect(paths).map_err(|e| Refusal::Unreadable(e.to_string()))?;
+    let me = match Identity::detect(paths) {
+        Ok(me) => me,
+        // No machine id anywhere: nothing was ever registered as this server.
+        Err(store::StoreError::NoMachineId(_)) => return Err(Refusal::NotRegistered),
+        Err(e) => return Err(Refusal::Unreadable(e.to_string())),
+    };
     let mine = store.file_of(&me);
+    let mut files = Vec::new();
+    for r in each {
+        match r {
+            Ok(f) => files.push(f),
+            Err(e) if e.path() == Some(mine.as_path()) => {
+                return Err(Refusal::Unreadable(e.to_string()));
+            }
+            Err(e) => ignored.push(format!(
+                "{e} (left out: this server's licence is checked without it)"
+            )),
+        }
+    }
     let Some(own) = files.iter().find(|f| f.path == mine) else {
         return Err(Refusal::NotRegistered);
     };
-    let elsewhere: HashSet<&str> = files
+    let elsewhere: HashSet<String> = files
         .iter()
         .filter(|f| f.path != mine)
-        .flat_map(|f| f.licenses.iter().map(|e| e.key.as_str()))
+        .flat_map(|f| f.licenses.iter().map(Entry::overlap_id))
         .collect();
 
     let mut trial: Option<NaiveDate> = None;
     let mut overlap = false;
     let mut not_yet: Option<NaiveDate> = None;
     let mut expired: Option<NaiveDate> = None;
+    let mut unverified: Option<String> = None;
     for e in &own.licenses {
         let Some(p) = products.iter().find(|p| p.code == e.product) else {
             continue;
         };
-        let a = assess(p, e, today).map_err(|u| Refusal::Unreadable(u.to_string()))?;
+        let a = match assess(p, e, &own.server, today) {
+            Ok(a) => a,
+            Err(u) => {
+                let why = format!("{}: {u}", own.path.display());
+                ignored.push(why.clone());
+                unverified.get_or_insert(why);
+                continue;
+            }
+        };
         match a.state {
-            DateState::Valid if elsewhere.contains(e.key.as_str()) => overlap = true,
+            DateState::Valid if elsewhere.contains(&e.overlap_id()) => overlap = true,
             DateState::Valid if e.kind == Kind::Product => {
                 return Ok(Grant::Product {
                     serial: e.holder.clone(),
@@ -238,6 +309,11 @@ pub fn check_monitor(paths: &Paths, applet: &str, today: NaiveDate) -> Result<Gr
             );
         }
         return Ok(Grant::Trial { until, days_left });
+    }
+    if let Some(why) = unverified {
+        // The licence it would have used is among those left out: 54, not "none".
+        ignored.retain(|i| *i != why);
+        return Err(Refusal::Unreadable(why));
     }
     if overlap {
         return Err(Refusal::Overlap);
@@ -298,10 +374,13 @@ mod tests {
                     kind,
                     holder: holder.into(),
                     key: key::normalize(key).unwrap(),
+                    file: None,
+                    licence_id: None,
                     registered: 0,
                 },
             )
             .unwrap()
+            .outcome
     }
 
     fn trial(p: &Paths, user: &str, a: &str, z: &str) {
@@ -405,6 +484,8 @@ mod tests {
                 kind: Kind::Product,
                 holder: "AB123456".into(),
                 key: key::normalize(&k).unwrap(),
+                file: None,
+                licence_id: None,
                 registered: 0,
             }],
         );
@@ -443,6 +524,8 @@ mod tests {
                     Serial::parse("AB123456").unwrap(),
                 ))
                 .unwrap(),
+                file: None,
+                licence_id: None,
                 registered: 0,
             }],
         );
@@ -451,6 +534,150 @@ mod tests {
             check_monitor(&p, "clp_sambamon", d(TODAY)),
             Err(Refusal::Unreadable(m)) if m.contains("AB123457")
         ));
+    }
+
+    fn file_entry(p: &Paths, l: &licfile::Licence) -> Entry {
+        let _ = p;
+        Entry {
+            product: "FSMON20".into(),
+            kind: l.kind,
+            holder: l.holder().into(),
+            key: String::new(),
+            file: Some(licfile::sign(l, &licfile::tests::dev_signing_key())),
+            licence_id: Some(l.licence_id.clone()),
+            registered: 0,
+        }
+    }
+
+    #[test]
+    fn another_servers_bad_file_does_not_stop_this_one() {
+        let shared = tempfile::tempdir().unwrap();
+        let (_a, pa) = server("node1", "m1", Some(shared.path()));
+        let (_b, pb) = server("node2", "m2", Some(shared.path()));
+        product(&pa, "AB123456");
+        product(&pb, "CD000001");
+        let fb = Store::new(&pb).file_of(&Identity::detect(&pb).unwrap());
+        std::fs::write(&fb, b"{ damaged").unwrap();
+        let c = check_monitor_full(&pa, "clp_sambamon", d(TODAY));
+        assert!(matches!(c.result, Ok(Grant::Product { .. })), "{c:?}");
+        assert_eq!(c.ignored.len(), 1, "{c:?}");
+        let name = fb.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(c.ignored[0].contains(&format!("licenses/{name}")), "{c:?}");
+        // the damaged server's own check is 54, naming its file
+        let c = check_monitor_full(&pb, "clp_sambamon", d(TODAY));
+        assert!(
+            matches!(&c.result, Err(Refusal::Unreadable(m)) if m.contains("corrupt")),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn licence_files_grant_overlap_by_id_and_keep_their_binding() {
+        let shared = tempfile::tempdir().unwrap();
+        let (_a, pa) = server("node1", "m1", Some(shared.path()));
+        let (_b, pb) = server("node2", "m2", Some(shared.path()));
+        let me_a = Identity::detect(&pa).unwrap();
+        let me_b = Identity::detect(&pb).unwrap();
+        let store = Store::new(&pa);
+        let mut l = licfile::tests::product_licence("AB123456", "id-1");
+        l.host = Some("node1".into());
+        store.register(&me_a, file_entry(&pa, &l)).unwrap();
+        assert_eq!(
+            check_monitor(&pa, "clp_nfsmon", d(TODAY)),
+            Ok(Grant::Product {
+                serial: "AB123456".into()
+            })
+        );
+        // the same licence ID on another server is an overlap, at registration
+        let mut same_id = licfile::tests::product_licence("CD000001", "id-1");
+        same_id.host = None;
+        assert!(matches!(
+            store.register(&me_b, file_entry(&pb, &same_id)),
+            Err(store::StoreError::Overlap { .. })
+        ));
+        // a file bound to node1 copied into node2's store file does not grant there (54)
+        let text = store::encode(&me_b, &[file_entry(&pb, &l)]);
+        std::fs::write(store.file_of(&me_b), text).unwrap();
+        let c = check_monitor_full(&pb, "clp_nfsmon", d(TODAY));
+        assert!(
+            matches!(&c.result, Err(Refusal::Unreadable(m)) if m.contains("bound to host node1")),
+            "{c:?}"
+        );
+        // an edited signed file in the store does not grant either
+        let mut e = file_entry(&pb, &same_id);
+        e.file = e.file.map(|t| t.replace("CD000001", "CD000002"));
+        e.holder = "CD000002".into();
+        std::fs::write(store.file_of(&me_b), store::encode(&me_b, &[e])).unwrap();
+        assert!(matches!(
+            check_monitor(&pb, "clp_nfsmon", d(TODAY)),
+            Err(Refusal::Unreadable(m)) if m.contains("does not verify")
+        ));
+        // a trial file has its dates
+        let t = licfile::Licence {
+            kind: Kind::Trial,
+            serial: None,
+            user: Some("eve".into()),
+            from: Some(d("2026-12-01")),
+            until: Some(d("2026-12-31")),
+            ..licfile::tests::product_licence("AB000000", "trial-1")
+        };
+        std::fs::remove_file(store.file_of(&me_b)).unwrap();
+        store.register(&me_b, file_entry(&pb, &t)).unwrap();
+        assert_eq!(
+            check_monitor(&pb, "clp_nfsmon", d(TODAY)),
+            Err(Refusal::NotYetValid(d("2026-12-01")))
+        );
+        assert!(matches!(
+            check_monitor(&pb, "clp_nfsmon", d("2026-12-30")),
+            Ok(Grant::Trial { days_left: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn machine_id_falls_back_and_is_made_once() {
+        let (t, p) = server("h", "", None);
+        // empty /etc/machine-id (systemd's first boot): no id yet, nothing registered
+        assert!(matches!(
+            Identity::detect(&p),
+            Err(store::StoreError::NoMachineId(_))
+        ));
+        assert_eq!(
+            check_monitor(&p, "clp_nfsmon", d(TODAY)),
+            Err(Refusal::NotRegistered)
+        );
+        // D-Bus's id comes next
+        let dbus = t.path().join("var/lib/dbus/machine-id");
+        std::fs::create_dir_all(dbus.parent().unwrap()).unwrap();
+        std::fs::write(&dbus, "dbus0000\n").unwrap();
+        let (me, src) = Identity::detect_with_source(&p).unwrap();
+        assert_eq!(
+            (me.machine_id.as_str(), src.path.as_path(), src.made),
+            ("dbus0000", dbus.as_path(), false)
+        );
+        std::fs::remove_file(&dbus).unwrap();
+        // then one made once, kept, by parallel registrations alike
+        let made: Vec<Identity> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| Identity::detect_or_create(&p).unwrap()))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap().0).collect()
+        });
+        assert!(made.iter().all(|m| *m == made[0]), "{made:?}");
+        assert_eq!(made[0].machine_id.len(), 32);
+        let (again, src) = Identity::detect_with_source(&p).unwrap();
+        assert_eq!(again, made[0]);
+        assert!(
+            src.made && src.to_string().contains("made by clp-fsmon"),
+            "{src}"
+        );
+        assert_eq!(src.path, p.own_machine_id());
+        product(&p, "AB123456");
+        assert!(check_monitor(&p, "clp_nfsmon", d(TODAY)).is_ok());
+        // another server without a machine id gets another one: a clone is told apart
+        let (_u, q) = server("h", "", None);
+        let (other, _) = Identity::detect_or_create(&q).unwrap();
+        assert_ne!(other.machine_id, made[0].machine_id);
+        assert_ne!(other.file_name(), made[0].file_name());
     }
 
     #[test]

@@ -4,9 +4,21 @@
 //! check cluster-wide.
 //!
 //! A store file is the JSON body followed by one line `hmac-sha256 HEX`, a MAC over the body
-//! keyed by the vendor secret: a truncated, edited or foreign file fails the check and is reported,
-//! never used. Writers hold an exclusive lock on `.lock` in the directory and replace files
-//! atomically (temp file + rename); readers take a shared lock.
+//! keyed by the build's store key ([`Trust::store_key`]): a truncated, edited or foreign file
+//! (written by a build with other licence keys) fails the check and is reported, never used.
+//! The MAC is no security boundary (every licence in it is verified again on every check); it
+//! catches damage. One bad file is that file's problem only: the readers report it and go on
+//! with the others ([`Store::read_each`]), so one server's corrupt file never keeps another
+//! server's monitor from starting. Writers hold an exclusive lock on `.lock` in the directory
+//! and replace files atomically (temp file + rename); readers take a shared lock. A temp file
+//! left by a writer that died is ignored by readers and removed by the next writer
+//! ([`crate::sys::SafeDir::remove_stale_temps`], after [`TEMP_AGE`]).
+//!
+//! The server identity ([`Identity`]) is the host name and a machine id: `/etc/machine-id`,
+//! else `/var/lib/dbus/machine-id`, else one clp-fsmon makes once (random, written atomically
+//! and never replaced) beside the store in `/var/lib/clp-fsmon/machine-id`
+//! ([`crate::paths::Paths::machine_id_files`]); an empty or `uninitialized` file (systemd's
+//! first-boot state) counts as none.
 //!
 //! Bounds: every store operation (read, register, delete) ends within [`OP_LIMIT`], whatever
 //! the file system does (a hung NFS server holding the shared store); only regular files of at
@@ -24,7 +36,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::key::{self, Kind};
+use super::key::Kind;
+use super::trust::Trust;
 use crate::paths::Paths;
 
 const LOCK_FILE: &str = ".lock";
@@ -43,6 +56,9 @@ pub(crate) const OP_LIMIT: Duration = Duration::from_secs(15);
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// Largest host identity file read (`hostname`, `machine-id`).
 const IDENTITY_MAX: u64 = 4096;
+/// Age after which a writer's temp file in the store is a leftover of a crash (a write takes
+/// milliseconds, under the store's lock).
+pub(crate) const TEMP_AGE: Duration = Duration::from_secs(60);
 
 /// Why the store cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +66,11 @@ pub enum StoreError {
     /// The host name or machine id cannot be read.
     #[error("cannot tell which server this is: {0}")]
     Identity(String),
+    /// No machine id anywhere yet (a registration makes one).
+    #[error(
+        "cannot tell which server this is: no machine id in {0} (clplcnsc -i makes one when it registers a licence)"
+    )]
+    NoMachineId(String),
     /// A file or directory operation failed.
     #[error("{path}: {source}")]
     Io {
@@ -78,6 +99,16 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The store file (or directory) the error is about, if any.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        match self {
+            Self::Io { path, .. } | Self::Corrupt { path, .. } => Some(path),
+            Self::Overlap { .. } | Self::Identity(_) | Self::NoMachineId(_) => None,
+        }
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
@@ -98,9 +129,42 @@ fn read_store_file(path: &Path) -> Result<Vec<u8>, StoreError> {
 
 /// Reads a host identity file (small, regular).
 fn read_identity(path: &Path) -> Result<String, StoreError> {
-    let data = crate::sys::read_regular(path, IDENTITY_MAX)
-        .map_err(|e| StoreError::Identity(format!("{}: {e}", path.display())))?;
-    Ok(String::from_utf8_lossy(&data).trim().to_string())
+    read_identity_opt(path)?.ok_or_else(|| {
+        StoreError::Identity(format!("{}: No such file or directory", path.display()))
+    })
+}
+
+/// Reads a host identity file; `None` when it does not exist.
+fn read_identity_opt(path: &Path) -> Result<Option<String>, StoreError> {
+    match crate::sys::read_regular(path, IDENTITY_MAX) {
+        Ok(data) => Ok(Some(String::from_utf8_lossy(&data).trim().to_string())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::Identity(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Where this server's machine id came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdSource {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// True for the one clp-fsmon made ([`Paths::own_machine_id`]).
+    pub made: bool,
+}
+
+impl std::fmt::Display for IdSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.made {
+            write!(
+                f,
+                "machine id made by clp-fsmon in {} (this server has no /etc/machine-id or \
+                 /var/lib/dbus/machine-id)",
+                self.path.display()
+            )
+        } else {
+            write!(f, "machine id from {}", self.path.display())
+        }
+    }
 }
 
 /// Which server this is: host name plus machine id.
@@ -127,6 +191,57 @@ fn clean(s: &str) -> String {
 impl Identity {
     /// This server's identity.
     pub(crate) fn detect(paths: &Paths) -> Result<Self, StoreError> {
+        Self::detect_with_source(paths).map(|(i, _)| i)
+    }
+
+    /// This server's identity and where its machine id came from (nothing is created).
+    pub(crate) fn detect_with_source(paths: &Paths) -> Result<(Self, IdSource), StoreError> {
+        let host = Self::host(paths)?;
+        let files = paths.machine_id_files();
+        let own = paths.own_machine_id();
+        for p in &files {
+            match read_identity_opt(p)? {
+                Some(id) if !id.is_empty() && id != "uninitialized" => {
+                    let made = *p == own;
+                    return Ok((
+                        Self {
+                            host,
+                            machine_id: id,
+                        },
+                        IdSource {
+                            path: p.clone(),
+                            made,
+                        },
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let tried: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        Err(StoreError::NoMachineId(tried.join(", ")))
+    }
+
+    /// [`Identity::detect_with_source`], making clp-fsmon's own machine id first when the
+    /// server has none: 128 random bits, written atomically, never replaced (two registrations
+    /// at the same moment agree on the first one written).
+    pub(crate) fn detect_or_create(paths: &Paths) -> Result<(Self, IdSource), StoreError> {
+        match Self::detect_with_source(paths) {
+            Err(StoreError::NoMachineId(_)) => {}
+            other => return other,
+        }
+        let own = paths.own_machine_id();
+        let dir = own.parent().unwrap_or(Path::new("/"));
+        let safe = crate::sys::SafeDir::open(dir, dir, 0o755).map_err(io_err(dir))?;
+        let mut b = [0u8; 16];
+        getrandom::fill(&mut b)
+            .map_err(|e| StoreError::Identity(format!("no random numbers: {e}")))?;
+        let name = own.file_name().unwrap_or_default();
+        safe.write_new(name, format!("{}\n", hex(&b)).as_bytes(), 0o644)
+            .map_err(io_err(&own))?;
+        Self::detect_with_source(paths)
+    }
+
+    fn host(paths: &Paths) -> Result<String, StoreError> {
         let host = match paths.etc_file("hostname") {
             p if paths.is_rerooted() && p != Path::new("/etc/hostname") => read_identity(&p)?,
             _ => crate::sys::hostname().map_err(|e| StoreError::Identity(e.to_string()))?,
@@ -134,12 +249,7 @@ impl Identity {
         if host.is_empty() {
             return Err(StoreError::Identity("empty host name".into()));
         }
-        let p = paths.etc_file("machine-id");
-        let machine_id = read_identity(&p)?;
-        if machine_id.is_empty() {
-            return Err(StoreError::Identity(format!("{} is empty", p.display())));
-        }
-        Ok(Self { host, machine_id })
+        Ok(host)
     }
 
     /// The store file name of this server.
@@ -164,10 +274,27 @@ pub struct Entry {
     pub kind: Kind,
     /// Serial number (product) or user name (trial).
     pub holder: String,
-    /// The key, normalised (no hyphens).
+    /// The typed key, normalised (no hyphens); empty for a licence file.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub key: String,
+    /// The signed licence file, as registered ([`super::licfile`]); verified on every check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The licence file's ID (the overlap check compares it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence_id: Option<String>,
     /// When it was registered (seconds since the Unix epoch).
     pub registered: u64,
+}
+
+impl Entry {
+    /// What the overlap check (56) compares: a licence file's ID, or the typed key.
+    pub fn overlap_id(&self) -> String {
+        match &self.licence_id {
+            Some(id) => format!("file:{id}"),
+            None => format!("key:{}", self.key),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -190,12 +317,14 @@ pub struct ServerFile {
 }
 
 fn mac() -> Hmac<Sha256> {
-    let mut m = Hmac::<Sha256>::new_from_slice(key::vendor_secret()).expect("HMAC takes any key");
+    let mut m =
+        Hmac::<Sha256>::new_from_slice(&Trust::compiled().store_key()).expect("HMAC takes any key");
     m.update(MAC_DOMAIN);
     m
 }
 
-fn hex(b: &[u8]) -> String {
+/// Lower-case hex.
+pub(crate) fn hex(b: &[u8]) -> String {
     use std::fmt::Write as _;
     b.iter().fold(String::new(), |mut s, x| {
         let _ = write!(s, "{x:02x}");
@@ -203,7 +332,8 @@ fn hex(b: &[u8]) -> String {
     })
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// Hex (either case) to bytes.
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
@@ -246,8 +376,12 @@ pub fn decode(path: &Path, data: &[u8]) -> Result<ServerFile, StoreError> {
         .ok_or_else(|| corrupt("integrity line missing (truncated?)"))?;
     let mut m = mac();
     m.update(body.as_bytes());
-    m.verify_slice(&tag)
-        .map_err(|_| corrupt("integrity check failed"))?;
+    m.verify_slice(&tag).map_err(|_| {
+        corrupt(
+            "integrity check failed: edited, damaged, or written by a clp-fsmon that trusts \
+                 other licence keys",
+        )
+    })?;
     let b: Body = serde_json::from_str(body).map_err(|e| corrupt(&e.to_string()))?;
     if b.format != FORMAT {
         return Err(corrupt(&format!("unknown format {}", b.format)));
@@ -260,6 +394,18 @@ pub fn decode(path: &Path, data: &[u8]) -> Result<ServerFile, StoreError> {
         server: b.server,
         licenses: b.licenses,
     })
+}
+
+/// What a registration did, and what it could not look at.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    /// Added, or held already.
+    pub outcome: Registered,
+    /// Other servers' store files that could not be read (the overlap check could not see
+    /// them).
+    pub ignored: Vec<StoreError>,
+    /// Temp files left by a crash that were removed.
+    pub cleaned: Vec<String>,
 }
 
 /// What a registration did.
@@ -375,28 +521,54 @@ impl Store {
     }
 
     /// Reads every server file; the first unreadable one is an error.
+    #[cfg(test)]
     pub(crate) fn read_all(&self) -> Result<Vec<ServerFile>, StoreError> {
         self.read_each()?.into_iter().collect()
     }
 
-    /// Adds `entry` to `me`'s file unless the key is held by another server (overlap) or by
-    /// `me` already. Nothing is written on any error.
-    pub(crate) fn register(&self, me: &Identity, entry: Entry) -> Result<Registered, StoreError> {
+    /// Adds `entry` to `me`'s file unless its licence is held by another server (overlap) or
+    /// by `me` already. Nothing is written on any error. Another server's unreadable file does
+    /// not stop it (it is returned in [`Registration::ignored`]); `me`'s own does (it would be
+    /// replaced and its licences lost).
+    pub(crate) fn register(&self, me: &Identity, entry: Entry) -> Result<Registration, StoreError> {
         let me = me.clone();
         self.bounded(move |store| store.register_now(&me, entry))
     }
 
-    fn register_now(&self, me: &Identity, entry: Entry) -> Result<Registered, StoreError> {
+    /// Removes the temp files a crashed writer left (while the writers' lock is held).
+    fn clean_temps(dir: &crate::sys::SafeDir) -> Vec<String> {
+        match dir.remove_stale_temps(|t| t.ends_with(SUFFIX), TEMP_AGE) {
+            Ok(v) => {
+                for n in &v {
+                    tracing::info!("licence store: removed {n}, a temp file left by a crash");
+                }
+                v
+            }
+            Err(e) => {
+                tracing::warn!("licence store: cannot clean temp files: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    fn register_now(&self, me: &Identity, entry: Entry) -> Result<Registration, StoreError> {
         let dir = self.for_writing()?;
         let _guard = self.lock_exclusive(&dir)?;
-        let files: Vec<ServerFile> = self
-            .read_each_locked()?
-            .into_iter()
-            .collect::<Result<_, _>>()?;
+        let cleaned = Self::clean_temps(&dir);
         let mine = self.file_of(me);
+        let mut files = Vec::new();
+        let mut ignored = Vec::new();
+        for r in self.read_each_locked()? {
+            match r {
+                Ok(f) => files.push(f),
+                Err(e) if e.path() == Some(mine.as_path()) => return Err(e),
+                Err(e) => ignored.push(e),
+            }
+        }
+        let id = entry.overlap_id();
         if let Some(other) = files
             .iter()
-            .find(|f| f.path != mine && f.licenses.iter().any(|e| e.key == entry.key))
+            .find(|f| f.path != mine && f.licenses.iter().any(|e| e.overlap_id() == id))
         {
             return Err(StoreError::Overlap {
                 server: other.server.short(),
@@ -408,8 +580,13 @@ impl Store {
             .find(|f| f.path == mine)
             .map(|f| f.licenses)
             .unwrap_or_default();
-        if licenses.iter().any(|e| e.key == entry.key) {
-            return Ok(Registered::AlreadyHeld);
+        let done = |outcome| Registration {
+            outcome,
+            ignored,
+            cleaned,
+        };
+        if licenses.iter().any(|e| e.overlap_id() == id) {
+            return Ok(done(Registered::AlreadyHeld));
         }
         licenses.push(entry);
         dir.write_atomic(
@@ -418,7 +595,7 @@ impl Store {
             0o600,
         )
         .map_err(io_err(&mine))?;
-        Ok(Registered::Added)
+        Ok(done(Registered::Added))
     }
 
     /// Removes from `me`'s file the licences of `product` (only the one whose serial or user is
@@ -441,6 +618,7 @@ impl Store {
     ) -> Result<usize, StoreError> {
         let dir = self.for_writing()?;
         let _guard = self.lock_exclusive(&dir)?;
+        Self::clean_temps(&dir);
         let mine = self.file_of(me);
         let data = match read_store_file(&mine) {
             Ok(d) => d,
@@ -486,6 +664,8 @@ mod tests {
             kind: Kind::Product,
             holder: "AB123456".into(),
             key: key.into(),
+            file: None,
+            licence_id: None,
             registered: 0,
         }
     }
@@ -559,11 +739,24 @@ mod tests {
         assert!(why(&dev).contains("a character device"));
         assert!(why(&big).contains(&format!("larger than {FILE_MAX} bytes")));
         assert_eq!(each.iter().filter(|r| r.is_ok()).count(), 1);
-        // registration reads the store first: refused, nothing written
+        // other servers' unreadable files do not stop a registration: reported, left alone
+        let r = store.register(&me(), entry("K2")).unwrap();
+        assert_eq!(r.outcome, Registered::Added);
+        assert_eq!(r.ignored.len(), 4, "{:?}", r.ignored);
+        assert!(
+            std::fs::symlink_metadata(&zero)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // this server's own unreadable file does: refused, nothing written
+        let mine = store.file_of(&me());
+        std::fs::write(&mine, b"garbage").unwrap();
         assert!(matches!(
-            store.register(&me(), entry("K2")),
+            store.register(&me(), entry("K3")),
             Err(StoreError::Corrupt { .. })
         ));
+        assert_eq!(std::fs::read(&mine).unwrap(), b"garbage");
     }
 
     #[test]
@@ -596,6 +789,49 @@ mod tests {
     }
 
     #[test]
+    fn crash_leftovers_are_ignored_and_cleaned() {
+        let d = tempfile::tempdir().unwrap();
+        let store = store_in(d.path());
+        store.register(&me(), entry("K1")).unwrap();
+        let name = |s: &str| store.dir().join(s);
+        let old_tmp = format!(".tmp-{}-0123456789abcdef", me().file_name());
+        let new_tmp = format!(".tmp-{}-fedcba9876543210", me().file_name());
+        let not_ours = ".tmp-notes.txt-0123456789abcdef";
+        let link_tmp = ".tmp-x@1.lic-aaaaaaaaaaaaaaaa";
+        for n in [&old_tmp, &new_tmp, &not_ours.to_string()] {
+            std::fs::write(name(n), b"half a file").unwrap();
+        }
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::os::unix::fs::symlink(&victim, name(link_tmp)).unwrap();
+        let past = nix::sys::time::TimeSpec::new(1_000_000_000, 0);
+        for n in [old_tmp.as_str(), not_ours, link_tmp] {
+            nix::sys::stat::utimensat(
+                nix::fcntl::AT_FDCWD,
+                &name(n),
+                &past,
+                &past,
+                nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+            )
+            .unwrap();
+        }
+        // readers never see temp files
+        assert_eq!(store.read_each().unwrap().len(), 1);
+        // the next write removes the old one of ours, and only that
+        let r = store.register(&me(), entry("K2")).unwrap();
+        assert_eq!(r.cleaned, vec![old_tmp.clone()]);
+        assert!(!name(&old_tmp).exists());
+        assert!(
+            name(&new_tmp).exists(),
+            "a write in progress is never touched"
+        );
+        assert!(name(not_ours).exists(), "not one of the store's names");
+        assert!(std::fs::symlink_metadata(name(link_tmp)).is_ok());
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(store.read_all().unwrap()[0].licenses.len(), 2);
+    }
+
+    #[test]
     fn register_overlap_and_delete() {
         let d = tempfile::tempdir().unwrap();
         let store = store_in(d.path());
@@ -604,9 +840,12 @@ mod tests {
             host: "node1".into(),
             machine_id: "ffffffffffffffffffffffffffffffff".into(),
         };
-        assert_eq!(store.register(&a, entry("K1")).unwrap(), Registered::Added);
         assert_eq!(
-            store.register(&a, entry("K1")).unwrap(),
+            store.register(&a, entry("K1")).unwrap().outcome,
+            Registered::Added
+        );
+        assert_eq!(
+            store.register(&a, entry("K1")).unwrap().outcome,
             Registered::AlreadyHeld
         );
         let before = std::fs::read_dir(store.dir()).unwrap().count();
@@ -618,6 +857,9 @@ mod tests {
         assert_eq!(store.delete(&a, "FSMON20", Some("ZZ000000")).unwrap(), 0);
         assert_eq!(store.delete(&a, "FSMON20", Some("AB123456")).unwrap(), 1);
         assert!(store.read_all().unwrap().is_empty());
-        assert_eq!(store.register(&b, entry("K1")).unwrap(), Registered::Added);
+        assert_eq!(
+            store.register(&b, entry("K1")).unwrap().outcome,
+            Registered::Added
+        );
     }
 }

@@ -170,19 +170,22 @@ fn checked_licence(
     paths: &Paths,
     (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
     paused: &mut bool,
-) -> Option<Result<Grant, Refusal>> {
+) -> Option<license::Checked> {
     let today = chrono::Local::now().date_naive();
     let (worker_paths, applet, worker_tx) = (paths.clone(), module.applet(), tx.clone());
     let spawned = std::thread::Builder::new()
         .name("licence".into())
         .spawn(move || {
-            let r = license::check_monitor(&worker_paths, applet, today);
+            let r = license::check_monitor_full(&worker_paths, applet, today);
             let _ = worker_tx.send(Msg::LicenceChecked(r));
         });
     if let Err(e) = spawned {
-        return Some(Err(Refusal::Unreadable(format!(
-            "cannot start the licence check: {e}"
-        ))));
+        return Some(license::Checked {
+            result: Err(Refusal::Unreadable(format!(
+                "cannot start the licence check: {e}"
+            ))),
+            ignored: Vec::new(),
+        });
     }
     let deadline = Instant::now() + license::CHECK_LIMIT;
     loop {
@@ -208,7 +211,12 @@ fn checked_licence(
                 )
             }
             Ok(Msg::ProbeDone(..)) => continue,
-            Err(RecvTimeoutError::Timeout) => return Some(Err(license::check_timed_out())),
+            Err(RecvTimeoutError::Timeout) => {
+                return Some(license::Checked {
+                    result: Err(license::check_timed_out()),
+                    ignored: Vec::new(),
+                });
+            }
             Err(RecvTimeoutError::Disconnected) => unreachable!("the monitor holds a sender"),
         };
         let _ = answer.0.send(answer.1);
@@ -228,7 +236,15 @@ fn license_gate(
     let Some(checked) = checked_licence(module, paths, (tx, rx), &mut paused) else {
         return Gate::Stopped;
     };
-    match checked {
+    // A store file or licence the check had to leave out: 54 naming it, and on (another
+    // server's bad file must not stop this one).
+    for why in &checked.ignored {
+        let msg = format!("licence store: {why}");
+        crate::errln!("{}: {msg}", module.applet());
+        log.write(alerter, &msg);
+        alerter.emit(&Alert::plain(module, Event::LicenseCheckFailed));
+    }
+    match checked.result {
         Ok(Grant::Product { .. }) => Gate::Open { paused },
         Ok(Grant::Trial { until, days_left }) => {
             alerter.emit(&Alert::new(module, Event::TrialPeriod, &[&us_date(until)]));

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use crate::license::{Grant, Refusal};
+use crate::license::Checked;
 use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
 /// A command to the loop, as the control channel (and the signal thread) hand it over.
@@ -59,7 +59,7 @@ pub(crate) enum Msg {
     /// A probe ended (sequence number, result).
     ProbeDone(u64, Result<ProbeReport, ProbeFailure>),
     /// The start-up licence check ended (see [`license_gate`]).
-    LicenceChecked(Result<Grant, Refusal>),
+    LicenceChecked(Checked),
 }
 
 /// Timing of the loop.

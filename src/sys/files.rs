@@ -506,6 +506,100 @@ impl SafeDir {
         Ok(())
     }
 
+    /// Creates `name` with `data` only if it does not exist yet, atomically: a complete temp
+    /// file is hard-linked to `name` (`linkat` never replaces). `Ok(false)` when `name` was
+    /// there already (made by someone else, maybe at the same moment): it is left as it is.
+    pub(crate) fn write_new(
+        &self,
+        name: &std::ffi::OsStr,
+        data: &[u8],
+        mode: u32,
+    ) -> io::Result<bool> {
+        use std::os::unix::fs::PermissionsExt;
+        let (tmp, mut f) = self.temp_file(name, mode)?;
+        let linked = (|| {
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            f.write_all(data)?;
+            f.sync_all()?;
+            match nix::unistd::linkat(
+                &self.fd,
+                tmp.as_os_str(),
+                &self.fd,
+                name,
+                nix::fcntl::AtFlags::empty(),
+            ) {
+                Ok(()) => Ok(true),
+                Err(nix::errno::Errno::EEXIST) => Ok(false),
+                Err(e) => Err(io::Error::from(e)),
+            }
+        })();
+        let _ = nix::unistd::unlinkat(
+            &self.fd,
+            tmp.as_os_str(),
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        );
+        if linked.as_ref().is_ok_and(|&made| made) {
+            let _ = self.fd.sync_all();
+        }
+        linked
+    }
+
+    /// Removes the temp files [`SafeDir::write_atomic`] and [`SafeDir::write_new`] left here
+    /// when their process died before its rename: only names of that form (`.tmp-NAME-` and 16
+    /// hex digits) for which `ours(NAME)` holds, only regular files of the effective user with
+    /// one link, only when last changed more than `older_than` ago (a write in progress is
+    /// never touched), never through a symbolic link (looked at and removed relative to the
+    /// checked directory, `AT_SYMLINK_NOFOLLOW`). Returns the names removed.
+    pub(crate) fn remove_stale_temps(
+        &self,
+        ours: impl Fn(&str) -> bool,
+        older_than: Duration,
+    ) -> io::Result<Vec<String>> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let mut removed = Vec::new();
+        for e in std::fs::read_dir(&self.path)? {
+            let Ok(e) = e else { continue };
+            let name = e.file_name();
+            let Some(n) = name.to_str() else { continue };
+            let Some((target, tag)) = n.strip_prefix(".tmp-").and_then(|r| r.rsplit_once('-'))
+            else {
+                continue;
+            };
+            if tag.len() != 16 || !tag.bytes().all(|b| b.is_ascii_hexdigit()) || !ours(target) {
+                continue;
+            }
+            let Ok(st) = nix::sys::stat::fstatat(
+                &self.fd,
+                name.as_os_str(),
+                nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+            ) else {
+                continue;
+            };
+            // A time in the future (or before 1970) is never old.
+            let mtime = Duration::from_secs(u64::try_from(st.st_mtime).unwrap_or(u64::MAX));
+            if st.st_mode & nix::libc::S_IFMT != nix::libc::S_IFREG
+                || st.st_uid != nix::unistd::geteuid().as_raw()
+                || st.st_nlink != 1
+                || now.saturating_sub(mtime) <= older_than
+            {
+                continue;
+            }
+            match nix::unistd::unlinkat(
+                &self.fd,
+                name.as_os_str(),
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            ) {
+                Ok(()) => removed.push(n.to_owned()),
+                Err(nix::errno::Errno::ENOENT) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        removed.sort();
+        Ok(removed)
+    }
+
     fn temp_file(&self, name: &std::ffi::OsStr, mode: u32) -> io::Result<(PathBuf, File)> {
         for _ in 0..16 {
             let tag = getrandom::u64()

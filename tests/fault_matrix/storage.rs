@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use clp_fsmon::probe::CheckLevel;
 
 use super::{Kind, NFS, NFS_ERROR, NFS_TIMEOUT, Row, SAMBA, SAMBA_TIMEOUT, Sched, text_matches};
-use crate::rig::nfs::{Flavor, NfsServer};
+use crate::rig::nfs::{Flavor, NfsServer, export_block};
 use crate::rig::reference::{self, Outcome};
 use crate::rig::smb::{Flavour, Setup, Smbd};
 use crate::rig::storage::{Fault, GANESHA_FD_REAPER, HELLO, Site, Storage};
@@ -513,7 +513,8 @@ fn samba_row(fault: Fault) {
 /// Ganesha (v3 + v4) exporting the storage of `fault`.
 fn nfs_row(fault: Fault) {
     let storage = Storage::for_fault(fault);
-    let server = NfsServer::start_exporting(Flavor::V3V4, storage.share(), GANESHA_FD_REAPER);
+    let export = export_block(2, storage.share(), Flavor::V3V4, "RW", "No_Root_Squash");
+    let server = NfsServer::start_with(Flavor::V3V4, &(export + GANESHA_FD_REAPER));
     let export = storage.share().to_str().unwrap().to_owned();
     let mut site = Site { server, storage };
     let host = site.server.addr().to_string();

@@ -19,12 +19,17 @@
 //! | nothing | — | 51, refuses |
 //!
 //! For two servers sharing one store (overlap, 56) see [`server`].
+//!
+//! Signed licence files ([`product_file`], [`trial_file`]) are signed with the published
+//! development key (`licenses/dev-signing.key`), which the test build trusts (`test-probe`
+//! implies `dev-keys`), using the library's body and signature layout.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use clp_fsmon::license::{catalog, key};
+use clp_fsmon::license::{catalog, key, licfile, trust};
+use ed25519_dalek::Signer;
 use serde::Deserialize;
 
 /// The product every helper registers.
@@ -210,5 +215,88 @@ pub fn register_trial(root: &Path, from: &str, until: &str) {
         &[
             "-i", "-p", PRODUCT, "--trial", "--user", TRIAL_USER, "--key", &k,
         ],
+    );
+}
+
+/// The published development signing key (`licenses/dev-signing.key`).
+pub fn dev_signing_key() -> ed25519_dalek::SigningKey {
+    let seed = trust::key_line(
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/licenses/dev-signing.key"
+        )),
+        trust::SECRET_LABEL.as_bytes(),
+    )
+    .expect("licenses/dev-signing.key parses");
+    ed25519_dalek::SigningKey::from_bytes(&seed)
+}
+
+/// `licence` signed with `key`: the text of a licence file.
+pub fn sign(licence: &licfile::Licence, key: &ed25519_dalek::SigningKey) -> String {
+    let body = licence.body();
+    let sig = key.sign(&licfile::signing_input(&body));
+    licfile::assemble(
+        &body,
+        &trust::key_id(&key.verifying_key().to_bytes()),
+        &sig.to_bytes(),
+    )
+}
+
+/// An unsigned product licence for `serial` with licence ID `id`.
+pub fn product_licence(serial: &str, id: &str) -> licfile::Licence {
+    licfile::Licence {
+        format: licfile::FORMAT,
+        product: PRODUCT.into(),
+        kind: key::Kind::Product,
+        serial: Some(serial.into()),
+        user: None,
+        licence_id: id.into(),
+        issued: date("2026-01-01"),
+        from: None,
+        until: None,
+        host: None,
+        machine_id: None,
+    }
+}
+
+/// An unsigned trial licence of `user` from `from` to `until` (YYYY-MM-DD), licence ID `id`.
+pub fn trial_licence(user: &str, from: &str, until: &str, id: &str) -> licfile::Licence {
+    licfile::Licence {
+        kind: key::Kind::Trial,
+        serial: None,
+        user: Some(user.into()),
+        from: Some(date(from)),
+        until: Some(date(until)),
+        ..product_licence("AA000000", id)
+    }
+}
+
+/// Writes `text` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A product licence file for `serial` (licence ID `id`) signed with the development key,
+/// written below `root`.
+pub fn product_file(root: &Path, serial: &str, id: &str) -> PathBuf {
+    let text = sign(&product_licence(serial, id), &dev_signing_key());
+    std::fs::create_dir_all(root).unwrap();
+    write_file(root, &format!("{id}.lic"), &text)
+}
+
+/// A trial licence file signed with the development key, written below `root`.
+pub fn trial_file(root: &Path, user: &str, from: &str, until: &str, id: &str) -> PathBuf {
+    let text = sign(&trial_licence(user, from, until, id), &dev_signing_key());
+    std::fs::create_dir_all(root).unwrap();
+    write_file(root, &format!("{id}.lic"), &text)
+}
+
+/// Registers the licence file `file` under `root` with the real binary.
+pub fn register_file(root: &Path, file: &Path) {
+    run_ok(
+        root,
+        &["-i", "-p", PRODUCT, "--file", &file.to_string_lossy()],
     );
 }

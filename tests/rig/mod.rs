@@ -1,11 +1,13 @@
 //! Test rig: sandboxes (`CLP_FSMON_ROOT`), applet links to the built binary, licences, and real
-//! servers (smbd, impacket's smbserver.py, rpcbind + ganesha.nfsd) for the integration tests.
+//! servers (smbd, impacket's smbserver.py, rpcbind + ganesha.nfsd, nfsserve) for the integration
+//! tests, each on a host of its own where it needs one ([`TestHost`], [`Netns`]).
 
 #![allow(dead_code)]
 
 pub mod impacket;
 pub mod license;
 pub mod nfs;
+pub mod nfsserve;
 pub mod proxy;
 pub mod reference;
 pub mod smb;
@@ -243,6 +245,76 @@ impl TestHost {
         };
         assert!(host.host_if.len() <= 15, "{}", host.host_if);
         host
+    }
+}
+
+/// A [`TestHost`] brought up: its network namespace made, the veth pair joined and addressed,
+/// both ends and the namespace's loopback up. Dropped, it removes the link and the namespace
+/// (whatever still runs inside must have been stopped first: its owner's `Drop` runs before its
+/// fields').
+pub struct Netns {
+    /// Names and addresses.
+    pub host: TestHost,
+}
+
+impl Netns {
+    /// Makes the next test host of this process.
+    pub fn up() -> Self {
+        let host = TestHost::next();
+        let ip = |args: &[&str]| {
+            let out = Command::new("ip").args(args).output().expect("ip");
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        ip(&["netns", "add", &host.ns]);
+        // From here on a failure removes what was made.
+        let me = Self { host };
+        let TestHost {
+            ns,
+            host_if,
+            peer_if,
+            host_ip,
+            server_ip,
+        } = &me.host;
+        ip(&["-n", ns, "link", "set", "lo", "up"]);
+        ip(&[
+            "link", "add", host_if, "type", "veth", "peer", "name", peer_if,
+        ]);
+        ip(&["link", "set", peer_if, "netns", ns]);
+        ip(&["addr", "add", &format!("{host_ip}/30"), "dev", host_if]);
+        ip(&["link", "set", host_if, "up"]);
+        ip(&[
+            "-n",
+            ns,
+            "addr",
+            "add",
+            &format!("{server_ip}/30"),
+            "dev",
+            peer_if,
+        ]);
+        ip(&["-n", ns, "link", "set", peer_if, "up"]);
+        me
+    }
+
+    /// `ip netns exec NS`, to which the program and its arguments are added.
+    pub fn exec(&self) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.host.ns]);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host.host_if])
+            .output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.host.ns])
+            .output();
     }
 }
 

@@ -7,7 +7,7 @@
 //! nothing on the machine's own port 111 or 2049 is touched.
 //!
 //! Inside the namespace a shell mounts the tmpfs, starts `rpcbind -w -f` in the background (v3
-//! servers only) and `exec`s `ganesha.nfsd -F`, so [`NfsServer::pid`] is Ganesha's pid (for
+//! servers and [`Flavor::V4Rpcbind`] only) and `exec`s `ganesha.nfsd -F`, so [`NfsServer::pid`] is Ganesha's pid (for
 //! SIGSTOP / SIGCONT / SIGKILL). The export directory's real path is also its `NFSv4` pseudo path,
 //! so the same `-d` works for v3 and v4. Grace is off (`Graceless = true`). Everything is torn
 //! down on drop; the server's log is printed when it does not come up.
@@ -32,12 +32,57 @@ pub const LOG_REQUESTS: &str = "LOG { COMPONENTS { DISPATCH = DEBUG; } }\n";
 /// Which protocols the server offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavor {
-    /// rpcbind + MOUNT v3 + `NFSv3` + `NFSv4`, TCP and UDP.
+    /// rpcbind + MOUNT v3 + `NFSv3` + `NFSv4` (Ganesha's minor versions: 4.0, 4.1, 4.2), TCP
+    /// and UDP.
     V3V4,
-    /// `NFSv4` over TCP only; no rpcbind, no MOUNT.
+    /// rpcbind + MOUNT v3 + `NFSv3` only, TCP and UDP: NFS answers version 4 with
+    /// `PROG_MISMATCH`.
+    V3Only,
+    /// `NFSv4` (4.0, 4.1 and 4.2) over TCP only; no rpcbind, no MOUNT.
     V4Only,
-    /// `NFSv4.1` and 4.2 only (v4.0 refused with `NFS4ERR_MINOR_VERS_MISMATCH`); no rpcbind.
+    /// `NFSv4` (4.0, 4.1 and 4.2) over TCP only behind a live rpcbind, with which Ganesha
+    /// registers NFS v4 and no MOUNT.
+    V4Rpcbind,
+    /// `NFSv4` over TCP, minor version 0 only; no rpcbind.
+    V40Only,
+    /// `NFSv4` over TCP, minor version 1 only (4.0 and 4.2 refused with
+    /// `NFS4ERR_MINOR_VERS_MISMATCH`); no rpcbind.
     V41Only,
+    /// `NFSv4` over TCP, minor version 2 only; no rpcbind.
+    V42Only,
+}
+
+impl Flavor {
+    /// True when the server runs MOUNT and `NFSv3`.
+    pub fn v3(self) -> bool {
+        matches!(self, Self::V3V4 | Self::V3Only)
+    }
+
+    /// True when the server runs rpcbind.
+    pub fn rpcbind(self) -> bool {
+        self.v3() || self == Self::V4Rpcbind
+    }
+}
+
+/// How the export is offered: the defaults are what every test but the matrix needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Export {
+    /// Ganesha's `Squash` (`No_Root_Squash`, `Root_Squash`).
+    pub squash: &'static str,
+    /// Ganesha's `SecType` (`sys`, `krb5`).
+    pub sec_type: &'static str,
+    /// The exported directory's permission bits.
+    pub mode: u32,
+}
+
+impl Default for Export {
+    fn default() -> Self {
+        Self {
+            squash: "No_Root_Squash",
+            sec_type: "sys",
+            mode: 0o755,
+        }
+    }
 }
 
 /// True when this process can build the rig (root, ganesha.nfsd, rpcbind, ip).
@@ -73,13 +118,14 @@ fn sh(args: &[&str]) {
 
 /// A running Ganesha in its own network namespace.
 pub struct NfsServer {
-    ns: String,
-    host_if: String,
+    /// Dropped after the servers in it are stopped (fields drop after [`Drop::drop`]).
+    host: super::Netns,
     server_ip: Ipv4Addr,
     dir: tempfile::TempDir,
     export: PathBuf,
     child: Option<Child>,
     flavor: Flavor,
+    exp: Export,
 }
 
 impl NfsServer {
@@ -100,82 +146,42 @@ impl NfsServer {
 
     /// Like [`NfsServer::start`], with `extra` appended to ganesha.conf (e.g. a `LOG` block).
     pub fn start_with(flavor: Flavor, extra: &str) -> Self {
-        Self::launch(flavor, extra, None)
+        Self::start_export(flavor, Export::default(), extra)
     }
 
-    /// Like [`NfsServer::start_with`], exporting `path`, a directory the test made (e.g. on a
-    /// `rig::storage` mount), instead of one of the rig's. A mount under it must be in place
-    /// before the server starts: Ganesha's private mount namespace sees no mount made later.
-    pub fn start_exporting(flavor: Flavor, path: &Path, extra: &str) -> Self {
-        Self::launch(flavor, extra, Some(path))
-    }
-
-    fn launch(flavor: Flavor, extra: &str, export: Option<&Path>) -> Self {
-        let super::TestHost {
-            ns,
-            host_if,
-            peer_if,
-            host_ip: local_ip,
-            server_ip,
-        } = super::TestHost::next();
-
+    /// Like [`NfsServer::start_with`], with the export offered as `exp` says.
+    pub fn start_export(flavor: Flavor, exp: Export, extra: &str) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("clp-nfs-rig")
             .tempdir()
             .unwrap();
-        let export = export.map_or_else(
-            || {
-                let export = dir.path().join("export");
-                fs::create_dir(&export).unwrap();
-                fs::write(export.join("hello"), "hello\n").unwrap();
-                export
-            },
-            Path::to_path_buf,
-        );
+        let export = dir.path().join("export");
+        fs::create_dir(&export).unwrap();
+        fs::write(export.join("hello"), "hello\n").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&export, fs::Permissions::from_mode(exp.mode)).unwrap();
+        }
         fs::create_dir(dir.path().join("recovery")).unwrap();
 
-        sh(&["ip", "netns", "add", &ns]);
+        let host = super::Netns::up();
+        let server_ip = host.host.server_ip;
+        let ns = host.host.ns.clone();
         let mut me = Self {
-            ns: ns.clone(),
-            host_if: host_if.clone(),
+            host,
             server_ip,
             dir,
             export,
             child: None,
             flavor,
+            exp,
         };
-        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-        sh(&[
-            "ip", "link", "add", &host_if, "type", "veth", "peer", "name", &peer_if,
-        ]);
-        sh(&["ip", "link", "set", &peer_if, "netns", &ns]);
-        sh(&[
-            "ip",
-            "addr",
-            "add",
-            &format!("{local_ip}/30"),
-            "dev",
-            &host_if,
-        ]);
-        sh(&["ip", "link", "set", &host_if, "up"]);
-        sh(&[
-            "ip",
-            "-n",
-            &ns,
-            "addr",
-            "add",
-            &format!("{server_ip}/30"),
-            "dev",
-            &peer_if,
-        ]);
-        sh(&["ip", "-n", &ns, "link", "set", &peer_if, "up"]);
-
         let conf = me.dir.path().join("ganesha.conf");
         fs::write(&conf, me.config() + extra).unwrap();
         let script = format!(
             "set -e\nmount -t tmpfs tmpfs /run\nmkdir -p /run/ganesha\n{rpcbind}\
              exec ganesha.nfsd -F -f {conf} -L {log} -p {pidf} -N NIV_EVENT\n",
-            rpcbind = if flavor == Flavor::V3V4 {
+            rpcbind = if flavor.rpcbind() {
                 format!(
                     "rpcbind -w -f & echo $! > {}\nfor i in $(seq 100); do [ -S /run/rpcbind.sock ] && break; sleep 0.02; done\n",
                     me.path("rpcbind.pid").display()
@@ -229,21 +235,29 @@ impl NfsServer {
     fn config(&self) -> String {
         let (protocols, transports, core) = match self.flavor {
             Flavor::V3V4 => ("3, 4", "UDP, TCP", "Protocols = 3, 4; MNT_Port = 20048;"),
-            Flavor::V4Only | Flavor::V41Only => ("4", "TCP", "Protocols = 4;"),
+            Flavor::V3Only => ("3", "UDP, TCP", "Protocols = 3; MNT_Port = 20048;"),
+            Flavor::V4Only
+            | Flavor::V4Rpcbind
+            | Flavor::V40Only
+            | Flavor::V41Only
+            | Flavor::V42Only => ("4", "TCP", "Protocols = 4;"),
         };
-        let minor = if self.flavor == Flavor::V41Only {
-            "Minor_Versions = 1, 2;"
-        } else {
-            ""
+        let minor = match self.flavor {
+            Flavor::V40Only => "Minor_Versions = 0;",
+            Flavor::V41Only => "Minor_Versions = 1;",
+            Flavor::V42Only => "Minor_Versions = 2;",
+            _ => "",
         };
         format!(
             "NFS_CORE_PARAM {{ {core} NFS_Port = 2049; Enable_NLM = false; Enable_RQUOTA = false; }}\n\
              NFSV4 {{ Graceless = true; RecoveryRoot = {rec}; {minor} }}\n\
              EXPORT {{ Export_Id = 1; Path = {exp}; Pseudo = {exp}; Access_Type = RW; \
-             Squash = No_Root_Squash; Protocols = {protocols}; Transports = {transports}; \
-             SecType = sys; FSAL {{ Name = VFS; }} }}\n",
+             Squash = {squash}; Protocols = {protocols}; Transports = {transports}; \
+             SecType = {sec}; FSAL {{ Name = VFS; }} }}\n",
             rec = self.path("recovery").display(),
             exp = self.export.display(),
+            squash = self.exp.squash,
+            sec = self.exp.sec_type,
         )
     }
 
@@ -269,29 +283,44 @@ impl NfsServer {
         let deadline = Deadline::after(Duration::from_millis(500));
         let cancel = Cancel::new();
         let ip = IpAddr::V4(self.server_ip);
-        match self.flavor {
-            Flavor::V3V4 => {
-                let Ok(mut c) = RpcClient::connect(
+        if self.flavor.v3() {
+            let Ok(mut c) = RpcClient::connect(
+                SocketAddr::new(ip, 111),
+                Proto::Tcp,
+                false,
+                None,
+                deadline,
+                &cancel,
+            ) else {
+                return false;
+            };
+            [
+                (mount::PROG, 3, Proto::Tcp),
+                (mount::PROG, 3, Proto::Udp),
+                (100_003, 3, Proto::Tcp),
+                (100_003, 3, Proto::Udp),
+            ]
+            .iter()
+            .all(|&(p, v, t)| matches!(portmap::getport(&mut c, p, v, t), Ok(Some(_))))
+                && self.mount_list().is_some()
+        } else {
+            let registered = || {
+                RpcClient::connect(
                     SocketAddr::new(ip, 111),
                     Proto::Tcp,
                     false,
                     None,
                     deadline,
                     &cancel,
-                ) else {
-                    return false;
-                };
-                [
-                    (mount::PROG, 3, Proto::Tcp),
-                    (mount::PROG, 3, Proto::Udp),
-                    (100_003, 3, Proto::Tcp),
-                    (100_003, 3, Proto::Udp),
-                ]
-                .iter()
-                .all(|&(p, v, t)| matches!(portmap::getport(&mut c, p, v, t), Ok(Some(_))))
-                    && self.mount_list().is_some()
-            }
-            Flavor::V4Only | Flavor::V41Only => RpcClient::connect(
+                )
+                .is_ok_and(|mut c| {
+                    matches!(
+                        portmap::getport(&mut c, 100_003, 4, Proto::Tcp),
+                        Ok(Some(_))
+                    )
+                })
+            };
+            RpcClient::connect(
                 SocketAddr::new(ip, 2049),
                 Proto::Tcp,
                 false,
@@ -299,7 +328,8 @@ impl NfsServer {
                 deadline,
                 &cancel,
             )
-            .is_ok_and(|mut c| nfs4::null(&mut c).is_ok()),
+            .is_ok_and(|mut c| nfs4::null(&mut c).is_ok())
+                && (!self.flavor.rpcbind() || registered())
         }
     }
 
@@ -315,7 +345,7 @@ impl NfsServer {
 
     /// The network namespace's name.
     pub fn netns(&self) -> &str {
-        &self.ns
+        &self.host.host.ns
     }
 
     /// Ganesha's pid.
@@ -323,7 +353,7 @@ impl NfsServer {
         Pid::from_raw(i32::try_from(self.child.as_ref().unwrap().id()).unwrap())
     }
 
-    /// rpcbind's pid (v3 servers).
+    /// rpcbind's pid (servers with rpcbind).
     pub fn rpcbind_pid(&self) -> Option<Pid> {
         fs::read_to_string(self.path("rpcbind.pid"))
             .ok()
@@ -334,14 +364,13 @@ impl NfsServer {
     /// Takes the server's end of the veth pair down (`up = false`) or up again: a network
     /// partition, where packets vanish and nothing answers.
     pub fn link(&self, up: bool) {
-        let peer = self.host_if.replacen("cfh", "cfp", 1);
         sh(&[
             "ip",
             "-n",
-            &self.ns,
+            self.netns(),
             "link",
             "set",
-            &peer,
+            &self.host.host.peer_if,
             if up { "up" } else { "down" },
         ]);
     }
@@ -439,6 +468,43 @@ impl NfsServer {
         self.signal(Signal::SIGHUP);
     }
 
+    /// Removes Ganesha's registrations (MOUNT v1 and v3, NFS v3 and v4) from its rpcbind, which
+    /// keeps answering: the export is then reachable only by clients told the ports (`-n`,
+    /// `--mount-port`, nfs-ls's `nfsport=`/`mountport=`). Checks that GETPORT answers 0.
+    pub fn unregister(&self) {
+        let rpcbind = self
+            .rpcbind_pid()
+            .expect("no rpcbind in this rig")
+            .to_string();
+        for (prog, vers) in [
+            ("100005", "1"),
+            ("100005", "3"),
+            ("100003", "3"),
+            ("100003", "4"),
+        ] {
+            sh(&[
+                "nsenter", "-t", &rpcbind, "-n", "-m", "rpcinfo", "-d", prog, vers,
+            ]);
+        }
+        let deadline = Deadline::after(Duration::from_secs(2));
+        let mut c = RpcClient::connect(
+            SocketAddr::new(self.addr(), 111),
+            Proto::Tcp,
+            false,
+            None,
+            deadline,
+            &Cancel::new(),
+        )
+        .expect("rpcbind answers");
+        for (p, v) in [(mount::PROG, 3), (100_003, 3)] {
+            assert_eq!(
+                portmap::getport(&mut c, p, v, Proto::Tcp).unwrap(),
+                None,
+                "{p} v{v} still registered"
+            );
+        }
+    }
+
     fn wait_refused(&self, port: u16) {
         let until = Instant::now() + Duration::from_secs(10);
         while Instant::now() < until {
@@ -496,9 +562,24 @@ impl Drop for NfsServer {
         if let Some(p) = self.rpcbind_pid() {
             let _ = kill(p, Signal::SIGKILL);
         }
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.host_if])
-            .output();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+        // The namespace goes with `self.host`.
     }
+}
+
+/// An EXPORT block to append to ganesha.conf beside the rig's own export (pass it as `extra` to
+/// [`NfsServer::start_with`]): directory `path` (its real path is also its `NFSv4` pseudo path)
+/// as export `id`, with Ganesha's `Access_Type = access` (`RW`, `RO`) and `Squash = squash`
+/// (`No_Root_Squash`, `Root_Squash`), over the protocols and transports `flavor` offers.
+pub fn export_block(id: u32, path: &Path, flavor: Flavor, access: &str, squash: &str) -> String {
+    let (protocols, transports) = match flavor {
+        Flavor::V3V4 => ("3, 4", "UDP, TCP"),
+        Flavor::V3Only => ("3", "UDP, TCP"),
+        _ => ("4", "TCP"),
+    };
+    format!(
+        "EXPORT {{ Export_Id = {id}; Path = {p}; Pseudo = {p}; Access_Type = {access}; \
+         Squash = {squash}; Protocols = {protocols}; Transports = {transports}; \
+         SecType = sys; FSAL {{ Name = VFS; }} }}\n",
+        p = path.display(),
+    )
 }

@@ -3,7 +3,9 @@
 //! server→client chunk (one `read` of the upstream socket: with request/response protocols such
 //! as SMB2 and ONC RPC, one reply) for the current delay before passing it on. The delay can be
 //! changed while connections are open ([`DelayProxy::set_delay`]); each chunk uses the value in
-//! force when it was read. Everything closes on drop.
+//! force when it was read. It counts the client→server chunks too ([`DelayProxy::requests`]):
+//! a client that waits for each reply before its next request (the probes) sends one chunk per
+//! round trip. Everything closes on drop.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -17,6 +19,7 @@ struct Shared {
     stop: AtomicBool,
     accepted: AtomicU64,
     delayed_chunks: AtomicU64,
+    requests: AtomicU64,
     open: Mutex<Vec<TcpStream>>,
 }
 
@@ -38,6 +41,7 @@ impl DelayProxy {
             stop: AtomicBool::new(false),
             accepted: AtomicU64::new(0),
             delayed_chunks: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
             open: Mutex::new(Vec::new()),
         });
         let sh = Arc::clone(&shared);
@@ -72,6 +76,12 @@ impl DelayProxy {
     /// Client connections accepted so far.
     pub fn accepted(&self) -> u64 {
         self.shared.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Client→server chunks forwarded so far: the round trips of a client that waits for each
+    /// reply before its next request.
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::SeqCst)
     }
 
     /// Server→client chunks held and forwarded so far.
@@ -120,9 +130,10 @@ fn accept_loop(listener: &TcpListener, upstream: SocketAddr, sh: &Arc<Shared>) {
                     open.push(server.try_clone().unwrap());
                 }
                 let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                std::thread::spawn(move || pump(client, server, None));
+                let shu = Arc::clone(sh);
+                std::thread::spawn(move || pump(client, server, &shu, false));
                 let shd = Arc::clone(sh);
-                std::thread::spawn(move || pump(s2, c2, Some(&shd)));
+                std::thread::spawn(move || pump(s2, c2, &shd, true));
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(5));
@@ -133,20 +144,22 @@ fn accept_loop(listener: &TcpListener, upstream: SocketAddr, sh: &Arc<Shared>) {
 }
 
 /// Copies `from` → `to` until either side closes, holding each chunk for the shared delay when
-/// `delay` is given; then shuts both down.
-fn pump(mut from: TcpStream, mut to: TcpStream, delay: Option<&Shared>) {
+/// `hold` (server→client), else counting it as a request; then shuts both down.
+fn pump(mut from: TcpStream, mut to: TcpStream, sh: &Shared, hold: bool) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if let Some(sh) = delay {
+        if hold {
             if sh.stop.load(Ordering::SeqCst) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(sh.delay_ms.load(Ordering::SeqCst)));
             sh.delayed_chunks.fetch_add(1, Ordering::SeqCst);
+        } else {
+            sh.requests.fetch_add(1, Ordering::SeqCst);
         }
         if to.write_all(&buf[..n]).is_err() {
             break;

@@ -76,12 +76,15 @@ pub struct Smbd {
 }
 
 /// A network namespace joined to the host by a veth pair: the server's own host, whose link a
-/// test can take down (a partition).
+/// test can take down (a partition). Or one the test made ([`Smbd::start_in`]), which the
+/// server only enters.
 struct Netns {
     name: String,
     host_if: String,
     /// The host's address as the server sees it (`10.213.N.1`).
     host_ip: String,
+    /// Made by the rig, and removed with the server; false: the test's own.
+    owned: bool,
 }
 
 fn ip(args: &[&str]) {
@@ -95,6 +98,9 @@ fn ip(args: &[&str]) {
 
 impl Drop for Netns {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let _ = Command::new("ip")
             .args(["link", "del", &self.host_if])
             .output();
@@ -239,6 +245,7 @@ impl Smbd {
             name: host.ns,
             host_if: host.host_if,
             host_ip: host.host_ip.to_string(),
+            owned: true,
         };
         let peer = host.peer_if;
         let (host_ip, server_ip) = (host.host_ip, host.server_ip);
@@ -266,6 +273,19 @@ impl Smbd {
         inside(&["link", "set", "lo", "up"]);
         let addr = server_ip.to_string();
         Self::spawn(flavour, &addr, port, setup, Some(ns))
+    }
+
+    /// Starts a standard server changed by `setup` on port `port` of `ip` inside network
+    /// namespace `ns`, which the test made and removes (a CTDB node's: tests/ctdb.rs); the
+    /// server leaves it alone when dropped.
+    pub fn start_in(ns: &str, ip: std::net::Ipv4Addr, port: u16, setup: &Setup) -> Self {
+        let netns = Netns {
+            name: ns.to_owned(),
+            host_if: String::new(),
+            host_ip: String::new(),
+            owned: false,
+        };
+        Self::spawn(Flavour::Standard, &ip.to_string(), port, setup, Some(netns))
     }
 
     /// Cuts the server off: inside its namespace the host's address is routed to a blackhole,
@@ -513,7 +533,9 @@ fn add_samba_user(d: &Path, conf: &Path, user: &str, password: &str) {
     .unwrap_or_else(|| panic!("smbpasswd -a {user} did not end within 20 s"));
     assert!(
         out.status.success(),
-        "smbpasswd -a {user}: {}",
+        "smbpasswd -a {user} ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -9,13 +9,16 @@
 //! It never mounts anything in the kernel: a hung kernel mount would put the monitor itself in D
 //! state, which is exactly the failure it must detect.
 //!
-//! Which road a probe takes: `--nfs4` always walks `NFSv4`. Otherwise the probe asks the
-//! portmapper; if the portmapper refuses the connection and this probe has never reached the
-//! server through it, the server is taken to be NFSv4-only and the v4 walk is tried instead —
-//! asked afresh at every probe, so a v3 server whose rpcbind was late once is not watched as
-//! v4-only for good. A server that was once reached through the portmapper and then
-//! loses it is a fault (`RPC: Port mapper failure - …`), not a reason to switch roads; so is a
-//! portmapper named explicitly with `-a HOST:PORT`.
+//! Which road a probe takes: `--nfs4` always walks `NFSv4`; `--mount-port` always walks v3 (with
+//! `-n` too it asks no portmapper at all, as `mount.nfs` with `mountport=` and `port=`). Otherwise
+//! the probe asks the portmapper. While no probe has reached the server over v3, the server is
+//! taken to be NFSv4-only, and the v4 walk is tried instead, when the portmapper refuses the
+//! connection or answers without MOUNT v3 registered — asked afresh at every probe, so a v3
+//! server whose rpcbind or mountd was late once is not watched as v4-only for good. If `NFSv4` is
+//! not served either (refused, or NFS without version 4), the portmapper's answer is the
+//! failure reported. A server that was once reached over v3 and then loses its portmapper or
+//! MOUNT is a fault (`RPC: Port mapper failure - …`, `RPC: Program not registered.`), not a
+//! reason to switch roads; so is a refusal of a portmapper named explicitly with `-a HOST:PORT`.
 //!
 //! The pieces: [`xdr`] and [`rpc`] (codec and client) under [`portmap`], [`mount`], [`nfs3`] and
 //! [`nfs4`] (each protocol's messages and status names); `roads` runs the steps of one probe.
@@ -85,6 +88,9 @@ pub enum ConfigError {
     /// `--udp` with `--nfs4`.
     #[error("--udp cannot be combined with --nfs4 (NFSv4 runs over TCP)")]
     UdpWithNfs4,
+    /// `--mount-port` with `--nfs4`.
+    #[error("--mount-port cannot be combined with --nfs4 (NFSv4 has no MOUNT)")]
+    MountPortWithNfs4,
     /// `-a` breaks the address rule.
     #[error(transparent)]
     Address(#[from] AddressError),
@@ -107,6 +113,8 @@ pub struct NfsProbe {
     /// `-a HOST:PORT` named the portmapper: it must answer, no `NFSv4` fallback.
     pmap_explicit: bool,
     nfs_port: Option<u16>,
+    /// `--mount-port`: MOUNT's port, not asked of the portmapper; keeps the probe on v3.
+    mount_port: Option<u16>,
     nfs4: bool,
     proto: Proto,
     road: Mutex<Road>,
@@ -128,6 +136,8 @@ pub struct NfsTarget {
     pub address: Option<String>,
     /// The NFS port, instead of asking the portmapper.
     pub nfs_port: Option<u16>,
+    /// The MOUNT port, instead of asking the portmapper.
+    pub mount_port: Option<u16>,
     /// `NFSv4` COMPOUNDs only (no portmapper, no MOUNT).
     pub nfs4: bool,
     /// Portmapper, MOUNT and NFS over UDP.
@@ -147,6 +157,9 @@ impl NfsProbe {
         if t.nfs4 && t.udp {
             return Err(ConfigError::UdpWithNfs4);
         }
+        if t.nfs4 && t.mount_port.is_some() {
+            return Err(ConfigError::MountPortWithNfs4);
+        }
         let address = Address::parse(t.address.as_deref(), &DEFAULTS)?;
         Ok(Self {
             target: t.export.clone(),
@@ -154,6 +167,7 @@ impl NfsProbe {
             pmap_port: address.port,
             pmap_explicit: address.port_given,
             nfs_port: t.nfs_port,
+            mount_port: t.mount_port,
             nfs4: t.nfs4,
             proto: if t.udp { Proto::Udp } else { Proto::Tcp },
             road: Mutex::new(Road::Unknown),

@@ -22,21 +22,23 @@ pub(crate) const MNTNAMLEN: u32 = 255;
 /// Longest v3 file handle (`FHSIZE3`).
 pub(crate) const FHSIZE3: u32 = 64;
 
+/// Every `mountstat3` of RFC 1813 appendix I: code and name.
+pub(crate) static MOUNTSTAT3: &[(u32, &str)] = &[
+    (0, "MNT3_OK"),
+    (1, "MNT3ERR_PERM"),
+    (2, "MNT3ERR_NOENT"),
+    (5, "MNT3ERR_IO"),
+    (13, "MNT3ERR_ACCES"),
+    (20, "MNT3ERR_NOTDIR"),
+    (22, "MNT3ERR_INVAL"),
+    (63, "MNT3ERR_NAMETOOLONG"),
+    (10004, "MNT3ERR_NOTSUPP"),
+    (10006, "MNT3ERR_SERVERFAULT"),
+];
+
 /// Name of a `mountstat3` (`MNT3ERR_NOENT`), or `None` for an unknown code.
 pub(crate) fn mountstat_name(s: u32) -> Option<&'static str> {
-    Some(match s {
-        0 => "MNT3_OK",
-        1 => "MNT3ERR_PERM",
-        2 => "MNT3ERR_NOENT",
-        5 => "MNT3ERR_IO",
-        13 => "MNT3ERR_ACCES",
-        20 => "MNT3ERR_NOTDIR",
-        22 => "MNT3ERR_INVAL",
-        63 => "MNT3ERR_NAMETOOLONG",
-        10004 => "MNT3ERR_NOTSUPP",
-        10006 => "MNT3ERR_SERVERFAULT",
-        _ => return None,
-    })
+    super::xdr::name_of(MOUNTSTAT3, s)
 }
 
 /// A successful MNT: the handle and the auth flavors the server accepts.
@@ -124,6 +126,9 @@ mod tests {
         assert_eq!(decode_mnt(&[0, 0, 0, 2]), Ok(Err(2)));
         assert_eq!(mountstat_name(2), Some("MNT3ERR_NOENT"));
         assert_eq!(mountstat_name(99), None);
+        // RFC 1813 appendix I defines ten.
+        super::super::xdr::check_names("mountstat3", MOUNTSTAT3, "MNT3");
+        assert_eq!(MOUNTSTAT3.len(), 10);
         let mut e = Encoder::new();
         e.u32(0).opaque(&[0; 65]);
         assert!(decode_mnt(&e.finish()).is_err());

@@ -17,40 +17,42 @@ pub(crate) const GETATTR: u32 = 1;
 /// `NFSPROC3_FSINFO`.
 pub(crate) const FSINFO: u32 = 19;
 
-/// Name of an `nfsstat3` (`NFS3ERR_STALE`), or `None` for an unknown code.
+/// Every `nfsstat3` of RFC 1813 §2.6: code and name.
+pub(crate) static NFSSTAT3: &[(u32, &str)] = &[
+    (0, "NFS3_OK"),
+    (1, "NFS3ERR_PERM"),
+    (2, "NFS3ERR_NOENT"),
+    (5, "NFS3ERR_IO"),
+    (6, "NFS3ERR_NXIO"),
+    (13, "NFS3ERR_ACCES"),
+    (17, "NFS3ERR_EXIST"),
+    (18, "NFS3ERR_XDEV"),
+    (19, "NFS3ERR_NODEV"),
+    (20, "NFS3ERR_NOTDIR"),
+    (21, "NFS3ERR_ISDIR"),
+    (22, "NFS3ERR_INVAL"),
+    (27, "NFS3ERR_FBIG"),
+    (28, "NFS3ERR_NOSPC"),
+    (30, "NFS3ERR_ROFS"),
+    (31, "NFS3ERR_MLINK"),
+    (63, "NFS3ERR_NAMETOOLONG"),
+    (66, "NFS3ERR_NOTEMPTY"),
+    (69, "NFS3ERR_DQUOT"),
+    (70, "NFS3ERR_STALE"),
+    (71, "NFS3ERR_REMOTE"),
+    (10001, "NFS3ERR_BADHANDLE"),
+    (10002, "NFS3ERR_NOT_SYNC"),
+    (10003, "NFS3ERR_BAD_COOKIE"),
+    (10004, "NFS3ERR_NOTSUPP"),
+    (10005, "NFS3ERR_TOOSMALL"),
+    (10006, "NFS3ERR_SERVERFAULT"),
+    (10007, "NFS3ERR_BADTYPE"),
+    (10008, "NFS3ERR_JUKEBOX"),
+];
+
+/// Name of an `nfsstat3` (`NFS3ERR_STALE`), or `None` for a code RFC 1813 does not define.
 pub(crate) fn nfsstat3_name(s: u32) -> Option<&'static str> {
-    Some(match s {
-        0 => "NFS3_OK",
-        1 => "NFS3ERR_PERM",
-        2 => "NFS3ERR_NOENT",
-        5 => "NFS3ERR_IO",
-        6 => "NFS3ERR_NXIO",
-        13 => "NFS3ERR_ACCES",
-        17 => "NFS3ERR_EXIST",
-        18 => "NFS3ERR_XDEV",
-        19 => "NFS3ERR_NODEV",
-        20 => "NFS3ERR_NOTDIR",
-        21 => "NFS3ERR_ISDIR",
-        22 => "NFS3ERR_INVAL",
-        27 => "NFS3ERR_FBIG",
-        28 => "NFS3ERR_NOSPC",
-        30 => "NFS3ERR_ROFS",
-        31 => "NFS3ERR_MLINK",
-        63 => "NFS3ERR_NAMETOOLONG",
-        66 => "NFS3ERR_NOTEMPTY",
-        69 => "NFS3ERR_DQUOT",
-        70 => "NFS3ERR_STALE",
-        71 => "NFS3ERR_REMOTE",
-        10001 => "NFS3ERR_BADHANDLE",
-        10002 => "NFS3ERR_NOT_SYNC",
-        10003 => "NFS3ERR_BAD_COOKIE",
-        10004 => "NFS3ERR_NOTSUPP",
-        10005 => "NFS3ERR_TOOSMALL",
-        10006 => "NFS3ERR_SERVERFAULT",
-        10007 => "NFS3ERR_BADTYPE",
-        10008 => "NFS3ERR_JUKEBOX",
-        _ => return None,
-    })
+    super::xdr::name_of(NFSSTAT3, s)
 }
 
 /// The parts of `fattr3` the probe reports.
@@ -200,6 +202,16 @@ mod tests {
             Ok(Err(10001))
         );
         assert_eq!(nfsstat3_name(10001), Some("NFS3ERR_BADHANDLE"));
+    }
+
+    /// RFC 1813 §2.6 defines 29 codes, the last `NFS3ERR_JUKEBOX` (10008).
+    #[test]
+    fn nfsstat3_table_is_rfc_1813s() {
+        super::super::xdr::check_names("nfsstat3", NFSSTAT3, "NFS3");
+        assert_eq!(NFSSTAT3.len(), 29);
+        assert_eq!(nfsstat3_name(13), Some("NFS3ERR_ACCES"));
+        assert_eq!(nfsstat3_name(10008), Some("NFS3ERR_JUKEBOX"));
+        assert_eq!(nfsstat3_name(10009), None);
     }
 
     proptest! {

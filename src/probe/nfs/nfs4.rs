@@ -2,11 +2,14 @@
 //! `LOOKUP` per path component, `GETFH` and `GETATTR(type)`, sent after a `NULL`.
 //!
 //! `NFSv4` names the export by its place in the server's pseudo file system (for Ganesha its
-//! `Pseudo` path), which is not necessarily the directory's real path. The walk is first sent as
-//! v4.0 (RFC 7530). A server that speaks only v4.1+ answers `NFS4ERR_MINOR_VERS_MISMATCH`; then
-//! the probe opens a session (RFC 8881: `EXCHANGE_ID`, `CREATE_SESSION`), sends the same walk
-//! behind `SEQUENCE` as v4.1, and tears the session and client id down again
-//! (`DESTROY_SESSION`, `DESTROY_CLIENTID`) so probes leave no state behind.
+//! `Pseudo` path), which is not necessarily the directory's real path.
+//!
+//! The minor version is negotiated as the Linux client does ([`MINOR_VERSIONS`]): 4.2 first,
+//! then 4.1, then 4.0, the next one only when the server answers `NFS4ERR_MINOR_VERS_MISMATCH`.
+//! For 4.1 and 4.2 the probe opens a session (RFC 8881: `EXCHANGE_ID`, `CREATE_SESSION`), sends
+//! the walk behind `SEQUENCE`, and tears the session and client id down again
+//! (`DESTROY_SESSION`, `DESTROY_CLIENTID`) so probes leave no state behind; 4.2 (RFC 7862) uses
+//! the same operations. For 4.0 (RFC 7530) the walk needs no session.
 
 use super::rpc::{RpcClient, RpcError};
 use super::xdr::{Decoder, Encoder, XdrError};
@@ -41,6 +44,10 @@ pub(crate) const OP_DESTROY_CLIENTID: u32 = 57;
 const EXCHGID4_FLAG_USE_NON_PNFS: u32 = 0x0001_0000;
 /// Longest opaque in the v4.1 results decoded here (`NFS4_OPAQUE_LIMIT`).
 const NFS4_OPAQUE_LIMIT: u32 = 1024;
+/// The minor versions tried, in order: the order of `mount.nfs` (nfs-utils `nfs_autonegotiate`),
+/// which starts at the highest it knows and steps down only on `NFS4ERR_MINOR_VERS_MISMATCH`,
+/// so the probe takes the road every Linux client of the server takes.
+pub(crate) const MINOR_VERSIONS: [u32; 3] = [2, 1, 0];
 /// `NFS4ERR_MINOR_VERS_MISMATCH`.
 pub(crate) const NFS4ERR_MINOR_VERS_MISMATCH: u32 = 10021;
 /// Longest v4 file handle (`NFS4_FHSIZE`).
@@ -50,49 +57,130 @@ const FATTR4_TYPE: u32 = 1 << 1;
 /// Most results decoded (one per op sent; the probe sends a few).
 const MAX_RESULTS: u32 = 1024;
 
-/// Name of an `nfsstat4` (`NFS4ERR_NOENT`), or `None` for an unknown code.
+/// Every `nfsstat4` (RFC 7530, 8881, 7862 and 8276): code and name.
+pub(crate) static NFSSTAT4: &[(u32, &str)] = &[
+    // RFC 7530 (NFSv4.0).
+    (0, "NFS4_OK"),
+    (1, "NFS4ERR_PERM"),
+    (2, "NFS4ERR_NOENT"),
+    (5, "NFS4ERR_IO"),
+    (6, "NFS4ERR_NXIO"),
+    (13, "NFS4ERR_ACCESS"),
+    (17, "NFS4ERR_EXIST"),
+    (18, "NFS4ERR_XDEV"),
+    (20, "NFS4ERR_NOTDIR"),
+    (21, "NFS4ERR_ISDIR"),
+    (22, "NFS4ERR_INVAL"),
+    (27, "NFS4ERR_FBIG"),
+    (28, "NFS4ERR_NOSPC"),
+    (30, "NFS4ERR_ROFS"),
+    (31, "NFS4ERR_MLINK"),
+    (63, "NFS4ERR_NAMETOOLONG"),
+    (66, "NFS4ERR_NOTEMPTY"),
+    (69, "NFS4ERR_DQUOT"),
+    (70, "NFS4ERR_STALE"),
+    (10001, "NFS4ERR_BADHANDLE"),
+    (10003, "NFS4ERR_BAD_COOKIE"),
+    (10004, "NFS4ERR_NOTSUPP"),
+    (10005, "NFS4ERR_TOOSMALL"),
+    (10006, "NFS4ERR_SERVERFAULT"),
+    (10007, "NFS4ERR_BADTYPE"),
+    (10008, "NFS4ERR_DELAY"),
+    (10009, "NFS4ERR_SAME"),
+    (10010, "NFS4ERR_DENIED"),
+    (10011, "NFS4ERR_EXPIRED"),
+    (10012, "NFS4ERR_LOCKED"),
+    (10013, "NFS4ERR_GRACE"),
+    (10014, "NFS4ERR_FHEXPIRED"),
+    (10015, "NFS4ERR_SHARE_DENIED"),
+    (10016, "NFS4ERR_WRONGSEC"),
+    (10017, "NFS4ERR_CLID_INUSE"),
+    (10018, "NFS4ERR_RESOURCE"),
+    (10019, "NFS4ERR_MOVED"),
+    (10020, "NFS4ERR_NOFILEHANDLE"),
+    (10021, "NFS4ERR_MINOR_VERS_MISMATCH"),
+    (10022, "NFS4ERR_STALE_CLIENTID"),
+    (10023, "NFS4ERR_STALE_STATEID"),
+    (10024, "NFS4ERR_OLD_STATEID"),
+    (10025, "NFS4ERR_BAD_STATEID"),
+    (10026, "NFS4ERR_BAD_SEQID"),
+    (10027, "NFS4ERR_NOT_SAME"),
+    (10028, "NFS4ERR_LOCK_RANGE"),
+    (10029, "NFS4ERR_SYMLINK"),
+    (10030, "NFS4ERR_RESTOREFH"),
+    (10031, "NFS4ERR_LEASE_MOVED"),
+    (10032, "NFS4ERR_ATTRNOTSUPP"),
+    (10033, "NFS4ERR_NO_GRACE"),
+    (10034, "NFS4ERR_RECLAIM_BAD"),
+    (10035, "NFS4ERR_RECLAIM_CONFLICT"),
+    (10036, "NFS4ERR_BADXDR"),
+    (10037, "NFS4ERR_LOCKS_HELD"),
+    (10038, "NFS4ERR_OPENMODE"),
+    (10039, "NFS4ERR_BADOWNER"),
+    (10040, "NFS4ERR_BADCHAR"),
+    (10041, "NFS4ERR_BADNAME"),
+    (10042, "NFS4ERR_BAD_RANGE"),
+    (10043, "NFS4ERR_LOCK_NOTSUPP"),
+    (10044, "NFS4ERR_OP_ILLEGAL"),
+    (10045, "NFS4ERR_DEADLOCK"),
+    (10046, "NFS4ERR_FILE_OPEN"),
+    (10047, "NFS4ERR_ADMIN_REVOKED"),
+    (10048, "NFS4ERR_CB_PATH_DOWN"),
+    // RFC 8881 (NFSv4.1, formerly RFC 5661); 10073 is unused.
+    (10049, "NFS4ERR_BADIOMODE"),
+    (10050, "NFS4ERR_BADLAYOUT"),
+    (10051, "NFS4ERR_BAD_SESSION_DIGEST"),
+    (10052, "NFS4ERR_BADSESSION"),
+    (10053, "NFS4ERR_BADSLOT"),
+    (10054, "NFS4ERR_COMPLETE_ALREADY"),
+    (10055, "NFS4ERR_CONN_NOT_BOUND_TO_SESSION"),
+    (10056, "NFS4ERR_DELEG_ALREADY_WANTED"),
+    (10057, "NFS4ERR_BACK_CHAN_BUSY"),
+    (10058, "NFS4ERR_LAYOUTTRYLATER"),
+    (10059, "NFS4ERR_LAYOUTUNAVAILABLE"),
+    (10060, "NFS4ERR_NOMATCHING_LAYOUT"),
+    (10061, "NFS4ERR_RECALLCONFLICT"),
+    (10062, "NFS4ERR_UNKNOWN_LAYOUTTYPE"),
+    (10063, "NFS4ERR_SEQ_MISORDERED"),
+    (10064, "NFS4ERR_SEQUENCE_POS"),
+    (10065, "NFS4ERR_REQ_TOO_BIG"),
+    (10066, "NFS4ERR_REP_TOO_BIG"),
+    (10067, "NFS4ERR_REP_TOO_BIG_TO_CACHE"),
+    (10068, "NFS4ERR_RETRY_UNCACHED_REP"),
+    (10069, "NFS4ERR_UNSAFE_COMPOUND"),
+    (10070, "NFS4ERR_TOO_MANY_OPS"),
+    (10071, "NFS4ERR_OP_NOT_IN_SESSION"),
+    (10072, "NFS4ERR_HASH_ALG_UNSUPP"),
+    (10074, "NFS4ERR_CLIENTID_BUSY"),
+    (10075, "NFS4ERR_PNFS_IO_HOLE"),
+    (10076, "NFS4ERR_SEQ_FALSE_RETRY"),
+    (10077, "NFS4ERR_BAD_HIGH_SLOT"),
+    (10078, "NFS4ERR_DEADSESSION"),
+    (10079, "NFS4ERR_ENCR_ALG_UNSUPP"),
+    (10080, "NFS4ERR_PNFS_NO_LAYOUT"),
+    (10081, "NFS4ERR_NOT_ONLY_OP"),
+    (10082, "NFS4ERR_WRONG_CRED"),
+    (10083, "NFS4ERR_WRONG_TYPE"),
+    (10084, "NFS4ERR_DIRDELEG_UNAVAIL"),
+    (10085, "NFS4ERR_REJECT_DELEG"),
+    (10086, "NFS4ERR_RETURNCONFLICT"),
+    (10087, "NFS4ERR_DELEG_REVOKED"),
+    // RFC 7862 (NFSv4.2).
+    (10088, "NFS4ERR_PARTNER_NOTSUPP"),
+    (10089, "NFS4ERR_PARTNER_NO_AUTH"),
+    (10090, "NFS4ERR_UNION_NOTSUPP"),
+    (10091, "NFS4ERR_OFFLOAD_DENIED"),
+    (10092, "NFS4ERR_WRONG_LFS"),
+    (10093, "NFS4ERR_BADLABEL"),
+    (10094, "NFS4ERR_OFFLOAD_NO_REQS"),
+    // RFC 8276 (extended attributes, an NFSv4.2 extension).
+    (10095, "NFS4ERR_NOXATTR"),
+    (10096, "NFS4ERR_XATTR2BIG"),
+];
+
+/// Name of an `nfsstat4` (`NFS4ERR_NOENT`), or `None` for a code no RFC defines.
 pub(crate) fn nfsstat4_name(s: u32) -> Option<&'static str> {
-    Some(match s {
-        0 => "NFS4_OK",
-        1 => "NFS4ERR_PERM",
-        2 => "NFS4ERR_NOENT",
-        5 => "NFS4ERR_IO",
-        6 => "NFS4ERR_NXIO",
-        13 => "NFS4ERR_ACCESS",
-        17 => "NFS4ERR_EXIST",
-        18 => "NFS4ERR_XDEV",
-        20 => "NFS4ERR_NOTDIR",
-        21 => "NFS4ERR_ISDIR",
-        22 => "NFS4ERR_INVAL",
-        27 => "NFS4ERR_FBIG",
-        28 => "NFS4ERR_NOSPC",
-        30 => "NFS4ERR_ROFS",
-        31 => "NFS4ERR_MLINK",
-        63 => "NFS4ERR_NAMETOOLONG",
-        66 => "NFS4ERR_NOTEMPTY",
-        69 => "NFS4ERR_DQUOT",
-        70 => "NFS4ERR_STALE",
-        10001 => "NFS4ERR_BADHANDLE",
-        10003 => "NFS4ERR_BAD_COOKIE",
-        10004 => "NFS4ERR_NOTSUPP",
-        10005 => "NFS4ERR_TOOSMALL",
-        10006 => "NFS4ERR_SERVERFAULT",
-        10007 => "NFS4ERR_BADTYPE",
-        10008 => "NFS4ERR_DELAY",
-        10013 => "NFS4ERR_GRACE",
-        10014 => "NFS4ERR_FHEXPIRED",
-        10016 => "NFS4ERR_WRONGSEC",
-        10018 => "NFS4ERR_RESOURCE",
-        10019 => "NFS4ERR_MOVED",
-        10020 => "NFS4ERR_NOFILEHANDLE",
-        10021 => "NFS4ERR_MINOR_VERS_MISMATCH",
-        10029 => "NFS4ERR_BADCHAR",
-        10030 => "NFS4ERR_BADNAME",
-        10036 => "NFS4ERR_BADXDR",
-        10044 => "NFS4ERR_OP_ILLEGAL",
-        10071 => "NFS4ERR_OP_NOT_IN_SESSION",
-        _ => return None,
-    })
+    super::xdr::name_of(NFSSTAT4, s)
 }
 
 /// Name of an operation number.
@@ -111,11 +199,22 @@ pub(crate) fn op_name(op: u32) -> &'static str {
     }
 }
 
-/// The path components LOOKUP walks (`/srv/nfs/` → `srv`, `nfs`).
+/// The path components LOOKUP walks (`/srv/nfs/` → `srv`, `nfs`). `.` and `..` are resolved
+/// here, as a client resolves them before it looks anything up (the Linux client walks the
+/// mount path in its own name cache, libnfs normalises it; `..` at the root stays there): sent
+/// to the server, LOOKUP `..` is `NFS4ERR_BADNAME`, which no client using the export would see.
 pub(crate) fn components(path: &str) -> Vec<&str> {
-    path.split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect()
+    let mut out = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Encodes `COMPOUND4args` (minor version `minor`) for the probe's walk to `path`; with a
@@ -142,10 +241,11 @@ pub(crate) fn encode_walk(path: &str, minor: u32, session: Option<&[u8; 16]>) ->
     e.finish()
 }
 
-/// Encodes a v4.1 COMPOUND holding the single operation `op` with encoded `args`.
-pub(crate) fn encode_single(op: u32, args: &[u8]) -> Vec<u8> {
+/// Encodes a COMPOUND of minor version `minor` holding the single operation `op` with encoded
+/// `args`.
+pub(crate) fn encode_single(minor: u32, op: u32, args: &[u8]) -> Vec<u8> {
     let mut e = Encoder::new();
-    e.string("clp_nfsmon").u32(1).u32(1).u32(op).raw(args);
+    e.string("clp_nfsmon").u32(minor).u32(1).u32(op).raw(args);
     e.finish()
 }
 
@@ -275,7 +375,7 @@ pub fn null(client: &mut RpcClient) -> Result<(), RpcError> {
     client.call(PROG, VERS, NULL, &[]).map(drop)
 }
 
-/// The walk to `path` as one COMPOUND with minor version `minor` (and a v4.1 session).
+/// The walk to `path` as one COMPOUND with minor version `minor` (and a session, from 4.1 on).
 pub(crate) fn walk(
     client: &mut RpcClient,
     path: &str,
@@ -290,9 +390,10 @@ pub(crate) fn walk(
     )?)?)
 }
 
-/// Sends a v4.1 COMPOUND of the single operation `op`.
+/// Sends a COMPOUND of minor version `minor` holding the single operation `op`.
 pub(crate) fn single(
     client: &mut RpcClient,
+    minor: u32,
     op: u32,
     args: &[u8],
 ) -> Result<CompoundRes, RpcError> {
@@ -300,7 +401,7 @@ pub(crate) fn single(
         PROG,
         VERS,
         COMPOUND,
-        &encode_single(op, args),
+        &encode_single(minor, op, args),
     )?)?)
 }
 
@@ -308,6 +409,15 @@ pub(crate) fn single(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn dot_and_dot_dot_are_resolved_before_the_walk() {
+        assert_eq!(components("/srv/nfs/"), ["srv", "nfs"]);
+        assert_eq!(components("/a/./c/../b"), ["a", "b"]);
+        assert_eq!(components("/tmp/../x"), ["x"]);
+        assert_eq!(components("/../../x/.."), Vec::<&str>::new());
+        assert_eq!(components("/"), Vec::<&str>::new());
+    }
 
     #[test]
     fn walk_layout() {
@@ -412,7 +522,50 @@ mod tests {
         );
         assert_eq!(d.fixed(16).unwrap(), &[9; 16]);
         assert_eq!(exchange_id_args(b"o", [1; 8]).len(), 8 + 8 + 12);
+        let one = encode_single(2, OP_EXCHANGE_ID, &[7; 4]);
+        let mut d = Decoder::new(&one);
+        d.string(64).unwrap();
+        assert_eq!(
+            [d.u32().unwrap(), d.u32().unwrap(), d.u32().unwrap()],
+            [2, 1, OP_EXCHANGE_ID]
+        );
+        assert_eq!(MINOR_VERSIONS, [2, 1, 0]);
         assert_eq!(create_session_args(1, 2).len(), 16 + 2 * 28 + 12);
+    }
+
+    /// The table is the RFCs': `NFS4_OK`, 18 codes below 10000, 10001 and 10003-10096 but 10073.
+    #[test]
+    fn nfsstat4_table_is_the_rfcs() {
+        super::super::xdr::check_names("nfsstat4", NFSSTAT4, "NFS4");
+        let want: Vec<u32> = [
+            1, 2, 5, 6, 13, 17, 18, 20, 21, 22, 27, 28, 30, 31, 63, 66, 69, 70,
+        ]
+        .into_iter()
+        .chain([10001])
+        .chain((10003..=10096).filter(|c| *c != 10073))
+        .collect();
+        let got: Vec<u32> = NFSSTAT4
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| *c != 0)
+            .collect();
+        assert_eq!(got, want);
+        for (c, n) in [
+            (10016, "NFS4ERR_WRONGSEC"),
+            (10021, "NFS4ERR_MINOR_VERS_MISMATCH"),
+            (10029, "NFS4ERR_SYMLINK"),
+            (10030, "NFS4ERR_RESTOREFH"),
+            (10040, "NFS4ERR_BADCHAR"),
+            (10041, "NFS4ERR_BADNAME"),
+            (10052, "NFS4ERR_BADSESSION"),
+            (10071, "NFS4ERR_OP_NOT_IN_SESSION"),
+            (10087, "NFS4ERR_DELEG_REVOKED"),
+            (10094, "NFS4ERR_OFFLOAD_NO_REQS"),
+        ] {
+            assert_eq!(nfsstat4_name(c), Some(n), "{c}");
+        }
+        assert_eq!(nfsstat4_name(10073), None);
+        assert_eq!(nfsstat4_name(10097), None);
     }
 
     proptest! {

@@ -1,7 +1,8 @@
 //! One NFS probe attempt on the road it takes (see the parent module): the portmapper, MOUNT,
-//! the `NFSv3` calls and UMNT on the v3 road; NULL and the COMPOUND walk (with a v4.1 session when
-//! the server wants one) on the v4 road — each step timed as its phase, and a failed step turned
-//! into a [`Fail`] with `clnt_sperror`'s or the protocol's status text.
+//! the `NFSv3` calls and UMNT on the v3 road; NULL and the COMPOUND walk on the v4 road, in the
+//! highest minor version the server accepts of 4.2, 4.1 and 4.0 (a session for 4.1 and 4.2) —
+//! each step timed as its phase, and a failed step turned into a [`Fail`] with `clnt_sperror`'s
+//! or the protocol's status text.
 //!
 //! This is the part of the probe that knows what the steps mean; the messages are those of
 //! [`super::portmap`], [`super::mount`], [`super::nfs3`] and [`super::nfs4`], carried by
@@ -96,6 +97,17 @@ struct Run<'a> {
     a: Attempt,
 }
 
+/// Why the portmapper gave no ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PmapMiss {
+    /// Port 111 refused the connection: maybe no rpcbind because the server is NFSv4-only.
+    Refused,
+    /// It answered, without MOUNT v3: maybe an NFSv4-only server behind a live rpcbind.
+    NoMount,
+    /// Any other failure: a fault of the v3 server.
+    Other,
+}
+
 /// A failed step: phase, status, alert text.
 #[derive(Debug)]
 struct Fail {
@@ -156,31 +168,47 @@ impl Run<'_> {
         )
     }
 
-    /// Portmapper: (MOUNT port, NFS port).
-    fn portmap(&mut self) -> Result<(u16, u16), (Fail, bool)> {
+    /// Portmapper: (MOUNT port, NFS port); not asked at all when `--mount-port` and `-n` give
+    /// both. A failure says whether it is one that may mean an NFSv4-only server.
+    fn portmap(&mut self) -> Result<(u16, u16), (Fail, PmapMiss)> {
         let proto = self.p.proto;
-        let refused = |e: &RpcError| (Fail::rpc("portmap", e), e.is_refused());
+        if let (Some(mport), Some(nport)) = (self.p.mount_port, self.p.nfs_port) {
+            self.a.note("mount_port", mport.to_string());
+            self.a.note("nfs_port", nport.to_string());
+            return Ok((mport, nport));
+        }
+        let failed = |e: &RpcError| {
+            let why = if e.is_refused() {
+                PmapMiss::Refused
+            } else {
+                PmapMiss::Other
+            };
+            (Fail::rpc("portmap", e), why)
+        };
         let mut c = self
             .client(self.p.pmap_port, proto, false)
-            .map_err(|e| refused(&e))?;
-        let not_registered = |what: &str| {
+            .map_err(|e| failed(&e))?;
+        let not_registered = |what: &str, why| {
             (
                 Fail {
                     phase: "portmap",
                     status: format!("{what} not registered"),
                     text: "RPC: Program not registered.".into(),
                 },
-                false,
+                why,
             )
         };
-        let mport = portmap::getport(&mut c, mount::PROG, mount::VERS, proto)
-            .map_err(|e| refused(&e))?
-            .ok_or_else(|| not_registered("MOUNT 100005 v3"))?;
+        let mport = match self.p.mount_port {
+            Some(p) => p,
+            None => portmap::getport(&mut c, mount::PROG, mount::VERS, proto)
+                .map_err(|e| failed(&e))?
+                .ok_or_else(|| not_registered("MOUNT 100005 v3", PmapMiss::NoMount))?,
+        };
         let nport = match self.p.nfs_port {
             Some(p) => p,
             None => portmap::getport(&mut c, nfs3::PROG, nfs3::VERS, proto)
-                .map_err(|e| refused(&e))?
-                .ok_or_else(|| not_registered("NFS 100003 v3"))?,
+                .map_err(|e| failed(&e))?
+                .ok_or_else(|| not_registered("NFS 100003 v3", PmapMiss::Other))?,
         };
         self.a.lap("portmap");
         self.a.note("mount_port", mport.to_string());
@@ -188,24 +216,22 @@ impl Run<'_> {
         Ok((mport, nport))
     }
 
-    /// `known_v4`: an earlier probe reached the server over `NFSv4`, so when both the portmapper
-    /// and port 2049 refuse, the NFS service's own refusal is the news, not the portmapper's.
-    fn v3(&mut self, may_fall_back: bool, known_v4: bool) -> Result<String, Fail> {
+    /// The v3 road, or the v4 road instead when the portmapper says the server may be
+    /// NFSv4-only ([`Run::switches_to_v4`]).
+    fn v3(&mut self, road: Road) -> Result<String, Fail> {
         let proto = self.p.proto;
         let (mport, nport) = match self.portmap() {
             Ok(p) => p,
-            Err((f, true)) if may_fall_back => {
+            Err((f, why)) if self.switches_to_v4(road, why) => {
                 tracing::info!(
-                    "clp_nfsmon: no portmapper at {}:{}, trying NFSv4",
+                    "clp_nfsmon: {} at {}:{}, trying NFSv4",
+                    f.status,
                     self.ip,
                     self.p.pmap_port
                 );
                 self.a.lap("portmap");
-                self.a.note("portmap", f.text.clone());
-                return match self.v4() {
-                    Err(v4) if v4.status.starts_with("ECONNREFUSED") && !known_v4 => Err(f),
-                    r => r,
-                };
+                self.a.note("portmap", f.status.clone());
+                return self.v4_instead_of(f, road == Road::V4);
             }
             Err((f, _)) => return Err(f),
         };
@@ -266,35 +292,102 @@ impl Run<'_> {
         Ok(info)
     }
 
-    fn v4(&mut self) -> Result<String, Fail> {
-        let port = self.p.nfs_port.unwrap_or(nfs3::PORT);
-        self.a.note("nfs_port", port.to_string());
-        let mut c = self
-            .client(port, Proto::Tcp, true)
-            .map_err(|e| Fail::rpc("nfs_null", &e))?;
-        nfs4::null(&mut c).map_err(|e| Fail::rpc("nfs_null", &e))?;
-        self.a.lap("nfs_null");
-        let r = nfs4::walk(&mut c, &self.p.target, 0, None)
-            .map_err(|e| Fail::rpc("nfs4_compound", &e))?;
-        let (minor, r) = if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
-            tracing::debug!("clp_nfsmon: NFSv4.0 refused, opening an NFSv4.1 session");
-            (1, self.v41_walk(&mut c)?)
-        } else {
-            (0, r)
-        };
-        self.check_walk("nfs4_compound", &r)?;
-        let fh = r.fh.unwrap_or_default();
-        self.a.lap("nfs4_compound");
-        self.p.learn(Road::V4);
-        Ok(format!(
-            "NFSv4.{minor} over TCP, port {port}, fh {} bytes",
-            fh.len()
-        ))
+    /// Whether a portmapper failure sends this probe to the v4 road. Only while no probe has
+    /// reached the server over v3 (a v3 server that loses its portmapper or its MOUNT
+    /// registration is a fault), never with `--mount-port` (the server has MOUNT); then when
+    /// port 111 refuses (unless `-a HOST:PORT` named the portmapper, which must answer) or when
+    /// the portmapper answers without MOUNT v3, as an NFSv4-only server behind a live rpcbind
+    /// does.
+    fn switches_to_v4(&self, road: Road, why: PmapMiss) -> bool {
+        road != Road::V3
+            && self.p.mount_port.is_none()
+            && match why {
+                PmapMiss::Refused => !self.p.pmap_explicit,
+                PmapMiss::NoMount => true,
+                PmapMiss::Other => false,
+            }
     }
 
-    /// `EXCHANGE_ID`, `CREATE_SESSION`, the walk behind `SEQUENCE`, then `DESTROY_SESSION` and
-    /// `DESTROY_CLIENTID` (best effort, while time is left).
-    fn v41_walk(&mut self, c: &mut RpcClient) -> Result<nfs4::CompoundRes, Fail> {
+    /// The v4 road taken because of the portmapper failure `pmap`. When `NFSv4` is not served
+    /// either (refused, or NFS answers without version 4) the portmapper's failure is the news,
+    /// unless an earlier probe reached the server over v4 (`known_v4`).
+    fn v4_instead_of(&mut self, pmap: Fail, known_v4: bool) -> Result<String, Fail> {
+        match self.v4_null() {
+            Ok(c) => self.v4_walk(c),
+            Err(e) if e.not_served() && !known_v4 => Err(pmap),
+            Err(e) => Err(Fail::rpc("nfs_null", &e)),
+        }
+    }
+
+    fn v4(&mut self) -> Result<String, Fail> {
+        let c = self.v4_null().map_err(|e| Fail::rpc("nfs_null", &e))?;
+        self.v4_walk(c)
+    }
+
+    /// A connection to the `NFSv4` port (`-n`, else 2049) that has answered NULL.
+    fn v4_null(&mut self) -> Result<RpcClient, RpcError> {
+        let port = self.p.nfs_port.unwrap_or(nfs3::PORT);
+        self.a.note("nfs_port", port.to_string());
+        let mut c = self.client(port, Proto::Tcp, true)?;
+        nfs4::null(&mut c)?;
+        self.a.lap("nfs_null");
+        Ok(c)
+    }
+
+    /// The walk, in the highest minor version the server takes.
+    fn v4_walk(&mut self, mut c: RpcClient) -> Result<String, Fail> {
+        let port = self.p.nfs_port.unwrap_or(nfs3::PORT);
+        let mut refused = Vec::new();
+        for minor in nfs4::MINOR_VERSIONS {
+            let walk = if minor == 0 {
+                let r = nfs4::walk(&mut c, &self.p.target, 0, None)
+                    .map_err(|e| Fail::rpc("nfs4_compound", &e))?;
+                (r.status != nfs4::NFS4ERR_MINOR_VERS_MISMATCH).then_some(r)
+            } else {
+                self.session_walk(&mut c, minor)?
+            };
+            let Some(r) = walk else {
+                tracing::debug!("clp_nfsmon: NFSv4.{minor} refused (NFS4ERR_MINOR_VERS_MISMATCH)");
+                refused.push(format!("4.{minor}"));
+                continue;
+            };
+            let refused = if refused.is_empty() {
+                String::new()
+            } else {
+                let r = refused.join(", ");
+                self.a.note("nfs4_refused", r.clone());
+                format!(" ({r} refused)")
+            };
+            self.check_walk("nfs4_compound", &r)?;
+            let fh = r.fh.unwrap_or_default();
+            self.a.lap("nfs4_compound");
+            self.p.learn(Road::V4);
+            return Ok(format!(
+                "NFSv4.{minor} over TCP, port {port}, fh {} bytes{refused}",
+                fh.len()
+            ));
+        }
+        let name = nfs4::nfsstat4_name(nfs4::NFS4ERR_MINOR_VERS_MISMATCH).unwrap_or_default();
+        Err(Fail {
+            phase: "nfs4_compound",
+            status: format!(
+                "{name} ({}): minor versions {} refused",
+                nfs4::NFS4ERR_MINOR_VERS_MISMATCH,
+                refused.join(", ")
+            ),
+            text: name.to_owned(),
+        })
+    }
+
+    /// The walk in minor version `minor` (1 or 2) behind a session: `EXCHANGE_ID`,
+    /// `CREATE_SESSION`, the walk behind `SEQUENCE`, then `DESTROY_SESSION` and
+    /// `DESTROY_CLIENTID` (best effort, while time is left). `Ok(None)`: the server refused the
+    /// minor version (`NFS4ERR_MINOR_VERS_MISMATCH` to `EXCHANGE_ID`).
+    fn session_walk(
+        &mut self,
+        c: &mut RpcClient,
+        minor: u32,
+    ) -> Result<Option<nfs4::CompoundRes>, Fail> {
         let phase = "nfs4_session";
         let rpc = |e: RpcError| Fail::rpc(phase, &e);
         let owner = format!(
@@ -306,16 +399,21 @@ impl Run<'_> {
         getrandom::fill(&mut verifier).ok();
         let r = nfs4::single(
             c,
+            minor,
             nfs4::OP_EXCHANGE_ID,
             &nfs4::exchange_id_args(owner.as_bytes(), verifier),
         )
         .map_err(rpc)?;
+        if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
+            return Ok(None);
+        }
         self.check_walk(phase, &r)?;
         let (clientid, seq) = r
             .client
             .ok_or_else(|| Fail::garbage(phase, "EXCHANGE_ID"))?;
         let r = nfs4::single(
             c,
+            minor,
             nfs4::OP_CREATE_SESSION,
             &nfs4::create_session_args(clientid, seq),
         )
@@ -325,13 +423,13 @@ impl Run<'_> {
             .session
             .ok_or_else(|| Fail::garbage(phase, "CREATE_SESSION"))?;
         self.a.lap(phase);
-        let walk = nfs4::walk(c, &self.p.target, 1, Some(&sid))
+        let walk = nfs4::walk(c, &self.p.target, minor, Some(&sid))
             .map_err(|e| Fail::rpc("nfs4_compound", &e));
         if !self.ctx.deadline.expired() && !self.ctx.cancel.is_cancelled() {
-            let _ = nfs4::single(c, nfs4::OP_DESTROY_SESSION, &sid);
-            let _ = nfs4::single(c, nfs4::OP_DESTROY_CLIENTID, &clientid.to_be_bytes());
+            let _ = nfs4::single(c, minor, nfs4::OP_DESTROY_SESSION, &sid);
+            let _ = nfs4::single(c, minor, nfs4::OP_DESTROY_CLIENTID, &clientid.to_be_bytes());
         }
-        walk
+        walk.map(Some)
     }
 
     /// Turns a COMPOUND's first failed op (or a failed overall status) into a failure.
@@ -341,7 +439,7 @@ impl Run<'_> {
         if let Some((i, op, s)) = r.failed_op() {
             let comps = nfs4::components(&self.p.target);
             let what = if op == nfs4::OP_LOOKUP {
-                // The ops before the LOOKUPs: PUTROOTFH, and SEQUENCE in v4.1.
+                // The ops before the LOOKUPs: PUTROOTFH, and SEQUENCE from v4.1 on.
                 let first = r
                     .ops
                     .iter()
@@ -372,7 +470,8 @@ impl Run<'_> {
     /// The road this probe takes. Until a probe has reached the server through its portmapper,
     /// every probe asks it again (a refused connection costs well under a millisecond): a v3
     /// server whose rpcbind was still starting at the first probe must not be watched as
-    /// NFSv4-only for good.
+    /// NFSv4-only for good. `--mount-port` says the server has MOUNT: v3 only, as `mount.nfs`
+    /// takes `mountport=` to mean.
     fn walk(&mut self) -> Result<String, Fail> {
         let p = self.p;
         if p.nfs4 {
@@ -382,12 +481,11 @@ impl Run<'_> {
             .road
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.v3(road != Road::V3 && !p.pmap_explicit, road == Road::V4)
-            .inspect(|s| {
-                if s.starts_with("NFSv3") {
-                    p.learn(Road::V3);
-                }
-            })
+        self.v3(road).inspect(|s| {
+            if s.starts_with("NFSv3") {
+                p.learn(Road::V3);
+            }
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! XDR (RFC 4506): the big-endian, 4-byte-aligned encoding under ONC RPC, reduced to what the
 //! probe sends and reads — unsigned/signed 32- and 64-bit integers, booleans, fixed and variable
-//! opaque data and strings.
+//! opaque data and strings; and the lookup of an XDR enum's name in its table (each status enum
+//! of the NFS protocols is one `(code, name)` table beside its protocol).
 //!
 //! The decoder never trusts a length from the wire: every variable-length item is checked against
 //! a caller-given maximum and against the bytes actually left, so arbitrary input yields an
@@ -194,6 +195,33 @@ impl<'a> Decoder<'a> {
     /// Skips `n` bytes.
     pub(crate) fn skip(&mut self, n: usize) -> Result<(), XdrError> {
         self.take(n).map(|_| ())
+    }
+}
+
+/// The name of `code` in an enum table of `(code, name)` rows (a status of one of the
+/// protocols), or `None` when the protocol defines no such code.
+pub(crate) fn name_of(table: &[(u32, &'static str)], code: u32) -> Option<&'static str> {
+    table.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+}
+
+/// Test check of an enum table: codes ascending (so unique), names unique, each starting with
+/// `prefix` and spelled as the RFCs spell them.
+#[cfg(test)]
+pub(crate) fn check_names(what: &str, table: &[(u32, &str)], prefix: &str) {
+    for w in table.windows(2) {
+        assert!(w[0].0 < w[1].0, "{what}: {} before {}", w[0].0, w[1].0);
+    }
+    for (i, (c, n)) in table.iter().enumerate() {
+        assert!(n.starts_with(prefix), "{what} {c}: {n}");
+        assert!(
+            n.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
+            "{what} {c}: {n}"
+        );
+        assert!(
+            !table[i + 1..].iter().any(|(_, m)| m == n),
+            "{what}: {n} twice"
+        );
     }
 }
 

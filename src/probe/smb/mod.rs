@@ -26,7 +26,7 @@ pub mod ntlmssp;
 mod session;
 pub mod smb1;
 pub mod smb2;
-pub(crate) mod status;
+pub mod status;
 mod storage;
 pub(crate) mod transport;
 pub(crate) mod wire;
@@ -51,7 +51,7 @@ pub const PASSWORD_ENV: &str = "CLP_FSMON_SMB_PASSWORD";
 /// holds the password.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// `-s` is empty, too long or holds a path separator.
+    /// `-s` is empty, holds a path separator or NUL, or makes a path too long for TREE_CONNECT.
     #[error("bad share name {0:?}")]
     Share(String),
     /// `-a` breaks the address rule.
@@ -81,6 +81,20 @@ pub struct SambaProbe {
     identity: Identity,
     check: CheckLevel,
     canary: String,
+}
+
+/// `\\host\share`, the path TREE_CONNECT names.
+fn unc(endpoint: &Address, share: &str) -> String {
+    format!("\\\\{}\\{share}", endpoint.host)
+}
+
+/// Whether the path to `share` fits in a TREE_CONNECT. The protocol sets no limit of its own on
+/// a share name (Windows keeps its names to 80 characters, Samba does not): only the 16-bit
+/// length of the path, in bytes of UTF-16 (MS-SMB2 2.2.9 PathLength; SMB1's ByteCount, which
+/// also holds 9 bytes more: a pad, the path's terminator and the service `?????`). `-s` itself
+/// takes at most 255 bytes, so from the command line every name fits.
+fn fits_tree_connect(endpoint: &Address, share: &str) -> bool {
+    u16::try_from(unc(endpoint, share).encode_utf16().count() * 2 + 9).is_ok()
 }
 
 /// Splits `DOMAIN\user` (or `DOMAIN/user`).
@@ -153,11 +167,16 @@ impl SambaProbe {
     /// Builds the probe for `t`. `Err` is an invalid parameter (event 11) with the reason; it
     /// never contains the password, and the probe keeps only the NTLMv2 key derived from it.
     pub fn new(t: &SmbTarget) -> Result<Self, ConfigError> {
-        let share = t.share.trim();
-        if share.is_empty() || share.len() > 80 || share.contains(['\\', '/', '\0']) {
+        // As given: blanks are part of a share name (smbclient sends them, and a server that
+        // has no such share says so), never trimmed into another share's name.
+        let share = t.share.as_str();
+        if share.is_empty() || share.contains(['\\', '/', '\0']) {
             return Err(ConfigError::Share(t.share.clone()));
         }
         let endpoint = Address::parse(t.address.as_deref(), &transport::DEFAULTS)?;
+        if !fits_tree_connect(&endpoint, share) {
+            return Err(ConfigError::Share(t.share.clone()));
+        }
         let identity = match &t.logon {
             Logon::Anonymous => Identity::Anonymous,
             Logon::User {
@@ -183,7 +202,7 @@ impl SambaProbe {
     }
 
     fn unc(&self) -> String {
-        format!("\\\\{}\\{}", self.endpoint.host, self.share)
+        unc(&self.endpoint, &self.share)
     }
 }
 
@@ -392,6 +411,50 @@ mod tests {
     }
 
     #[test]
+    fn share_names_are_limited_by_the_protocol_not_by_80_bytes() {
+        let target = |share: String| SmbTarget {
+            share,
+            address: None,
+            logon: Logon::Anonymous,
+            check: CheckLevel::Connect,
+            canary: String::new(),
+        };
+        for ok in [
+            "x".repeat(81),
+            "é".repeat(80),
+            "ü".repeat(127) + "x",
+            "字".repeat(10_000),
+        ] {
+            assert!(SambaProbe::new(&target(ok.clone())).is_ok(), "{ok}");
+        }
+        // `\\127.0.0.1\` is 12 UTF-16 units: with 32 751 more and SMB1's 9 bytes, the request
+        // holds 65 535 bytes, the most a 16-bit length counts
+        assert!(SambaProbe::new(&target("x".repeat(32_751))).is_ok());
+        assert!(matches!(
+            SambaProbe::new(&target("x".repeat(32_752))),
+            Err(ConfigError::Share(_))
+        ));
+        // from the command line, 255 bytes are taken and 256 refused
+        assert!(crate::applets::clp_sambamon::probe(&args(&["-s", &"é".repeat(127)])).is_ok());
+        assert!(
+            parse(
+                Module::Sambamon,
+                &["m1".into(), "-s".into(), "x".repeat(256)]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn share_name_is_sent_as_given_blanks_and_all() {
+        for share in [" public", "public ", " "] {
+            let p = crate::applets::clp_sambamon::probe(&args(&["-s", share])).unwrap();
+            assert_eq!(p.target(), share);
+            assert_eq!(p.unc(), format!(r"\\127.0.0.1\{share}"));
+        }
+    }
+
+    #[test]
     fn bad_parameters_are_refused_without_the_password() {
         for extra in [
             &["-s", r"a\b"][..],
@@ -478,6 +541,78 @@ mod tests {
         assert!(t.elapsed() < Duration::from_millis(600));
         assert!(f.status.starts_with("ECANCELED"), "{}", f.status);
         drop(l);
+    }
+
+    /// A server on 127.0.0.1 that answers the SMB2 NEGOTIATE of its first connection with an
+    /// SMB2 error header of `code`, and its second connection (the SMB1 fallback) with
+    /// `second` (nothing: it closes). Returns the port and how many connections it took.
+    fn smb2_refusing_server(
+        code: u32,
+        second: Option<Vec<u8>>,
+    ) -> (u16, std::thread::JoinHandle<usize>) {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let mut m = vec![0xfe, b'S', b'M', b'B', 64, 0, 0, 0];
+            m.extend_from_slice(&code.to_le_bytes());
+            m.extend_from_slice(&[0, 0, 1, 0, 1, 0, 0, 0]); // NEGOTIATE, 1 credit, a reply
+            m.resize(64, 0);
+            m.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 0, 0]);
+            let len = u32::try_from(m.len()).unwrap().to_be_bytes();
+            let _ = s.write_all(&[&len[..], &m].concat());
+            drop(s);
+            // the second connection, if the client makes one within 3 s
+            l.set_nonblocking(true).unwrap();
+            let until = std::time::Instant::now() + Duration::from_secs(3);
+            let mut s = loop {
+                match l.accept() {
+                    Ok((s, _)) => break s,
+                    Err(_) if std::time::Instant::now() < until => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    Err(_) => return 1,
+                }
+            };
+            s.set_nonblocking(false).unwrap();
+            let _ = s.read(&mut buf);
+            if let Some(reply) = second {
+                let len = u32::try_from(reply.len()).unwrap().to_be_bytes();
+                let _ = s.write_all(&[&len[..], &reply].concat());
+            }
+            2
+        });
+        (port, h)
+    }
+
+    #[test]
+    fn smb2_refusal_falls_back_to_smb1_and_is_the_failure_when_smb1_fails_too() {
+        // SMB1 NEGOTIATE reply choosing no dialect (0xffff), as smbd with SMB1 off answers
+        let mut no_dialect = smb1::codec::header(smb1::codec::cmd::NEGOTIATE, 0, 0, 0);
+        no_dialect[9] |= 0x80;
+        no_dialect.extend_from_slice(&[1, 0xff, 0xff, 0, 0]);
+        for second in [None, Some(no_dialect)] {
+            let (port, server) = smb2_refusing_server(0xc000_000d, second);
+            let p = crate::applets::clp_sambamon::probe(&args(&[
+                "-s",
+                "s",
+                "-a",
+                &format!("127.0.0.1:{port}"),
+            ]))
+            .unwrap();
+            let f = p.run(&ProbeCtx::new(Duration::from_secs(5))).unwrap_err();
+            assert_eq!(server.join().unwrap(), 2, "the SMB1 fallback connected");
+            assert_eq!(f.phase, "negotiate");
+            assert_eq!(f.status, "STATUS_INVALID_PARAMETER (0xc000000d)");
+            assert!(
+                f.alerts[0].text.contains("negotiate error[0xc000000d]"),
+                "{}",
+                f.alerts[0].text
+            );
+        }
     }
 
     #[test]

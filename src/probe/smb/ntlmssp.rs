@@ -8,7 +8,7 @@
 
 use super::crypto::{hmac_md5, md4};
 use super::error::{Error, Result};
-use super::wire::{Bytes, Put, len16, len32, utf16le};
+use super::wire::{Bytes, Put, len16, len32, upper_utf16, utf16le};
 
 /// `NTLMSSP\0`.
 pub(crate) const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
@@ -94,10 +94,15 @@ impl Identity {
     }
 }
 
-/// NTOWFv2 (MS-NLMP 3.3.2): `HMAC_MD5(MD4(UNICODE(password)), UNICODE(Upper(user) + domain))`.
+/// NTOWFv2 (MS-NLMP 3.3.2): `HMAC_MD5(MD4(UNICODE(password)), UNICODE(Upper(user) + domain))`,
+/// with `Upper` as Windows and Samba do it ([`upper_utf16`]): a server that upper-cases
+/// otherwise derives another key.
 pub(crate) fn ntowf_v2(password: &str, user: &str, domain: &str) -> [u8; 16] {
     let nt = md4(&utf16le(password));
-    let mut ud = utf16le(&user.to_uppercase());
+    let mut ud: Vec<u8> = upper_utf16(user)
+        .into_iter()
+        .flat_map(u16::to_le_bytes)
+        .collect();
     ud.extend_from_slice(&utf16le(domain));
     hmac_md5(&nt, &[&ud])
 }
@@ -309,6 +314,43 @@ mod tests {
         assert_eq!(lm, h("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa"));
         assert_eq!(nt[..16].to_vec(), h("68cd0ab851e51c96aabc927bebef6a1c"));
         assert_eq!(base.to_vec(), h("8de40ccadbc14a82f15cb0ad0de95ca3"));
+    }
+
+    #[test]
+    fn ntowf_v2_of_non_ascii_users_matches_an_independent_implementation() {
+        // HMAC-MD5(NT hash, UTF-16LE(upper(user) + domain)) computed with impacket 0.13.1's
+        // compute_nthash and Python's hmac, the user upper-cased by hand as Windows does.
+        for (password, user, domain, want) in [
+            (
+                "Stra-pass1",
+                "straße",
+                "",
+                "8eceb432f5b25953df2edc3da9c523ca",
+            ),
+            (
+                "Password",
+                "müller",
+                "Domain",
+                "cbc95be910ea73503c382fc0646955a2",
+            ),
+            (
+                "Password",
+                "\u{10428}a\u{1c6}",
+                "Domain",
+                "e7e245af37fa9aa439b6cd8c6f3a40ed",
+            ),
+        ] {
+            assert_eq!(ntowf_v2(password, user, domain).to_vec(), h(want), "{user}");
+        }
+        // what the full Unicode mapping (STRASSE) would give instead
+        assert_ne!(
+            ntowf_v2("Stra-pass1", "straße", "").to_vec(),
+            h("e6679d6a65e4cf2d6c8bc87fc4350fd9")
+        );
+        assert_eq!(
+            ntowf_v2("Stra-pass1", "STRASSE", "").to_vec(),
+            h("e6679d6a65e4cf2d6c8bc87fc4350fd9")
+        );
     }
 
     #[test]

@@ -6,18 +6,22 @@
 //!
 //! A dialect's client supplies the steps ([`Dialect`]); the order, the phase names, the facts
 //! for the fault log and the summary line are this module's, once. SMB2 is tried first, so a
-//! modern server costs one NEGOTIATE round trip. Only when the server drops the connection or
-//! answers in SMB1 — what servers without SMB2 do — is a second connection made with an SMB1
-//! NEGOTIATE offering `NT LM 0.12`. A multi-protocol SMB1 NEGOTIATE first would cost every
-//! modern server an extra round trip instead.
+//! modern server costs one NEGOTIATE round trip. Only when the server drops the connection,
+//! answers in SMB1, or refuses the SMB2 NEGOTIATE with an error status — what servers without
+//! SMB2 do (impacket frames its NOT_SUPPORTED in SMB2) — is a second connection made with an
+//! SMB1 NEGOTIATE offering `NT LM 0.12`, as smbclient with NT1 allowed reaches such a server.
+//! When a refusal was the reason and SMB1 does not negotiate either (an SMB2 server with SMB1
+//! off answers "no dialect"), the refusal is the failure: smbclient reports an SMB2 server's
+//! negotiate error the same way. A multi-protocol SMB1 NEGOTIATE first would cost every modern
+//! server an extra round trip instead.
 
 use super::error::{Error, Result};
 use super::ntlmssp::Identity;
 use super::storage::{self, Storage};
 use super::transport::Transport;
-use super::{smb1, smb2};
+use super::{smb1, smb2, status};
 use crate::probe::attempt::Attempt;
-use crate::probe::net::Address;
+use crate::probe::net::{self, Address};
 use crate::probe::{CheckLevel, ProbeCtx};
 
 /// A step failed: its phase and why.
@@ -40,7 +44,8 @@ pub(crate) trait Dialect {
     /// TREE_CONNECT to `unc` (`\\host\share`).
     fn tree_connect(&mut self, unc: &str) -> Result<Self::Tree>;
 
-    /// The tree's share type (`disk`, `print`, `pipe`, …).
+    /// The tree's share type: `disk`, `print`, `pipe`, `comm`, or `unknown` when the server names
+    /// none of them.
     fn share_type(tree: &Self::Tree) -> &'static str;
 
     /// How the tree's messages are protected, for the summary: `, encrypted (AES-128-GCM)`,
@@ -86,6 +91,20 @@ pub(crate) fn run(
                 .map_err(|e| ("negotiate", e))?;
             drive(&mut c, a, plan)
         }
+        smb2::Start::Refused(code) => {
+            a.note(
+                "fallback",
+                format!("SMB2 NEGOTIATE refused: {}", status::describe(code)),
+            );
+            match Transport::connect(ep, ctx).and_then(smb1::Client::negotiate) {
+                Ok(mut c) => drive(&mut c, a, plan),
+                Err(e @ Error::Net(net::Error::Cancelled)) => Err(("negotiate", e)),
+                Err(e) => {
+                    a.note("smb1", format!("no SMB1 either: {e}"));
+                    Err(("negotiate", Error::Status(code)))
+                }
+            }
+        }
     }
 }
 
@@ -116,8 +135,10 @@ fn drive<D: Storage>(
     let kind = D::share_type(&tree);
     a.note("share_type", kind);
     let protection = c.protection(&tree);
-    // The file system is a disk share's: a print share's spool is smbd's own business.
-    let checked = if kind == "disk" {
+    // The file system is a disk share's: a print share's spool is smbd's own business. A share
+    // whose type the server does not name (impacket's SMB1) is held to the level as a disk: the
+    // server did not say it is not one, and a client writes to it as to a disk.
+    let checked = if matches!(kind, "disk" | "unknown") {
         storage::check(c, &tree, a, plan.level, plan.canary)
     } else {
         Ok(())
@@ -134,7 +155,10 @@ fn drive<D: Storage>(
         .tree_disconnect(&tree)
         .map_err(|e| ("tree_disconnect", e))
         .and_then(|()| c.logoff().map_err(|e| ("logoff", e)));
-    if !matches!(kind, "disk" | "print") {
+    // A share the server calls a pipe or a device is not one to watch (event 63). A type the
+    // server does not name (impacket's SMB1 server puts the share's name where the service
+    // belongs) is not held against the share: smbclient does not look, and the share works.
+    if !matches!(kind, "disk" | "print" | "unknown") {
         return Err(("share_type", Error::ShareType(kind.into())));
     }
     disconnect?;

@@ -8,7 +8,7 @@
 //!
 //! | phase | level | what |
 //! |---|---|---|
-//! | `fs_info` | read | the share root's file-system size: SMB2 CREATE of the root + QUERY_INFO FileFsFullSizeInformation + CLOSE in one compound; SMB1 TRANS2 QUERY_FS_INFORMATION. smbd asks the file system (statvfs), never a cache |
+//! | `fs_info` | read | the share root's file-system size: SMB2 CREATE of the root + QUERY_INFO FileFsSizeInformation + CLOSE in one compound; SMB1 TRANS2 QUERY_FS_INFORMATION. smbd asks the file system (statvfs), never a cache |
 //! | `canary_create` | write | CREATE of a new canary at the share's root, delete-on-close (a leftover is deleted first) |
 //! | `canary_write` | write | WRITE of a fresh random line |
 //! | `canary_flush` | write | FLUSH (smbd's `strict sync`: fsync) |

@@ -1,5 +1,6 @@
-//! Little-endian field access for parsing replies: every read is bounds-checked and fails with
-//! [`Error::Protocol`] instead of panicking, whatever the server sends.
+//! Little-endian field access for parsing replies — every read is bounds-checked and fails with
+//! [`Error::Protocol`] instead of panicking, whatever the server sends — and the UTF-16 strings
+//! requests carry, upper-cased the way Windows and Samba upper-case them.
 
 use super::error::{Error, Result};
 
@@ -87,6 +88,25 @@ pub(crate) fn utf16le(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
 }
 
+/// `s` in UTF-16, upper-cased one code unit at a time, as Windows (`RtlUpcaseUnicodeString`)
+/// and Samba (`toupper_m` on each unit) do (NTOWFv2's user, smbclient's SMB1 tree connect
+/// path): a unit whose upper case is not a single unit stays as it is (`ß` stays `ß`, where
+/// Rust's full mapping makes `SS`), and so does each half of a surrogate pair.
+pub(crate) fn upper_utf16(s: &str) -> Vec<u16> {
+    s.encode_utf16()
+        .map(|unit| {
+            let Some(c) = char::from_u32(u32::from(unit)) else {
+                return unit; // half of a surrogate pair
+            };
+            let mut up = c.to_uppercase();
+            match (up.next(), up.next()) {
+                (Some(u), None) => u16::try_from(u32::from(u)).unwrap_or(unit),
+                _ => unit,
+            }
+        })
+        .collect()
+}
+
 /// `n` as `u16`, or a protocol error when it does not fit (a request we build is too big).
 pub(crate) fn len16(n: usize) -> Result<u16> {
     u16::try_from(n).map_err(|_| Error::protocol("field too long"))
@@ -95,4 +115,20 @@ pub(crate) fn len16(n: usize) -> Result<u16> {
 /// `n` as `u32`.
 pub(crate) fn len32(n: usize) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::protocol("message too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_is_upper_cased_one_utf16_unit_at_a_time() {
+        let up = |s: &str| String::from_utf16(&upper_utf16(s)).unwrap();
+        assert_eq!(up("straße"), "STRAßE");
+        assert_eq!(up("müller"), "MÜLLER");
+        // U+01C6 (dž) has a one-unit upper case (U+01C4); U+0149 (ŉ) and U+FB00 (ﬀ) do not
+        assert_eq!(up("\u{1c6}\u{149}\u{fb00}"), "\u{1c4}\u{149}\u{fb00}");
+        // outside the BMP (a surrogate pair) nothing changes, though Unicode has an upper case
+        assert_eq!(up("\u{10428}a"), "\u{10428}A");
+    }
 }

@@ -131,12 +131,8 @@ pub fn decode_reply(msg: &[u8]) -> Result<Reply<'_>, RpcError> {
             d.opaque(400)?;
             match d.u32()? {
                 0 => Ok(d.rest()),
-                1 => Err(RpcError::ProgUnavail),
                 2 => Err(RpcError::ProgMismatch(d.u32()?, d.u32()?)),
-                3 => Err(RpcError::ProcUnavail),
-                4 => Err(RpcError::GarbageArgs),
-                5 => Err(RpcError::SystemErr),
-                s => Err(RpcError::AcceptStat(s)),
+                s => Err(RpcError::Accepted(s)),
             }
         }
         1 => match d.u32()? {
@@ -223,7 +219,7 @@ mod tests {
         assert_eq!((r.xid, r.result.unwrap()), (5, &[1, 2, 3, 4][..]));
         let m = accepted(5, 1, &[]);
         let r = decode_reply(&m).unwrap();
-        assert!(matches!(r.result, Err(RpcError::ProgUnavail)));
+        assert!(matches!(r.result, Err(RpcError::Accepted(1))));
         let m = accepted(5, 2, &[0, 0, 0, 2, 0, 0, 0, 3]);
         let r = decode_reply(&m).unwrap();
         assert!(matches!(r.result, Err(RpcError::ProgMismatch(2, 3))));

@@ -5,10 +5,12 @@
 //!
 //! Every socket operation is [`crate::probe::net`]'s, so a raised cancel token (`-stop`) is
 //! noticed within a slice, and no wait runs beyond the deadline. Error texts ([`RpcError`])
-//! follow `clnt_sperror(3)` as the original product printed them (SPEC §4).
+//! follow `clnt_sperror(3)` as the original product printed them (SPEC §4); the status names
+//! (`accept_stat`, `reject_stat`, `auth_stat`) are [`stat`]'s tables.
 
 pub(crate) mod client;
 pub(crate) mod codec;
+pub(crate) mod stat;
 
 use std::io;
 
@@ -18,36 +20,24 @@ use crate::probe::net::{self, errno_name, errno_status, strerror};
 pub use client::{Proto, RpcClient};
 pub use codec::{AuthSys, Reply, decode_reply, read_record};
 
-/// Why an RPC call failed; its text is `clnt_sperror`'s.
+/// Why an RPC call failed; its text is `clnt_sperror`'s, its status names come from [`stat`].
 #[derive(Debug, thiserror::Error)]
 pub enum RpcError {
     /// A socket error (errno), the deadline passed with no answer, or the cancel token was
     /// raised.
     #[error("{}", net_text(.0))]
     Net(#[from] net::Error),
-    /// Accepted, `PROG_UNAVAIL`.
-    #[error("RPC: Program unavailable")]
-    ProgUnavail,
+    /// Accepted with an `accept_stat` other than `SUCCESS` and `PROG_MISMATCH`.
+    #[error("{}", accepted_text(*.0))]
+    Accepted(u32),
     /// Accepted, `PROG_MISMATCH` with the versions the server supports.
     #[error("RPC: Program/version mismatch; low version = {0}, high version = {1}")]
     ProgMismatch(u32, u32),
-    /// Accepted, `PROC_UNAVAIL`.
-    #[error("RPC: Procedure unavailable")]
-    ProcUnavail,
-    /// Accepted, `GARBAGE_ARGS`.
-    #[error("RPC: Server can't decode arguments")]
-    GarbageArgs,
-    /// Accepted, `SYSTEM_ERR`.
-    #[error("RPC: Remote system error")]
-    SystemErr,
-    /// Accepted with an unknown status.
-    #[error("RPC: Failed (accept_stat {0})")]
-    AcceptStat(u32),
     /// Denied, `RPC_MISMATCH`.
-    #[error("RPC: Incompatible versions of RPC; low version = {0}, high version = {1}")]
+    #[error("{}", mismatch_text(*.0, *.1))]
     RpcMismatch(u32, u32),
     /// Denied, `AUTH_ERROR` with its `auth_stat`.
-    #[error("RPC: Authentication error; why = {}", auth_stat_text(*.0))]
+    #[error("{}; why = {}", denied_text(REJECT_AUTH_ERROR), stat::auth_stat_text(*.0))]
     AuthError(u32),
     /// The reply could not be decoded.
     #[error("RPC: Can't decode result ({0})")]
@@ -55,6 +45,34 @@ pub enum RpcError {
     /// The reply is not an RPC reply (wrong message type, bad reply state, oversized record).
     #[error("RPC: Can't decode result ({0})")]
     Garbage(&'static str),
+}
+
+/// `accept_stat` 1: the program is not served on the port asked.
+const PROG_UNAVAIL: u32 = 1;
+/// `reject_stat` 0.
+const REJECT_RPC_MISMATCH: u32 = 0;
+/// `reject_stat` 1.
+const REJECT_AUTH_ERROR: u32 = 1;
+
+/// `clnt_sperror`'s text of `RPC_MISMATCH`.
+fn mismatch_text(lo: u32, hi: u32) -> String {
+    format!(
+        "{}; low version = {lo}, high version = {hi}",
+        denied_text(REJECT_RPC_MISMATCH)
+    )
+}
+
+/// `clnt_sperror`'s text of a denied call (before what follows it).
+fn denied_text(s: u32) -> &'static str {
+    stat::reject_stat(s).map_or("RPC: Call rejected", |(_, t)| t)
+}
+
+/// `clnt_sperror`'s text of an accepted call that failed.
+fn accepted_text(s: u32) -> String {
+    stat::accept_stat(s).map_or_else(
+        || format!("RPC: Failed (accept_stat {s})"),
+        |(_, t)| t.into(),
+    )
 }
 
 /// `clnt_sperror`'s text of a socket failure.
@@ -73,27 +91,20 @@ fn net_text(e: &net::Error) -> String {
     }
 }
 
-fn auth_stat_text(s: u32) -> &'static str {
-    match s {
-        0 => "Authentication OK",
-        1 => "Invalid client credential",
-        2 => "Server rejected credential",
-        3 => "Invalid client verifier",
-        4 => "Server rejected verifier",
-        5 => "Client credential too weak",
-        6 => "Invalid server verifier",
-        7 => "Failed (unspecified error)",
-        _ => "Unknown authentication error",
-    }
-}
-
 impl RpcError {
     /// True when the peer refused the connection (or answered ICMP port unreachable).
     pub(crate) fn is_refused(&self) -> bool {
         matches!(self, Self::Net(net::Error::Io(_, e)) if e.kind() == io::ErrorKind::ConnectionRefused)
     }
 
-    /// Short status for the fault log: `ECONNREFUSED (111)`, `RPC_TIMEDOUT`, `PROG_UNAVAIL (1)`.
+    /// True when the server answered that it does not serve the program or version asked
+    /// (`PROG_UNAVAIL`, `PROG_MISMATCH`), or refused the connection: nothing listens for it.
+    pub(crate) fn not_served(&self) -> bool {
+        self.is_refused() || matches!(self, Self::Accepted(PROG_UNAVAIL) | Self::ProgMismatch(..))
+    }
+
+    /// Short status for the fault log: `ECONNREFUSED (111)`, `RPC_TIMEDOUT`, `PROG_UNAVAIL (1)`,
+    /// `AUTH_TOOWEAK (5)`.
     pub(crate) fn status(&self) -> String {
         match self {
             Self::Net(net::Error::Io(_, e)) => errno_status(e),
@@ -101,14 +112,22 @@ impl RpcError {
             Self::Net(net::Error::Closed) => errno_name(nix::libc::ECONNRESET),
             Self::Net(net::Error::TimedOut) => "RPC_TIMEDOUT".into(),
             Self::Net(net::Error::Cancelled) => "cancelled".into(),
-            Self::ProgUnavail => "PROG_UNAVAIL (1)".into(),
+            Self::Accepted(s) => stat::accept_stat(*s).map_or_else(
+                || format!("accept_stat {s}"),
+                |(name, _)| format!("{name} ({s})"),
+            ),
             Self::ProgMismatch(lo, hi) => format!("PROG_MISMATCH (2) {lo}..{hi}"),
-            Self::ProcUnavail => "PROC_UNAVAIL (3)".into(),
-            Self::GarbageArgs => "GARBAGE_ARGS (4)".into(),
-            Self::SystemErr => "SYSTEM_ERR (5)".into(),
-            Self::AcceptStat(s) => format!("accept_stat {s}"),
-            Self::RpcMismatch(lo, hi) => format!("RPC_MISMATCH {lo}..{hi}"),
-            Self::AuthError(s) => format!("AUTH_ERROR ({s})"),
+            Self::RpcMismatch(lo, hi) => {
+                let name = stat::reject_stat(REJECT_RPC_MISMATCH).map_or("", |(n, _)| n);
+                format!("{name} ({REJECT_RPC_MISMATCH}) {lo}..{hi}")
+            }
+            Self::AuthError(s) => stat::auth_stat_name(*s).map_or_else(
+                || {
+                    let name = stat::reject_stat(REJECT_AUTH_ERROR).map_or("", |(n, _)| n);
+                    format!("{name} auth_stat {s}")
+                },
+                |n| format!("{n} ({s})"),
+            ),
             Self::Decode(_) | Self::Garbage(_) => "RPC_CANTDECODERES".into(),
         }
     }
@@ -145,6 +164,44 @@ mod tests {
         assert_eq!(
             RpcError::ProgMismatch(2, 3).to_string(),
             "RPC: Program/version mismatch; low version = 2, high version = 3"
+        );
+        let weak = RpcError::AuthError(5);
+        assert_eq!(
+            (weak.to_string(), weak.status()),
+            (
+                "RPC: Authentication error; why = Client credential too weak".into(),
+                "AUTH_TOOWEAK (5)".into()
+            )
+        );
+        let gss = RpcError::AuthError(14);
+        assert_eq!(
+            (gss.to_string(), gss.status()),
+            (
+                "RPC: Authentication error; why = (unknown authentication error - 14)".into(),
+                "RPCSEC_GSS_CTXPROBLEM (14)".into()
+            )
+        );
+        assert_eq!(RpcError::AuthError(99).status(), "AUTH_ERROR auth_stat 99");
+        let garbage = RpcError::Accepted(4);
+        assert_eq!(
+            (garbage.to_string(), garbage.status()),
+            (
+                "RPC: Server can't decode arguments".into(),
+                "GARBAGE_ARGS (4)".into()
+            )
+        );
+        assert_eq!(RpcError::Accepted(9).status(), "accept_stat 9");
+        assert_eq!(
+            RpcError::Accepted(9).to_string(),
+            "RPC: Failed (accept_stat 9)"
+        );
+        assert_eq!(
+            RpcError::RpcMismatch(2, 2).status(),
+            "RPC_MISMATCH (0) 2..2"
+        );
+        assert_eq!(
+            RpcError::RpcMismatch(2, 2).to_string(),
+            "RPC: Incompatible versions of RPC; low version = 2, high version = 2"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The SMB1 client of the fallback, for servers that speak no SMB2: NEGOTIATE,
 //! SESSION_SETUP_ANDX with extended security (the same NTLMSSP tokens as SMB2),
-//! TREE_CONNECT_ANDX with service `?????`, TREE_DISCONNECT and LOGOFF_ANDX.
+//! TREE_CONNECT_ANDX with service `?????` (the path upper-cased, as smbclient sends it),
+//! TREE_DISCONNECT and LOGOFF_ANDX.
 //!
 //! When the server requires signing, a user session signs its requests and checks the server's
 //! signatures (the final session setup exchange is numbers 0 and 1). Guest and anonymous
@@ -11,7 +12,7 @@ use super::super::ntlmssp::{self, Identity};
 use super::super::session::Dialect;
 use super::super::status;
 use super::super::transport::Transport;
-use super::super::wire::{Put, len16, utf16le};
+use super::super::wire::{Put, len16, upper_utf16};
 use super::codec::{
     CAP_EXTENDED_SECURITY, CAP_NT_SMBS, CAP_STATUS32, CAP_UNICODE, FLAGS2_SECURITY_SIGNATURE,
     HEADER_LEN, Negotiated, Reply, SECURITY_SIGNATURES_REQUIRED, SIG_OFF, Tree, cmd, header,
@@ -158,13 +159,14 @@ impl Dialect for Client {
         (false, self.guest)
     }
 
-    /// TREE_CONNECT_ANDX to `unc`, any service.
+    /// TREE_CONNECT_ANDX to `unc`, any service. The path goes upper-cased, as smbclient sends
+    /// it: servers compare SMB1 share names that way (impacket finds no lower-case name).
     fn tree_connect(&mut self, unc: &str) -> Result<Tree> {
         let mut w = vec![0xff, 0, 0, 0];
         w.u16(0);
         w.u16(1);
         let mut b = vec![0u8];
-        b.extend_from_slice(&utf16le(unc));
+        b.extend(upper_utf16(unc).into_iter().flat_map(u16::to_le_bytes));
         b.extend_from_slice(&[0, 0]);
         b.extend_from_slice(b"?????\0");
         let r = self.call(cmd::TREE_CONNECT_ANDX, 0, &w, &b)?;

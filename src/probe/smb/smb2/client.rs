@@ -1,7 +1,9 @@
 //! The SMB2/3 client of the probe (MS-SMB2 3.2): one connection with at most one session and
 //! one tree — NEGOTIATE, SESSION_SETUP with NTLMSSP, TREE_CONNECT, TREE_DISCONNECT and LOGOFF —
 //! signing requests whenever the session has a key, verifying signed replies, and sealing in the
-//! SMB3 transform header where the session or the share requires encryption.
+//! SMB3 transform header where the session or the share requires encryption. A failed
+//! SESSION_SETUP is answered by its status alone: it carries no key the client shares with the
+//! server, so its signature is not checked and the keys derived for it are dropped.
 //!
 //! The messages are [`super::codec`]'s; the connection is [`super::super::transport`]'s.
 
@@ -27,6 +29,10 @@ pub(crate) enum Start {
     Smb2(Box<Client>),
     /// The server dropped the connection or answered in SMB1: it speaks no SMB2.
     NoSmb2(String),
+    /// The server answered with an SMB2 error (this status): an SMB2 server that refuses, or an
+    /// SMB1 server that frames its refusal in SMB2 (impacket without SMB2 support says
+    /// NOT_SUPPORTED).
+    Refused(u32),
 }
 
 /// An SMB2/3 connection with at most one session and one tree.
@@ -53,6 +59,16 @@ fn random<const N: usize>() -> Result<[u8; N]> {
     Ok(a)
 }
 
+/// A SESSION_SETUP reply that neither completes the session nor asks for another leg: the
+/// logon failed, so the key the client derived is one the server does not share (a wrong
+/// password gives another key), and its status — not a signature made with whatever key the
+/// server took — is the answer (impacket signs such replies).
+fn failed_session_setup(r: &Reply) -> bool {
+    r.command == cmd::SESSION_SETUP
+        && r.status != status::SUCCESS
+        && r.status != status::MORE_PROCESSING_REQUIRED
+}
+
 impl Client {
     /// Sends NEGOTIATE on a fresh connection.
     pub(crate) fn negotiate(mut t: Transport) -> Result<Start> {
@@ -76,6 +92,9 @@ impl Client {
         let reply = Reply::parse(raw, false)?;
         if reply.message_id != 0 {
             return Err(Error::protocol("reply to another message"));
+        }
+        if reply.command == cmd::NEGOTIATE && reply.status != status::SUCCESS {
+            return Ok(Start::Refused(reply.status));
         }
         let neg = parse_negotiate(&reply)?;
         let mut preauth = [0u8; 64];
@@ -168,6 +187,7 @@ impl Client {
             }
             if r.flags & FLAG_SIGNED != 0
                 && !r.encrypted
+                && !failed_session_setup(&r)
                 && let Some(s) = &self.signer
                 && !s.verify(&r.raw)
             {
@@ -177,30 +197,56 @@ impl Client {
         }
     }
 
-    fn derive_keys(&mut self, key: &[u8; 16], hash: &[u8; 64]) {
-        match self.neg.dialect {
-            0x0202 | 0x0210 => self.signer = Some(Signer::HmacSha256(*key)),
-            0x0300 | 0x0302 => {
-                self.signer = Some(Signer::AesCmac(kdf(key, b"SMB2AESCMAC\0", b"SmbSign\0")));
-                self.sealer = self.neg.cipher.map(|c| {
-                    Sealer::new(
-                        c,
-                        kdf(key, b"SMB2AESCCM\0", b"ServerIn \0"),
-                        kdf(key, b"SMB2AESCCM\0", b"ServerOut\0"),
-                    )
-                });
+    /// The session's signing and sealing keys from its session key (MS-SMB2 3.2.5.3.1). The
+    /// AES-256 ciphers take the full session key, which from NTLMSSP without key exchange is
+    /// these 16 bytes too, and 32-byte keys (L = 256); everything else 16 bytes (L = 128).
+    fn derive_keys(&mut self, key: &[u8; 16], hash: &[u8; 64]) -> Result<()> {
+        let cipher_keys = |c: u16, label: &[u8], context: &[u8]| -> Vec<u8> {
+            if crypto::key_len(c) == 32 {
+                kdf::<32>(key, label, context).to_vec()
+            } else {
+                kdf::<16>(key, label, context).to_vec()
             }
-            _ => {
-                self.signer = Some(Signer::AesCmac(kdf(key, b"SMBSigningKey\0", hash)));
-                self.sealer = self.neg.cipher.map(|c| {
-                    Sealer::new(
-                        c,
-                        kdf(key, b"SMBC2SCipherKey\0", hash),
-                        kdf(key, b"SMBS2CCipherKey\0", hash),
-                    )
-                });
-            }
-        }
+        };
+        let (signer, sealer) = match self.neg.dialect {
+            0x0202 | 0x0210 => (Signer::HmacSha256(*key), None),
+            0x0300 | 0x0302 => (
+                Signer::AesCmac(kdf(key, b"SMB2AESCMAC\0", b"SmbSign\0")),
+                self.neg
+                    .cipher
+                    .map(|c| {
+                        Sealer::new(
+                            c,
+                            &cipher_keys(c, b"SMB2AESCCM\0", b"ServerIn \0"),
+                            &cipher_keys(c, b"SMB2AESCCM\0", b"ServerOut\0"),
+                        )
+                    })
+                    .transpose()?,
+            ),
+            _ => (
+                {
+                    let k = kdf(key, b"SMBSigningKey\0", hash);
+                    match self.neg.signing {
+                        Some(crypto::SIGNING_AES_GMAC) => Signer::AesGmac(k),
+                        Some(crypto::SIGNING_HMAC_SHA256) => Signer::HmacSha256(k),
+                        _ => Signer::AesCmac(k),
+                    }
+                },
+                self.neg
+                    .cipher
+                    .map(|c| {
+                        Sealer::new(
+                            c,
+                            &cipher_keys(c, b"SMBC2SCipherKey\0", hash),
+                            &cipher_keys(c, b"SMBS2CCipherKey\0", hash),
+                        )
+                    })
+                    .transpose()?,
+            ),
+        };
+        self.signer = Some(signer);
+        self.sealer = sealer;
+        Ok(())
     }
 
     /// Builds `requests` (command and body each) as one related compound on `tree_id`, sends
@@ -330,9 +376,14 @@ impl Dialect for Client {
         preauth_update(&mut hash, &req2);
         // Keys must exist before the final reply arrives: 3.1.1 signs it.
         if let Some(k) = auth.session_key {
-            self.derive_keys(&k, &hash);
+            self.derive_keys(&k, &hash)?;
         }
         let r2 = self.exchange(id2, req2, false)?;
+        if failed_session_setup(&r2) {
+            // No session, so no key: nothing more is signed or sealed with it.
+            self.signer = None;
+            self.sealer = None;
+        }
         let (flags, _) = parse_session_setup(&r2)?;
         if r2.status != status::SUCCESS {
             return Err(Error::protocol("session setup did not complete"));
@@ -351,14 +402,12 @@ impl Dialect for Client {
         // Sign whenever the session has a key: servers require it for 3.1.1 user sessions
         // (Samba rejects the tree connect otherwise) and it proves the key on every dialect.
         self.signing = self.signer.is_some();
-        if flags & SESSION_ENCRYPT != 0 {
-            if self.sealer.is_none() {
-                return Err(Error::Unsupported(
-                    "server requires encryption without a cipher".into(),
-                ));
-            }
-            self.encrypt_session = true;
-        }
+        // ENCRYPT_DATA asks for a sealed session; MS-SMB2 defines it for 3.x only. A session
+        // without a key (guest, anonymous) or without a common cipher goes on in plaintext, as
+        // smbclient's does: a server that requires encryption refuses such a session itself
+        // (ACCESS_DENIED), and one that only desires it takes the plaintext.
+        self.encrypt_session =
+            flags & SESSION_ENCRYPT != 0 && self.neg.dialect >= 0x0300 && self.sealer.is_some();
         Ok(())
     }
 
@@ -384,8 +433,7 @@ impl Dialect for Client {
 
     /// TREE_DISCONNECT.
     fn tree_disconnect(&mut self, tree: &Tree) -> Result<()> {
-        let encrypt = self.encrypt_session
-            || (tree.share_flags & SHARE_ENCRYPT != 0 && self.sealer.is_some());
+        let encrypt = self.encrypt_tree(tree);
         let r = self.call(cmd::TREE_DISCONNECT, tree.id, &[4, 0, 0, 0], encrypt)?;
         parse_simple(&r, cmd::TREE_DISCONNECT)
     }

@@ -1,12 +1,15 @@
 //! The SMB2/3 wire format (MS-SMB2 2.2) the probe needs: the header, NEGOTIATE requests with
-//! dialects 2.0.2–3.1.1 and the 3.1.1 preauth integrity and encryption contexts, and the parsers
+//! dialects 2.0.2–3.1.1 and the 3.1.1 preauth integrity, encryption and signing contexts, and the parsers
 //! of NEGOTIATE, SESSION_SETUP, TREE_CONNECT, TREE_DISCONNECT and LOGOFF replies.
 //!
 //! Replies are checked, not trusted: header, command and structure sizes are verified and every
 //! field access is bounds-checked, so any bytes give an [`Error`], never a panic. No socket
 //! here: the parsers are tested and fuzzed on bytes alone.
 
-use super::super::crypto::{CIPHER_AES128_CCM, CIPHER_AES128_GCM};
+use super::super::crypto::{
+    CIPHER_AES128_CCM, CIPHER_AES128_GCM, CIPHER_AES256_CCM, CIPHER_AES256_GCM, SIGNING_AES_CMAC,
+    SIGNING_AES_GMAC, SIGNING_HMAC_SHA256,
+};
 use super::super::error::{Error, Result};
 use super::super::status;
 use super::super::wire::{Bytes, Put};
@@ -54,6 +57,28 @@ pub(crate) const SHARE_ENCRYPT: u32 = 0x8000;
 
 /// Dialects offered, oldest first.
 pub(crate) const DIALECTS: [u16; 5] = [0x0202, 0x0210, 0x0300, 0x0302, 0x0311];
+
+/// Ciphers offered to a 3.1.1 server, in order of preference.
+pub(crate) const CIPHERS: [u16; 4] = [
+    CIPHER_AES128_GCM,
+    CIPHER_AES128_CCM,
+    CIPHER_AES256_GCM,
+    CIPHER_AES256_CCM,
+];
+
+/// Signing algorithms offered to a 3.1.1 server, in smbclient's order of preference.
+pub(crate) const SIGNING_ALGORITHMS: [u16; 3] =
+    [SIGNING_AES_GMAC, SIGNING_AES_CMAC, SIGNING_HMAC_SHA256];
+
+/// Negotiate context types (MS-SMB2 2.2.3.1).
+mod context {
+    /// SMB2_PREAUTH_INTEGRITY_CAPABILITIES.
+    pub(super) const PREAUTH: u16 = 1;
+    /// SMB2_ENCRYPTION_CAPABILITIES.
+    pub(super) const ENCRYPTION: u16 = 2;
+    /// SMB2_SIGNING_CAPABILITIES.
+    pub(super) const SIGNING: u16 = 8;
+}
 
 /// Dialect as people write it (`3.1.1`).
 pub(crate) fn dialect_name(d: u16) -> &'static str {
@@ -170,6 +195,9 @@ pub struct Negotiated {
     pub capabilities: u32,
     /// Encryption cipher, if the server offers one.
     pub cipher: Option<u16>,
+    /// The 3.1.1 signing algorithm the server chose, if it answered the signing context (else
+    /// AES-CMAC for 3.x).
+    pub signing: Option<u16>,
 }
 
 /// A tree connection's facts.
@@ -219,7 +247,7 @@ pub(crate) fn negotiate_request(client_guid: &[u8; 16], salt: &[u8; 32]) -> Vec<
     m.extend_from_slice(client_guid);
     let ctx_off_pos = m.len();
     m.u32(0); // NegotiateContextOffset, patched below
-    m.u16(2); // NegotiateContextCount
+    m.u16(3); // NegotiateContextCount
     m.u16(0);
     for d in DIALECTS {
         m.u16(d);
@@ -228,7 +256,7 @@ pub(crate) fn negotiate_request(client_guid: &[u8; 16], salt: &[u8; 32]) -> Vec<
     let off = u32::try_from(m.len()).expect("small");
     m[ctx_off_pos..ctx_off_pos + 4].copy_from_slice(&off.to_le_bytes());
     // SMB2_PREAUTH_INTEGRITY_CAPABILITIES: SHA-512 with a 32-byte salt.
-    m.u16(1);
+    m.u16(context::PREAUTH);
     m.u16(38);
     m.u32(0);
     m.u16(1);
@@ -236,13 +264,25 @@ pub(crate) fn negotiate_request(client_guid: &[u8; 16], salt: &[u8; 32]) -> Vec<
     m.u16(1);
     m.extend_from_slice(salt);
     m.pad_to(8);
-    // SMB2_ENCRYPTION_CAPABILITIES: GCM preferred, CCM.
-    m.u16(2);
-    m.u16(6);
+    // SMB2_ENCRYPTION_CAPABILITIES, in smbclient's order: the AES-128 ciphers first (GCM before
+    // CCM), then AES-256, so a server restricted to AES-256 finds one it takes.
+    m.u16(context::ENCRYPTION);
+    m.u16(2 + 2 * 4);
     m.u32(0);
-    m.u16(2);
-    m.u16(CIPHER_AES128_GCM);
-    m.u16(CIPHER_AES128_CCM);
+    m.u16(4);
+    for c in CIPHERS {
+        m.u16(c);
+    }
+    m.pad_to(8);
+    // SMB2_SIGNING_CAPABILITIES: without it a server takes AES-CMAC, and one limited to another
+    // algorithm refuses the NEGOTIATE.
+    m.u16(context::SIGNING);
+    m.u16(2 + 2 * 3);
+    m.u32(0);
+    m.u16(3);
+    for a in SIGNING_ALGORITHMS {
+        m.u16(a);
+    }
     m
 }
 
@@ -265,6 +305,7 @@ pub fn parse_negotiate(r: &Reply) -> Result<Negotiated> {
     }
     let capabilities = b.u32(24)?;
     let mut cipher = None;
+    let mut signing = None;
     if dialect == 0x0311 {
         let count = usize::from(b.u16(6)?);
         let whole = Bytes(&r.raw);
@@ -275,20 +316,33 @@ pub fn parse_negotiate(r: &Reply) -> Result<Negotiated> {
             let len = usize::from(whole.u16(off + 2)?);
             let data = Bytes(whole.slice(off + 8, len)?);
             match ty {
-                1 => {
+                context::PREAUTH => {
                     if data.u16(0)? != 1 || data.u16(4)? != 1 {
                         return Err(Error::protocol("server preauth hash is not SHA-512"));
                     }
                     saw_preauth = true;
                 }
-                2 => {
+                context::ENCRYPTION => {
                     if data.u16(0)? != 1 {
                         return Err(Error::protocol("server chose several ciphers"));
                     }
                     cipher = match data.u16(2)? {
                         0 => None,
-                        c @ (CIPHER_AES128_CCM | CIPHER_AES128_GCM) => Some(c),
+                        c if CIPHERS.contains(&c) => Some(c),
                         c => return Err(Error::protocol(format!("server chose cipher {c:#06x}"))),
+                    };
+                }
+                context::SIGNING => {
+                    if data.u16(0)? != 1 {
+                        return Err(Error::protocol("server chose several signing algorithms"));
+                    }
+                    signing = match data.u16(2)? {
+                        a if SIGNING_ALGORITHMS.contains(&a) => Some(a),
+                        a => {
+                            return Err(Error::protocol(format!(
+                                "server chose signing algorithm {a:#06x}"
+                            )));
+                        }
                     };
                 }
                 _ => {}
@@ -308,6 +362,7 @@ pub fn parse_negotiate(r: &Reply) -> Result<Negotiated> {
         security_mode,
         capabilities,
         cipher,
+        signing,
     })
 }
 
@@ -389,7 +444,68 @@ mod tests {
         assert_eq!(b.u16(off + 12).unwrap(), 1, "SHA-512");
         let enc = (off + 8 + 38).next_multiple_of(8);
         assert_eq!(b.u16(enc).unwrap(), 2);
-        assert_eq!(b.u16(enc + 10).unwrap(), CIPHER_AES128_GCM);
+        assert_eq!(b.u16(enc + 2).unwrap(), 10, "DataLength");
+        assert_eq!(b.u16(enc + 8).unwrap(), 4, "CipherCount");
+        let offered: Vec<u16> = (0..4).map(|i| b.u16(enc + 10 + 2 * i).unwrap()).collect();
+        assert_eq!(
+            offered,
+            [
+                CIPHER_AES128_GCM,
+                CIPHER_AES128_CCM,
+                CIPHER_AES256_GCM,
+                CIPHER_AES256_CCM
+            ]
+        );
+        let sign = (enc + 8 + 10).next_multiple_of(8);
+        assert_eq!(b.u16(sign).unwrap(), 8, "SMB2_SIGNING_CAPABILITIES");
+        assert_eq!(b.u16(sign + 8).unwrap(), 3);
+        let offered: Vec<u16> = (0..3).map(|i| b.u16(sign + 10 + 2 * i).unwrap()).collect();
+        assert_eq!(
+            offered,
+            [SIGNING_AES_GMAC, SIGNING_AES_CMAC, SIGNING_HMAC_SHA256]
+        );
+        assert_eq!(m.len(), sign + 8 + 8, "the last context ends the message");
+        assert_eq!(b.u16(HEADER_LEN + 32).unwrap(), 3, "NegotiateContextCount");
+    }
+
+    /// A 3.1.1 NEGOTIATE reply with `contexts` (type, data).
+    fn reply_311(contexts: &[(u16, Vec<u8>)]) -> Reply {
+        let mut body = vec![0u8; 64];
+        body[0] = 65;
+        body[4..6].copy_from_slice(&0x0311u16.to_le_bytes());
+        body[6..8].copy_from_slice(&u16::try_from(contexts.len()).unwrap().to_le_bytes());
+        let mut m = reply_bytes(0, 0, &body);
+        m.pad_to(8);
+        let off = u32::try_from(m.len()).unwrap();
+        m[HEADER_LEN + 60..HEADER_LEN + 64].copy_from_slice(&off.to_le_bytes());
+        for (ty, data) in contexts {
+            m.pad_to(8);
+            m.u16(*ty);
+            m.u16(u16::try_from(data.len()).unwrap());
+            m.u32(0);
+            m.extend_from_slice(data);
+        }
+        Reply::parse(m, false).unwrap()
+    }
+
+    #[test]
+    fn negotiate_311_reply_gives_cipher_and_signing_algorithm() {
+        let preauth = (1, vec![1, 0, 32, 0, 1, 0]);
+        let r = reply_311(&[
+            preauth.clone(),
+            (2, vec![1, 0, 4, 0]),
+            (8, vec![1, 0, 2, 0]),
+        ]);
+        let n = parse_negotiate(&r).unwrap();
+        assert_eq!(
+            (n.cipher, n.signing),
+            (Some(CIPHER_AES256_GCM), Some(SIGNING_AES_GMAC))
+        );
+        let n = parse_negotiate(&reply_311(std::slice::from_ref(&preauth))).unwrap();
+        assert_eq!((n.cipher, n.signing), (None, None));
+        for bad in [vec![1, 0, 7, 0], vec![2, 0, 0, 0, 1, 0]] {
+            assert!(parse_negotiate(&reply_311(&[preauth.clone(), (8, bad)])).is_err());
+        }
     }
 
     #[test]

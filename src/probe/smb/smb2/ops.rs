@@ -3,7 +3,7 @@
 //! READ and CLOSE, the parsers of their replies, and the two halves of a compound (3.2.4.1.4):
 //! chaining requests into one message and cutting a reply chain into its replies.
 //!
-//! The `read` level sends CREATE of the share's root, QUERY_INFO FileFsFullSizeInformation and
+//! The `read` level sends CREATE of the share's root, QUERY_INFO FileFsSizeInformation and
 //! CLOSE as one related compound, so it costs one round trip over `connect`; the reply of each
 //! part keeps its own status, so a failure is still named exactly. As in [`super::codec`], no
 //! socket here and every field of a reply is bounds-checked: any bytes give an [`Error`], never
@@ -48,9 +48,12 @@ const IMPERSONATION: u32 = 2;
 
 /// QUERY_INFO InfoType: file system.
 const INFO_FILESYSTEM: u8 = 2;
-/// FileFsFullSizeInformation (MS-FSCC 2.5.4), 32 bytes.
-const FS_FULL_SIZE_INFORMATION: u8 = 7;
-const FS_FULL_SIZE_LEN: u32 = 32;
+/// FileFsSizeInformation (MS-FSCC 2.5.8), 24 bytes: total and caller-available allocation
+/// units, sectors per unit, bytes per sector. Not FileFsFullSizeInformation (class 7): impacket's
+/// server answers that class with 4 bytes (it takes 7 for the file class FileEaInformation),
+/// while every server answers this one, from the same statvfs in Samba.
+const FS_SIZE_INFORMATION: u8 = 3;
+const FS_SIZE_LEN: u32 = 24;
 
 /// A CREATE request body (2.2.13) opening `name` (relative to the share's root; empty for the
 /// root itself) as `open` says, without oplock, lease or create contexts.
@@ -80,13 +83,13 @@ pub(crate) fn create_body(open: &Open, name: &str) -> Result<Vec<u8>> {
     Ok(b)
 }
 
-/// A QUERY_INFO request body (2.2.37) for FileFsFullSizeInformation of `file`.
+/// A QUERY_INFO request body (2.2.37) for FileFsSizeInformation of `file`.
 pub(crate) fn query_fs_body(file: &FileId) -> Vec<u8> {
     let mut b = Vec::with_capacity(41);
     b.u16(41);
     b.push(INFO_FILESYSTEM);
-    b.push(FS_FULL_SIZE_INFORMATION);
-    b.u32(FS_FULL_SIZE_LEN); // OutputBufferLength
+    b.push(FS_SIZE_INFORMATION);
+    b.u32(FS_SIZE_LEN); // OutputBufferLength
     b.u16(0); // InputBufferOffset
     b.u16(0); // Reserved
     b.u32(0); // InputBufferLength
@@ -169,7 +172,7 @@ pub fn parse_create(r: &Reply) -> Result<FileId> {
     r.body().array(64)
 }
 
-/// A file system's size, from FileFsFullSizeInformation.
+/// A file system's size, from FileFsSizeInformation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FsSize {
     /// Size in bytes.
@@ -178,19 +181,19 @@ pub struct FsSize {
     pub available: u64,
 }
 
-/// Parses a QUERY_INFO reply (2.2.38) carrying FileFsFullSizeInformation.
+/// Parses a QUERY_INFO reply (2.2.38) carrying FileFsSizeInformation.
 pub fn parse_fs_size(r: &Reply) -> Result<FsSize> {
     expect(r, cmd::QUERY_INFO, 9)?;
     let b = r.body();
     let off = usize::from(b.u16(2)?);
     let len = usize::try_from(b.u32(4)?).unwrap_or(usize::MAX);
-    if len < 32 {
+    if len < 24 {
         return Err(Error::protocol(format!(
-            "file-system size of {len} bytes, expected 32"
+            "file-system size of {len} bytes, expected 24"
         )));
     }
-    let info = Bytes(Bytes(&r.raw).slice(off, 32)?);
-    let unit = u64::from(info.u32(24)?) * u64::from(info.u32(28)?);
+    let info = Bytes(Bytes(&r.raw).slice(off, 24)?);
+    let unit = u64::from(info.u32(16)?) * u64::from(info.u32(20)?);
     Ok(FsSize {
         total: info.u64(0)?.saturating_mul(unit),
         available: info.u64(8)?.saturating_mul(unit),
@@ -353,10 +356,9 @@ mod tests {
             Err(Error::Status(0xc000_0022))
         ));
         // 1000 units of 8 sectors of 512 bytes, 250 available.
-        let mut q = vec![9, 0, 72, 0, 32, 0, 0, 0];
+        let mut q = vec![9, 0, 72, 0, 24, 0, 0, 0];
         q.extend_from_slice(&1000u64.to_le_bytes());
         q.extend_from_slice(&250u64.to_le_bytes());
-        q.extend_from_slice(&300u64.to_le_bytes());
         q.extend_from_slice(&8u32.to_le_bytes());
         q.extend_from_slice(&512u32.to_le_bytes());
         assert_eq!(
