@@ -121,6 +121,12 @@ fn smb_io_error(hex: &str) -> String {
     format!("The clp_sambamon has detected an error in Samba [{SHARE}] (I/O error[{hex}]).")
 }
 
+/// `NFS3ERR_name` or `NFS4ERR_name` for `proto`.
+fn nfs_err(proto: Proto, name: &str) -> String {
+    let v = if proto == Proto::Nfs3 { 3 } else { 4 };
+    format!("NFS{v}ERR_{name}")
+}
+
 /// How a level sees a fault: every failing probe's phase and status in the fault log (a
 /// [`text_matches`] pattern), how the failing probes end, and the alerts after `1, 2` (as
 /// [`super::Expect`]).
@@ -182,15 +188,49 @@ fn expected(proto: Proto, fault: Fault, level: CheckLevel) -> Option<Sees> {
             Kind::Fast,
             vec![(66, smb_io_error("0xc000007f"))],
         ),
-        (_, ReadOnly | Full, Write) | (Proto::Nfs4, Removed, _) => {
-            sees("*", "*", Kind::Fast, nfs("clp_nfsmon: *"))
+        (_, ReadOnly, Write) => {
+            let e = nfs_err(proto, "ROFS");
+            sees(
+                "canary_create",
+                &format!("{e} (30)*"),
+                Kind::Fast,
+                nfs(&format!("clp_nfsmon: {e} (canary_create)")),
+            )
         }
-        (_, Hang, _) => sees("*", "*", Kind::Timeout, nfs(NFS_TIMEOUT)),
+        (_, Full, Write) => {
+            let e = nfs_err(proto, "NOSPC");
+            sees(
+                "canary_write",
+                &format!("{e} (28)*"),
+                Kind::Fast,
+                nfs(&format!("clp_nfsmon: {e} (canary_write)")),
+            )
+        }
+        // v3: whichever of the connect calls reaches the file system first (GETATTR once
+        // Ganesha's attributes of the root have expired, else FSINFO).
+        (Proto::Nfs3, Hang, _) => sees(
+            "getattr|fsinfo",
+            "RPC_TIMEDOUT",
+            Kind::Timeout,
+            nfs(NFS_TIMEOUT),
+        ),
+        (_, Hang, _) => sees(
+            "nfs4_compound",
+            "RPC_TIMEDOUT",
+            Kind::Timeout,
+            nfs(NFS_TIMEOUT),
+        ),
         (Proto::Nfs3, Removed, _) => sees(
-            "*",
-            "NFS3ERR_STALE*",
+            "getattr",
+            "NFS3ERR_STALE (70)",
             Kind::Fast,
             nfs("clp_nfsmon: NFS3ERR_STALE"),
+        ),
+        (_, Removed, _) => sees(
+            "readdir",
+            "NFS4ERR_STALE (70)*",
+            Kind::Fast,
+            nfs("clp_nfsmon: NFS4ERR_STALE*"),
         ),
     }
 }
@@ -413,18 +453,35 @@ fn exercise<S>(site: &mut Site<S>, targets: &[Target], fault: Fault, restore: im
             t.proto.name()
         );
         assert_eq!(put.ok(), put_ok, "{fname} {}: put {put:?}", t.proto.name());
-        // smbclient's write fails with the NT status the write level reports (checked above).
-        if let (Proto::Smb, Outcome::Failed(text)) = (t.proto, &put) {
-            let nt = text
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("NT_"))
-                .unwrap_or_else(|| panic!("smbclient put failed without an NT status: {text}"));
-            let sees = expected(t.proto, fault, CheckLevel::Write).expect("write sees every fault");
-            assert!(
-                sees.status.starts_with(nt),
-                "{fname}: smbclient put {nt}, the write level {}",
-                sees.status
-            );
+        // The reference client's write fails with the status the write level reports (checked
+        // above): smbclient names the NT status; nfs-cp the nfsstat where the server sent one
+        // at CREATE or OPEN (a failed WRITE it reports without one).
+        if let Outcome::Failed(text) = &put {
+            let named = text
+                .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .find_map(|w| {
+                    w.strip_prefix("NT_")
+                        .filter(|w| w.starts_with("STATUS_"))
+                        .or_else(|| {
+                            (w.starts_with("NFS3ERR_") || w.starts_with("NFS4ERR_")).then_some(w)
+                        })
+                });
+            if t.proto == Proto::Smb {
+                assert!(
+                    named.is_some(),
+                    "smbclient put failed without an NT status: {text}"
+                );
+            }
+            if let Some(name) = named {
+                let sees =
+                    expected(t.proto, fault, CheckLevel::Write).expect("write sees every fault");
+                assert!(
+                    sees.status.starts_with(name),
+                    "{fname} {}: the reference client's write {name}, the write level {}",
+                    t.proto.name(),
+                    sees.status
+                );
+            }
         }
         if let Some(ls_ok) = ls_ok {
             assert_eq!(ls.ok(), ls_ok, "{fname} {}: ls {ls:?}", t.proto.name());
