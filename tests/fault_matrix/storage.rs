@@ -635,7 +635,7 @@ fn nfs_export_directory_deleted() {
 #[test]
 fn storage_rig_faults_are_real_and_undone() {
     for fault in Fault::ALL {
-        let mut st = Storage::for_fault(fault);
+        let st = Storage::for_fault(fault);
         let mnt = st.mount_point().to_owned();
         let share = st.share().to_owned();
         let probe = share.join(".rig-probe");
@@ -690,7 +690,7 @@ fn storage_rig_cleans_up_after_a_panic() {
     for fault in [Fault::Hang, Fault::ReadOnly] {
         let seen = std::sync::Mutex::new(None);
         let r = std::panic::catch_unwind(|| {
-            let mut st = Storage::for_fault(fault);
+            let st = Storage::for_fault(fault);
             *seen.lock().unwrap() =
                 Some((st.mount_point().to_owned(), st.device().map(str::to_owned)));
             st.inject(fault);

@@ -10,6 +10,8 @@
 //!   attribute or entry (`attr_timeout=0,entry_timeout=0`), so every look below `mnt` reaches
 //!   the daemon; `allow_other` lets smbd's guest account in.
 //!   [`Fault::Hang`] is SIGSTOP of that pid (every I/O below `mnt` blocks), healed by SIGCONT.
+//!   [`Storage::fuse_over`] mounts the same over a directory of the caller's (storage under a
+//!   path the test does not choose, e.g. a licence store in a sandbox).
 //! - **ext4 on a loop device** ([`Storage::ext4`]): an 8 MiB image `truncate`d in the temp dir,
 //!   `mkfs.ext4 -q -m 0` (no blocks reserved for root: the servers write as root (Ganesha,
 //!   `No_Root_Squash`) and as `nobody` (smbd's guest), and a full file system must be full for
@@ -35,6 +37,7 @@
 //! rather than calling mount(2) itself: these are the tools an administrator breaks storage with,
 //! and each is one line to read in a failure message.
 
+use std::cell::Cell;
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -101,7 +104,9 @@ pub struct Storage {
     mnt: PathBuf,
     share: PathBuf,
     backing: Backing,
-    fault: Option<Fault>,
+    /// A `Cell`, so a fault can be put in place and healed through a shared reference (a test
+    /// may hold the Storage inside something else it only lends out).
+    fault: Cell<Option<Fault>>,
 }
 
 /// Runs `prog args`, panicking with its stderr unless it succeeds; returns its stdout.
@@ -196,16 +201,30 @@ impl Storage {
 
     /// bindfs of a directory of the temp dir, mounted at `mnt`.
     pub fn fuse() -> Self {
-        let bindfs = require_tool("bindfs", "bindfs");
-        require_tool("fusermount", "fuse");
         let (dir, mnt) = Self::temp();
         let src = dir.path().join("src");
         fs::create_dir(&src).unwrap();
         Self::make_share(&src);
+        let share = mnt.join("share");
+        Self::bindfs(dir, &src, mnt, share)
+    }
+
+    /// bindfs of the caller's directory `src` mounted over the caller's directory `at`, which
+    /// is then [`Storage::share`] too (for storage under a path the test does not choose, such
+    /// as a product directory in a sandbox). Only [`Fault::Hang`] applies; the directories stay
+    /// the caller's (the temp dir holds the daemon's log only).
+    pub fn fuse_over(src: &Path, at: &Path) -> Self {
+        let (dir, _) = Self::temp();
+        Self::bindfs(dir, src, at.to_owned(), at.to_owned())
+    }
+
+    fn bindfs(dir: tempfile::TempDir, src: &Path, mnt: PathBuf, share: PathBuf) -> Self {
+        let bindfs = require_tool("bindfs", "bindfs");
+        require_tool("fusermount", "fuse");
         let log = fs::File::create(dir.path().join("bindfs.out")).unwrap();
         let daemon = Command::new(bindfs)
             .args(["-f", "-o", "allow_other,attr_timeout=0,entry_timeout=0"])
-            .arg(&src)
+            .arg(src)
             .arg(&mnt)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -213,19 +232,17 @@ impl Storage {
             .own_session()
             .spawn()
             .expect("bindfs");
-        let share = mnt.join("share");
-        let mut s = Self {
+        let s = Self {
             dir: Some(dir),
             mnt,
             share,
             backing: Backing::Fuse {
                 daemon: Some(daemon),
             },
-            fault: None,
+            fault: Cell::new(None),
         };
         let mounted = wait_until(Duration::from_secs(10), || {
             mount_at(&s.mnt).is_some_and(|m| m.0.starts_with("fuse"))
-                && s.share.join(HELLO).exists()
         });
         if !mounted {
             let log = fs::read_to_string(s.path("bindfs.out")).unwrap_or_default();
@@ -254,7 +271,7 @@ impl Storage {
             mnt,
             share,
             backing: Backing::Ext4 { device, image },
-            fault: None,
+            fault: Cell::new(None),
         };
         // From here on, Drop detaches the device (and unmounts) whatever fails.
         let Backing::Ext4 { device, .. } = &s.backing else {
@@ -265,8 +282,12 @@ impl Storage {
         s
     }
 
+    /// `name` in the temp dir.
     fn path(&self, name: &str) -> PathBuf {
-        self.mnt.parent().unwrap().join(name)
+        self.dir
+            .as_ref()
+            .map(|d| d.path().join(name))
+            .unwrap_or_default()
     }
 
     /// The directory the share or export points at.
@@ -281,7 +302,7 @@ impl Storage {
 
     /// The fault in place, if any.
     pub fn fault(&self) -> Option<Fault> {
-        self.fault
+        self.fault.get()
     }
 
     fn daemon_pid(&self) -> Option<Pid> {
@@ -291,11 +312,14 @@ impl Storage {
         }
     }
 
-    fn daemon_running(&mut self) -> bool {
-        match &mut self.backing {
-            Backing::Fuse { daemon: Some(d) } => d.try_wait().ok().flatten().is_none(),
-            _ => false,
-        }
+    /// True while the bindfs daemon lives (not even a zombie: its `/proc` state is not `Z`).
+    fn daemon_running(&self) -> bool {
+        self.daemon_pid().is_some_and(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+                st.rsplit_once(") ")
+                    .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+            })
+        })
     }
 
     /// The loop device (ext4 only).
@@ -307,8 +331,8 @@ impl Storage {
     }
 
     /// Puts `fault` in place (one at a time; the backing must support it).
-    pub fn inject(&mut self, fault: Fault) {
-        assert_eq!(self.fault, None, "{:?} is still in place", self.fault);
+    pub fn inject(&self, fault: Fault) {
+        assert_eq!(self.fault(), None, "{:?} is still in place", self.fault());
         let mnt = self.mnt.to_str().unwrap().to_owned();
         match fault {
             Fault::Hang => {
@@ -345,6 +369,10 @@ impl Storage {
                 self.fill();
             }
             Fault::Removed => {
+                assert_ne!(
+                    self.share, self.mnt,
+                    "removed needs a share below the mount point"
+                );
                 // The directory itself goes (its contents are kept aside for the heal).
                 let aside = self.removed_path();
                 fs::create_dir(&aside).unwrap();
@@ -355,7 +383,7 @@ impl Storage {
                 fs::remove_dir(&self.share).unwrap();
             }
         }
-        self.fault = Some(fault);
+        self.fault.set(Some(fault));
     }
 
     /// Makes the share directory again (mode 1777) and moves its old contents back in.
@@ -403,15 +431,16 @@ impl Storage {
     }
 
     /// Undoes the fault in place (nothing when there is none).
-    pub fn heal(&mut self) {
-        if let Err(e) = self.undo() {
-            panic!("healing {:?}: {e}", self.fault);
+    pub fn heal(&self) {
+        if let Err(e) = self.try_heal() {
+            panic!("healing {:?}: {e}", self.fault());
         }
     }
 
-    /// [`Storage::heal`] without a panic (for Drop): the fault is forgotten when it is undone.
-    fn undo(&mut self) -> Result<(), String> {
-        let Some(fault) = self.fault else {
+    /// [`Storage::heal`] without a panic (for a Drop: a panic while a failed test unwinds
+    /// would abort the test binary); the fault is forgotten once it is undone.
+    pub fn try_heal(&self) -> Result<(), String> {
+        let Some(fault) = self.fault() else {
             return Ok(());
         };
         let mnt = self.mnt.to_str().unwrap().to_owned();
@@ -428,7 +457,7 @@ impl Storage {
         if !ok {
             return Err(format!("could not undo {} on {mnt}", fault.name()));
         }
-        self.fault = None;
+        self.fault.set(None);
         Ok(())
     }
 
@@ -466,7 +495,7 @@ impl Drop for Storage {
             let _ = kill(pid, Signal::SIGCONT);
         }
         // Nothing here panics: a panic while a failed test unwinds would abort the binary.
-        let _ = self.undo();
+        let _ = self.try_heal();
         let unmounted = self.unmount();
         match &mut self.backing {
             Backing::Fuse { daemon } => {
@@ -525,7 +554,7 @@ impl<S> Drop for Site<S> {
         if let Some(pid) = self.storage.daemon_pid() {
             let _ = kill(pid, Signal::SIGCONT);
         }
-        let _ = self.storage.undo();
+        let _ = self.storage.try_heal();
         // Fields drop next, in order: server, then storage.
     }
 }
