@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (figures, not assertions), side by side in one run on this machine, as root:
 #   one Samba probe at each --check level (connect, read, write) vs smbclient doing the same
-#   (`-c exit`, `-c du`, `-c "put …; rm …"`); one NFS probe vs `rpcinfo -t HOST nfs 3` and
+#   (`-c exit`, `-c du`, `-c "put …; rm …"`); one NFS probe at each check level over NFSv3 and
+#   NFSv4, with its round trips counted (strace), vs `rpcinfo -t HOST nfs 3` and
 #   `nfs-ls`; `--once` as a whole process vs those commands (hyperfine); resident memory of an
 #   idle monitor; CPU of N monitors at -i 1 for a minute; detection latency after SIGSTOP vs its
 #   bound; -stop latency. Prints a Markdown table (also written to target/bench/results.md).
@@ -15,7 +16,7 @@ quick=0; [ "${1:-}" = "--quick" ] && quick=1
 
 # shellcheck source=contrib/lib/servers.sh
 . "$top/contrib/lib/servers.sh"
-fsmon_install_deps hyperfine libnfs-utils
+fsmon_install_deps hyperfine libnfs-utils strace
 cargo build --release --quiet --features dev-keys
 bin="$top/target/release/clp-fsmon"
 
@@ -67,7 +68,30 @@ done
 for level in read write; do
     row "--check $level over connect, in process" "$(awk -v a="${smb_ms[$level]% ms}" -v c="${smb_ms[connect]% ms}" 'BEGIN {printf "%+.3f ms", a-c}')" "difference of the medians"
 done
-row "one NFS probe, in process (median of $runs)" "$(median_once "$runs" clp_nfsmon b2 "${NFSA[@]}")" "portmap, MNT, NULL, GETATTR, FSINFO, UMNT over TCP"
+# Round trips of one --once probe: TCP connects plus sends on its sockets (calls sent together
+# go out in one send and come back as one round trip), counted from strace -yy.
+rtts() {
+    strace -f -qq -yy -e trace=connect,write,sendto,sendmsg -o "$out/strace.txt" "$@" --once >/dev/null 2>&1 || true
+    grep -cE '^[0-9]+ +(connect|write|sendto|sendmsg)\([0-9]+<(TCP|UDP)' "$out/strace.txt" || true
+}
+declare -A what=(
+    [connect,v3]="portmap, MNT, NULL, GETATTR, FSINFO, UMNT"
+    [read,v3]="+ FSSTAT and READDIR sent together"
+    [write,v3]="+ canary CREATE, WRITE (FILE_SYNC), READ, REMOVE"
+    [connect,v4]="NULL, COMPOUND(PUTROOTFH, LOOKUP…, GETFH, GETATTR)"
+    [read,v4]="+ space attributes and READDIR in the same COMPOUND"
+    [write,v4]="+ canary: session or SETCLIENTID, OPEN, WRITE+COMMIT+READ, CLOSE+REMOVE")
+for road in v3 v4; do
+    base=
+    for level in connect read write; do
+        args=("${NFSA[@]}" --check "$level"); [ "$road" = v4 ] && args+=(--nfs4)
+        n=$(rtts clp_nfsmon "rt$level$road" "${args[@]}")
+        [ -z "$base" ] && base=$n
+        row "one NFS probe, --check $level, NFS$road over TCP, in process (median of $runs)" \
+            "$(median_once "$runs" clp_nfsmon "b$level$road" "${args[@]}")" \
+            "$n round trips ($((n - base)) over connect): ${what[$level,$road]}"
+    done
+done
 
 # Whole processes, hyperfine.
 hf() {
@@ -84,7 +108,11 @@ while IFS=$'\t' read -r cmd t; do row "\`${cmd//$ROOT/…}\`" "$t" "whole proces
        "clp_sambamon h1 ${SMB[*]} --check read --once" "smbclient //127.0.0.1/public -p 4460 -N -c du" \
        "clp_sambamon h1 ${SMB[*]} --check write --once" \
        "smbclient //127.0.0.1/public -p 4460 -N -c 'put $ROOT/put-source bench-put; rm bench-put'" \
-       "clp_nfsmon h2 ${NFSA[*]} --once" "rpcinfo -t $NFS_ADDR nfs 3" "nfs-ls nfs://$NFS_ADDR$EXP")
+       "clp_nfsmon h2 ${NFSA[*]} --check connect --once" "clp_nfsmon h2 ${NFSA[*]} --check read --once" \
+       "clp_nfsmon h2 ${NFSA[*]} --check write --once" \
+       "clp_nfsmon h2 ${NFSA[*]} --check connect --nfs4 --once" "clp_nfsmon h2 ${NFSA[*]} --check read --nfs4 --once" \
+       "clp_nfsmon h2 ${NFSA[*]} --check write --nfs4 --once" \
+       "rpcinfo -t $NFS_ADDR nfs 3" "nfs-ls nfs://$NFS_ADDR$EXP" "nfs-ls nfs://$NFS_ADDR$EXP?version=4")
 
 # Idle resident memory.
 clp_sambamon idle1 "${SMB[@]}" -i 30 2>/dev/null &

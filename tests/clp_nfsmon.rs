@@ -64,14 +64,23 @@ fn detail(f: &ProbeFailure) -> &str {
     f.alerts[0].text.as_str()
 }
 
+/// The phases of a report, in order; the two calls `--check read` sends at once to `NFSv3` are
+/// timed in the order their replies came, which is the server's: they are listed as
+/// `fsstat`, `readdir` whatever that order was.
 fn phase_names(r: &ProbeReport) -> Vec<&str> {
-    r.phases.iter().map(|p| p.phase).collect()
+    let mut v: Vec<&str> = r.phases.iter().map(|p| p.phase).collect();
+    for i in 1..v.len() {
+        if (v[i - 1], v[i]) == ("readdir", "fsstat") {
+            v.swap(i - 1, i);
+        }
+    }
+    v
 }
 
 #[test]
 fn nfsmon_v3_export_ok_over_tcp() {
     let srv = NfsServer::start_v3_v4();
-    let r = ok(&probe(&srv, &[]));
+    let r = ok(&probe(&srv, &["--check", "connect"]));
     assert!(
         r.summary.starts_with("NFSv3 over TCP, port 2049, fh "),
         "{}",
@@ -83,6 +92,74 @@ fn nfsmon_v3_export_ok_over_tcp() {
             "portmap", "mount", "nfs_null", "getattr", "fsinfo", "umount"
         ]
     );
+}
+
+/// Every level passes on a healthy export, over v3 (TCP and UDP), v4.0, v4.1 and v4.2, with the
+/// phases of its level; `read` (the default) adds FSSTAT and READDIR to v3 in one round trip
+/// and nothing to v4's phases (its operations are in the walk's COMPOUND); `write` leaves no
+/// canary behind.
+#[test]
+fn nfsmon_every_level_ok_over_v3_and_v4() {
+    let srv = NfsServer::start_v3_v4();
+    let v41 = NfsServer::start(crate::rig::nfs::Flavor::V41Only);
+    let v3_connect = ["portmap", "mount", "nfs_null", "getattr", "fsinfo"];
+    for transport in [&[][..], &["--udp"]] {
+        let r = ok(&probe(&srv, transport));
+        let mut want = v3_connect.to_vec();
+        want.extend(["fsstat", "readdir", "umount"]);
+        assert_eq!(phase_names(&r), want, "{transport:?}");
+        assert!(r.summary.ends_with(" available"), "{}", r.summary);
+        let w = ok(&probe(&srv, &[transport, &["--check", "write"]].concat()));
+        want.pop();
+        want.extend([
+            "canary_create",
+            "canary_write",
+            "canary_read",
+            "canary_remove",
+            "umount",
+        ]);
+        assert_eq!(phase_names(&w), want, "{transport:?}");
+        assert!(
+            w.summary
+                .ends_with("available, canary written and read back"),
+            "{}",
+            w.summary
+        );
+    }
+    let v40 = NfsServer::start(crate::rig::nfs::Flavor::V40Only);
+    for (s, minor) in [(&v40, "4.0"), (&v41, "4.1"), (&srv, "4.2")] {
+        let session: &[&str] = if minor == "4.0" {
+            &["nfs_null", "nfs4_compound"]
+        } else {
+            &["nfs_null", "nfs4_session", "nfs4_compound"]
+        };
+        let c = ok(&probe(s, &["--nfs4", "--check", "connect"]));
+        assert_eq!(phase_names(&c), session);
+        assert!(!c.summary.contains("available"), "{}", c.summary);
+        let r = ok(&probe(s, &["--nfs4"]));
+        assert_eq!(phase_names(&r), session);
+        assert!(
+            r.summary.starts_with(&format!("NFSv{minor} over TCP")),
+            "{}",
+            r.summary
+        );
+        assert!(r.summary.ends_with(" available"), "{}", r.summary);
+        let w = ok(&probe(s, &["--nfs4", "--check", "write"]));
+        let mut want = session.to_vec();
+        want.extend(["nfs4_client", "canary_create"]);
+        if w.phases.iter().any(|p| p.phase == "canary_confirm") {
+            want.push("canary_confirm");
+        }
+        want.extend(["canary_io", "canary_remove"]);
+        assert_eq!(phase_names(&w), want, "{minor}");
+    }
+    for s in [&srv, &v40, &v41] {
+        let left: Vec<_> = std::fs::read_dir(s.export())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["hello"], "the canary was left behind");
+    }
 }
 
 #[test]
@@ -342,7 +419,9 @@ fn nfsmon_mount_port_and_n_need_no_portmapper() {
         );
         assert_eq!(
             phase_names(&r),
-            ["mount", "nfs_null", "getattr", "fsinfo", "umount"]
+            [
+                "mount", "nfs_null", "getattr", "fsinfo", "fsstat", "readdir", "umount"
+            ]
         );
     }
     srv.kill_rpcbind();
@@ -497,7 +576,8 @@ fn nfsmon_v4_minor_version_is_the_highest_the_server_takes() {
             let noted = r
                 .summary
                 .split_once(" (")
-                .map(|(_, t)| t.trim_end_matches(" refused)"));
+                .and_then(|(_, t)| t.split_once(" refused)"))
+                .map(|(r, _)| r);
             assert_eq!(noted, refused, "{flavor:?}: {}", r.summary);
         }
         let addr = srv.addr().to_string();
@@ -859,4 +939,396 @@ fn nfsmon_bin_stop_during_a_stalled_probe_ends_within_a_second() {
             )
         )
     );
+}
+
+/// The probe of `dir` on `srv`, with `extra`.
+fn probe_dir(srv: &NfsServer, dir: &std::path::Path, extra: &[&str]) -> NfsProbe {
+    let addr = srv.addr().to_string();
+    let mut v = vec!["-d", dir.to_str().unwrap(), "-a", &addr];
+    v.extend_from_slice(extra);
+    clp_fsmon::applets::clp_nfsmon::probe(&margs(&v)).unwrap()
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The roads to one export a test runs every level over: v3/TCP, v3/UDP, v4.
+const ROADS: [&[&str]; 3] = [&[], &["--udp"], &["--nfs4"]];
+
+/// Raw `NFSv3` calls on the handle MOUNT gives for `dir`, each bounded by `limit`: what answers
+/// and what waits for the storage, without the probe's own order of calls.
+fn v3_answers(srv: &NfsServer, dir: &std::path::Path, proc_: u32, limit: Duration) -> bool {
+    use clp_fsmon::probe::Cancel;
+    let cancel = Cancel::new();
+    let deadline = Deadline::after(Duration::from_secs(5));
+    let connect = |port| {
+        RpcClient::connect(
+            std::net::SocketAddr::new(srv.addr(), port),
+            Proto::Tcp,
+            true,
+            Some(AuthSys::root()),
+            deadline,
+            &cancel,
+        )
+        .unwrap()
+    };
+    let fh = mount::mnt(&mut connect(20048), dir.to_str().unwrap())
+        .unwrap()
+        .unwrap()
+        .fh;
+    // nfs_fh3 (opaque), and for READDIR cookie 0, a zero verifier and 512 bytes.
+    let mut args = u32::try_from(fh.len()).unwrap().to_be_bytes().to_vec();
+    args.extend(&fh);
+    args.resize(4 + fh.len().div_ceil(4) * 4, 0);
+    if proc_ == 16 {
+        args.extend([0; 16]);
+        args.extend(512u32.to_be_bytes());
+    }
+    let mut c = RpcClient::connect(
+        std::net::SocketAddr::new(srv.addr(), 2049),
+        Proto::Tcp,
+        true,
+        Some(AuthSys::root()),
+        Deadline::after(limit),
+        &cancel,
+    )
+    .unwrap();
+    c.call(100_003, 3, proc_, &args).is_ok()
+}
+
+/// Storage that hangs under Ganesha (a bindfs export whose daemon is stopped): `read` and
+/// `write` catch it within `-r` on v3 and v4. `connect` passes on v4 — Ganesha answers NULL
+/// and the walk (PUTROOTFH, LOOKUP, GETATTR of the type) from its caches — which is what
+/// `connect` misses; on v3 it fails, but only because Ganesha's FSINFO happens to reach the
+/// file system (the probe then stops there, at every level). The read level's own calls do
+/// not lean on that: GETATTR still answers while FSSTAT waits for the storage. Once the daemon
+/// continues, every level passes again and no canary is left.
+#[test]
+fn nfsmon_hung_storage_is_caught_by_read() {
+    use crate::rig::nfs::{Flavor, export_block};
+    use crate::rig::storage::{Fault, Site, Storage};
+    let fuse = Storage::fuse();
+    let srv = NfsServer::start_with(
+        Flavor::V3V4,
+        &export_block(2, fuse.share(), Flavor::V3V4, "RW", "No_Root_Squash"),
+    );
+    let v41 = NfsServer::start_with(
+        Flavor::V41Only,
+        &export_block(2, fuse.share(), Flavor::V41Only, "RW", "No_Root_Squash"),
+    );
+    // Healed before the servers go (they cannot be killed while blocked on the storage).
+    let site = Site {
+        server: (srv, v41),
+        storage: fuse,
+    };
+    let (srv, v41) = &site.server;
+    let dir = site.storage.share();
+    let levels = ["connect", "read", "write"];
+    for road in ROADS {
+        for level in levels {
+            ok(&probe_dir(srv, dir, &[road, &["--check", level]].concat()));
+        }
+    }
+    for level in levels {
+        ok(&probe_dir(v41, dir, &["--nfs4", "--check", level]));
+    }
+    site.storage.inject(Fault::Hang);
+    let r = Duration::from_secs(1);
+    let stuck = |f: &ProbeFailure, phases: &[&str], what: &str| {
+        assert!(phases.contains(&f.phase), "{what}: {f:?}");
+        assert_eq!(f.status, "RPC_TIMEDOUT", "{what}: {f:?}");
+        assert_eq!(detail(f), "clp_nfsmon: RPC: Timed out", "{what}");
+        assert!(
+            f.total_micros >= 1_000_000 && f.total_micros < 1_300_000,
+            "{what}: {f:?}"
+        );
+    };
+    for (srv, road) in [(srv, "--nfs4"), (v41, "--nfs4")] {
+        let c = once(&probe_dir(srv, dir, &[road, "--check", "connect"]), r);
+        let c = c.unwrap_or_else(|f| panic!("connect no longer misses the hang: {f:?}"));
+        assert!(c.summary.starts_with("NFSv4."), "{}", c.summary);
+        for level in ["read", "write"] {
+            let f = fail(&probe_dir(srv, dir, &[road, "--check", level]), r);
+            stuck(&f, &["nfs4_compound"], level);
+        }
+    }
+    for road in ROADS.iter().take(2).copied() {
+        for level in levels {
+            let f = fail(
+                &probe_dir(srv, dir, &[road, &["--check", level]].concat()),
+                r,
+            );
+            stuck(&f, &["fsinfo"], level);
+        }
+    }
+    assert!(v3_answers(srv, dir, 1, Duration::from_secs(1)), "GETATTR");
+    assert!(!v3_answers(srv, dir, 18, Duration::from_secs(1)), "FSSTAT");
+    site.storage.heal();
+    // Every level passes again once the storage answers (the frozen calls finish first).
+    let p = probe_dir(srv, dir, &["--check", "write"]);
+    assert!(
+        (0..50).any(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            once(&p, Duration::from_secs(2)).is_ok()
+        }),
+        "no recovery after SIGCONT"
+    );
+    for road in ROADS {
+        ok(&probe_dir(
+            srv,
+            dir,
+            &[road, &["--check", "write"]].concat(),
+        ));
+    }
+    ok(&probe_dir(v41, dir, &["--nfs4", "--check", "write"]));
+    assert_eq!(names_in(dir), ["hello"]);
+}
+
+/// Runs `nfs-cp` of a small local file to `url` (as root, uid 0, as the probe's `AUTH_SYS`
+/// credential): its exit status and what it said.
+fn nfs_cp(url: &str) -> (bool, String) {
+    let src = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(src.path(), "nfs-cp\n").unwrap();
+    let out = std::process::Command::new(crate::rig::require_tool("nfs-cp", "libnfs-utils"))
+        .arg(src.path())
+        .arg(url)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// nfs-cp's URL of `name` in `dir` on `srv`, over v3 or v4.
+fn cp_url(srv: &NfsServer, dir: &std::path::Path, name: &str, v4: bool) -> String {
+    let v = if v4 { "?version=4" } else { "" };
+    format!("nfs://{}{}/{name}{v}", srv.addr(), dir.display())
+}
+
+/// A directory to export beside the rig's own, holding `hello`, with permission bits `mode`.
+fn scratch_export(mode: u32) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::Builder::new()
+        .prefix("clp-nfs-exp")
+        .tempdir()
+        .unwrap();
+    std::fs::write(d.path().join("hello"), "hello\n").unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+    d
+}
+
+/// The write level fails at the canary where a client's write fails, with the status the
+/// client gets, over v3 and v4; connect and read pass (what they miss). Checks `nfs-cp` (the
+/// same uid, the same export) against the probe and returns the failures.
+fn write_fails_as_nfs_cp_does(srv: &NfsServer, dir: &std::path::Path) -> Vec<ProbeFailure> {
+    let mut out = Vec::new();
+    for road in ROADS {
+        ok(&probe_dir(
+            srv,
+            dir,
+            &[road, &["--check", "connect"]].concat(),
+        ));
+        ok(&probe_dir(srv, dir, road));
+        let f = fail(
+            &probe_dir(srv, dir, &[road, &["--check", "write"]].concat()),
+            Duration::from_secs(5),
+        );
+        let d = detail(&f).to_owned();
+        assert!(d.starts_with("clp_nfsmon: NFS"), "{d}");
+        assert!(d.ends_with(&format!(" ({})", f.phase)), "{d}");
+        let v4 = road == ["--nfs4"];
+        let (copied, said) = nfs_cp(&cp_url(srv, dir, "nfs-cp-file", v4));
+        let _ = std::fs::remove_file(dir.join("nfs-cp-file"));
+        assert!(!copied, "nfs-cp wrote where the probe could not: {said}");
+        eprintln!("{road:?}: probe {} / nfs-cp: {}", f.status, said.trim());
+        // Where nfs-cp names the server's status (its create), it is the probe's.
+        let name = f.status.split(' ').next().unwrap();
+        assert!(
+            !said.contains("ERR_") || said.contains(&format!("{name}(")),
+            "probe {} / nfs-cp {said}",
+            f.status
+        );
+        out.push(f);
+    }
+    out
+}
+
+/// A read-only export (Ganesha `Access_Type = RO`): the canary's create fails with
+/// `NFS3ERR_ROFS`/`NFS4ERR_ROFS`, as nfs-cp's write to the same export does; nothing is left.
+#[test]
+fn nfsmon_read_only_export_fails_write_as_nfs_cp_does() {
+    use crate::rig::nfs::{Flavor, export_block};
+    let exp = scratch_export(0o755);
+    let srv = NfsServer::start_with(
+        Flavor::V3V4,
+        &export_block(2, exp.path(), Flavor::V3V4, "RO", "No_Root_Squash"),
+    );
+    for f in write_fails_as_nfs_cp_does(&srv, exp.path()) {
+        assert_eq!(f.phase, "canary_create", "{f:?}");
+        assert!(f.status.contains("ERR_ROFS (30)"), "{f:?}");
+    }
+    assert_eq!(names_in(exp.path()), ["hello"]);
+}
+
+/// A root-squashed export: the probe's uid 0 is the server's anonymous uid there, so an export
+/// root only root may write into fails the canary's create with ACCES — what root on a client
+/// (nfs-cp as uid 0) gets; once the root is writable by everyone, `write` passes and removes
+/// its canary, as nfs-cp's copy succeeds.
+#[test]
+fn nfsmon_root_squashed_export_writes_as_the_anonymous_uid() {
+    use crate::rig::nfs::{Flavor, export_block};
+    use std::os::unix::fs::PermissionsExt;
+    let exp = scratch_export(0o755);
+    let srv = NfsServer::start_with(
+        Flavor::V3V4,
+        &export_block(2, exp.path(), Flavor::V3V4, "RW", "Root_Squash"),
+    );
+    for f in write_fails_as_nfs_cp_does(&srv, exp.path()) {
+        assert_eq!(f.phase, "canary_create", "{f:?}");
+        assert!(f.status.contains("ERR_ACCES"), "{f:?}");
+    }
+    std::fs::set_permissions(exp.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    for road in ROADS {
+        let v4 = road == ["--nfs4"];
+        let (copied, said) = nfs_cp(&cp_url(&srv, exp.path(), "nfs-cp-file", v4));
+        assert!(copied, "{said}");
+        std::fs::remove_file(exp.path().join("nfs-cp-file")).unwrap();
+        ok(&probe_dir(
+            &srv,
+            exp.path(),
+            &[road, &["--check", "write"]].concat(),
+        ));
+    }
+    assert_eq!(names_in(exp.path()), ["hello"]);
+}
+
+/// Full storage (a small ext4 on a loop device, filled): connect and read pass; the canary is
+/// created but its write fails with NOSPC, as nfs-cp's does; the created canary is removed
+/// again.
+#[test]
+fn nfsmon_full_storage_fails_write_with_nospc() {
+    use crate::rig::nfs::{Flavor, export_block};
+    use crate::rig::storage::{Fault, Site, Storage};
+    let fs = Storage::ext4();
+    let srv = NfsServer::start_with(
+        Flavor::V3V4,
+        &export_block(2, fs.share(), Flavor::V3V4, "RW", "No_Root_Squash"),
+    );
+    let site = Site {
+        server: srv,
+        storage: fs,
+    };
+    let (srv, dir) = (&site.server, site.storage.share());
+    for road in ROADS {
+        ok(&probe_dir(
+            srv,
+            dir,
+            &[road, &["--check", "write"]].concat(),
+        ));
+    }
+    site.storage.inject(Fault::Full);
+    for f in write_fails_as_nfs_cp_does(srv, dir) {
+        assert_eq!(f.phase, "canary_write", "{f:?}");
+        assert!(f.status.contains("ERR_NOSPC (28)"), "{f:?}");
+    }
+    // The fill is beside the export, not in it.
+    assert_eq!(names_in(dir), ["hello"]);
+}
+
+/// A canary left by a probe cut at `-r` (planted here, with other content and mode) is removed
+/// by the next `write` probe, which then passes and leaves nothing behind — over v3 and v4, for
+/// the default name and a `--canary` name.
+#[test]
+fn nfsmon_leftover_canary_is_removed_by_the_next_probe() {
+    let srv = NfsServer::start_v3_v4();
+    let dir = std::path::Path::new(srv.export());
+    for road in ROADS {
+        for (name, extra) in [
+            (".clp-fsmon-nfs1", &[][..]),
+            ("mine", &["--canary", "mine"]),
+        ] {
+            std::fs::write(dir.join(name), "left by a cut probe\n").unwrap();
+            let r = ok(&probe_dir(
+                &srv,
+                dir,
+                &[road, extra, &["--check", "write"]].concat(),
+            ));
+            assert!(r.summary.ends_with("canary written and read back"), "{r:?}");
+            assert_eq!(names_in(dir), ["hello"], "{road:?} {name}");
+        }
+    }
+}
+
+/// The binary with `--check write` on a read-only export: `--once --json` is CRITICAL with the
+/// level, the phase, the nfsstat, the `clp_nfsmon: …` detail line and event 66; a monitor with
+/// `-c 1` raises 0 and 66 then 6, exits 1, and its fault log names phase, status and level.
+/// The same export passes `--check read`.
+#[test]
+fn nfsmon_bin_write_failure_is_event_66_with_its_detail() {
+    use crate::rig::nfs::{Flavor, export_block};
+    let exp = scratch_export(0o755);
+    let srv = NfsServer::start_with(
+        Flavor::V3V4,
+        &export_block(2, exp.path(), Flavor::V3V4, "RO", "No_Root_Squash"),
+    );
+    let root = sandbox();
+    let addr = srv.addr().to_string();
+    let dir = exp.path().to_str().unwrap();
+    let once = |level: &str| {
+        crate::rig::license::applet_cmd(root.path(), "clp_nfsmon")
+            .args(["w1", "-d", dir, "-a", &addr, "--check", level])
+            .args(["--once", "--json"])
+            .output()
+            .unwrap()
+    };
+    let out = once("read");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = once("write");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&j["status"], &j["check"], &j["failure"]["phase"]),
+        (&"CRITICAL".into(), &"write".into(), &"canary_create".into()),
+        "{j}"
+    );
+    assert_eq!(j["failure"]["status"], "NFS3ERR_ROFS (30)", "{j}");
+    assert_eq!(j["alerts"][0]["id"], 0, "{j}");
+    assert_eq!(
+        j["alerts"][0]["text"],
+        "clp_nfsmon: NFS3ERR_ROFS (canary_create)"
+    );
+    assert_eq!(j["alerts"][1]["id"], 66, "{j}");
+
+    let mut m = Mon::spawn(
+        root.path(),
+        &[
+            "w2", "-d", dir, "-a", &addr, "--check", "write", "-i", "1", "-c", "1", "-r", "5",
+        ],
+    );
+    assert_eq!(m.wait_exit(Duration::from_secs(20)), Some(1));
+    let a = alerts(root.path());
+    let tail: Vec<(u16, &str)> = a.iter().skip(1).map(|(i, t)| (*i, t.as_str())).collect();
+    assert_eq!(
+        tail,
+        [
+            (0, "clp_nfsmon: NFS3ERR_ROFS (canary_create)"),
+            (66, "The clp_nfsmon has detected an error in NFS."),
+            (6, "The clp_nfsmon will terminate."),
+        ]
+    );
+    let f = fault_log(root.path());
+    assert!(
+        f.contains("probe failed 1/1 phase=canary_create status=\"NFS3ERR_ROFS (30)\"")
+            && f.contains("check=write"),
+        "{f}"
+    );
+    assert_eq!(names_in(exp.path()), ["hello"]);
 }

@@ -147,7 +147,16 @@ reached over NFSv3, it walks DIR \
 with an NFSv4 COMPOUND instead (PUTROOTFH, LOOKUP of each component of DIR in the server's pseudo \
 file system, GETATTR) in the highest minor version the server accepts, tried as the Linux client \
 tries them: NFSv4.2, then 4.1 (both in a session), then 4.0. It never mounts \
-anything in the kernel, so a hung server cannot hang the monitor.",
+anything in the kernel, so a hung server cannot hang the monitor.\n\n\
+--check read (the default) adds what must reach the exported file system, since a server such \
+as NFS-Ganesha answers the calls above from its caches while the storage under the export \
+hangs: FSSTAT and a READDIR of the root, sent together (NFSv3), or the space attributes in the \
+walk's GETATTR and a READDIR in the same COMPOUND (NFSv4). --check write adds a canary file at \
+the export's root (--canary): created exclusively (a leftover of a probe cut at its deadline is \
+removed first), written to stable storage, read back, compared and removed, which catches \
+storage that is read-only (ROFS), full (NOSPC, DQUOT) or no longer writable (ACCES). The probe \
+writes as AUTH_SYS uid 0: on an export that squashes root, the export's root must be writable \
+by the anonymous uid, or write fails with ACCES as it would for root on a client.",
         ),
     };
     let cmd = documented(name)
@@ -410,6 +419,45 @@ STATUS_ACCESS_DENIED (no write permission). A canary that reads back other than 
     )
 }
 
+/// What a fault of `clp_nfsmon` raises, from the alert catalogue.
+fn nfs_alerts() -> Section {
+    use clp_fsmon::alert::{Event, template};
+    let n = Module::Nfsmon;
+    let id = |e: Event| (e as u16).to_string();
+    Section::new("PROBE FAILURES")
+        .intro(
+            "The failed probe that makes the fault (the RETRIES-th in a row) raises two alerts, \
+then event 6 as the monitor exits:",
+        )
+        .literal(
+            format!(
+                "{} {}",
+                id(Event::Detail),
+                template(n, Event::Detail).replace("{}", "TEXT")
+            ),
+            "What failed. For the portmapper, MOUNT and the NFS calls of --check connect: \
+clnt_sperror's text (RPC: Timed out, RPC: Port mapper failure - ..., RPC: Program not \
+registered.), mount error(MNT3ERR_...) for a refused MNT, or the nfsstat (NFS4ERR_NOENT). For the \
+calls of --check read and write: the nfsstat and the phase, clp_nfsmon: NFS3ERR_ROFS \
+(canary_create), or RPC: Timed out for storage that hangs.",
+        )
+        .literal(
+            format!("{} {}", id(Event::NfsError), template(n, Event::NfsError)),
+            "Every NFS failure, after its detail line.",
+        )
+        .literal(
+            format!("{} {}", id(Event::Terminate), template(n, Event::Terminate)),
+            "The monitor exits with status 1.",
+        )
+        .outro(
+            "The fault log names the failed phase (resolve, portmap, mount, nfs_null, getattr, \
+fsinfo, nfs4_session, nfs4_compound, umount; fsstat, readdir for --check read; nfs4_client, \
+canary_create, canary_confirm, canary_write, canary_commit, canary_read, canary_close, \
+canary_remove for --check write), the status with its number (NFS4ERR_NOSPC (28) at WRITE) and \
+the check level.",
+        )
+}
+
 fn dir(p: &std::path::Path) -> String {
     format!("{}/", p.display())
 }
@@ -434,6 +482,8 @@ is acknowledged by the monitor over its control socket."
         out.push(control);
         if m == Module::Sambamon {
             out.push(sambamon_failures());
+        } else {
+            out.push(nfs_alerts());
         }
         out.push(exit_section(name));
         let mut env = Section::new("ENVIRONMENT")

@@ -11,7 +11,7 @@
 //!   first), `nfsport=`/`mountport=` for `-n`/`--mount-port`. nfs-ls has no UDP. It agrees when
 //!   its verdict (OK or CRITICAL) is the probe's and, where it names a status (`MNT3ERR_…`,
 //!   `NFS3ERR_…`, `NFS4ERR_…`), the probe's status is that status. nfs-ls lists the directory,
-//!   so it goes one step deeper than the probe's connect level: [`KNOWN`] item `i13.1`.
+//!   as the probe's default level (`--check read`) does with its READDIR.
 //! - `rpcinfo -T PROTO IP mountd 3` and `nfs 3` (or `nfs 4`): NULL calls through rpcbind, so
 //!   only where rpcbind runs (rpcinfo asks the portmapper over UDP even with `-n`, and nfsserve
 //!   has no UDP). It checks reachability only, so it agrees when it fails exactly when the probe
@@ -48,26 +48,17 @@ const CLIENT_LIMIT: Duration = Duration::from_secs(30);
 const ODD_PORT: u16 = 11_111;
 
 /// Why a case of [`KNOWN`] disagrees.
-const TAGS: &[(&str, &str)] = &[
-    (
-        "i13.1",
-        "issue 13 item 1: no check level reaches the file system yet: nfs-ls lists the \
-         directory, the probe stops at GETATTR/FSINFO (v3) or the walk's GETATTR (v4)",
-    ),
-    (
-        "libnfs-v4.0",
-        "nfs-ls (libnfs 4.0) speaks NFSv4.0 only and cannot reach a 4.1- or 4.2-only server; a \
+const TAGS: &[(&str, &str)] = &[(
+    "libnfs-v4.0",
+    "nfs-ls (libnfs 4.0) speaks NFSv4.0 only and cannot reach a 4.1- or 4.2-only server; a \
          Linux client negotiates 4.2, then 4.1, as the probe does",
-    ),
-];
+)];
 
 /// Cases known to disagree, with why. A case listed here must disagree; every other case must
 /// agree.
 const KNOWN: &[(&str, &str)] = &[
     ("ganesha 4.1 only: export, NFSv4", "libnfs-v4.0"),
     ("ganesha 4.2 only: export, NFSv4", "libnfs-v4.0"),
-    ("ganesha root squash, mode 0700: export, NFSv3", "i13.1"),
-    ("ganesha root squash, mode 0700: export, NFSv4", "i13.1"),
 ];
 
 /// Which directory a case asks for.

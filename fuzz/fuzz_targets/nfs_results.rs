@@ -11,6 +11,14 @@ fuzz_target!(|data: &[u8]| {
     let _ = mount::decode_dump(data);
     let _ = nfs3::decode_getattr(data);
     let _ = nfs3::decode_fsinfo(data);
+    let _ = nfs3::decode_fsstat(data);
+    let _ = nfs3::decode_readdir(data);
+    let _ = nfs3::decode_create(data);
+    let _ = nfs3::decode_lookup(data);
+    let _ = nfs3::decode_write(data);
+    let _ = nfs3::decode_commit(data);
+    let _ = nfs3::decode_read(data);
+    let _ = nfs3::decode_remove(data);
     if let Ok(r) = nfs4::decode_compound(data) {
         let _ = r.failed_op();
     }

@@ -1,5 +1,7 @@
 //! The NFS probe of `clp_nfsmon`: portmapper → MOUNT v3 → `NFSv3` `NULL`/`GETATTR`/`FSINFO` →
-//! `UMNT`, or an `NFSv4` COMPOUND walk for servers that run no portmapper (SPEC §3).
+//! `UMNT`, or an `NFSv4` COMPOUND walk for servers that run no portmapper (SPEC §3); with
+//! `--check read` (the default) or `write`, the operations that must reach the exported file
+//! system and the canary follow on the same connection (`roads::levels`).
 //!
 //! The ONC RPC client is written here by hand rather than taken from a crate, because the probe
 //! needs three things the available clients do not give together: plain sockets where every
@@ -119,11 +121,11 @@ pub struct NfsProbe {
     proto: Proto,
     road: Mutex<Road>,
     check: CheckLevel,
-    #[expect(
-        dead_code,
-        reason = "the canary of --check write (issue 13) is not written yet"
-    )]
+    /// The canary's name at the export's root (`--check write`).
     canary: String,
+    /// This probe's boot verifier as an `NFSv4.0` client (`--check write`): the same in every
+    /// probe, so the server keeps one client record for the monitor (see `roads::levels`).
+    v40_boot: [u8; 8],
 }
 
 /// What an NFS probe watches and how it talks to the server: built by `clp_nfsmon`'s front end
@@ -173,6 +175,7 @@ impl NfsProbe {
             road: Mutex::new(Road::Unknown),
             check: t.check,
             canary: t.canary.clone(),
+            v40_boot: getrandom::u64().unwrap_or(1).to_be_bytes(),
         })
     }
 

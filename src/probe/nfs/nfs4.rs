@@ -10,6 +10,12 @@
 //! the walk behind `SEQUENCE`, and tears the session and client id down again
 //! (`DESTROY_SESSION`, `DESTROY_CLIENTID`) so probes leave no state behind; 4.2 (RFC 7862) uses
 //! the same operations. For 4.0 (RFC 7530) the walk needs no session.
+//!
+//! The deeper check levels add operations, not round trips where they can: `--check read` asks
+//! the walk's `GETATTR` for the space attributes as well and appends a small `READDIR`, in the
+//! same COMPOUND; `--check write` sends the canary's COMPOUNDs (`Compound`): `OPEN` (create),
+//! `WRITE`/`COMMIT`/`READ`, `CLOSE`/`REMOVE`, with `SETCLIENTID` and `OPEN_CONFIRM` for v4.0
+//! (RFC 7530 §16.16, §16.18, §16.33), behind `SEQUENCE` from 4.1 on (RFC 8881).
 
 use super::rpc::{RpcClient, RpcError};
 use super::xdr::{Decoder, Encoder, XdrError};
@@ -22,14 +28,36 @@ pub(crate) const VERS: u32 = 4;
 pub(crate) const NULL: u32 = 0;
 /// `NFSPROC4_COMPOUND`.
 pub(crate) const COMPOUND: u32 = 1;
+/// `OP_CLOSE`.
+pub(crate) const OP_CLOSE: u32 = 4;
+/// `OP_COMMIT`.
+pub(crate) const OP_COMMIT: u32 = 5;
 /// `OP_GETATTR`.
 pub(crate) const OP_GETATTR: u32 = 9;
 /// `OP_GETFH`.
 pub(crate) const OP_GETFH: u32 = 10;
 /// `OP_LOOKUP`.
 pub(crate) const OP_LOOKUP: u32 = 15;
+/// `OP_OPEN`.
+pub(crate) const OP_OPEN: u32 = 18;
+/// `OP_OPEN_CONFIRM` (v4.0 only).
+pub(crate) const OP_OPEN_CONFIRM: u32 = 20;
+/// `OP_PUTFH`.
+pub(crate) const OP_PUTFH: u32 = 22;
 /// `OP_PUTROOTFH`.
 pub(crate) const OP_PUTROOTFH: u32 = 24;
+/// `OP_READ`.
+pub(crate) const OP_READ: u32 = 25;
+/// `OP_READDIR`.
+pub(crate) const OP_READDIR: u32 = 26;
+/// `OP_REMOVE`.
+pub(crate) const OP_REMOVE: u32 = 28;
+/// `OP_SETCLIENTID` (v4.0 only).
+pub(crate) const OP_SETCLIENTID: u32 = 35;
+/// `OP_SETCLIENTID_CONFIRM` (v4.0 only).
+pub(crate) const OP_SETCLIENTID_CONFIRM: u32 = 36;
+/// `OP_WRITE`.
+pub(crate) const OP_WRITE: u32 = 38;
 /// `OP_EXCHANGE_ID`.
 pub(crate) const OP_EXCHANGE_ID: u32 = 42;
 /// `OP_CREATE_SESSION`.
@@ -40,6 +68,8 @@ pub(crate) const OP_DESTROY_SESSION: u32 = 44;
 pub(crate) const OP_SEQUENCE: u32 = 53;
 /// `OP_DESTROY_CLIENTID`.
 pub(crate) const OP_DESTROY_CLIENTID: u32 = 57;
+/// `OP_RECLAIM_COMPLETE` (v4.1+): no state to reclaim, so the server lets this client OPEN.
+pub(crate) const OP_RECLAIM_COMPLETE: u32 = 58;
 /// `EXCHGID4_FLAG_USE_NON_PNFS`.
 const EXCHGID4_FLAG_USE_NON_PNFS: u32 = 0x0001_0000;
 /// Longest opaque in the v4.1 results decoded here (`NFS4_OPAQUE_LIMIT`).
@@ -54,6 +84,28 @@ pub(crate) const NFS4ERR_MINOR_VERS_MISMATCH: u32 = 10021;
 pub(crate) const NFS4_FHSIZE: u32 = 128;
 /// `FATTR4_TYPE` bit in word 0.
 const FATTR4_TYPE: u32 = 1 << 1;
+/// `FATTR4_MODE` (attribute 33): bit 1 of word 1.
+const FATTR4_MODE_W1: u32 = 1 << 1;
+/// `FATTR4_SPACE_AVAIL`, `_FREE`, `_TOTAL` (attributes 42, 43, 44): bits 10-12 of word 1.
+const FATTR4_SPACE_W1: u32 = 0b111 << 10;
+/// `NFS4ERR_NOENT`.
+pub(crate) const NFS4ERR_NOENT: u32 = 2;
+/// `NFS4ERR_EXIST`.
+pub(crate) const NFS4ERR_EXIST: u32 = 17;
+/// `OPEN4_RESULT_CONFIRM`: a v4.0 OPEN that must be confirmed before its state id is used.
+pub(crate) const OPEN4_RESULT_CONFIRM: u32 = 2;
+/// `FILE_SYNC4`: data and metadata on stable storage before the reply.
+pub(crate) const FILE_SYNC4: u32 = 2;
+/// `OPEN4_SHARE_ACCESS_BOTH`.
+const SHARE_ACCESS_BOTH: u32 = 3;
+/// `OPEN4_SHARE_WANT_NO_DELEG` (v4.1+): the canary wants no delegation to return.
+const SHARE_WANT_NO_DELEG: u32 = 0x0400;
+/// Longest name read back from a listing (`component4`, bounded as other opaques here).
+const MAX_NAME: u32 = NFS4_OPAQUE_LIMIT;
+/// Most directory entries decoded from one READDIR (the probe asks for a few hundred bytes).
+const MAX_ENTRIES: usize = 4096;
+/// Largest READ result decoded (the canary is a few dozen bytes).
+const MAX_READ: u32 = 1 << 20;
 /// Most results decoded (one per op sent; the probe sends a few).
 const MAX_RESULTS: u32 = 1024;
 
@@ -195,6 +247,18 @@ pub(crate) fn op_name(op: u32) -> &'static str {
         OP_DESTROY_SESSION => "DESTROY_SESSION",
         OP_SEQUENCE => "SEQUENCE",
         OP_DESTROY_CLIENTID => "DESTROY_CLIENTID",
+        OP_CLOSE => "CLOSE",
+        OP_COMMIT => "COMMIT",
+        OP_OPEN => "OPEN",
+        OP_OPEN_CONFIRM => "OPEN_CONFIRM",
+        OP_PUTFH => "PUTFH",
+        OP_READ => "READ",
+        OP_READDIR => "READDIR",
+        OP_REMOVE => "REMOVE",
+        OP_SETCLIENTID => "SETCLIENTID",
+        OP_SETCLIENTID_CONFIRM => "SETCLIENTID_CONFIRM",
+        OP_WRITE => "WRITE",
+        OP_RECLAIM_COMPLETE => "RECLAIM_COMPLETE",
         _ => "op",
     }
 }
@@ -218,12 +282,21 @@ pub(crate) fn components(path: &str) -> Vec<&str> {
 }
 
 /// Encodes `COMPOUND4args` (minor version `minor`) for the probe's walk to `path`; with a
-/// session (v4.1), the walk goes behind `SEQUENCE` on slot 0 with sequence id 1.
-pub(crate) fn encode_walk(path: &str, minor: u32, session: Option<&[u8; 16]>) -> Vec<u8> {
+/// session (v4.1), the walk goes behind `SEQUENCE` on slot 0 with sequence id 1. With `read`
+/// (`--check read`) its `GETATTR` asks for the space attributes as well and a `READDIR` of at
+/// most [`READDIR_MAXCOUNT`] bytes follows: operations that reach the exported file system, in
+/// the same round trip.
+pub(crate) fn encode_walk(
+    path: &str,
+    minor: u32,
+    session: Option<&[u8; 16]>,
+    read: bool,
+) -> Vec<u8> {
     let comps = components(path);
     let mut e = Encoder::new();
     e.string("clp_nfsmon").u32(minor);
-    e.u32(u32::try_from(comps.len() + 3 + usize::from(session.is_some())).unwrap_or(u32::MAX));
+    let ops = comps.len() + 3 + usize::from(session.is_some()) + usize::from(read);
+    e.u32(u32::try_from(ops).unwrap_or(u32::MAX));
     if let Some(sid) = session {
         e.u32(OP_SEQUENCE)
             .fixed(sid)
@@ -237,7 +310,188 @@ pub(crate) fn encode_walk(path: &str, minor: u32, session: Option<&[u8; 16]>) ->
         e.u32(OP_LOOKUP).string(c);
     }
     e.u32(OP_GETFH);
-    e.u32(OP_GETATTR).u32(1).u32(FATTR4_TYPE);
+    if read {
+        e.u32(OP_GETATTR)
+            .u32(2)
+            .u32(FATTR4_TYPE)
+            .u32(FATTR4_SPACE_W1);
+        e.u32(OP_READDIR).raw(&readdir_args(READDIR_MAXCOUNT));
+    } else {
+        e.u32(OP_GETATTR).u32(1).u32(FATTR4_TYPE);
+    }
+    e.finish()
+}
+
+/// The `maxcount` of the probe's READDIR: room for a few entries without attributes.
+pub(crate) const READDIR_MAXCOUNT: u32 = 512;
+
+/// Arguments of `READDIR` from the start of the directory, no attributes per entry.
+pub(crate) fn readdir_args(maxcount: u32) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.u64(0)
+        .fixed(&[0; 8])
+        .u32(maxcount / 2)
+        .u32(maxcount)
+        .u32(0);
+    e.finish()
+}
+
+/// A state id (`stateid4`: sequence id and 12 opaque bytes), kept as its 16 wire bytes.
+pub type Stateid = [u8; 16];
+
+/// A COMPOUND of any operations, behind `SEQUENCE` when it runs in a session (v4.1+).
+#[derive(Clone, Debug)]
+pub(crate) struct Compound {
+    minor: u32,
+    count: u32,
+    ops: Encoder,
+}
+
+/// A v4.1+ session as a COMPOUND uses it: its id and the sequence id of the next request on
+/// slot 0 (the walk used 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Slot {
+    /// Session id.
+    pub(crate) id: [u8; 16],
+    /// Sequence id of the next COMPOUND.
+    pub(crate) seq: u32,
+}
+
+impl Compound {
+    /// An empty COMPOUND of minor version `minor`; with `slot`, it starts with `SEQUENCE` on
+    /// slot 0 with the slot's sequence id, which is then advanced.
+    pub(crate) fn new(minor: u32, slot: Option<&mut Slot>) -> Self {
+        let mut c = Self {
+            minor,
+            count: 0,
+            ops: Encoder::new(),
+        };
+        if let Some(s) = slot {
+            let mut a = Encoder::new();
+            a.fixed(&s.id).u32(s.seq).u32(0).u32(0).bool(false);
+            s.seq = s.seq.wrapping_add(1);
+            c = c.op(OP_SEQUENCE, &a.finish());
+        }
+        c
+    }
+
+    /// Appends operation `op` with its encoded arguments.
+    pub(crate) fn op(mut self, op: u32, args: &[u8]) -> Self {
+        self.ops.u32(op).raw(args);
+        self.count += 1;
+        self
+    }
+
+    /// `COMPOUND4args`.
+    pub(crate) fn encode(self) -> Vec<u8> {
+        let mut e = Encoder::new();
+        e.string("clp_nfsmon").u32(self.minor).u32(self.count);
+        e.raw(&self.ops.finish());
+        e.finish()
+    }
+
+    /// Sends it and decodes the result.
+    pub(crate) fn send(self, client: &mut RpcClient) -> Result<CompoundRes, RpcError> {
+        Ok(decode_compound(&client.call(
+            PROG,
+            VERS,
+            COMPOUND,
+            &self.encode(),
+        )?)?)
+    }
+}
+
+/// Arguments of `PUTFH`.
+pub(crate) fn putfh_args(fh: &[u8]) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.opaque(fh);
+    e.finish()
+}
+
+/// Arguments of `REMOVE` (and of any op whose argument is one name).
+pub(crate) fn name_args(name: &str) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.string(name);
+    e.finish()
+}
+
+/// Arguments of `SETCLIENTID` for client `id` with boot `verifier`, with a callback address
+/// nobody listens on (the canary wants no delegation, so the server has nothing to call back).
+pub(crate) fn setclientid_args(id: &[u8], verifier: [u8; 8]) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.fixed(&verifier).opaque(id);
+    e.u32(0x4000_0000)
+        .string("tcp")
+        .string("0.0.0.0.0.0")
+        .u32(0);
+    e.finish()
+}
+
+/// Arguments of `SETCLIENTID_CONFIRM`.
+pub(crate) fn setclientid_confirm_args(clientid: u64, confirm: [u8; 8]) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.u64(clientid).fixed(&confirm);
+    e.finish()
+}
+
+/// Arguments of `OPEN` creating `name` (`GUARDED4`: `NFS4ERR_EXIST` when it exists) with
+/// permission bits `mode`, for reading and writing, by open owner `owner` of `clientid` with
+/// `seqid` (v4.0; ignored by v4.1+, where `minor` > 0 also declines a delegation).
+pub(crate) fn open_create_args(
+    minor: u32,
+    clientid: u64,
+    owner: &[u8],
+    name: &str,
+    mode: u32,
+) -> Vec<u8> {
+    let access = if minor > 0 {
+        SHARE_ACCESS_BOTH | SHARE_WANT_NO_DELEG
+    } else {
+        SHARE_ACCESS_BOTH
+    };
+    let mut e = Encoder::new();
+    e.u32(0).u32(access).u32(0); // seqid 0 (a fresh owner), deny none
+    e.u64(clientid).opaque(owner);
+    e.u32(1).u32(1); // OPEN4_CREATE, GUARDED4
+    let mut attr = Encoder::new();
+    attr.u32(mode);
+    e.u32(2).u32(0).u32(FATTR4_MODE_W1).opaque(&attr.finish());
+    e.u32(0).string(name); // CLAIM_NULL
+    e.finish()
+}
+
+/// Arguments of `OPEN_CONFIRM`: the state id OPEN gave and the owner's next `seqid`.
+pub(crate) fn open_confirm_args(stateid: &Stateid, seqid: u32) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.fixed(stateid).u32(seqid);
+    e.finish()
+}
+
+/// Arguments of `CLOSE`.
+pub(crate) fn close_args(seqid: u32, stateid: &Stateid) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.u32(seqid).fixed(stateid);
+    e.finish()
+}
+
+/// Arguments of `WRITE` of `data` at offset 0, `FILE_SYNC4`.
+pub(crate) fn write_args(stateid: &Stateid, data: &[u8]) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.fixed(stateid).u64(0).u32(FILE_SYNC4).opaque(data);
+    e.finish()
+}
+
+/// Arguments of `COMMIT` of the whole file.
+pub(crate) fn commit_args() -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.u64(0).u32(0);
+    e.finish()
+}
+
+/// Arguments of `READ` of `count` bytes at offset 0.
+pub(crate) fn read_args(stateid: &Stateid, count: u32) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.fixed(stateid).u64(0).u32(count);
     e.finish()
 }
 
@@ -291,6 +545,32 @@ pub struct CompoundRes {
     pub client: Option<(u64, u32)>,
     /// From `CREATE_SESSION`: the session id.
     pub session: Option<[u8; 16]>,
+    /// From `GETATTR`: the space attributes (`--check read`).
+    pub space: Option<Space>,
+    /// From `READDIR`: (entries, eof).
+    pub listing: Option<(usize, bool)>,
+    /// From `SETCLIENTID`: client id and the confirm verifier.
+    pub setclientid: Option<(u64, [u8; 8])>,
+    /// From `OPEN`: its state id and `rflags`.
+    pub opened: Option<(Stateid, u32)>,
+    /// From `OPEN_CONFIRM` or `CLOSE`: the new state id.
+    pub stateid: Option<Stateid>,
+    /// From `WRITE`: (bytes written, `stable_how4` committed).
+    pub written: Option<(u32, u32)>,
+    /// From `READ`: the bytes read.
+    pub data: Option<Vec<u8>>,
+}
+
+/// The space attributes of a file system (`space_avail`, `space_free`, `space_total`), those
+/// the server sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Space {
+    /// Bytes available to the caller.
+    pub avail: Option<u64>,
+    /// Bytes free.
+    pub free: Option<u64>,
+    /// Bytes in all.
+    pub total: Option<u64>,
 }
 
 impl CompoundRes {
@@ -329,18 +609,57 @@ pub fn decode_compound(res: &[u8]) -> Result<CompoundRes, XdrError> {
         match op {
             OP_GETFH => out.fh = Some(d.opaque(NFS4_FHSIZE)?.to_vec()),
             OP_GETATTR => {
-                let words = d.u32()?;
-                if words > 8 {
-                    return Err(XdrError::TooLong { len: words, max: 8 });
-                }
-                let mut mask = Vec::new();
-                for _ in 0..words {
-                    mask.push(d.u32()?);
-                }
+                let mask = bitmap(&mut d)?;
                 let attrs = d.opaque(64 * 1024)?;
-                if mask.first().is_some_and(|w| w & FATTR4_TYPE != 0) {
-                    out.ftype = Some(Decoder::new(attrs).u32()?);
+                decode_attrs(&mask, attrs, &mut out)?;
+            }
+            OP_READDIR => {
+                d.fixed(8)?; // cookieverf
+                let mut n = 0;
+                while d.bool()? {
+                    if n >= MAX_ENTRIES {
+                        return Err(XdrError::BadValue("READDIR entries", 4096));
+                    }
+                    d.u64()?; // cookie
+                    d.opaque(MAX_NAME)?;
+                    bitmap(&mut d)?;
+                    d.opaque(64 * 1024)?;
+                    n += 1;
                 }
+                out.listing = Some((n, d.bool()?));
+            }
+            OP_SETCLIENTID => {
+                let clientid = d.u64()?;
+                let mut confirm = [0u8; 8];
+                confirm.copy_from_slice(d.fixed(8)?);
+                out.setclientid = Some((clientid, confirm));
+            }
+            OP_OPEN => {
+                let sid = stateid(&mut d)?;
+                d.bool()?; // change_info4: atomic, before, after
+                d.skip(16)?;
+                let rflags = d.u32()?;
+                bitmap(&mut d)?; // attrset
+                delegation(&mut d)?;
+                out.opened = Some((sid, rflags));
+            }
+            OP_OPEN_CONFIRM | OP_CLOSE => out.stateid = Some(stateid(&mut d)?),
+            OP_WRITE => {
+                let count = d.u32()?;
+                let committed = d.u32()?;
+                d.fixed(8)?; // writeverf
+                out.written = Some((count, committed));
+            }
+            OP_COMMIT => {
+                d.fixed(8)?;
+            }
+            OP_READ => {
+                d.bool()?; // eof
+                out.data = Some(d.opaque(MAX_READ)?.to_vec());
+            }
+            OP_REMOVE => {
+                d.bool()?;
+                d.skip(16)?;
             }
             OP_SEQUENCE => d.skip(16 + 20)?,
             OP_EXCHANGE_ID => {
@@ -363,11 +682,99 @@ pub fn decode_compound(res: &[u8]) -> Result<CompoundRes, XdrError> {
                 out.session = Some(sid);
                 // sequence, flags and channel attributes: not needed.
             }
-            OP_PUTROOTFH | OP_LOOKUP | OP_DESTROY_SESSION | OP_DESTROY_CLIENTID => {}
+            OP_PUTROOTFH
+            | OP_PUTFH
+            | OP_LOOKUP
+            | OP_DESTROY_SESSION
+            | OP_DESTROY_CLIENTID
+            | OP_SETCLIENTID_CONFIRM
+            | OP_RECLAIM_COMPLETE => {}
             other => return Err(XdrError::BadValue("resop", other)),
         }
     }
     Ok(out)
+}
+
+/// A `bitmap4` of at most 8 words.
+fn bitmap(d: &mut Decoder<'_>) -> Result<Vec<u32>, XdrError> {
+    let words = d.u32()?;
+    if words > 8 {
+        return Err(XdrError::TooLong { len: words, max: 8 });
+    }
+    (0..words).map(|_| d.u32()).collect()
+}
+
+/// A `stateid4`.
+fn stateid(d: &mut Decoder<'_>) -> Result<Stateid, XdrError> {
+    let mut s = [0u8; 16];
+    s.copy_from_slice(d.fixed(16)?);
+    Ok(s)
+}
+
+/// Skips an `nfsace4`.
+fn nfsace(d: &mut Decoder<'_>) -> Result<(), XdrError> {
+    d.skip(12)?; // type, flag, access mask
+    d.opaque(NFS4_OPAQUE_LIMIT).map(drop)
+}
+
+/// Skips an `open_delegation4` (RFC 7530 §16.16, RFC 8881 §18.16).
+fn delegation(d: &mut Decoder<'_>) -> Result<(), XdrError> {
+    match d.u32()? {
+        0 => {}
+        1 => {
+            stateid(d)?;
+            d.bool()?;
+            nfsace(d)?;
+        }
+        2 => {
+            stateid(d)?;
+            d.bool()?;
+            match d.u32()? {
+                // NFS_LIMIT_SIZE: a hyper; NFS_LIMIT_BLOCKS: two words.
+                1 | 2 => d.skip(8)?,
+                l => return Err(XdrError::BadValue("limit_by4", l)),
+            }
+            nfsace(d)?;
+        }
+        3 => {
+            if matches!(d.u32()?, 1 | 2) {
+                d.bool()?;
+            }
+        }
+        t => return Err(XdrError::BadValue("open_delegation_type4", t)),
+    }
+    Ok(())
+}
+
+/// The attributes of a `GETATTR` the probe asks for, in bit order: `type` (word 0) and the
+/// space attributes (word 1). Attributes after one of unknown size are not read.
+fn decode_attrs(mask: &[u32], attrs: &[u8], out: &mut CompoundRes) -> Result<(), XdrError> {
+    let mut a = Decoder::new(attrs);
+    let w0 = mask.first().copied().unwrap_or(0);
+    let w1 = mask.get(1).copied().unwrap_or(0);
+    if w0 & !FATTR4_TYPE != 0 {
+        return Ok(()); // an attribute the probe did not ask for, of a size it does not know
+    }
+    if w0 & FATTR4_TYPE != 0 {
+        out.ftype = Some(a.u32()?);
+    }
+    if w1 & ((1 << 10) - 1) != 0 {
+        return Ok(()); // likewise, before the space attributes
+    }
+    if w1 & FATTR4_SPACE_W1 != 0 {
+        let mut space = Space::default();
+        for (bit, slot) in [
+            (10, &mut space.avail),
+            (11, &mut space.free),
+            (12, &mut space.total),
+        ] {
+            if w1 & (1 << bit) != 0 {
+                *slot = Some(a.u64()?);
+            }
+        }
+        out.space = Some(space);
+    }
+    Ok(())
 }
 
 /// `NULL`.
@@ -375,18 +782,20 @@ pub fn null(client: &mut RpcClient) -> Result<(), RpcError> {
     client.call(PROG, VERS, NULL, &[]).map(drop)
 }
 
-/// The walk to `path` as one COMPOUND with minor version `minor` (and a session, from 4.1 on).
+/// The walk to `path` as one COMPOUND with minor version `minor` (and a session, from 4.1 on),
+/// with the operations of `--check read` when `read` (see [`encode_walk`]).
 pub(crate) fn walk(
     client: &mut RpcClient,
     path: &str,
     minor: u32,
     session: Option<&[u8; 16]>,
+    read: bool,
 ) -> Result<CompoundRes, RpcError> {
     Ok(decode_compound(&client.call(
         PROG,
         VERS,
         COMPOUND,
-        &encode_walk(path, minor, session),
+        &encode_walk(path, minor, session, read),
     )?)?)
 }
 
@@ -421,7 +830,7 @@ mod tests {
 
     #[test]
     fn walk_layout() {
-        let b = encode_walk("/a//b/", 0, None);
+        let b = encode_walk("/a//b/", 0, None, false);
         let mut d = Decoder::new(&b);
         assert_eq!(d.string(64).unwrap(), "clp_nfsmon");
         assert_eq!((d.u32().unwrap(), d.u32().unwrap()), (0, 5));
@@ -513,7 +922,7 @@ mod tests {
         e.u32(OP_PUTROOTFH).u32(0);
         let r = decode_compound(&e.finish()).unwrap();
         assert_eq!(r.ops, [(OP_SEQUENCE, 0), (OP_PUTROOTFH, 0)]);
-        let w = encode_walk("/x", 1, Some(&[9; 16]));
+        let w = encode_walk("/x", 1, Some(&[9; 16]), false);
         let mut d = Decoder::new(&w);
         d.string(64).unwrap();
         assert_eq!(
@@ -531,6 +940,183 @@ mod tests {
         );
         assert_eq!(MINOR_VERSIONS, [2, 1, 0]);
         assert_eq!(create_session_args(1, 2).len(), 16 + 2 * 28 + 12);
+    }
+
+    /// `read`: the walk asks GETATTR for the space attributes and lists the directory, in the
+    /// same COMPOUND; the answers are read back.
+    #[test]
+    fn read_level_walk_layout_and_results() {
+        let b = encode_walk("/x", 0, None, true);
+        let mut d = Decoder::new(&b);
+        d.string(64).unwrap();
+        assert_eq!((d.u32().unwrap(), d.u32().unwrap()), (0, 5));
+        assert_eq!(d.u32().unwrap(), OP_PUTROOTFH);
+        assert_eq!(
+            (d.u32().unwrap(), d.string(9).unwrap().as_str()),
+            (OP_LOOKUP, "x")
+        );
+        assert_eq!(d.u32().unwrap(), OP_GETFH);
+        let getattr: Vec<u32> = (0..4).map(|_| d.u32().unwrap()).collect();
+        assert_eq!(getattr, [OP_GETATTR, 2, FATTR4_TYPE, 0b111 << 10]);
+        assert_eq!(d.u32().unwrap(), OP_READDIR);
+        assert_eq!((d.u64().unwrap(), d.fixed(8).unwrap()), (0, &[0u8; 8][..]));
+        let counts: Vec<u32> = (0..3).map(|_| d.u32().unwrap()).collect();
+        assert_eq!(counts, [READDIR_MAXCOUNT / 2, READDIR_MAXCOUNT, 0]);
+        assert_eq!(d.remaining(), 0);
+
+        let mut e = Encoder::new();
+        e.u32(0).string("").u32(2);
+        let mut attrs = Encoder::new();
+        attrs.u32(2).u64(50).u64(60).u64(100);
+        e.u32(OP_GETATTR)
+            .u32(0)
+            .u32(2)
+            .u32(FATTR4_TYPE)
+            .u32(0b111 << 10);
+        e.opaque(&attrs.finish());
+        e.u32(OP_READDIR).u32(0).fixed(&[0; 8]);
+        for name in ["a", "b"] {
+            e.bool(true).u64(1).string(name).u32(0).opaque(&[]);
+        }
+        e.bool(false).bool(true);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(r.ftype, Some(2));
+        assert_eq!(
+            r.space,
+            Some(Space {
+                avail: Some(50),
+                free: Some(60),
+                total: Some(100)
+            })
+        );
+        assert_eq!(r.listing, Some((2, true)));
+        // A server without space_free: the others are still read.
+        let mut e = Encoder::new();
+        e.u32(0).string("").u32(1);
+        let mut attrs = Encoder::new();
+        attrs.u64(5).u64(9);
+        e.u32(OP_GETATTR).u32(0).u32(2).u32(0).u32(0b101 << 10);
+        e.opaque(&attrs.finish());
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(
+            r.space,
+            Some(Space {
+                avail: Some(5),
+                free: None,
+                total: Some(9)
+            })
+        );
+    }
+
+    /// The canary's COMPOUNDs: SEQUENCE first in a session (its sequence id advancing), and
+    /// every result the canary reads back.
+    #[test]
+    fn canary_compounds_and_results() {
+        let mut slot = Slot {
+            id: [7; 16],
+            seq: 2,
+        };
+        let b = Compound::new(1, Some(&mut slot))
+            .op(OP_PUTFH, &putfh_args(&[1; 8]))
+            .op(OP_REMOVE, &name_args("c"))
+            .encode();
+        assert_eq!(slot.seq, 3);
+        let mut d = Decoder::new(&b);
+        d.string(64).unwrap();
+        assert_eq!(
+            [d.u32().unwrap(), d.u32().unwrap(), d.u32().unwrap()],
+            [1, 3, OP_SEQUENCE]
+        );
+        assert_eq!(d.fixed(16).unwrap(), &[7; 16]);
+        assert_eq!(d.u32().unwrap(), 2);
+        let open = open_create_args(1, 9, b"own", "c", 0o600);
+        let mut d = Decoder::new(&open);
+        assert_eq!(
+            [d.u32().unwrap(), d.u32().unwrap(), d.u32().unwrap()],
+            [0, SHARE_ACCESS_BOTH | SHARE_WANT_NO_DELEG, 0]
+        );
+        assert_eq!((d.u64().unwrap(), d.opaque(9).unwrap()), (9, &b"own"[..]));
+        let how: Vec<u32> = (0..5).map(|_| d.u32().unwrap()).collect();
+        assert_eq!(how, [1, 1, 2, 0, FATTR4_MODE_W1]);
+        assert_eq!(d.opaque(9).unwrap(), &0o600u32.to_be_bytes());
+        assert_eq!((d.u32().unwrap(), d.string(9).unwrap().as_str()), (0, "c"));
+        assert_eq!(d.remaining(), 0);
+
+        for (deleg, body) in [
+            (0u32, Encoder::new()),
+            (1, {
+                let mut b = Encoder::new();
+                b.fixed(&[2; 16])
+                    .bool(false)
+                    .u32(0)
+                    .u32(0)
+                    .u32(0)
+                    .string("who");
+                b
+            }),
+            (2, {
+                let mut b = Encoder::new();
+                b.fixed(&[2; 16]).bool(false).u32(1).u64(4096);
+                b.u32(0).u32(0).u32(0).string("who");
+                b
+            }),
+            (3, {
+                let mut b = Encoder::new();
+                b.u32(1).bool(false);
+                b
+            }),
+        ] {
+            let mut e = Encoder::new();
+            e.u32(0).string("").u32(3);
+            e.u32(OP_OPEN)
+                .u32(0)
+                .fixed(&[5; 16])
+                .bool(true)
+                .u64(1)
+                .u64(2);
+            e.u32(OPEN4_RESULT_CONFIRM)
+                .u32(1)
+                .u32(0)
+                .u32(deleg)
+                .raw(&body.finish());
+            e.u32(OP_GETFH).u32(0).opaque(&[6; 20]);
+            e.u32(OP_OPEN_CONFIRM).u32(0).fixed(&[8; 16]);
+            let r = decode_compound(&e.finish()).unwrap();
+            assert_eq!(r.opened, Some(([5; 16], OPEN4_RESULT_CONFIRM)), "{deleg}");
+            assert_eq!(r.fh.as_deref(), Some(&[6; 20][..]), "{deleg}");
+            assert_eq!(r.stateid, Some([8; 16]), "{deleg}");
+        }
+
+        let mut e = Encoder::new();
+        e.u32(0).string("").u32(5);
+        e.u32(OP_PUTFH).u32(0);
+        e.u32(OP_WRITE).u32(0).u32(4).u32(FILE_SYNC4).fixed(&[0; 8]);
+        e.u32(OP_COMMIT).u32(0).fixed(&[0; 8]);
+        e.u32(OP_READ).u32(0).bool(true).opaque(b"data");
+        e.u32(OP_CLOSE).u32(0).fixed(&[3; 16]);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(r.written, Some((4, FILE_SYNC4)));
+        assert_eq!(r.data.as_deref(), Some(&b"data"[..]));
+        assert_eq!(r.stateid, Some([3; 16]));
+
+        let mut e = Encoder::new();
+        e.u32(0).string("").u32(2);
+        e.u32(OP_SETCLIENTID).u32(0).u64(0x77).fixed(&[1; 8]);
+        e.u32(OP_REMOVE).u32(0).bool(true).u64(1).u64(2);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(r.setclientid, Some((0x77, [1; 8])));
+        assert_eq!(r.failed_op(), None);
+        // A failed op ends the results: NOSPC at WRITE.
+        let mut e = Encoder::new();
+        e.u32(28)
+            .string("")
+            .u32(2)
+            .u32(OP_PUTFH)
+            .u32(0)
+            .u32(OP_WRITE)
+            .u32(28);
+        let r = decode_compound(&e.finish()).unwrap();
+        assert_eq!(r.failed_op(), Some((1, OP_WRITE, 28)));
     }
 
     /// The table is the RFCs': `NFS4_OK`, 18 codes below 10000, 10001 and 10003-10096 but 10073.

@@ -2,11 +2,14 @@
 //! the `NFSv3` calls and UMNT on the v3 road; NULL and the COMPOUND walk on the v4 road, in the
 //! highest minor version the server accepts of 4.2, 4.1 and 4.0 (a session for 4.1 and 4.2) —
 //! each step timed as its phase, and a failed step turned into a [`Fail`] with `clnt_sperror`'s
-//! or the protocol's status text.
+//! or the protocol's status text. What `--check read` and
+//! `write` add once the export's root handle is reached is [`levels`]'.
 //!
 //! This is the part of the probe that knows what the steps mean; the messages are those of
 //! [`super::portmap`], [`super::mount`], [`super::nfs3`] and [`super::nfs4`], carried by
 //! [`super::rpc`].
+
+pub(super) mod levels;
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -15,7 +18,7 @@ use super::{NfsProbe, Road, mount, nfs3, nfs4, portmap};
 use crate::alert::{Alert, Event, Module};
 use crate::probe::attempt::Attempt;
 use crate::probe::net::{self, Host};
-use crate::probe::{Deadline, ProbeCtx, ProbeFailure, ProbeReport};
+use crate::probe::{CheckLevel, Deadline, ProbeCtx, ProbeFailure, ProbeReport};
 
 /// Alerts for a failure whose detail text is `text` (event 0, then 66).
 pub(super) fn alerts(text: &str) -> Vec<Alert> {
@@ -43,8 +46,14 @@ pub(super) fn run(p: &NfsProbe, ctx: &ProbeCtx) -> Result<ProbeReport, ProbeFail
     };
     let (r, a) = match ip {
         Ok(ip) => {
-            let mut run = Run { p, ctx, ip, a };
-            let r = run.walk();
+            let mut run = Run {
+                p,
+                ctx,
+                ip,
+                a,
+                levels: String::new(),
+            };
+            let r = run.walk().map(|s| s + &run.levels);
             (r, run.a)
         }
         Err(f) => (Err(f), a),
@@ -95,6 +104,8 @@ struct Run<'a> {
     ip: IpAddr,
     /// Its clock and fault-log facts.
     a: Attempt,
+    /// What the levels beyond `connect` found, for the summary (`levels`).
+    levels: String,
 }
 
 /// Why the portmapper gave no ports.
@@ -289,6 +300,7 @@ impl Run<'_> {
             Err(e) => return Err(Fail::rpc("fsinfo", &e)),
         };
         self.a.lap("fsinfo");
+        self.v3_levels(&mut c, fh)?;
         Ok(info)
     }
 
@@ -334,33 +346,36 @@ impl Run<'_> {
         Ok(c)
     }
 
-    /// The walk, in the highest minor version the server takes.
+    /// The walk, in the highest minor version the server takes, checked and timed, with what
+    /// the levels beyond `connect` add (`after_walk`).
     fn v4_walk(&mut self, mut c: RpcClient) -> Result<String, Fail> {
         let port = self.p.nfs_port.unwrap_or(nfs3::PORT);
+        let read = self.p.check.reaches(CheckLevel::Read);
         let mut refused = Vec::new();
         for minor in nfs4::MINOR_VERSIONS {
             let walk = if minor == 0 {
-                let r = nfs4::walk(&mut c, &self.p.target, 0, None)
-                    .map_err(|e| Fail::rpc("nfs4_compound", &e))?;
-                (r.status != nfs4::NFS4ERR_MINOR_VERS_MISMATCH).then_some(r)
+                nfs4::walk(&mut c, &self.p.target, 0, None, read)
+                    .map_err(|e| Fail::rpc("nfs4_compound", &e))
+                    .and_then(|r| {
+                        if r.status == nfs4::NFS4ERR_MINOR_VERS_MISMATCH {
+                            Ok(None)
+                        } else {
+                            self.after_walk(&mut c, 0, None, r).map(Some)
+                        }
+                    })
             } else {
-                self.session_walk(&mut c, minor)?
+                self.session_walk(&mut c, minor)
             };
+            let walk = walk.inspect_err(|_| {
+                self.note_refused(&refused);
+            })?;
             let Some(r) = walk else {
                 tracing::debug!("clp_nfsmon: NFSv4.{minor} refused (NFS4ERR_MINOR_VERS_MISMATCH)");
                 refused.push(format!("4.{minor}"));
                 continue;
             };
-            let refused = if refused.is_empty() {
-                String::new()
-            } else {
-                let r = refused.join(", ");
-                self.a.note("nfs4_refused", r.clone());
-                format!(" ({r} refused)")
-            };
-            self.check_walk("nfs4_compound", &r)?;
+            let refused = self.note_refused(&refused);
             let fh = r.fh.unwrap_or_default();
-            self.a.lap("nfs4_compound");
             self.p.learn(Road::V4);
             return Ok(format!(
                 "NFSv4.{minor} over TCP, port {port}, fh {} bytes{refused}",
@@ -423,13 +438,42 @@ impl Run<'_> {
             .session
             .ok_or_else(|| Fail::garbage(phase, "CREATE_SESSION"))?;
         self.a.lap(phase);
-        let walk = nfs4::walk(c, &self.p.target, minor, Some(&sid))
-            .map_err(|e| Fail::rpc("nfs4_compound", &e));
+        let read = self.p.check.reaches(CheckLevel::Read);
+        // The walk used sequence id 1 on slot 0; the canary's COMPOUNDs follow it.
+        let mut slot = nfs4::Slot { id: sid, seq: 2 };
+        let walk = nfs4::walk(c, &self.p.target, minor, Some(&sid), read)
+            .map_err(|e| Fail::rpc("nfs4_compound", &e))
+            .and_then(|r| self.after_walk(c, minor, Some(&mut slot), r));
         if !self.ctx.deadline.expired() && !self.ctx.cancel.is_cancelled() {
             let _ = nfs4::single(c, minor, nfs4::OP_DESTROY_SESSION, &sid);
             let _ = nfs4::single(c, minor, nfs4::OP_DESTROY_CLIENTID, &clientid.to_be_bytes());
         }
         walk.map(Some)
+    }
+
+    /// Notes the minor versions the server refused, if any; the summary's words for them.
+    fn note_refused(&mut self, refused: &[String]) -> String {
+        if refused.is_empty() {
+            return String::new();
+        }
+        let r = refused.join(", ");
+        self.a.note("nfs4_refused", r.clone());
+        format!(" ({r} refused)")
+    }
+
+    /// The walk's answer checked (a failed op is its phase's failure) and timed, then what the
+    /// levels beyond `connect` add (`levels`), in the walk's session when there is one.
+    fn after_walk(
+        &mut self,
+        c: &mut RpcClient,
+        minor: u32,
+        slot: Option<&mut nfs4::Slot>,
+        r: nfs4::CompoundRes,
+    ) -> Result<nfs4::CompoundRes, Fail> {
+        self.check_walk(levels::walk_phase(&r), &r)?;
+        self.a.lap("nfs4_compound");
+        self.v4_levels(c, minor, slot, &r)?;
+        Ok(r)
     }
 
     /// Turns a COMPOUND's first failed op (or a failed overall status) into a failure.

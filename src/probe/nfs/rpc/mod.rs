@@ -17,7 +17,7 @@ use std::io;
 use super::xdr::XdrError;
 use crate::probe::net::{self, errno_name, errno_status, strerror};
 
-pub use client::{Proto, RpcClient};
+pub use client::{Call, Proto, RpcClient};
 pub use codec::{AuthSys, Reply, decode_reply, read_record};
 
 /// Why an RPC call failed; its text is `clnt_sperror`'s, its status names come from [`stat`].
