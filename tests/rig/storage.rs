@@ -20,8 +20,10 @@
 //!   copy of the mount in its private mount namespace is read-only too), healed by `remount,rw`.
 //!   [`Fault::Full`] writes `mnt/.fill` (outside the share) until `ENOSPC` in ever smaller
 //!   chunks down to one byte, and checks `statvfs` says no block is left; healed by removing it.
-//!   [`Fault::Removed`] renames `mnt/share` away (`mnt/share.removed`), healed by renaming it
-//!   back.
+//!   [`Fault::Removed`] deletes the `mnt/share` directory itself (its contents moved aside to
+//!   `mnt/share.removed` first), healed by making it again and moving them back: a rename
+//!   would not do, since an NFS server reaches its export by handle and never sees the new
+//!   name. (Ganesha also keeps the old handle after the heal, until it restarts.)
 //!
 //! The servers run in private mount namespaces (smbd's `unshare -m`, Ganesha's `ip netns exec` +
 //! `unshare -m`) that copy the host's mounts when they start and see none made later, so a
@@ -71,7 +73,7 @@ pub enum Fault {
     ReadOnly,
     /// The file system full.
     Full,
-    /// The share's directory renamed away.
+    /// The share's directory deleted.
     Removed,
 }
 
