@@ -7,6 +7,7 @@
 //! | [`board`] | what a monitor knows about itself: state, k of c, last result, latency percentiles |
 //! | [`once`] | `--once`: one probe, a plugin-style verdict |
 //! | [`client`] | `-stop/-pause/-continue/-disp/-del` from the command line |
+//! | [`overview`] | `clp-fsmon status`: every monitor of this server at a glance |
 //! | [`metrics`] | the Prometheus text exposition, and the `--metrics-file` writer |
 //! | [`report`] | fault-log lines and the text of a probe's result |
 //! | [`control`] | the control socket (both ends of its protocol) |
@@ -21,6 +22,7 @@ pub(crate) mod daemon;
 pub(crate) mod engine;
 pub mod metrics;
 pub(crate) mod once;
+pub mod overview;
 pub mod registry;
 pub(crate) mod report;
 
