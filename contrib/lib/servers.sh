@@ -9,9 +9,11 @@
 # says 101, only while installing and only when the machine has none). A server already running
 # on this machine is never stopped: everything here runs on its own port, directory and
 # namespace. (FSMON_POLICY_RC names another policy-rc.d path: tests/scripts.rs uses it.)
+# prometheus is there for its promtool: the tests check the metrics exposition of --metrics-file
+# and `clp-fsmon status --prometheus` with `promtool check metrics` (its server is never started).
 fsmon_install_deps() {
     need=""
-    for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux "$@"; do
+    for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux prometheus "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
     done
     [ -n "$need" ] || return 0
