@@ -113,7 +113,9 @@ files=$(find "$PROM" -name '*.prom' | wc -l)
 row "metrics files written" "$files" "one per monitor with --metrics-file, in $PROM"
 # Before the freeze below: a probe that a SIGSTOP holds past its deadline fails when thawed.
 faults=$(cat "$ROOT"/var/log/clp-fsmon/fault-*.log 2>/dev/null | awk '/probe failed/ {n++} END {print n+0}')
-row "failed probes during the run" "$faults" "healthy servers: must be 0"
+why=$(cat "$ROOT"/var/log/clp-fsmon/fault-*.log 2>/dev/null | sed -n 's/.*probe failed [0-9]*\/[0-9]* phase=\([^ ]*\) status="\([^"]*\)".*/\1: \2/p' |
+    sort | uniq -c | sort -rn | head -3 | awk '{$1=$1" ×"; print}' | paste -sd ';' -)
+row "failed probes during the run" "$faults" "${why:-none}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Frozen monitors: each costs at most its answer bound, side by side.
 for i in $(seq "$frozen"); do

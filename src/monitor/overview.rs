@@ -6,10 +6,12 @@
 //! entry recorded); each live monitor is asked for its board over its control socket (the
 //! `report` request, [`super::control`]) and is given [`ANSWER_LIMIT`] for the whole exchange:
 //! one that does not answer in time is listed as "no answer". The questions go out side by side,
-//! on at most [`PARALLEL`] threads, so a server full of frozen monitors still gets its listing
-//! in a few hundred milliseconds, and the command never hangs on one.
+//! from a work queue served by at most [`PARALLEL`] threads (this one included), so a frozen
+//! monitor holds up one thread for its bound while the others go on: a listing takes about one
+//! bound per [`PARALLEL`] frozen monitors, and the command never hangs on one.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
@@ -120,27 +122,36 @@ fn collect(paths: &Paths) -> std::io::Result<Vec<Row>> {
     if found.is_empty() {
         return Ok(Vec::new());
     }
-    let per_thread = found.len().div_ceil(PARALLEL);
-    let rows = std::thread::scope(|scope| {
-        let mut parts = Vec::new();
-        for chunk in found.chunks(per_thread) {
-            let spawned = std::thread::Builder::new()
-                .name("status".into())
-                .spawn_scoped(scope, move || chunk.iter().map(ask).collect::<Vec<_>>());
-            parts.push(match spawned {
-                Ok(h) => Err(h),
-                // No thread to be had: ask these here, one after the other.
-                Err(_) => Ok(chunk.iter().map(ask).collect::<Vec<_>>()),
-            });
+    // A work queue: each thread takes the next monitor as soon as it is done with one, so a
+    // frozen monitor holds one thread for its bound while the others go on.
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(f) = found.get(i) else { break };
+            mine.push((i, ask(f)));
         }
-        parts
-            .into_iter()
-            .flat_map(|p| match p {
-                Ok(rows) => rows,
-                Err(h) => h.join().unwrap_or_default(),
+        mine
+    };
+    let mut rows: Vec<(usize, Row)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..PARALLEL.min(found.len()))
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("status".into())
+                    .spawn_scoped(scope, work)
+                    .ok()
             })
-            .collect::<Vec<_>>()
+            .collect();
+        // No thread to be had: this one asks them all, one after the other.
+        let mut rows = work();
+        for w in workers {
+            rows.extend(w.join().unwrap_or_default());
+        }
+        rows
     });
+    rows.sort_by_key(|(i, _)| *i);
+    let rows = rows.into_iter().map(|(_, r)| r).collect();
     Ok(rows)
 }
 
