@@ -10,9 +10,11 @@
 # on this machine is never stopped: everything here runs on its own port, directory and
 # namespace, and a package whose service must not run here stays disabled (fsmon_keep_disabled).
 # (FSMON_POLICY_RC names another policy-rc.d path: tests/scripts.rs uses it.)
+# prometheus is there for its promtool: the tests check the metrics exposition of --metrics-file
+# and `clp-fsmon status --prometheus` with `promtool check metrics` (its server is never started).
 fsmon_install_deps() {
     need=""
-    for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux "$@"; do
+    for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux prometheus "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
     done
     [ -n "$need" ] || return 0
@@ -36,13 +38,14 @@ fsmon_install_deps() {
 
 # fsmon_keep_disabled PKG...: of the packages just installed, those whose service must never
 # run on its own here (ctdb: the tests start their own ctdbd nodes in namespaces, and a
-# distribution ctdbd would take public addresses and run event scripts on this machine) are
+# distribution ctdbd would take public addresses and run event scripts on this machine;
+# prometheus: only its promtool is used, and its server would listen on port 9090) are
 # left disabled: not started now (the policy-rc.d above) and not at the next boot either
 # (postinst enabled the init script and the unit). Only packages this call installed: a ctdb
 # the machine already had keeps whatever its administrator chose.
 fsmon_keep_disabled() {
     for p in "$@"; do
-        case "$p" in ctdb) ;; *) continue ;; esac
+        case "$p" in ctdb | prometheus) ;; *) continue ;; esac
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || continue
         [ -x "/etc/init.d/$p" ] && update-rc.d "$p" disable >/dev/null 2>&1
         # Works on the unit links whether systemd runs or not (a container, a chroot).
