@@ -14,14 +14,15 @@ command -v cargo >/dev/null || { echo "test.sh: cargo not found: install Rust (r
 # clients (smbclient, rpcinfo, nfs-ls); a one-node cluster for the OCF agent; what the packaging
 # and template tests run (man pages, completions, shellcheck, dpkg-deb/rpm, lintian); logrotate
 # for the rotation test of the shipped configuration; python3-venv for impacket; bindfs for a
-# file system that hangs (a FUSE mount whose daemon is stopped); ctdb for a real two-node CTDB
+# file system that hangs (a FUSE mount whose daemon is stopped); e2fsprogs for the small ext4 the
+# storage rows of the fault matrix remount read-only and fill; ctdb for a real two-node CTDB
 # running the event script (tests/ctdb.rs; its distribution service stays disabled) and ethtool,
 # with which its 10.interface checks the link of the public interfaces.
 # shellcheck source=contrib/lib/servers.sh
 . contrib/lib/servers.sh
 fsmon_install_deps gcc libc6-dev libnfs-utils pacemaker pacemaker-cli-utils corosync resource-agents \
     libxml2-utils systemd man-db groff-base mandoc zsh bash-completion shellcheck dash rpm \
-    lintian binutils libc-bin python3 logrotate python3-venv bindfs ctdb ethtool
+    lintian binutils libc-bin python3 logrotate python3-venv bindfs e2fsprogs ctdb ethtool
 
 # impacket's smbserver.py (a second SMB server for the differential tests, tests/smb_matrix.rs),
 # from PyPI into a venv of this checkout (never into the system's Python).

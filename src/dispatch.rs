@@ -1,6 +1,6 @@
 //! Multi-call dispatch: the basename of argv[0] picks the applet (busybox-style);
-//! `clp-fsmon APPLET ARGS…` works too, as do `--list`, `--install [--hardlink] [DIR]` and
-//! `--uninstall [DIR]`.
+//! `clp-fsmon APPLET ARGS…` works too, as do `--list`, `--install [--hardlink] [DIR]`,
+//! `--uninstall [DIR]` and `status [--json|--prometheus]` ([`crate::monitor::overview`]).
 //!
 //! Dispatch never uses `current_exe()` for the applet name: that resolves the link and would
 //! always say `clp-fsmon`. `--install` does use it, to know what to link to.
@@ -76,17 +76,24 @@ impl OwnWord {
         self.help.replace("{dir}", DEFAULT_INSTALL_DIR)
     }
 
-    /// The usage form, with the words that go with it: `--install [--hardlink] [DIR]`.
+    /// The usage form, with the words that go with it (one of them at most):
+    /// `--install [--hardlink] [DIR]`, `status [--json|--prometheus]`.
     pub fn form(&self) -> String {
         let mut f = self.word.to_owned();
-        for m in OWN_WORDS.iter().filter(|m| m.with == Some(self.word)) {
-            let _ = write!(f, " [{}]", m.word);
+        let with: Vec<&str> = modifiers(self.word).map(|m| m.word).collect();
+        if !with.is_empty() {
+            let _ = write!(f, " [{}]", with.join("|"));
         }
         if let Some(v) = self.value {
             let _ = write!(f, " [{v}]");
         }
         f
     }
+}
+
+/// The words that go with `word`, in usage order.
+fn modifiers(word: &str) -> impl Iterator<Item = &'static OwnWord> {
+    OWN_WORDS.iter().filter(move |m| m.with == Some(word))
 }
 
 /// The binary's own words, in usage order.
@@ -116,6 +123,25 @@ pub static OWN_WORDS: &[OwnWord] = &[
         help: "Remove the applet links in DIR (default {dir}) that point at this binary",
     },
     OwnWord {
+        word: "status",
+        value: None,
+        with: None,
+        help: "List every monitor on this server (both applets) with its state, failures k/c, \
+probes, last result and latency p50/p95/max of the last 100 probes (root only)",
+    },
+    OwnWord {
+        word: "--json",
+        value: None,
+        with: Some("status"),
+        help: "With status: print one JSON object with a monitors array",
+    },
+    OwnWord {
+        word: "--prometheus",
+        value: None,
+        with: Some("status"),
+        help: "With status: print the Prometheus text exposition of every monitor",
+    },
+    OwnWord {
         word: "--version",
         value: None,
         with: None,
@@ -131,7 +157,7 @@ usage: clp-fsmon APPLET [ARGS…]\n           Run an applet (or call it through 
     );
     for w in OWN_WORDS.iter().filter(|w| w.with.is_none()) {
         let _ = writeln!(s, "       clp-fsmon {}\n           {}", w.form(), w.help());
-        for m in OWN_WORDS.iter().filter(|m| m.with == Some(w.word)) {
+        for m in modifiers(w.word) {
             let _ = writeln!(s, "           {}", m.help());
         }
     }
@@ -165,6 +191,7 @@ fn run_self(args: &[OsString]) -> Status {
             Exit::Ok.into()
         }
         "--install" | "--uninstall" => install_cmd(first_s == "--install", &args[1..]),
+        "status" => status_cmd(&args[1..]),
         #[cfg(feature = "keygen")]
         "keygen" => crate::license::keygen_main(&args[1..]).into(),
         name => match applets::find(name) {
@@ -172,6 +199,32 @@ fn run_self(args: &[OsString]) -> Status {
             None => unknown(name),
         },
     }
+}
+
+/// `status [--json|--prometheus]`.
+fn status_cmd(args: &[OsString]) -> Status {
+    use crate::monitor::overview::{self, Format};
+    let mut format = Format::Lines;
+    for a in args {
+        let word = modifiers("status").find(|m| a.to_str() == Some(m.word));
+        format = match (format, word.map(|m| m.word)) {
+            (Format::Lines, Some("--json")) => Format::Json,
+            (Format::Lines, Some("--prometheus")) => Format::Prometheus,
+            (_, Some(w)) => {
+                crate::errln!("clp-fsmon: status: {w} with another output option");
+                return Exit::Usage.into();
+            }
+            (_, None) => {
+                crate::errln!("clp-fsmon: status: unknown option {a:?}");
+                return Exit::Usage.into();
+            }
+        };
+    }
+    if !crate::sys::is_root() {
+        crate::errln!("clp-fsmon: status: permission denied: the registry is root's");
+        return Exit::Permission.into();
+    }
+    overview::run(&crate::paths::Paths::from_env(), format).into()
 }
 
 fn install_cmd(do_install: bool, args: &[OsString]) -> Status {

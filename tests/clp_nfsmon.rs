@@ -1013,27 +1013,33 @@ fn v3_answers(srv: &NfsServer, dir: &std::path::Path, proc_: u32, limit: Duratio
 #[test]
 fn nfsmon_hung_storage_is_caught_by_read() {
     use crate::rig::nfs::{Flavor, export_block};
-    use crate::rig::storage::Bindfs;
-    let fuse = Bindfs::mount();
+    use crate::rig::storage::{Fault, Site, Storage};
+    let fuse = Storage::fuse();
     let srv = NfsServer::start_with(
         Flavor::V3V4,
-        &export_block(2, fuse.path(), Flavor::V3V4, "RW", "No_Root_Squash"),
+        &export_block(2, fuse.share(), Flavor::V3V4, "RW", "No_Root_Squash"),
     );
     let v41 = NfsServer::start_with(
         Flavor::V41Only,
-        &export_block(2, fuse.path(), Flavor::V41Only, "RW", "No_Root_Squash"),
+        &export_block(2, fuse.share(), Flavor::V41Only, "RW", "No_Root_Squash"),
     );
-    let dir = fuse.path();
+    // Healed before the servers go (they cannot be killed while blocked on the storage).
+    let site = Site {
+        server: (srv, v41),
+        storage: fuse,
+    };
+    let (srv, v41) = &site.server;
+    let dir = site.storage.share();
     let levels = ["connect", "read", "write"];
     for road in ROADS {
         for level in levels {
-            ok(&probe_dir(&srv, dir, &[road, &["--check", level]].concat()));
+            ok(&probe_dir(srv, dir, &[road, &["--check", level]].concat()));
         }
     }
     for level in levels {
-        ok(&probe_dir(&v41, dir, &["--nfs4", "--check", level]));
+        ok(&probe_dir(v41, dir, &["--nfs4", "--check", level]));
     }
-    let frozen = fuse.freeze();
+    site.storage.inject(Fault::Hang);
     let r = Duration::from_secs(1);
     let stuck = |f: &ProbeFailure, phases: &[&str], what: &str| {
         assert!(phases.contains(&f.phase), "{what}: {f:?}");
@@ -1044,7 +1050,7 @@ fn nfsmon_hung_storage_is_caught_by_read() {
             "{what}: {f:?}"
         );
     };
-    for (srv, road) in [(&srv, "--nfs4"), (&v41, "--nfs4")] {
+    for (srv, road) in [(srv, "--nfs4"), (v41, "--nfs4")] {
         let c = once(&probe_dir(srv, dir, &[road, "--check", "connect"]), r);
         let c = c.unwrap_or_else(|f| panic!("connect no longer misses the hang: {f:?}"));
         assert!(c.summary.starts_with("NFSv4."), "{}", c.summary);
@@ -1056,17 +1062,17 @@ fn nfsmon_hung_storage_is_caught_by_read() {
     for road in ROADS.iter().take(2).copied() {
         for level in levels {
             let f = fail(
-                &probe_dir(&srv, dir, &[road, &["--check", level]].concat()),
+                &probe_dir(srv, dir, &[road, &["--check", level]].concat()),
                 r,
             );
             stuck(&f, &["fsinfo"], level);
         }
     }
-    assert!(v3_answers(&srv, dir, 1, Duration::from_secs(1)), "GETATTR");
-    assert!(!v3_answers(&srv, dir, 18, Duration::from_secs(1)), "FSSTAT");
-    drop(frozen);
+    assert!(v3_answers(srv, dir, 1, Duration::from_secs(1)), "GETATTR");
+    assert!(!v3_answers(srv, dir, 18, Duration::from_secs(1)), "FSSTAT");
+    site.storage.heal();
     // Every level passes again once the storage answers (the frozen calls finish first).
-    let p = probe_dir(&srv, dir, &["--check", "write"]);
+    let p = probe_dir(srv, dir, &["--check", "write"]);
     assert!(
         (0..50).any(|_| {
             std::thread::sleep(Duration::from_millis(100));
@@ -1076,13 +1082,13 @@ fn nfsmon_hung_storage_is_caught_by_read() {
     );
     for road in ROADS {
         ok(&probe_dir(
-            &srv,
+            srv,
             dir,
             &[road, &["--check", "write"]].concat(),
         ));
     }
-    ok(&probe_dir(&v41, dir, &["--nfs4", "--check", "write"]));
-    assert_eq!(names_in(&fuse.backing()), ["hello"]);
+    ok(&probe_dir(v41, dir, &["--nfs4", "--check", "write"]));
+    assert_eq!(names_in(dir), ["hello"]);
 }
 
 /// Runs `nfs-cp` of a small local file to `url` (as root, uid 0, as the probe's `AUTH_SYS`
@@ -1204,30 +1210,37 @@ fn nfsmon_root_squashed_export_writes_as_the_anonymous_uid() {
     assert_eq!(names_in(exp.path()), ["hello"]);
 }
 
-/// Full storage (a small tmpfs, filled): connect and read pass; the canary is created but its
-/// write fails with NOSPC, as nfs-cp's does; the created canary is removed again.
+/// Full storage (a small ext4 on a loop device, filled): connect and read pass; the canary is
+/// created but its write fails with NOSPC, as nfs-cp's does; the created canary is removed
+/// again.
 #[test]
 fn nfsmon_full_storage_fails_write_with_nospc() {
     use crate::rig::nfs::{Flavor, export_block};
-    use crate::rig::storage::Tmpfs;
-    let fs = Tmpfs::mount(256);
+    use crate::rig::storage::{Fault, Site, Storage};
+    let fs = Storage::ext4();
     let srv = NfsServer::start_with(
         Flavor::V3V4,
-        &export_block(2, fs.path(), Flavor::V3V4, "RW", "No_Root_Squash"),
+        &export_block(2, fs.share(), Flavor::V3V4, "RW", "No_Root_Squash"),
     );
+    let site = Site {
+        server: srv,
+        storage: fs,
+    };
+    let (srv, dir) = (&site.server, site.storage.share());
     for road in ROADS {
         ok(&probe_dir(
-            &srv,
-            fs.path(),
+            srv,
+            dir,
             &[road, &["--check", "write"]].concat(),
         ));
     }
-    fs.fill();
-    for f in write_fails_as_nfs_cp_does(&srv, fs.path()) {
+    site.storage.inject(Fault::Full);
+    for f in write_fails_as_nfs_cp_does(srv, dir) {
         assert_eq!(f.phase, "canary_write", "{f:?}");
         assert!(f.status.contains("ERR_NOSPC (28)"), "{f:?}");
     }
-    assert_eq!(names_in(fs.path()), ["fill", "hello"]);
+    // The fill is beside the export, not in it.
+    assert_eq!(names_in(dir), ["hello"]);
 }
 
 /// A canary left by a probe cut at `-r` (planted here, with other content and mode) is removed

@@ -40,6 +40,7 @@ use nix::unistd::Pid;
 
 use crate::rig::nfs::{Flavor, NfsServer};
 use crate::rig::smb::{Setup, Smbd};
+use crate::rig::storage::{Fault, Storage};
 use crate::rig::{OwnSession, Sandbox, TestHost, output_within, require_root, require_tool};
 
 const S: Duration = Duration::from_secs(1);
@@ -532,77 +533,6 @@ impl Drop for Lan {
     }
 }
 
-/// A share's storage that can hang: bindfs mirrors `src` at `mnt` (no attribute or entry
-/// caching, so every look reaches the daemon), run in the foreground in a session of its own;
-/// SIGSTOP of its pid blocks every I/O below `mnt`. Drop resumes it, unmounts and ends it.
-/// (A minimal stand-in for `rig::storage`.)
-struct Bindfs {
-    child: Child,
-    mnt: PathBuf,
-}
-
-fn mounted(p: &Path) -> bool {
-    let p = p.to_string_lossy();
-    fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(&*p))
-}
-
-impl Bindfs {
-    fn mount(src: &Path, mnt: &Path) -> Self {
-        require_tool("bindfs", "bindfs");
-        let child = Command::new("bindfs")
-            .args(["-f", "-o", "allow_other,attr_timeout=0,entry_timeout=0"])
-            .arg(src)
-            .arg(mnt)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .own_session()
-            .spawn()
-            .expect("bindfs");
-        let b = Self {
-            child,
-            mnt: mnt.to_path_buf(),
-        };
-        assert!(
-            crate::rig::wait_until(10 * S, || mounted(mnt)),
-            "bindfs did not mount {}",
-            mnt.display()
-        );
-        b
-    }
-
-    fn pid(&self) -> Pid {
-        Pid::from_raw(self.child.id().cast_signed())
-    }
-
-    fn hang(&self) {
-        kill(self.pid(), Signal::SIGSTOP).unwrap();
-    }
-
-    fn resume(&self) {
-        kill(self.pid(), Signal::SIGCONT).unwrap();
-    }
-}
-
-impl Drop for Bindfs {
-    fn drop(&mut self) {
-        let _ = kill(self.pid(), Signal::SIGCONT);
-        let _ = Command::new("umount").arg(&self.mnt).output();
-        if mounted(&self.mnt) {
-            let _ = Command::new("umount").arg("-l").arg(&self.mnt).output();
-        }
-        let ended =
-            crate::rig::wait_until(5 * S, || self.child.try_wait().ok().flatten().is_some());
-        if !ended {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// Pids whose session is `sid` (field 6 of /proc/PID/stat).
 fn session_members(sid: i32) -> Vec<i32> {
     let Ok(dir) = fs::read_dir("/proc") else {
@@ -729,7 +659,7 @@ struct Node {
     pnn: usize,
     ctdbd: Option<Ctdbd>,
     smbd: Option<Smbd>,
-    store: Option<Bindfs>,
+    store: Option<Storage>,
     nfs: NfsServer,
     dir: tempfile::TempDir,
 }
@@ -755,7 +685,7 @@ impl Node {
             pnn,
             ctdbd: None,
             smbd: None,
-            store: Some(Bindfs::mount(&src, &mnt)),
+            store: Some(Storage::fuse_over(&src, &mnt)),
             nfs,
             dir,
         };
@@ -854,7 +784,7 @@ impl Node {
         self.smbd.as_ref().unwrap()
     }
 
-    fn store(&self) -> &Bindfs {
+    fn store(&self) -> &Storage {
         self.store.as_ref().unwrap()
     }
 }
@@ -863,7 +793,7 @@ impl Drop for Node {
     fn drop(&mut self) {
         // Thaw everything first: a process waiting on a stopped FUSE daemon cannot be killed.
         if let Some(s) = &self.store {
-            let _ = kill(s.pid(), Signal::SIGCONT);
+            let _ = s.try_heal();
         }
         if let Some(s) = &self.smbd {
             let _ = killpg(Pid::from_raw(s.pid()), Signal::SIGCONT);
@@ -1176,8 +1106,8 @@ fn two_node_ctdb_moves_the_address_of_a_node_whose_share_hangs() {
     c.fault(
         "storage under the share hung (bindfs SIGSTOP)",
         "clp_sambamon CRITICAL - store tree_connect: ",
-        &|| node.store().hang(),
-        &|| node.store().resume(),
+        &|| node.store().inject(Fault::Hang),
+        &|| node.store().heal(),
     );
     c.fault(
         "Ganesha stalled (SIGSTOP)",

@@ -8,13 +8,18 @@
 //! (`clp_fsmon::applets::clplcnsc::command`), exit statuses from `Exit`, paths from `Paths`. This
 //! is test code: the product carries no documentation model.
 
+use std::fmt::Write as _;
+
 use clap::{Arg, ArgAction, Command};
 
-use clp_fsmon::alert::Module;
+use clp_fsmon::alert::{Event, Module, documented_text, raised_by};
 use clp_fsmon::applets::{self, APPLETS};
 use clp_fsmon::cli::options::{self, CONTROL, Value};
 use clp_fsmon::dispatch::{ABOUT, BINARY, DEFAULT_INSTALL_DIR, OWN_WORDS};
 use clp_fsmon::exit::{Exit, MONITOR_STATUSES, PluginStatus};
+use clp_fsmon::monitor::board::{State, WINDOW};
+use clp_fsmon::monitor::metrics::{self, Kind, METRICS};
+use clp_fsmon::monitor::overview::ANSWER_LIMIT;
 use clp_fsmon::paths::{Paths, ROOT_ENV};
 
 /// The man-page section of every page.
@@ -76,8 +81,8 @@ pub fn clp_fsmon() -> Command {
         .long_about(format!(
             "clp-fsmon is one executable that holds every command of the file-server monitor. \
 It runs the applet named by the base name it was called under (argv[0]), so the applets are \
-links to it: {list}. Called as clp-fsmon, it runs the applet named by its first argument, or \
-manages those links.\n\n\
+links to it: {list}. Called as clp-fsmon, it runs the applet named by its first argument, \
+manages those links, or lists the monitors of this server (status).\n\n\
 --install makes the links atomically (each under a temporary name, then renamed into place) and is \
 idempotent; it never replaces a file that is not a link to this binary. --uninstall removes only \
 links that point at this binary and keeps anything else.",
@@ -85,6 +90,7 @@ links that point at this binary and keeps anything else.",
         ))
         .override_usage(usage.join("\n"))
         .disable_version_flag(true)
+        .disable_help_subcommand(true)
         .arg(
             Arg::new("applet")
                 .value_name("APPLET")
@@ -104,22 +110,44 @@ links that point at this binary and keeps anything else.",
                 .allow_hyphen_values(true)
                 .help("Arguments of the applet"),
         );
-    OWN_WORDS.iter().fold(cmd, |cmd, w| {
+    // A word without dashes (`status`) is a command of its own, with the words that go with it
+    // as its flags; the others are flags of the binary.
+    let flag = |w: &'static clp_fsmon::dispatch::OwnWord| {
         let id = w.word.trim_start_matches('-');
         let a = Arg::new(id).long(id).help(w.help());
-        let a = match (w.word, w.value) {
+        match (w.word, w.value) {
             ("--version", _) => a.short('V').action(ArgAction::Version),
             (_, Some(v)) => a
                 .value_name(v)
                 .num_args(0..=1)
                 .value_hint(clap::ValueHint::DirPath),
             (_, None) => a.action(ArgAction::SetTrue),
-        };
-        let a = match w.with {
-            Some(other) => a.requires(other.trim_start_matches('-')),
-            None => a,
-        };
-        cmd.arg(a)
+        }
+    };
+    let is_command = |w: &str| !w.starts_with('-');
+    OWN_WORDS.iter().fold(cmd, |cmd, w| match w.with {
+        None if is_command(w.word) => {
+            let with: Vec<&'static str> = OWN_WORDS
+                .iter()
+                .filter(|m| m.with == Some(w.word))
+                .map(|m| m.word.trim_start_matches('-'))
+                .collect();
+            let sub = OWN_WORDS.iter().filter(|m| m.with == Some(w.word)).fold(
+                Command::new(w.word)
+                    .about(w.help())
+                    .disable_help_flag(true)
+                    .arg(help_flag()),
+                |sub, m| {
+                    let me = m.word.trim_start_matches('-');
+                    let others: Vec<&str> = with.iter().copied().filter(|o| *o != me).collect();
+                    sub.arg(flag(m).conflicts_with_all(others))
+                },
+            );
+            cmd.subcommand(sub)
+        }
+        None => cmd.arg(flag(w)),
+        Some(other) if is_command(other) => cmd,
+        Some(other) => cmd.arg(flag(w).requires(other.trim_start_matches('-'))),
     })
 }
 
@@ -310,7 +338,11 @@ fn exit_section(name: &str) -> Section {
         BINARY => {
             let s =
                 s.intro("Running an applet, clp-fsmon exits with the applet's status. Otherwise:");
-            let s = exit_item(s, Exit::Ok, "Success.");
+            let s = exit_item(
+                s,
+                Exit::Ok,
+                "Success (status: the listing was printed, whatever the monitors' states).",
+            );
             let s = exit_item(
                 s,
                 Exit::Usage,
@@ -319,8 +351,9 @@ fn exit_section(name: &str) -> Section {
             let s = exit_item(
                 s,
                 Exit::System,
-                "--install or --uninstall failed, e.g. a file that is not a link to this binary is in the way.",
+                "--install or --uninstall failed, e.g. a file that is not a link to this binary is in the way; status could not read the registry.",
             );
+            let s = exit_item(s, Exit::Permission, "status: not root.");
             exit_item(s, Exit::UnknownApplet, "Unknown applet name.")
         }
         "clplcnsc" => {
@@ -468,6 +501,106 @@ the check level.",
         )
 }
 
+/// Every alert `m` raises, from the catalogue.
+fn alerts_section(m: Module) -> Section {
+    let mut s = Section::new("ALERTS").intro(format!(
+        "Every alert goes to syslog, the alert log and the console with its event ID and module \
+{}; xxx stands for a value (the {}, a number, a date as mm/dd/yyyy). Events 81 and 82 are \
+warnings only (--warn): they never count toward RETRIES.",
+        m.name(),
+        match m {
+            Module::Sambamon => "share",
+            Module::Nfsmon => "directory",
+        }
+    ));
+    for e in Event::ALL.into_iter().filter(|e| raised_by(m, *e)) {
+        s = s.literal(e.id().to_string(), documented_text(m, e));
+    }
+    s
+}
+
+/// The line that opens the README's alert table, and the one that closes it.
+pub const README_ALERTS: (&str, &str) = (
+    "<!-- alert table: generated from src/alert/mod.rs by tests/packaging.rs (UPDATE_DOCS=1); do not edit -->",
+    "<!-- end of the alert table -->",
+);
+
+/// The README's alert table: every event of both monitors, from the catalogue.
+pub fn readme_alert_table() -> String {
+    let mut t = format!(
+        "{}\n| ID | clp_sambamon | clp_nfsmon |\n|---|---|---|\n",
+        README_ALERTS.0
+    );
+    let text = |m: Module, e: Event| {
+        if raised_by(m, e) {
+            documented_text(m, e)
+        } else {
+            "–".to_owned()
+        }
+    };
+    for e in Event::ALL {
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} |",
+            e.id(),
+            text(Module::Sambamon, e),
+            text(Module::Nfsmon, e)
+        );
+    }
+    t.push_str(README_ALERTS.1);
+    t
+}
+
+/// What `clp-fsmon status` prints.
+fn status_section() -> Section {
+    let states: Vec<&str> = State::ALL.iter().map(|s| s.name()).collect();
+    Section::new("STATUS")
+        .intro(format!(
+            "clp-fsmon status lists every monitor of both applets on this server, from their \
+registries: one line per monitor under a header, with the applet, the ID, the pid, the state, the \
+target and --check level, the failures that count toward RETRIES (k/c), the probes made, the \
+latency median, 95th percentile and maximum of the last {WINDOW} probes in milliseconds, the time \
+of the last success, since when the monitor runs, and the last result (ok or fail, its phase, \
+latency and status). A state is one of: {}. A monitor whose slow-response warning (event 81) is up \
+shows as monitoring (slow). A registry entry whose monitor is gone is listed as stale; a monitor \
+that does not answer over its control socket within {} ms is listed as no answer, and status never \
+waits longer for it.",
+            states.join(", "),
+            ANSWER_LIMIT.as_millis()
+        ))
+        .usage(
+            "clp-fsmon status --json",
+            "One JSON object: {\"monitors\": [...]}, an object per monitor with the same facts \
+(the states as above; the times in RFC 3339).",
+        )
+        .usage(
+            "clp-fsmon status --prometheus",
+            "The metrics of every monitor (see METRICS), as --metrics-file writes them for one.",
+        )
+}
+
+/// The metrics of `--metrics-file` and `status --prometheus`, from their one list.
+fn metrics_section() -> Section {
+    let mut s = Section::new("METRICS").intro(format!(
+        "--metrics-file PATH (a monitor option) and clp-fsmon status --prometheus write the \
+Prometheus text exposition format (0.0.4), which node_exporter's textfile collector reads. Every \
+series has the labels {}.",
+        metrics::LABELS.join(", ")
+    ));
+    for m in METRICS {
+        let kind = match m.kind {
+            Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+        };
+        let label = m
+            .label
+            .map(|l| format!(", with the label {l}"))
+            .unwrap_or_default();
+        s = s.literal(m.name, format!("{} ({kind}{label})", m.help));
+    }
+    s
+}
+
 fn dir(p: &std::path::Path) -> String {
     format!("{}/", p.display())
 }
@@ -495,6 +628,7 @@ is acknowledged by the monitor over its control socket."
         } else {
             out.push(nfs_alerts());
         }
+        out.push(alerts_section(m));
         out.push(exit_section(name));
         let mut env = Section::new("ENVIRONMENT")
             .literal(
@@ -591,6 +725,8 @@ cluster-wide.",
             applets = applets.literal(a.name, format!("{}; see {}(8).", a.about, a.name));
         }
         out.push(applets);
+        out.push(status_section());
+        out.push(metrics_section());
         out.push(exit_section(name));
         out.push(Section::new("FILES").literal(
             DEFAULT_INSTALL_DIR.to_string() + "/",

@@ -23,13 +23,17 @@
 //! removed by a configuration reload (smbd: smb.conf rewritten + SIGHUP; Ganesha V4.3: ganesha.conf
 //! rewritten + SIGHUP, which removes the export without a restart); 5 rpcbind gone (nfs only);
 //! 6 network partition (server in a network namespace); 7 slow server behind a delaying proxy
-//! ([`DelayProxy`]): inside `-r` must not fail over, beyond `-r` must; 8 the monitor killed with
-//! -9 and started again under the same ID; K (`clp_sambamon --kerberos --keytab` only) the file
-//! server of a Samba AD DC with NTLM disabled stalled (its smbd stopped by pid, `SIGSTOP`): the tickets
-//! are in the monitor's memory, so no KDC is asked and the stall is a timeout like row 1's.
+//! ([`DelayProxy`]): at 60 % of `-r` it raises the slow-response warning 81 once, then 82 when
+//! the proxy is fast again, and must not fail over; beyond `-r` it must; 8 the monitor killed
+//! with -9 and started again under the same ID; 9 (module [`storage`]) storage that hangs, turns
+//! read-only, fills up or loses its directory under a server that still answers, at every check
+//! level, for smbd, `NFSv3` and `NFSv4`; K (`clp_sambamon --kerberos --keytab` only) the file
+//! server of a Samba AD DC with NTLM disabled stalled (its smbd stopped by pid, `SIGSTOP`): the
+//! tickets are in the monitor's memory, so no KDC is asked and the stall is a timeout like row
+//! 1's.
 //!
 //! Every row has its own sandbox, server (and namespace) and proxy, all torn down on drop, so the
-//! rows run in parallel; the whole matrix takes about 35 s with `--test-threads=4`.
+//! rows run in parallel; the whole matrix (30 tests) takes about 46 s with `--test-threads=4`.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -41,6 +45,8 @@ use crate::rig::nfs::NfsServer;
 use crate::rig::proxy::DelayProxy;
 use crate::rig::smb::{self, Flavour, Smbd};
 use crate::rig::{Monitor, Sandbox, wait_until};
+
+mod storage;
 
 const SAMBA: &str = "clp_sambamon";
 const NFS: &str = "clp_nfsmon";
@@ -236,7 +242,7 @@ impl Row {
         );
     }
 
-    /// Waits for the fault exit and checks everything about it; returns the detection time.
+    /// Waits for the fault exit and checks everything about it (see [`Row::check_fault`]).
     fn expect_fault(&mut self, row: &str, since: Instant, kind: Kind, want: Expect<'_>) {
         let limit = self.sched.upper() + Duration::from_secs(15);
         let code = self.mon.wait_exit(limit);
@@ -244,6 +250,21 @@ impl Row {
         if code.is_none() {
             let _ = self.mon.child.kill();
         }
+        self.check_fault(row, took, code, limit, kind, want);
+    }
+
+    /// Checks a fault exit: `code` (`None`: still running after `limit`) came `took` after the
+    /// fault was in place; the alert log, the fault log's `probe failed k/c` lines, the failing
+    /// probes' latencies (for [`Kind::Timeout`]) and `took` against the bound.
+    fn check_fault(
+        &self,
+        row: &str,
+        took: Duration,
+        code: Option<i32>,
+        limit: Duration,
+        kind: Kind,
+        want: Expect<'_>,
+    ) {
         let (lo, hi) = (self.sched.lower(kind), self.sched.upper());
         let fault_texts: Vec<String> = self
             .sb
@@ -625,45 +646,83 @@ fn once_latency(sb: &Sandbox, applet: &str, args: &[&str]) -> f64 {
         .unwrap_or_else(|| panic!("no time= in {line}"))
 }
 
-/// Runs row 7 through `proxy`: with the delay set so a probe takes about 1.5–2 s of `-r 3`, the
-/// monitor rides several probes without a single failure; then the delay goes beyond `-r` and
-/// it fails over within the bound.
-fn slow_row(
-    applet: &'static str,
-    target: &[&str],
-    proxy: &DelayProxy,
-    inside: Duration,
-    want: Expect<'_>,
-) {
-    let sched = Sched::new(1, 3, 3);
+/// Runs row 7 through `proxy` (started with no delay): the delay of each reply is set so that one
+/// probe takes 60 % of `-r` (measured: the replies a probe waits for are counted, then each is
+/// held for its share), above the `--warn` limit of 50 % but well inside the deadline. The
+/// monitor raises 81 once after three such probes in a row, says nothing more while they stay
+/// slow, raises 82 as soon as the proxy is fast again, and all the while counts no failure and
+/// does not fail over. Then each reply is held longer than a whole probe may take, and it fails
+/// over within the bound.
+fn slow_row(applet: &'static str, target: &[&str], proxy: &DelayProxy, want: Expect<'_>) {
+    let sched = Sched::new(1, 3, 4);
+    let r = Duration::from_secs(sched.r);
     let sb0 = Sandbox::licensed();
     let before = proxy.delayed_chunks();
-    let probe_s = once_latency(&sb0, applet, target);
+    let base = once_latency(&sb0, applet, target);
     let chunks = proxy.delayed_chunks() - before;
+    assert!(chunks > 0, "the probe does not go through the proxy");
+    let per_chunk =
+        (r.mul_f64(0.6).as_secs_f64() - base).max(0.0) / f64::from(u32::try_from(chunks).unwrap());
+    proxy.set_delay(Duration::from_secs_f64(per_chunk));
+    let probe_s = once_latency(&sb0, applet, target);
     eprintln!(
-        "FM row=7-slow applet={applet} one probe through the proxy: {probe_s:.3}s ({chunks} replies held {inside:?} each)"
+        "FM row=7-slow applet={applet} one probe: {base:.3}s direct, {probe_s:.3}s with {chunks} \
+         replies held {per_chunk:.3}s each (-r {}s, --warn 50 %)",
+        sched.r
     );
-    // The probe really waits on the proxy (every reply held), and stays well inside -r.
+    // Above the limit (50 % of -r) with a margin, and well inside the deadline.
+    let r_s = r.as_secs_f64();
     assert!(
-        (1.2..2.6).contains(&probe_s),
-        "probe took {probe_s}s through the proxy"
+        (0.55 * r_s..0.85 * r_s).contains(&probe_s),
+        "probe took {probe_s}s through the proxy, want about {:.1}s",
+        0.6 * r_s
     );
     let mut row = Row::start(applet, "fm7", target, sched);
-    let accepted = proxy.accepted();
     let t = Instant::now();
-    // Several probes, each ~2 s + 1 s interval.
-    let probed = wait_until(Duration::from_secs(30), || proxy.accepted() >= accepted + 4);
-    let running = row.still_running();
+    let warned = row.sb.wait_event(81, Duration::from_secs(40));
     eprintln!(
-        "FM row=7-slow applet={applet} {} slow probes in {:.1}s, failures={:?}, running={running}",
-        proxy.accepted() - accepted,
+        "FM row=7-slow applet={applet} 81 after {:.1}s, failures={:?}, events={:?}",
         t.elapsed().as_secs_f64(),
         row.failures(),
+        row.sb.event_ids()
     );
-    assert!(probed, "the monitor's probes do not go through the proxy");
+    assert!(
+        warned,
+        "no 81:\n{}\n{}",
+        row.sb.alert_log(),
+        row.fault_log()
+    );
+    // Two more slow probes: no second warning, no failure.
+    let accepted = proxy.accepted();
+    assert!(
+        wait_until(Duration::from_secs(30), || proxy.accepted() >= accepted + 2),
+        "the monitor's probes do not go through the proxy"
+    );
+    let text = row.sb.alerts().into_iter().find(|a| a.2 == 81).unwrap().3;
+    let limit = format!(" ms, limit {} ms).", r.as_millis() / 2);
+    assert!(text.ends_with(&limit), "{text}");
+    // Wait for the probe in flight to end before the proxy is made fast again.
+    std::thread::sleep(r);
+    assert_eq!(row.sb.event_ids(), [1, 2, 81], "{}", row.sb.alert_log());
     assert!(row.still_running(), "{}", row.sb.alert_log());
     assert!(row.failures().is_empty(), "{}", row.fault_log());
-    assert_eq!(row.sb.event_ids(), [1, 2], "{}", row.sb.alert_log());
+    proxy.set_delay(Duration::ZERO);
+    let t = Instant::now();
+    assert!(
+        row.sb.wait_event(82, Duration::from_secs(15)),
+        "no 82:\n{}",
+        row.sb.alert_log()
+    );
+    let status = row.status();
+    eprintln!(
+        "FM row=7-slow applet={applet} 82 {:.1}s after the proxy was fast again; status {}",
+        t.elapsed().as_secs_f64(),
+        status.trim()
+    );
+    assert_eq!(row.sb.event_ids(), [1, 2, 81, 82], "{}", row.sb.alert_log());
+    assert!(row.still_running(), "{}", row.sb.alert_log());
+    assert!(row.failures().is_empty(), "{}", row.fault_log());
+    assert!(status.contains("failures=0/3"), "{status}");
     // Now each reply is held longer than a whole probe may take.
     proxy.set_delay(Duration::from_secs(sched.r + 2));
     let t0 = Instant::now();
@@ -673,18 +732,28 @@ fn slow_row(
 /// SMB: the monitor's `-a 127.0.0.1:PROXY` sends every byte of every probe through the proxy
 /// (one TCP connection per probe).
 #[test]
-fn samba_slow_inside_r_rides_and_beyond_r_fails_over() {
+fn samba_slow_warns_at_60_percent_of_r_clears_and_beyond_r_fails_over() {
     let s = Smbd::start(Flavour::Standard);
     let upstream: SocketAddr = s.address().parse().unwrap();
-    let delay = Duration::from_millis(300);
-    let proxy = DelayProxy::start(upstream, delay);
+    let proxy = DelayProxy::start(upstream, Duration::ZERO);
     let addr = proxy.address();
+    let slow = format!(
+        "The clp_sambamon has detected slow response of Samba [{}] (*",
+        smb::GUEST_SHARE
+    );
+    let normal = format!(
+        "The clp_sambamon has detected that Samba [{}] responds normally again.",
+        smb::GUEST_SHARE
+    );
     slow_row(
         SAMBA,
         &samba_target(&addr),
         &proxy,
-        delay,
-        &[(74, SAMBA_TIMEOUT)],
+        &[
+            (81, slow.as_str()),
+            (82, normal.as_str()),
+            (74, SAMBA_TIMEOUT),
+        ],
     );
 }
 
@@ -694,19 +763,30 @@ fn samba_slow_inside_r_rides_and_beyond_r_fails_over() {
 /// NULL and COMPOUND calls to `-a`'s host on the `-n` port, i.e. the proxy, which forwards to
 /// Ganesha's 2049 in its namespace; every round trip of every probe crosses it. Ganesha takes
 /// NFSv4.2, so a probe is six round trips (NULL, `EXCHANGE_ID`, `CREATE_SESSION`, the walk,
-/// `DESTROY_SESSION`, `DESTROY_CLIENTID`): 300 ms each makes about 1.8 s of `-r 3`.
+/// `DESTROY_SESSION`, `DESTROY_CLIENTID`), on which `slow_row` calibrates the delay.
 #[test]
-fn nfs_slow_inside_r_rides_and_beyond_r_fails_over() {
+fn nfs_slow_warns_at_60_percent_of_r_clears_and_beyond_r_fails_over() {
     let srv = NfsServer::start_v3_v4();
-    let delay = Duration::from_millis(300);
-    let proxy = DelayProxy::start(SocketAddr::new(srv.addr(), 2049), delay);
+    let proxy = DelayProxy::start(SocketAddr::new(srv.addr(), 2049), Duration::ZERO);
     let port = proxy.port().to_string();
+    let slow = format!(
+        "The clp_nfsmon has detected slow response of NFS '{}' (*",
+        srv.export()
+    );
+    let normal = format!(
+        "The clp_nfsmon has detected that NFS '{}' responds normally again.",
+        srv.export()
+    );
     slow_row(
         NFS,
         &["-d", srv.export(), "-a", "127.0.0.1", "-n", &port, "--nfs4"],
         &proxy,
-        delay,
-        &[(0, NFS_TIMEOUT), (66, NFS_ERROR)],
+        &[
+            (81, slow.as_str()),
+            (82, normal.as_str()),
+            (0, NFS_TIMEOUT),
+            (66, NFS_ERROR),
+        ],
     );
 }
 

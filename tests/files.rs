@@ -13,6 +13,7 @@ use nix::sys::signal::Signal;
 use predicates::prelude::*;
 
 use crate::rig::license::{self, PRODUCT};
+use crate::rig::storage::{Fault, Storage};
 use crate::rig::{Monitor, Sandbox, wait_until};
 
 const S: Duration = Duration::from_secs(1);
@@ -143,62 +144,6 @@ fn a_huge_store_file_is_refused_without_reading_it() {
     assert!(err.contains("larger than 65536 bytes"), "{err}");
 }
 
-/// A file system that hangs: `src` mounted at `at` with bindfs (FUSE), its daemon stopped, so
-/// every look at a path below `at` (even `stat`) blocks until it is continued. Continued,
-/// unmounted and ended on drop.
-struct HungMount {
-    daemon: std::process::Child,
-    at: PathBuf,
-}
-
-impl HungMount {
-    fn new(src: &Path, at: &Path) -> Self {
-        let bindfs = clp_fsmon::sys::which("bindfs")
-            .expect("bindfs is not installed: apt-get install bindfs (contrib/test.sh does)");
-        let daemon = std::process::Command::new(bindfs)
-            .args(["-f", "-o", "attr_timeout=0,entry_timeout=0"])
-            .arg(src)
-            .arg(at)
-            .stdin(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let m = Self {
-            daemon,
-            at: at.to_owned(),
-        };
-        let mounted = || {
-            fs::read_to_string("/proc/self/mountinfo").is_ok_and(|t| {
-                t.lines()
-                    .any(|l| l.split(' ').nth(4) == Some(&*m.at.to_string_lossy()))
-            })
-        };
-        assert!(wait_until(10 * S, mounted), "bindfs did not mount");
-        let pid = nix::unistd::Pid::from_raw(m.daemon.id().cast_signed());
-        nix::sys::signal::kill(pid, Signal::SIGSTOP).unwrap();
-        m
-    }
-}
-
-impl Drop for HungMount {
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.daemon.id().cast_signed());
-        let _ = nix::sys::signal::kill(pid, Signal::SIGCONT);
-        let _ = std::process::Command::new("fusermount")
-            .args(["-u", "-z"])
-            .arg(&self.at)
-            .status();
-        let end = Instant::now() + 5 * S;
-        while self.daemon.try_wait().ok().flatten().is_none() {
-            if Instant::now() >= end {
-                let _ = self.daemon.kill();
-                let _ = self.daemon.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
 /// `--once` on a server whose licence store or host identity hangs (a stopped FUSE or NFS
 /// server) answers UNKNOWN within the licence check's limit instead of hanging with the health
 /// checker: the store's own bound names the store; the host identity (`etc/hostname`,
@@ -217,7 +162,9 @@ fn once_answers_unknown_within_its_limit_when_the_licence_store_hangs() {
         let src = sb.path().join("hung-src");
         fs::rename(&dir, &src).unwrap();
         fs::create_dir(&dir).unwrap();
-        let hung = HungMount::new(&src, &dir);
+        // Every look below `dir` (even a stat) blocks until the drop continues the daemon.
+        let hung = Storage::fuse_over(&src, &dir);
+        hung.inject(Fault::Hang);
         let t = Instant::now();
         let out = sb
             .cmd("clp_sambamon")

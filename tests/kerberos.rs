@@ -293,8 +293,9 @@ fn kerberos_logs_on_where_ntlm_is_blocked() {
 
 /// Each way a Kerberos logon fails (stale keytab, deleted principal, a keytab without the
 /// principal, no ticket, clock skew, KDC unreachable) is a failure in phase `kerberos` with
-/// MIT's words and a status of its own, where the reference (kinit, then smbclient) fails too; a stopped KDC
-/// fails inside `-r`, while a credential cache that holds the server's ticket still logs on.
+/// MIT's words and a status of its own, where the reference (kinit, then smbclient) fails too;
+/// a stopped KDC fails inside `-r`, while a credential cache that holds the server's ticket
+/// still logs on.
 #[test]
 fn kerberos_failures_have_their_own_status() {
     let dc = Dc::start(&[USER], "");

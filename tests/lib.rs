@@ -36,6 +36,8 @@ mod runtime;
 mod scripts;
 #[cfg(feature = "test-probe")]
 mod smb_matrix;
+#[cfg(feature = "test-probe")]
+mod status;
 
 /// The tests drive the binary's scripted probe, which only a build with the `test-probe` feature
 /// has: without it this is the one test, and it fails, so no run passes without the suite.

@@ -158,6 +158,17 @@ fn bash_completions() -> String {
     );
     for name in cli::names() {
         let mut s = completion(Shell::Bash, name);
+        // clap_complete names a command's case `clp__fsmon__subcmd__status` where it picks it,
+        // but labels the case `clp__subcmd__fsmon__subcmd__status` (the `-` of the binary's name
+        // taken for a command boundary): the label is made to match.
+        if name.contains('-') {
+            let picked = name.replace('-', "__");
+            let labelled = name.replace('-', "__subcmd__");
+            s = s.replace(
+                &format!("        {labelled}__subcmd__"),
+                &format!("        {picked}__subcmd__"),
+            );
+        }
         if MONITORS.contains(&name) {
             // clap lists the options of the top level as `opts="-s -a …"`.
             let marker = "            opts=\"";
@@ -221,7 +232,28 @@ fn generated() -> Vec<(String, String)> {
         .collect();
     files.push((format!("{COMPLETIONS_DIR}/{BASH_FILE}"), bash_completions()));
     files.push((format!("{COMPLETIONS_DIR}/{ZSH_FILE}"), zsh_completions()));
+    files.push(("README.md".into(), readme()));
     files
+}
+
+/// README.md with its alert table made from the catalogue (between the table's two marker
+/// lines, which must be there).
+fn readme() -> String {
+    let text = fs::read_to_string(repo().join("README.md")).unwrap();
+    let (open, close) = cli::README_ALERTS;
+    let start = text
+        .find(open)
+        .expect("README.md: the alert table's opening line");
+    let end = text[start..]
+        .find(close)
+        .map(|i| start + i + close.len())
+        .expect("README.md: the alert table's closing line");
+    format!(
+        "{}{}{}",
+        &text[..start],
+        cli::readme_alert_table(),
+        &text[end..]
+    )
 }
 
 /// The checked-in man pages and completions are what src/cli.rs generates. `UPDATE_DOCS=1`
@@ -288,7 +320,11 @@ fn cli_words(name: &str) -> BTreeSet<String> {
     let mut cmd = cli::command(name).unwrap();
     cmd.build(); // adds clap's own -V/--version
     let mut out = BTreeSet::new();
-    for a in cmd.get_arguments() {
+    // The flags of its commands (`clp-fsmon status --json`) too.
+    let args = cmd
+        .get_arguments()
+        .chain(cmd.get_subcommands().flat_map(clap::Command::get_arguments));
+    for a in args {
         if let Some(s) = a.get_short() {
             out.insert(format!("-{s}"));
         }
@@ -559,6 +595,7 @@ fn bash_completion_completes_every_applet() {
                 echo "$1:" "${COMPREPLY[@]}"; }
         ask clp-fsmon clp
         ask clp-fsmon --
+        ask clp-fsmon status --
         ask clp_sambamon w1 -
         ask clp_nfsmon w1 --
         ask clplcnsc -
@@ -579,6 +616,10 @@ fn bash_completion_completes_every_applet() {
     assert_eq!(fsmon[0], sorted(cli::names()[1..].iter().copied()), "{out}");
     assert!(
         fsmon[1].contains("--install") && fsmon[1].contains("--list"),
+        "{out}"
+    );
+    assert!(
+        fsmon[2].contains("--json") && fsmon[2].contains("--prometheus"),
         "{out}"
     );
     let samba = line("clp_sambamon:");

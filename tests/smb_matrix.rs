@@ -596,6 +596,7 @@ fn start(server: Server) -> Running {
                 global,
                 shares: &shares,
                 users,
+                ..Setup::default()
             };
             let s = match netns_port {
                 Some(p) => Smbd::start_in_netns_setup(flavour, p, &setup),

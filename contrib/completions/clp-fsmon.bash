@@ -19,6 +19,9 @@ _clp__fsmon() {
             ",$1")
                 cmd="clp__fsmon"
                 ;;
+            clp__fsmon,status)
+                cmd="clp__fsmon__subcmd__status"
+                ;;
             *)
                 ;;
         esac
@@ -26,7 +29,7 @@ _clp__fsmon() {
 
     case "${cmd}" in
         clp__fsmon)
-            opts="-h -V --help --list --install --hardlink --uninstall --version clp_sambamon clp_nfsmon clplcnsc"
+            opts="-h -V --help --list --install --hardlink --uninstall --version clp_sambamon clp_nfsmon clplcnsc status"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -46,6 +49,20 @@ _clp__fsmon() {
                     fi
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        clp__fsmon__subcmd__status)
+            opts="-h --help --json --prometheus"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -87,7 +104,7 @@ _clp_sambamon() {
 
     case "${cmd}" in
         clp_sambamon)
-            opts="-stop -pause -continue -disp -del -h -s -a -u -p -A -i -c -r -v -V --help --kerberos --keytab --check --canary --once --json --version"
+            opts="-stop -pause -continue -disp -del -h -s -a -u -p -A -i -c -r -v -V --help --kerberos --keytab --check --canary --warn --first-wait --metrics-file --once --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -148,6 +165,18 @@ _clp_sambamon() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -189,7 +218,7 @@ _clp_nfsmon() {
 
     case "${cmd}" in
         clp_nfsmon)
-            opts="-stop -pause -continue -disp -del -h -d -a -n -i -c -r -v -V --help --mount-port --nfs4 --udp --check --canary --once --json --version"
+            opts="-stop -pause -continue -disp -del -h -d -a -n -i -c -r -v -V --help --mount-port --nfs4 --udp --check --canary --warn --first-wait --metrics-file --once --json --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,6 +257,18 @@ _clp_nfsmon() {
                     return 0
                     ;;
                 -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -10,6 +10,8 @@
 # on this machine is never stopped: everything here runs on its own port, directory and
 # namespace, and a package whose service must not run here stays disabled (fsmon_keep_disabled).
 # (FSMON_POLICY_RC names another policy-rc.d path: tests/scripts.rs uses it.)
+# prometheus is there for its promtool: the tests check the metrics exposition of --metrics-file
+# and `clp-fsmon status --prometheus` with `promtool check metrics` (its server is never started).
 # Besides the file servers: an Active Directory DC for the Kerberos tests (samba-ad-dc, with
 # samba-ad-provision's templates for `samba-tool domain provision`, only a recommendation of
 # samba-ad-dc), the MIT Kerberos clients (krb5-user: kinit, klist) and faketime (a client whose
@@ -19,7 +21,8 @@
 fsmon_install_deps() {
     need=""
     for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux \
-        samba-ad-dc samba-ad-provision krb5-user faketime libkrb5-dev libclang-dev pkg-config "$@"; do
+        prometheus samba-ad-dc samba-ad-provision krb5-user faketime \
+        libkrb5-dev libclang-dev pkg-config "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
     done
     [ -n "$need" ] || return 0
@@ -43,7 +46,8 @@ fsmon_install_deps() {
 
 # fsmon_keep_disabled PKG...: of the packages just installed, those whose service must never
 # run on its own here (ctdb: the tests start their own ctdbd nodes in namespaces, and a
-# distribution ctdbd would take public addresses and run event scripts on this machine) are
+# distribution ctdbd would take public addresses and run event scripts on this machine;
+# prometheus: only its promtool is used, and its server would listen on port 9090) are
 # left disabled: not started now (the policy-rc.d above) and not at the next boot either
 # (postinst enabled the init script and the unit). So are samba-ad-dc's (the Kerberos tests run
 # their own AD DC, with its own realm, in a namespace) and winbind's, which samba-ad-dc brings.
@@ -51,7 +55,11 @@ fsmon_install_deps() {
 # administrator chose.
 fsmon_keep_disabled() {
     for p in "$@"; do
-        case "$p" in ctdb) svcs=ctdb ;; samba-ad-dc) svcs="samba-ad-dc winbind" ;; *) continue ;; esac
+        case "$p" in
+        ctdb | prometheus) svcs=$p ;;
+        samba-ad-dc) svcs="samba-ad-dc winbind" ;;
+        *) continue ;;
+        esac
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || continue
         for s in $svcs; do
             [ -x "/etc/init.d/$s" ] && update-rc.d "$s" disable >/dev/null 2>&1

@@ -107,15 +107,57 @@ pub enum Event {
     SelectError = 74,
     /// 75: receive failed.
     RecvError = 75,
+    /// 81: a successful probe took more than `--warn` % of `-r`, three times in a row (a
+    /// warning: it never counts toward `-c`).
+    SlowResponse = 81,
+    /// 82: after 81, a probe within the `--warn` limit again.
+    ResponseNormal = 82,
 }
 
 impl Event {
+    /// Every event, in ID order (the man pages and the README list the catalogue from it).
+    pub const ALL: [Self; 32] = [
+        Self::Detail,
+        Self::Started,
+        Self::Watching,
+        Self::Stopping,
+        Self::Terminate,
+        Self::Paused,
+        Self::Resumed,
+        Self::InvalidParameter,
+        Self::TargetMissing,
+        Self::IdMissing,
+        Self::IdInUse,
+        Self::StopFailed,
+        Self::SystemError,
+        Self::LicenseNotRegistered,
+        Self::TrialPeriod,
+        Self::TrialExpired,
+        Self::LicenseCheckFailed,
+        Self::TrialNotStarted,
+        Self::LicenseOverlap,
+        Self::ServerEnvError,
+        Self::TreeConnectError,
+        Self::ShareTypeError,
+        Self::ConnectError,
+        Self::NegotiateError,
+        Self::NfsError,
+        Self::SocketError,
+        Self::NetConnectError,
+        Self::SendError,
+        Self::SelectError,
+        Self::RecvError,
+        Self::SlowResponse,
+        Self::ResponseNormal,
+    ];
+
     /// The numeric event ID.
     pub fn id(self) -> u16 {
         self as u16
     }
 
-    /// Syslog severity: errors for faults and refusals, notices otherwise.
+    /// Syslog severity: errors for faults and refusals, a warning for a slow service, notices
+    /// otherwise.
     fn severity(self) -> u8 {
         match self {
             Self::Started
@@ -123,7 +165,9 @@ impl Event {
             | Self::Stopping
             | Self::Paused
             | Self::Resumed
-            | Self::TrialPeriod => 5,
+            | Self::TrialPeriod
+            | Self::ResponseNormal => 5,
+            Self::SlowResponse => 4,
             _ => 3,
         }
     }
@@ -172,6 +216,8 @@ pub fn template(module: Module, event: Event) -> &'static str {
         (S, E::SendError) => "The clp_sambamon has detected network error(send error[{}]).",
         (S, E::SelectError) => "The clp_sambamon has detected network error(select error[{}]).",
         (S, E::RecvError) => "The clp_sambamon has detected network error(recv error[{}]).",
+        (S, E::SlowResponse) => "The clp_sambamon has detected slow response of Samba [{}] ({} ms, limit {} ms).",
+        (S, E::ResponseNormal) => "The clp_sambamon has detected that Samba [{}] responds normally again.",
         (N, E::Detail) => "clp_nfsmon: {}",
         (N, E::Started) => "The clp_nfsmon has started watching NFS.",
         (N, E::Watching) => "The clp_nfsmon is going to watch shared directory '{}'.",
@@ -195,7 +241,28 @@ pub fn template(module: Module, event: Event) -> &'static str {
         (N, E::SendError) => "The clp_nfsmon has detected network error(send error[{}]).",
         (N, E::SelectError) => "The clp_nfsmon has detected network error(select error[{}]).",
         (N, E::RecvError) => "The clp_nfsmon has detected network error(recv error[{}]).",
+        (N, E::SlowResponse) => "The clp_nfsmon has detected slow response of NFS '{}' ({} ms, limit {} ms).",
+        (N, E::ResponseNormal) => "The clp_nfsmon has detected that NFS '{}' responds normally again.",
     }
+}
+
+/// False for the few pairs of the catalogue that `module` never raises (event 0 for sambamon,
+/// the SMB session steps for nfsmon): the documentation leaves them out.
+pub fn raised_by(module: Module, event: Event) -> bool {
+    !matches!(
+        (module, event),
+        (S, E::Detail)
+            | (
+                N,
+                E::TreeConnectError | E::ShareTypeError | E::ConnectError | E::NegotiateError
+            )
+    )
+}
+
+/// The text of `event` for `module` as the documentation prints it: each placeholder shown as
+/// `xxx` (SPEC §4's way of writing them).
+pub fn documented_text(module: Module, event: Event) -> String {
+    template(module, event).replace("{}", "xxx")
 }
 
 /// One alert: module, event and the rendered text.
@@ -370,39 +437,8 @@ mod tests {
         (N, E::NfsError, "The clp_nfsmon has detected an error in NFS."),
     ];
 
-    /// Every event; `position` makes the compiler insist that a new event is listed here too.
-    const ALL: [Event; 30] = [
-        E::Detail,
-        E::Started,
-        E::Watching,
-        E::Stopping,
-        E::Terminate,
-        E::Paused,
-        E::Resumed,
-        E::InvalidParameter,
-        E::TargetMissing,
-        E::IdMissing,
-        E::IdInUse,
-        E::StopFailed,
-        E::SystemError,
-        E::LicenseNotRegistered,
-        E::TrialPeriod,
-        E::TrialExpired,
-        E::LicenseCheckFailed,
-        E::TrialNotStarted,
-        E::LicenseOverlap,
-        E::ServerEnvError,
-        E::TreeConnectError,
-        E::ShareTypeError,
-        E::ConnectError,
-        E::NegotiateError,
-        E::NfsError,
-        E::SocketError,
-        E::NetConnectError,
-        E::SendError,
-        E::SelectError,
-        E::RecvError,
-    ];
+    /// `position` makes the compiler insist that a new event is placed in [`Event::ALL`] too.
+    const ALL: [Event; 32] = Event::ALL;
 
     fn position(e: Event) -> usize {
         match e {
@@ -436,6 +472,8 @@ mod tests {
             E::SendError => 27,
             E::SelectError => 28,
             E::RecvError => 29,
+            E::SlowResponse => 30,
+            E::ResponseNormal => 31,
         }
     }
 
@@ -461,6 +499,35 @@ mod tests {
             Alert::new(S, E::NfsError, &[&"data", &5]).text,
             "The clp_sambamon has detected an error in Samba [data] (I/O error[5])."
         );
+    }
+
+    /// SPEC §9 and issue 15: the slow-response warning and its all-clear.
+    #[test]
+    fn slow_response_texts_are_exact() {
+        assert_eq!(
+            Alert::new(S, E::SlowResponse, &[&"data", &1843, &1500]).text,
+            "The clp_sambamon has detected slow response of Samba [data] (1843 ms, limit 1500 ms)."
+        );
+        assert_eq!(
+            Alert::new(N, E::SlowResponse, &[&"/export", &2400, &2000]).text,
+            "The clp_nfsmon has detected slow response of NFS '/export' (2400 ms, limit 2000 ms)."
+        );
+        assert_eq!(
+            Alert::new(S, E::ResponseNormal, &[&"data"]).text,
+            "The clp_sambamon has detected that Samba [data] responds normally again."
+        );
+        assert_eq!(
+            Alert::new(N, E::ResponseNormal, &[&"/export"]).text,
+            "The clp_nfsmon has detected that NFS '/export' responds normally again."
+        );
+        assert_eq!(E::SlowResponse.id(), 81);
+        assert_eq!(E::ResponseNormal.id(), 82);
+        assert_eq!(
+            documented_text(S, E::SlowResponse),
+            "The clp_sambamon has detected slow response of Samba [xxx] (xxx ms, limit xxx ms)."
+        );
+        // IDs in order, each once
+        assert!(Event::ALL.windows(2).all(|w| w[0].id() < w[1].id()));
     }
 
     #[test]

@@ -101,6 +101,12 @@ pub struct MonitorArgs {
     pub check: CheckLevel,
     /// The canary's name: `--canary NAME` (only with `--check write`), else `.clp-fsmon-<ID>`.
     pub canary: String,
+    /// `--warn`: a successful probe slower than this percentage of `-r` is slow.
+    pub warn: u32,
+    /// `--first-wait`: seconds after start in which failures do not count.
+    pub first_wait: u32,
+    /// `--metrics-file`: where the Prometheus metrics are written (an absolute path).
+    pub metrics_file: Option<String>,
 }
 
 impl std::fmt::Debug for MonitorArgs {
@@ -124,6 +130,9 @@ impl std::fmt::Debug for MonitorArgs {
             .field("udp", &self.udp)
             .field("check", &self.check)
             .field("canary", &self.canary)
+            .field("warn", &self.warn)
+            .field("first_wait", &self.first_wait)
+            .field("metrics_file", &self.metrics_file)
             .field("verbose", &self.verbose)
             .finish()
     }
@@ -156,6 +165,9 @@ impl MonitorArgs {
             verbose: 0,
             check: CheckLevel::DEFAULT,
             canary: String::new(),
+            warn: options::default_of(Field::Warn),
+            first_wait: options::default_of(Field::FirstWait),
+            metrics_file: None,
         }
     }
 }
@@ -413,9 +425,27 @@ pub fn parse(module: Module, args: &[String]) -> Result<Parsed, ArgError> {
                 }
                 m.canary = name;
             }
+            Field::Warn => m.warn = num(v)?,
+            Field::FirstWait => m.first_wait = num(v)?,
+            Field::MetricsFile => {
+                let path = text(v)?;
+                let p = std::path::Path::new(&path);
+                if !p.is_absolute() || p.file_name().is_none() || path.ends_with('/') {
+                    return Err(ArgError::Invalid(format!(
+                        "{flag} must be the absolute path of a file"
+                    )));
+                }
+                m.metrics_file = Some(path);
+            }
         }
     }
     for o in options::options(module) {
+        if m.once && options::MONITOR_ONLY.contains(&o.field) && seen.contains(&o.word) {
+            return Err(ArgError::Invalid(format!(
+                "{} is for a monitor: --once makes one probe and keeps no state between probes",
+                o.word
+            )));
+        }
         if let Some(r) = o.requires
             && seen.contains(&o.word)
             && !seen.contains(&r)
@@ -471,6 +501,18 @@ mod tests {
         let m = monitor(p(Module::Sambamon, "w1 -s share -u bob -p s3cr3tPW"));
         let d = format!("{m:?}");
         assert!(!d.contains("s3cr3tPW") && d.contains("<redacted>"), "{d}");
+    }
+
+    #[test]
+    fn options_of_a_monitors_state_are_refused_with_once() {
+        for bad in ["--warn 60", "--first-wait 5", "--metrics-file /tmp/m.prom"] {
+            let line = format!("w1 -s s --once {bad}");
+            assert!(
+                matches!(p(Module::Sambamon, &line), Err(ArgError::Invalid(e)) if e.contains("--once")),
+                "{bad}"
+            );
+            monitor(p(Module::Sambamon, &format!("w1 -s s {bad}")));
+        }
     }
 
     #[test]
@@ -618,6 +660,33 @@ mod tests {
         let m = monitor(p(Module::Sambamon, "w1 -s share"));
         assert_eq!((m.interval, m.retries, m.timeout), (30, 5, 60));
         assert_eq!(m.target, "share");
+        assert_eq!((m.warn, m.first_wait, m.metrics_file), (50, 0, None));
+    }
+
+    #[test]
+    fn warn_first_wait_and_the_metrics_file() {
+        let m = monitor(p(
+            Module::Nfsmon,
+            "w1 -d /x --warn 80 --first-wait 15 --metrics-file /var/lib/node/w1.prom",
+        ));
+        assert_eq!((m.warn, m.first_wait), (80, 15));
+        assert_eq!(m.metrics_file.as_deref(), Some("/var/lib/node/w1.prom"));
+        assert_eq!(monitor(p(Module::Sambamon, "w1 -s s --warn 100")).warn, 100);
+        for bad in [
+            "w1 -s s --warn 0",
+            "w1 -s s --warn 101",
+            "w1 -s s --first-wait 10001",
+            "w1 -s s --first-wait -1",
+            "w1 -s s --metrics-file w1.prom",
+            "w1 -s s --metrics-file /",
+            "w1 -s s --metrics-file /var/lib/",
+            "w1 -s s --metrics-file",
+        ] {
+            assert!(
+                matches!(p(Module::Sambamon, bad), Err(ArgError::Invalid(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

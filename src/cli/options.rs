@@ -123,6 +123,12 @@ pub enum Field {
     Check,
     /// `--canary`.
     Canary,
+    /// `--warn`.
+    Warn,
+    /// `--first-wait`.
+    FirstWait,
+    /// `--metrics-file`.
+    MetricsFile,
 }
 
 /// One option of a monitor.
@@ -456,6 +462,58 @@ deadline is removed by the next probe; give each monitor of one share its own na
         doc: "Deadline of one whole probe, all its round trips, in seconds.",
     },
     Opt {
+        word: "--warn",
+        value_name: "PCT",
+        value: Value::Number {
+            lo: 1,
+            hi: 100,
+            default: Some(50),
+        },
+        applets: Applets::Both,
+        field: Field::Warn,
+        required: false,
+        requires: None,
+        help: "warn (event 81) when 3 successful probes in a row take more than PCT % of -r",
+        doc: "Slow before dead: when three successful probes in a row each take more than PCT \
+percent of TIMEOUT, the monitor raises event 81 once (the latency and the limit in \
+milliseconds), and event 82 at the next probe within the limit. Warnings never count toward \
+RETRIES and never fail over; 100 warns only of a probe that overran its deadline. Not with --once (one probe keeps no state).",
+    },
+    Opt {
+        word: "--first-wait",
+        value_name: "SEC",
+        value: Value::Number {
+            lo: 0,
+            hi: 10_000,
+            default: Some(0),
+        },
+        applets: Applets::Both,
+        field: Field::FirstWait,
+        required: false,
+        requires: None,
+        help: "failures of probes started in the first SEC s after start do not count toward -c",
+        doc: "Start grace: a probe that starts within SEC seconds of the monitor's start (event \
+1) and fails is written to the fault log but does not count toward RETRIES, for a service that \
+starts a moment after its monitor. Not with --once (one probe keeps no state).",
+    },
+    Opt {
+        word: "--metrics-file",
+        value_name: "PATH",
+        value: Value::Text,
+        applets: Applets::Both,
+        field: Field::MetricsFile,
+        required: false,
+        requires: None,
+        help: "rewrite PATH after every probe with Prometheus metrics (node_exporter textfile \
+collector)",
+        doc: "After every probe, replace PATH atomically with this monitor's metrics in the \
+Prometheus text exposition format, for node_exporter's textfile collector (give it a name ending \
+in .prom in the collector's directory, one file per monitor). PATH is absolute; its directory \
+must be one only root may write (it is created when missing). The writing is done off the probe's \
+path; the file is written once more, with the state stopping, when the monitor ends, and left in \
+place. The metrics are listed in clp-fsmon(8). Not with --once (one probe keeps no state).",
+    },
+    Opt {
         word: "--once",
         value_name: "",
         value: Value::Switch,
@@ -501,6 +559,11 @@ pub fn options(module: Module) -> impl Iterator<Item = &'static Opt> {
 pub(crate) fn find(module: Module, word: &str) -> Option<&'static Opt> {
     options(module).find(|o| o.word == word)
 }
+
+/// Options of a running monitor's state across probes (warnings, start grace, a metrics file):
+/// `--once` makes one probe and keeps no state, so they are refused beside it rather than
+/// silently ignored.
+pub(crate) const MONITOR_ONLY: [Field; 3] = [Field::Warn, Field::FirstWait, Field::MetricsFile];
 
 /// The default of a numeric option (a row of [`OPTIONS`] with a default).
 pub(crate) fn default_of(field: Field) -> u32 {
@@ -707,6 +770,8 @@ mod tests {
         assert_eq!(default_of(Field::Interval), 30);
         assert_eq!(default_of(Field::Retries), 5);
         assert_eq!(default_of(Field::Timeout), 60);
+        assert_eq!(default_of(Field::Warn), 50);
+        assert_eq!(default_of(Field::FirstWait), 0);
         let i = find(Module::Nfsmon, "-i").unwrap();
         assert!(i.help().ends_with("(1-10000, default 30)"), "{}", i.help());
         assert!(i.doc().ends_with("(1-10000) [default: 30]"), "{}", i.doc());
@@ -729,7 +794,8 @@ mod tests {
         }
         assert!(usage(Module::Sambamon).starts_with(
             "usage: clp_sambamon ID -s SHARE [-a IP[:PORT]] [-u USER] [-p PASSWORD] [-A CREDFILE] \
-[--kerberos [--keytab FILE]] [--check LEVEL] [--canary NAME] [-i INTERVAL] [-c RETRIES] [-r TIMEOUT] [--once [--json]] [-v]\n       clp_sambamon ID -stop [WAIT] \
+[--check LEVEL] [--canary NAME] [-i INTERVAL] [-c RETRIES] [-r TIMEOUT] [--warn PCT] \
+[--first-wait SEC] [--metrics-file PATH] [--once [--json]] [-v]\n       clp_sambamon ID -stop [WAIT] \
 | -pause | -continue | -disp | -del\n"
         ));
     }

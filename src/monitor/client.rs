@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::control;
+use super::control::{self, Request};
 use super::daemon::system_error;
 use super::engine::ControlCmd;
 use super::registry::{DeleteError, Deleted, Entry, Liveness, Registry, StopRecord};
@@ -57,7 +57,7 @@ fn ask_to_stop(
 ) -> bool {
     let Err(e) = control::send(
         sock,
-        ControlCmd::Stop,
+        Request::Loop(ControlCmd::Stop),
         deadline.saturating_duration_since(Instant::now()),
     ) else {
         return true;
@@ -151,11 +151,11 @@ pub(crate) fn control_main(
                 crate::errln!("{applet}: no monitor is running under ID {id}");
                 return Exit::NotFound;
             }
-            let c = if *cmd == Command::Pause {
+            let c = Request::Loop(if *cmd == Command::Pause {
                 ControlCmd::Pause
             } else {
                 ControlCmd::Continue
-            };
+            });
             // A monitor that is still starting has no socket yet: retry while it lives.
             let deadline = Instant::now() + control::EXCHANGE_TIMEOUT;
             loop {
@@ -186,7 +186,7 @@ pub(crate) fn control_main(
             }
             Liveness::Alive(Some(e)) => {
                 crate::outln!("{}", e.pid);
-                if let Ok(s) = control::send(&sock, ControlCmd::Status, control::EXCHANGE_TIMEOUT) {
+                if let Ok(s) = control::send(&sock, Request::Status, control::EXCHANGE_TIMEOUT) {
                     crate::errln!("{applet}: {id}: {s}");
                 }
                 Exit::Ok

@@ -2,17 +2,21 @@
 //! end at once when the claim found a stop intent it must honour (a `-stop` issued while this
 //! process was launching, see [`super::registry`]), serve the control socket, pass the start-up
 //! licence check while honouring `-stop`, run the loop ([`super::engine`]) and turn what it
-//! reports into alerts and fault-log lines, then give the final alerts time to be delivered
-//! before the ID is released.
+//! reports into alerts, fault-log lines and rewrites of the metrics file
+//! ([`super::metrics`]), then give the final alerts time to be delivered before the ID is
+//! released. Its [`Board`] says where it is all along, for `-disp` and `clp-fsmon status`.
 
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use super::board::{Board, Snapshot, State};
 use super::control::ControlServer;
 use super::engine::{
-    CONTINUE_ACK, ControlCmd, LoopConfig, LoopEnd, LoopEvent, Msg, PAUSE_ACK, STOP_ACK, run_loop,
+    CONTINUE_ACK, ControlCmd, LoopConfig, LoopEnd, LoopEvent, Msg, PAUSE_ACK, SLOW_STREAK,
+    STOP_ACK, run_loop,
 };
+use super::metrics::{self, MetricsFile};
 use super::registry::{self, AcquireError, Entry, Registry};
 use super::report::{FaultLog, failure_text, phases_text, refusal_alert};
 use crate::alert::{Alert, Alerter, Event, Module, us_date};
@@ -163,8 +167,9 @@ enum Gate {
 /// licence store that is slow (a stuck lock holder, a hung NFS server) never keeps a monitor
 /// from honouring `-stop` or SIGTERM, nor a `-pause`/`-continue` client waiting for its
 /// acknowledgement (it gives up after 5 s). `-pause` and `-continue` set `paused`, the state the
-/// loop starts in, and are acknowledged as the loop would; `-disp`'s status says the monitor is
-/// starting. A check that does not end within [`license::CHECK_LIMIT`] is a failed check (54).
+/// loop starts in, and are acknowledged as the loop would; the board says the monitor is
+/// starting meanwhile. A check that does not end within [`license::CHECK_LIMIT`] is a failed
+/// check (54).
 fn checked_licence(
     module: Module,
     paths: &Paths,
@@ -202,13 +207,6 @@ fn checked_licence(
             Ok(Msg::Control(ControlCmd::Continue, reply)) => {
                 *paused = false;
                 (reply, CONTINUE_ACK.to_owned())
-            }
-            Ok(Msg::Control(ControlCmd::Status, reply)) => {
-                let state = if *paused { "paused" } else { "monitoring" };
-                (
-                    reply,
-                    format!("ok state=starting (licence check), then {state}"),
-                )
             }
             Ok(Msg::ProbeDone(..)) => continue,
             Err(RecvTimeoutError::Timeout) => {
@@ -333,21 +331,51 @@ pub(crate) fn run_monitor(
         tx,
         rx,
     } = claim;
-    let mut server = None;
+    let mut outlets = Outlets::default();
     let code = watch(
         (module, paths, alerter, id, m, probe),
         &registry,
         &held,
         (&tx, &rx),
-        &mut server,
+        &mut outlets,
     );
+    if let Some(metrics) = outlets.metrics.take() {
+        metrics.finish(METRICS_FINISH);
+    }
     alerter.finish();
-    drop(server);
+    drop(outlets);
     drop(held);
     code
 }
 
-/// [`run_monitor`] up to the release of the ID; the control server is left in `server`.
+/// Longest the last rewrite of the metrics file may hold up a monitor's exit.
+const METRICS_FINISH: Duration = Duration::from_secs(2);
+
+/// What a monitor serves while it watches, kept until its last alerts are out.
+#[derive(Debug, Default)]
+struct Outlets {
+    /// The control socket.
+    server: Option<ControlServer>,
+    /// The `--metrics-file` writer.
+    metrics: Option<MetricsFile>,
+}
+
+impl Outlets {
+    /// The board changed: rewrite the metrics file (off this thread).
+    fn poke(&self) {
+        if let Some(m) = &self.metrics {
+            m.poke();
+        }
+    }
+}
+
+/// The slow limit of `-r` seconds at `--warn` `pct` %.
+fn slow_after(timeout_s: u32, pct: u32) -> Duration {
+    Duration::from_secs(u64::from(timeout_s)) * pct / 100
+}
+
+/// [`run_monitor`] up to the release of the ID; the control server and the metrics writer are
+/// left in `outlets`.
 fn watch(
     (module, paths, alerter, id, m, probe): (
         Module,
@@ -360,7 +388,7 @@ fn watch(
     registry: &Registry,
     held: &registry::Held,
     (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
-    server: &mut Option<ControlServer>,
+    outlets: &mut Outlets,
 ) -> Exit {
     let log = FaultLog {
         path: paths.log_dir().join(format!("fault-{}.log", module.name())),
@@ -379,25 +407,50 @@ fn watch(
         alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
         return Exit::Ok;
     }
-    match ControlServer::start(&registry.socket_path(id), tx.clone()) {
-        Ok(s) => *server = Some(s),
+    let slow_limit = slow_after(m.timeout, m.warn);
+    let board = Board::new(Snapshot::starting(module, id, &m.target, probe.check()));
+    board.configure(|s| {
+        s.retries = m.retries;
+        s.interval_s = m.interval;
+        s.timeout_s = m.timeout;
+        s.warn_limit_ms = u64::try_from(slow_limit.as_millis()).unwrap_or(u64::MAX);
+        s.first_wait_s = m.first_wait;
+    });
+    match ControlServer::start(&registry.socket_path(id), tx.clone(), board.clone()) {
+        Ok(s) => outlets.server = Some(s),
         Err(e) => {
             system_error(module, alerter, "bind", &e);
             return Exit::System;
         }
     }
     // A log the product may not write (an unsafe directory, a planted link) is said once, here;
-    // the monitor still runs, with its alerts on syslog and the console.
+    // the monitor still runs, with its alerts on syslog and the console. So is a metrics file
+    // it may not write: the monitor runs without it.
     for l in [paths.alert_log(), log.path.clone()] {
         if let Err(e) = sys::check_append(&l) {
             system_error(module, alerter, "open", &e);
         }
     }
+    if let Some(path) = &m.metrics_file {
+        let path = std::path::PathBuf::from(path);
+        match metrics::check_path(&path)
+            .and_then(|()| MetricsFile::start(path.clone(), board.clone()))
+        {
+            Ok(w) => outlets.metrics = Some(w),
+            Err(e) => system_error(module, alerter, "open", &e),
+        }
+    }
     let start_paused = match license_gate(module, paths, alerter, &log, (tx, rx)) {
         Gate::Open { paused } => paused,
-        Gate::Refused(code) => return code,
+        Gate::Refused(code) => {
+            board.set_state(State::Stopping);
+            outlets.poke();
+            return code;
+        }
         // It never started watching: 3 alone, no 1 (see the README).
         Gate::Stopped => {
+            board.set_state(State::Stopping);
+            outlets.poke();
             log.write(alerter, "stopped on request during the licence check");
             alerter.emit(&Alert::new(module, Event::Stopping, &[&probe.target()]));
             return Exit::Ok;
@@ -414,16 +467,20 @@ fn watch(
         retries: m.retries,
         timeout: Duration::from_secs(u64::from(m.timeout)),
         start_paused,
+        slow_after: slow_limit,
+        first_wait: Duration::from_secs(u64::from(m.first_wait)),
     };
     log.write(
         alerter,
         &format!(
-            "start target={:?} check={} interval={}s retries={} timeout={}s",
+            "start target={:?} check={} interval={}s retries={} timeout={}s warn={}% first-wait={}s",
             m.target,
             probe.check(),
             m.interval,
             m.retries,
-            m.timeout
+            m.timeout,
+            m.warn,
+            m.first_wait
         ),
     );
     alerter.emit(&Alert::plain(module, Event::Started));
@@ -433,9 +490,10 @@ fn watch(
         alerter.emit(&Alert::plain(module, Event::Paused));
     }
     let target = probe.target().to_owned();
-    let end = run_loop(probe, cfg, tx, rx, &mut |ev| match ev {
+    let end = run_loop(probe, cfg, &board, tx, rx, &mut |ev| match ev {
         LoopEvent::ProbeStarted(_) => {}
         LoopEvent::ProbeOk { report, first } => {
+            outlets.poke();
             if first {
                 alerter.emit(&Alert::new(module, Event::Watching, &[&target]));
             }
@@ -445,25 +503,62 @@ fn watch(
                 phases_text(&report.phases)
             );
         }
-        LoopEvent::ProbeFailed { failure, k, c } => {
+        LoopEvent::ProbeFailed {
+            failure,
+            k,
+            c,
+            counted,
+        } => {
+            outlets.poke();
+            let what = if counted {
+                format!("probe failed {k}/{c}")
+            } else {
+                format!(
+                    "failure within --first-wait {}s, not counted toward -c:",
+                    m.first_wait
+                )
+            };
+            log.write(
+                alerter,
+                &format!("{what} {} check={}", failure_text(failure), probe.check()),
+            );
+        }
+        LoopEvent::Slow { latency, limit } => {
+            outlets.poke();
+            let (nn, mm) = (latency.as_millis(), limit.as_millis());
             log.write(
                 alerter,
                 &format!(
-                    "probe failed {k}/{c} {} check={}",
-                    failure_text(failure),
-                    probe.check()
+                    "slow response: {SLOW_STREAK} probes in a row over the --warn limit \
+                     (last {nn} ms, limit {mm} ms); not counted toward -c"
                 ),
             );
+            alerter.emit(&Alert::new(
+                module,
+                Event::SlowResponse,
+                &[&target, &nn, &mm],
+            ));
+        }
+        LoopEvent::Normal { latency } => {
+            outlets.poke();
+            log.write(
+                alerter,
+                &format!("responds normally again ({} ms)", latency.as_millis()),
+            );
+            alerter.emit(&Alert::new(module, Event::ResponseNormal, &[&target]));
         }
         LoopEvent::Paused => {
+            outlets.poke();
             log.write(alerter, "paused");
             alerter.emit(&Alert::plain(module, Event::Paused));
         }
         LoopEvent::Resumed => {
+            outlets.poke();
             log.write(alerter, "resumed");
             alerter.emit(&Alert::plain(module, Event::Resumed));
         }
     });
+    outlets.poke();
     match end {
         LoopEnd::Stopped => {
             log.write(alerter, "stopped on request");

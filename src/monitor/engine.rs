@@ -5,14 +5,22 @@
 //! does not (cancelling it), so a hung server or a hung probe can never hold the monitor. A
 //! `-stop` is acted on immediately, even in the middle of a probe.
 //!
+//! Two rules soften the count without ever hiding a fault for long: a failure of a probe that
+//! started within `--first-wait` of the loop's start is reported but not counted (a service that
+//! starts a moment after its monitor), and a *successful* probe slower than the `--warn` limit
+//! [`SLOW_STREAK`] times in a row is reported once as slow (event 81) and once more when a probe
+//! is fast again (82) — slow is not dead, so neither counts toward `-c`.
+//!
 //! It knows nothing of alerts, logs, the registry or the command line: what happens is reported
-//! through [`LoopEvent`]s to the caller ([`super::daemon`]), so the semantics are unit-tested
-//! with a scripted probe and exact counts (`tests.rs`).
+//! through [`LoopEvent`]s to the caller ([`super::daemon`]) and written on the monitor's
+//! [`Board`] as it happens, so the semantics are unit-tested with a scripted probe and exact
+//! counts (`tests.rs`).
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use super::board::{Board, State};
 use crate::license::Checked;
 use crate::probe::{Probe, ProbeCtx, ProbeFailure, ProbeReport};
 
@@ -25,8 +33,6 @@ pub(crate) enum ControlCmd {
     Pause,
     /// Resume probing (event 8).
     Continue,
-    /// Report state.
-    Status,
 }
 
 impl ControlCmd {
@@ -36,7 +42,6 @@ impl ControlCmd {
             Self::Stop => "stop",
             Self::Pause => "pause",
             Self::Continue => "continue",
-            Self::Status => "status",
         }
     }
 
@@ -45,7 +50,6 @@ impl ControlCmd {
             "stop" => Self::Stop,
             "pause" => Self::Pause,
             "continue" => Self::Continue,
-            "status" => Self::Status,
             _ => return None,
         })
     }
@@ -74,7 +78,15 @@ pub(crate) struct LoopConfig {
     /// Start paused: a `-pause` was taken while the monitor was starting (it waits for
     /// `-continue` before its first probe).
     pub start_paused: bool,
+    /// A successful probe that takes longer than this is slow (`--warn` % of `-r`).
+    pub slow_after: Duration,
+    /// Failures of probes started this soon after the loop's start do not count toward `-c`
+    /// (`--first-wait`).
+    pub first_wait: Duration,
 }
+
+/// Slow successful probes in a row that raise the warning (event 81).
+pub(crate) const SLOW_STREAK: u32 = 3;
 
 /// Grace after the deadline for a probe to report its own (more precise) timeout before the
 /// loop cuts it.
@@ -100,6 +112,21 @@ pub(crate) enum LoopEvent<'a> {
         k: u32,
         /// Failures that make a fault.
         c: u32,
+        /// False for a probe started within `--first-wait`: it does not count (k is unchanged).
+        counted: bool,
+    },
+    /// The [`SLOW_STREAK`]-th successful probe in a row slower than the `--warn` limit, while no
+    /// warning was up (event 81).
+    Slow {
+        /// This probe's latency.
+        latency: Duration,
+        /// The limit.
+        limit: Duration,
+    },
+    /// The first probe within the limit after [`LoopEvent::Slow`] (event 82).
+    Normal {
+        /// Its latency.
+        latency: Duration,
     },
     /// `-pause` taken (event 7).
     Paused,
@@ -188,10 +215,12 @@ pub(crate) const CONTINUE_ACK: &str = "ok monitoring";
 /// The loop's own state, changed only by probe results and control commands.
 struct LoopState {
     k: u32,
-    c: u32,
     paused: bool,
     seq: u64,
-    last: String,
+    /// Slow successful probes in a row.
+    slow_run: u32,
+    /// Event 81 is up (82 not yet said).
+    slow: bool,
 }
 
 /// What a control command did to the loop.
@@ -219,29 +248,29 @@ impl LoopState {
                 (CONTINUE_ACK.into(), Transition::Resumed)
             }
             ControlCmd::Continue => (CONTINUE_ACK.into(), Transition::Nothing),
-            ControlCmd::Status => {
-                let state = if self.paused { "paused" } else { "monitoring" };
-                (
-                    format!(
-                        "ok state={state} failures={}/{} probes={} last={}",
-                        self.k, self.c, self.seq, self.last
-                    ),
-                    Transition::Nothing,
-                )
-            }
         }
     }
 }
 
-/// Applies a control command: acknowledges it first (an alert sink that is slow must never make
-/// the caller believe the command failed), then reports the change. Returns the transition.
+/// Applies a control command: puts it on the board and acknowledges it first (an alert sink
+/// that is slow must never make the caller believe the command failed), then reports the change.
+/// Returns the transition.
 fn handle(
     st: &mut LoopState,
+    board: &Board,
     cmd: ControlCmd,
     reply: &Sender<String>,
     observe: &mut dyn FnMut(LoopEvent<'_>),
 ) -> Transition {
     let (text, t) = st.command(cmd);
+    match t {
+        Transition::Paused => board.set_state(State::Paused),
+        Transition::Resumed => {
+            board.set_failures(st.k);
+            board.set_state(State::Monitoring);
+        }
+        Transition::Nothing | Transition::Stop => {}
+    }
     let _ = reply.send(text);
     match t {
         Transition::Paused => observe(LoopEvent::Paused),
@@ -251,24 +280,68 @@ fn handle(
     t
 }
 
+/// How a successful probe's latency moves the slow-response warning: the event to report, if
+/// any.
+fn slow_check(
+    st: &mut LoopState,
+    latency: Duration,
+    limit: Duration,
+) -> Option<LoopEvent<'static>> {
+    if latency > limit {
+        st.slow_run += 1;
+        if st.slow_run >= SLOW_STREAK && !st.slow {
+            st.slow = true;
+            return Some(LoopEvent::Slow { latency, limit });
+        }
+    } else {
+        st.slow_run = 0;
+        if st.slow {
+            st.slow = false;
+            return Some(LoopEvent::Normal { latency });
+        }
+    }
+    None
+}
+
 /// The monitor loop (see the module doc). `tx` must be a sender of `rx`'s channel; the control
-/// socket and signal threads hold clones of it.
+/// socket and signal threads hold clones of it. The board shows the loop's state as it goes, and
+/// [`State::Stopping`] once it has ended.
 pub(crate) fn run_loop(
     probe: &Arc<dyn Probe>,
     cfg: LoopConfig,
+    board: &Board,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+    observe: &mut dyn FnMut(LoopEvent<'_>),
+) -> LoopEnd {
+    board.set_state(if cfg.start_paused {
+        State::Paused
+    } else {
+        State::Monitoring
+    });
+    let end = probe_loop(probe, cfg, board, tx, rx, observe);
+    board.set_state(State::Stopping);
+    end
+}
+
+fn probe_loop(
+    probe: &Arc<dyn Probe>,
+    cfg: LoopConfig,
+    board: &Board,
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
     observe: &mut dyn FnMut(LoopEvent<'_>),
 ) -> LoopEnd {
     let mut st = LoopState {
         k: 0,
-        c: cfg.retries,
         paused: cfg.start_paused,
         seq: 0,
-        last: String::from("none yet"),
+        slow_run: 0,
+        slow: false,
     };
     let mut seen_ok = false;
-    let mut next_probe = Instant::now();
+    let started = Instant::now();
+    let mut next_probe = started;
     loop {
         // Wait for the next probe (forever while paused), answering control commands.
         loop {
@@ -282,27 +355,34 @@ pub(crate) fn run_loop(
                 rx.recv_timeout(wait)
             };
             match msg {
-                Ok(Msg::Control(cmd, reply)) => match handle(&mut st, cmd, &reply, observe) {
-                    Transition::Stop => return LoopEnd::Stopped,
-                    Transition::Resumed => next_probe = Instant::now(),
-                    Transition::Paused | Transition::Nothing => {}
-                },
+                Ok(Msg::Control(cmd, reply)) => {
+                    match handle(&mut st, board, cmd, &reply, observe) {
+                        Transition::Stop => return LoopEnd::Stopped,
+                        Transition::Resumed => {
+                            st.slow_run = 0;
+                            next_probe = Instant::now();
+                        }
+                        Transition::Paused | Transition::Nothing => {}
+                    }
+                }
                 Ok(Msg::ProbeDone(..) | Msg::LicenceChecked(_)) => {}
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => unreachable!("the loop holds a sender"),
             }
         }
         st.seq += 1;
+        board.probe_started(st.seq);
         observe(LoopEvent::ProbeStarted(st.seq));
         let mut paused_during = false;
         let seq = st.seq;
+        let in_grace = started.elapsed() < cfg.first_wait;
         let result = probe_once(
             probe,
             cfg.timeout,
             seq,
             tx,
             rx,
-            &mut |cmd, reply| match handle(&mut st, cmd, &reply, observe) {
+            &mut |cmd, reply| match handle(&mut st, board, cmd, &reply, observe) {
                 Transition::Stop => true,
                 Transition::Paused => {
                     paused_during = true;
@@ -322,20 +402,33 @@ pub(crate) fn run_loop(
         match result {
             Ok(report) => {
                 st.k = 0;
-                st.last = format!("ok {}", report.summary);
+                board.probe_ok(&report);
+                let latency = Duration::from_micros(report.total_micros);
+                let slow = slow_check(&mut st, latency, cfg.slow_after);
+                if let Some(ev) = &slow {
+                    board.set_slow(matches!(ev, LoopEvent::Slow { .. }));
+                }
                 observe(LoopEvent::ProbeOk {
                     report: &report,
                     first: !seen_ok,
                 });
                 seen_ok = true;
+                if let Some(ev) = slow {
+                    observe(ev);
+                }
             }
             Err(failure) => {
-                st.k += 1;
-                st.last = format!("fail {} {}", failure.phase, failure.status);
+                // A failure breaks a row of slow probes; a warning that is up stays up.
+                st.slow_run = 0;
+                if !in_grace {
+                    st.k += 1;
+                }
+                board.probe_failed(&failure, st.k);
                 observe(LoopEvent::ProbeFailed {
                     failure: &failure,
                     k: st.k,
                     c: cfg.retries,
+                    counted: !in_grace,
                 });
                 if st.k >= cfg.retries {
                     return LoopEnd::Fault(failure);

@@ -286,6 +286,33 @@ impl Registry {
         &self.ctl_dir
     }
 
+    /// The applet this registry is of.
+    pub fn module(&self) -> Module {
+        self.module
+    }
+
+    /// Every ID with a directory in this registry (live, starting or stale), sorted; none when
+    /// the registry does not exist yet.
+    pub fn ids(&self) -> io::Result<Vec<String>> {
+        let dir = match std::fs::read_dir(&self.dir) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut ids = Vec::new();
+        for e in dir {
+            let e = e?;
+            if let Some(id) = e.file_name().to_str()
+                && crate::cli::valid_id(id)
+                && e.file_type()?.is_dir()
+            {
+                ids.push(id.to_owned());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
     /// Takes `id` for this process, replacing a stale entry. Fails with `InUse` when a live
     /// monitor holds it.
     pub(crate) fn acquire(&self, id: &str, entry: &Entry) -> Result<Held, AcquireError> {
@@ -702,6 +729,22 @@ mod tests {
         assert_eq!(held.stop_intent(), None);
         assert!(std::fs::symlink_metadata(dir.join(STOP)).is_err());
         assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn ids_lists_the_entry_directories_sorted() {
+        let (_d, r) = reg();
+        assert_eq!(r.ids().unwrap(), Vec::<String>::new());
+        let b = r
+            .acquire("b2", &Entry::for_self(Module::Sambamon, "b2", "s"))
+            .unwrap();
+        let a = r
+            .acquire("a1", &Entry::for_self(Module::Sambamon, "a1", "s"))
+            .unwrap();
+        std::fs::write(r.dir.join("not-an-id"), b"").unwrap();
+        assert_eq!(r.ids().unwrap(), ["a1", "b2"]);
+        drop((a, b));
+        assert_eq!(r.ids().unwrap(), Vec::<String>::new());
     }
 
     #[test]

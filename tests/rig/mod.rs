@@ -10,6 +10,7 @@ pub mod license;
 pub mod nfs;
 pub mod nfsserve;
 pub mod proxy;
+pub mod reference;
 pub mod smb;
 pub mod storage;
 

@@ -10,7 +10,8 @@
 //! [`ENCRYPTED_SHARE`] (`smb encrypt = required`, only [`USER`]), [`PRINT_SHARE`] (printable),
 //! plus the built-in `IPC$`. Flavours change the server: [`Flavour::SigningRequired`]
 //! (`server signing = mandatory`) and [`Flavour::Smb1Only`] (NT1 only). A [`Setup`] adds more:
-//! lines in `[global]`, shares of its own (each with a directory the rig makes) and users besides
+//! lines in `[global]`, shares of its own (each with a directory the rig makes, or on one the test
+//! made, such as a `rig::storage` mount) and users besides
 //! [`USER`] (in the same private user database, each with its Samba password).
 
 use std::fmt::Write as _;
@@ -59,6 +60,10 @@ pub struct Setup<'a> {
     /// Extra users (name, password) besides [`USER`], in the server's private user database and
     /// its passdb. A name may be any UTF-8 without `:` or a newline.
     pub users: &'a [(&'a str, &'a str)],
+    /// Extra shares on directories the test made (e.g. on a `rig::storage` mount): name, path
+    /// and the lines of its section. A mount under the path must be in place before the server
+    /// starts: smbd's private mount namespace sees no mount made later.
+    pub shares_at: &'a [(&'a str, &'a Path, &'a str)],
 }
 
 /// A running smbd.
@@ -351,6 +356,13 @@ impl Smbd {
             std::fs::create_dir_all(&path).unwrap();
             std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o1777))
                 .unwrap();
+            let _ = write!(
+                shares,
+                "\n[{name}]\n   path = {}\n{lines}\n",
+                path.display()
+            );
+        }
+        for (name, path, lines) in setup.shares_at {
             let _ = write!(
                 shares,
                 "\n[{name}]\n   path = {}\n{lines}\n",

@@ -25,12 +25,14 @@
 //! when they expire. Without it, the running user's credential cache. Only Kerberos is negotiated
 //! inside SPNEGO (`gss_set_neg_mechs`): no NTLM through a GSS NTLM module behind the user's back.
 //!
-//! **Every wait is bounded.** GSSAPI calls block: the first `gss_init_sec_context` may talk to
-//! one KDC after another, and MIT's own timeouts (a second or more per KDC and pass, over UDP
-//! and TCP; krb5 1.20 has no setting for the total) are not the probe's `-r`. So each call runs on a
-//! thread of its own that the probe waits for only until its deadline (or its cancel token): a
-//! KDC that does not answer costs one timed-out probe in phase `kerberos`, and the thread, left
-//! behind, ends when MIT gives up and releases what it holds. At most [`MAX_PENDING`] such
+//! **Every wait is bounded.** GSSAPI calls block: acquiring a keytab's tickets and the first
+//! `gss_init_sec_context` may talk to one KDC after another, and MIT's own timeouts (a second or
+//! more per KDC and pass, over UDP and TCP; krb5 1.20 has no setting for the total, and a
+//! private `KRB5_CONFIG` would be a process-wide environment change that hides the
+//! administrator's krb5.conf) are not the probe's `-r`. So each call runs on a thread of its
+//! own that the probe waits for only until its deadline (or its cancel token): a KDC that does
+//! not answer costs one timed-out probe in phase `kerberos`, and the thread, left behind, ends
+//! when MIT gives up and releases what it holds. At most [`MAX_PENDING`] such
 //! threads may be left at once; past that a probe fails at once rather than piling up threads
 //! behind a dead KDC.
 //!
