@@ -794,8 +794,8 @@ mod tests {
         }
         assert!(usage(Module::Sambamon).starts_with(
             "usage: clp_sambamon ID -s SHARE [-a IP[:PORT]] [-u USER] [-p PASSWORD] [-A CREDFILE] \
-[--check LEVEL] [--canary NAME] [-i INTERVAL] [-c RETRIES] [-r TIMEOUT] [--warn PCT] \
-[--first-wait SEC] [--metrics-file PATH] [--once [--json]] [-v]\n       clp_sambamon ID -stop [WAIT] \
+[--kerberos [--keytab FILE]] [--check LEVEL] [--canary NAME] [-i INTERVAL] [-c RETRIES] [-r TIMEOUT] \
+[--warn PCT] [--first-wait SEC] [--metrics-file PATH] [--once [--json]] [-v]\n       clp_sambamon ID -stop [WAIT] \
 | -pause | -continue | -disp | -del\n"
         ));
     }
