@@ -645,6 +645,13 @@ fn pause_and_continue_are_acknowledged_and_logged() {
         .assert()
         .success()
         .stdout(predicate::str::contains("ok monitoring"));
+    // The loop acknowledges a command before it raises its event (a slow alert sink must never
+    // make the command look failed), so the events may follow the acknowledgements.
+    assert!(
+        sb.wait_event(7, 5 * S) && sb.wait_event(8, 5 * S),
+        "{:?}",
+        sb.event_ids()
+    );
     let texts: Vec<(u16, String)> = sb.alerts().into_iter().map(|a| (a.2, a.3)).collect();
     assert!(texts.contains(&(7, "The clp_sambamon is going to stop monitoring.".into())));
     assert!(texts.contains(&(8, "The clp_sambamon is going to monitor.".into())));
