@@ -22,7 +22,7 @@ frozen=${3:-20}
 
 # shellcheck source=contrib/lib/servers.sh
 . "$top/contrib/lib/servers.sh"
-fsmon_install_deps hyperfine python3
+fsmon_install_deps hyperfine python3 prometheus
 cargo build --release --quiet
 bin="$top/target/release/clp-fsmon"
 

@@ -17,12 +17,18 @@ command -v cargo >/dev/null || { echo "test.sh: cargo not found: install Rust (r
 # file system that hangs (a FUSE mount whose daemon is stopped); e2fsprogs for the small ext4 the
 # storage rows of the fault matrix remount read-only and fill; ctdb for a real two-node CTDB
 # running the event script (tests/ctdb.rs; its distribution service stays disabled) and ethtool,
-# with which its 10.interface checks the link of the public interfaces.
+# with which its 10.interface checks the link of the public interfaces; prometheus for its
+# promtool (`promtool check metrics` on --metrics-file and `clp-fsmon status --prometheus`; its
+# server stays disabled); an Active Directory DC for the Kerberos tests (samba-ad-dc, with
+# samba-ad-provision's templates for `samba-tool domain provision`; its service stays disabled),
+# the MIT Kerberos clients (krb5-user: kinit, klist) and faketime (a client whose clock is off,
+# for the clock-skew test, without touching this machine's clock).
 # shellcheck source=contrib/lib/servers.sh
 . contrib/lib/servers.sh
 fsmon_install_deps gcc libc6-dev libnfs-utils pacemaker pacemaker-cli-utils corosync resource-agents \
     libxml2-utils systemd man-db groff-base mandoc zsh bash-completion shellcheck dash rpm \
-    lintian binutils libc-bin python3 logrotate python3-venv bindfs e2fsprogs ctdb ethtool
+    lintian binutils libc-bin python3 logrotate python3-venv bindfs e2fsprogs ctdb ethtool \
+    prometheus samba-ad-dc samba-ad-provision krb5-user faketime
 
 # impacket's smbserver.py (a second SMB server for the differential tests, tests/smb_matrix.rs),
 # from PyPI into a venv of this checkout (never into the system's Python).

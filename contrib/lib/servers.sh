@@ -10,18 +10,12 @@
 # on this machine is never stopped: everything here runs on its own port, directory and
 # namespace, and a package whose service must not run here stays disabled (fsmon_keep_disabled).
 # (FSMON_POLICY_RC names another policy-rc.d path: tests/scripts.rs uses it.)
-# prometheus is there for its promtool: the tests check the metrics exposition of --metrics-file
-# and `clp-fsmon status --prometheus` with `promtool check metrics` (its server is never started).
-# Besides the file servers: an Active Directory DC for the Kerberos tests (samba-ad-dc, with
-# samba-ad-provision's templates for `samba-tool domain provision`, only a recommendation of
-# samba-ad-dc), the MIT Kerberos clients (krb5-user: kinit, klist) and faketime (a client whose
-# clock is off, for the clock-skew test, without touching this machine's clock); and what
-# building the binary needs beyond a Rust toolchain: MIT's GSSAPI headers (libkrb5-dev) and
-# libclang, with which the libgssapi-sys crate generates its bindings, found through pkg-config.
+# Besides the file servers: what building the binary needs beyond a Rust toolchain: MIT's GSSAPI
+# headers (libkrb5-dev) and libclang, with which the libgssapi-sys crate generates its bindings,
+# found through pkg-config. What only the tests need, contrib/test.sh names itself.
 fsmon_install_deps() {
     need=""
     for p in samba smbclient nfs-ganesha nfs-ganesha-vfs rpcbind iproute2 procps util-linux \
-        prometheus samba-ad-dc samba-ad-provision krb5-user faketime \
         libkrb5-dev libclang-dev pkg-config "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
     done
