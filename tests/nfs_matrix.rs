@@ -32,10 +32,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::rig::matrix::{self, cell};
 use crate::rig::nfs::{Export, Flavor, NfsServer};
 use crate::rig::nfsserve::NfsServe;
 use crate::rig::{Sandbox, output_within, require_root, require_tool};
@@ -641,59 +640,27 @@ fn measure(target: &Target, server: &Running, sb: &Sandbox) -> Vec<Row> {
 /// Runs every target, `WORKERS` at a time; a target whose server did not start gives one row
 /// saying why.
 fn run_matrix(targets: &[Target]) -> Vec<Row> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Vec<Row>)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..WORKERS.min(targets.len()) {
-            scope.spawn(|| {
-                let sb = Sandbox::licensed();
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(target) = targets.get(i) else { break };
-                    let rows = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        let server = Running::start(target.server);
-                        let rows = measure(target, &server, &sb);
-                        if rows.iter().any(Row::unexpected) {
-                            let log = server.log();
-                            let tail: Vec<&str> = log.lines().rev().take(30).collect();
-                            let tail: Vec<&str> = tail.into_iter().rev().collect();
-                            eprintln!(
-                                "--- {}: server log (tail) ---\n{}",
-                                target.name,
-                                tail.join("\n")
-                            );
-                        }
-                        rows
-                    }))
-                    .unwrap_or_else(|e| {
-                        let why = e
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                            .unwrap_or_default();
-                        vec![Row {
-                            case: format!("{}: server", target.name),
-                            nfs_ls: Some(Verdict::other("ERROR", &why)),
-                            rpcinfo: None,
-                            probe: Verdict::other("ERROR", "not run"),
-                        }]
-                    });
-                    results.lock().unwrap().push((i, rows));
-                }
-            });
-        }
-    });
-    let mut r = results.into_inner().unwrap();
-    r.sort_by_key(|(i, _)| *i);
-    r.into_iter().flat_map(|(_, rows)| rows).collect()
-}
-
-fn cell(s: &str) -> String {
-    if s.is_empty() {
-        "–".into()
-    } else {
-        s.replace('|', "\\|").replace('\n', " / ")
-    }
+    matrix::run(
+        targets,
+        WORKERS,
+        Sandbox::licensed,
+        |target, sb| {
+            let server = Running::start(target.server);
+            let rows = measure(target, &server, sb);
+            if rows.iter().any(Row::unexpected) {
+                matrix::print_log_tail(target.name, &server.log());
+            }
+            rows
+        },
+        |target, why| {
+            vec![Row {
+                case: format!("{}: server", target.name),
+                nfs_ls: Some(Verdict::other("ERROR", &why)),
+                rpcinfo: None,
+                probe: Verdict::other("ERROR", "not run"),
+            }]
+        },
+    )
 }
 
 /// A reference client's verdict as two cells: outcome, and its status or what it said.

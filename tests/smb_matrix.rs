@@ -33,11 +33,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::rig::impacket::{self, Impacket};
+use crate::rig::matrix::{self, cell};
 use crate::rig::smb::{self, Flavour, Setup, Smbd};
 use crate::rig::{Sandbox, output_within, require_root, require_tool};
 
@@ -696,61 +695,32 @@ fn measure(target: &Target, server: &Running, sb: &Sandbox, client_conf: &Path) 
 /// Runs every target, `WORKERS` at a time; a target whose server did not start gives one row
 /// saying why.
 fn run_matrix(targets: &[Target]) -> Vec<Row> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Vec<Row>)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..WORKERS.min(targets.len()) {
-            scope.spawn(|| {
-                let sb = Sandbox::licensed();
-                let client_conf = sb.path().join("smbclient.conf");
-                std::fs::write(&client_conf, "[global]\n").unwrap();
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(target) = targets.get(i) else { break };
-                    let rows = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        let server = start(target.server);
-                        let rows = measure(target, &server, &sb, &client_conf);
-                        // The server's side of a surprise (shown when the test fails).
-                        if rows.iter().any(Row::unexpected) {
-                            let log = server.log();
-                            let tail: Vec<&str> = log.lines().rev().take(30).collect();
-                            let tail: Vec<&str> = tail.into_iter().rev().collect();
-                            eprintln!(
-                                "--- {}: server log (tail) ---\n{}",
-                                target.name,
-                                tail.join("\n")
-                            );
-                        }
-                        rows
-                    }))
-                    .unwrap_or_else(|e| {
-                        let why = e
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                            .unwrap_or_default();
-                        vec![Row {
-                            case: format!("{}: server", target.name),
-                            smbclient: Verdict::other("ERROR", &why),
-                            probe: Verdict::other("ERROR", "not run"),
-                        }]
-                    });
-                    results.lock().unwrap().push((i, rows));
-                }
-            });
-        }
-    });
-    let mut r = results.into_inner().unwrap();
-    r.sort_by_key(|(i, _)| *i);
-    r.into_iter().flat_map(|(_, rows)| rows).collect()
-}
-
-fn cell(s: &str) -> String {
-    if s.is_empty() {
-        "–".into()
-    } else {
-        s.replace('|', "\\|").replace('\n', " / ")
-    }
+    matrix::run(
+        targets,
+        WORKERS,
+        || {
+            let sb = Sandbox::licensed();
+            let client_conf = sb.path().join("smbclient.conf");
+            std::fs::write(&client_conf, "[global]\n").unwrap();
+            (sb, client_conf)
+        },
+        |target, (sb, client_conf)| {
+            let server = start(target.server);
+            let rows = measure(target, &server, sb, client_conf);
+            // The server's side of a surprise (shown when the test fails).
+            if rows.iter().any(Row::unexpected) {
+                matrix::print_log_tail(target.name, &server.log());
+            }
+            rows
+        },
+        |target, why| {
+            vec![Row {
+                case: format!("{}: server", target.name),
+                smbclient: Verdict::other("ERROR", &why),
+                probe: Verdict::other("ERROR", "not run"),
+            }]
+        },
+    )
 }
 
 fn known_item(case: &str) -> Option<u8> {

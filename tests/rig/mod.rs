@@ -7,6 +7,7 @@
 pub mod addc;
 pub mod impacket;
 pub mod license;
+pub mod matrix;
 pub mod nfs;
 pub mod nfsserve;
 pub mod proxy;
