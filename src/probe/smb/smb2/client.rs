@@ -157,6 +157,35 @@ impl Client {
         self.exchange(id, msg, encrypt)
     }
 
+    /// The next frame from the server, opened when it came sealed: the message(s) and whether
+    /// they were encrypted.
+    fn recv_frame(&mut self) -> Result<(Vec<u8>, bool)> {
+        let frame = self.t.recv()?;
+        if frame.starts_with(&TRANSFORM_ID) {
+            let s = self
+                .sealer
+                .as_ref()
+                .ok_or_else(|| Error::protocol("encrypted reply without session keys"))?;
+            Ok((s.open(&frame)?, true))
+        } else {
+            Ok((frame, false))
+        }
+    }
+
+    /// A signed plaintext reply must verify; a failed SESSION_SETUP is answered by its status,
+    /// as it carries no key the client shares with the server.
+    fn check_signature(&self, r: &Reply) -> Result<()> {
+        if r.flags & FLAG_SIGNED != 0
+            && !r.encrypted
+            && !failed_session_setup(r)
+            && let Some(s) = &self.signer
+            && !s.verify(&r.raw)
+        {
+            return Err(Error::Status(status::INVALID_SIGNATURE));
+        }
+        Ok(())
+    }
+
     /// Sends a built request (sealed, signed or plain) and returns its final reply.
     fn exchange(&mut self, id: u64, mut msg: Vec<u8>, encrypt: bool) -> Result<Reply> {
         let sealer = if encrypt { self.sealer.as_ref() } else { None };
@@ -176,16 +205,7 @@ impl Client {
             self.t.send(&msg)?;
         }
         loop {
-            let frame = self.t.recv()?;
-            let (raw, encrypted) = if frame.starts_with(&TRANSFORM_ID) {
-                let s = self
-                    .sealer
-                    .as_ref()
-                    .ok_or_else(|| Error::protocol("encrypted reply without session keys"))?;
-                (s.open(&frame)?, true)
-            } else {
-                (frame, false)
-            };
+            let (raw, encrypted) = self.recv_frame()?;
             let r = Reply::parse(raw, encrypted)?;
             if r.message_id == u64::MAX {
                 // An unsolicited notification (oplock/lease break, server-to-client
@@ -201,14 +221,7 @@ impl Client {
             if r.flags & FLAG_ASYNC != 0 && r.status == status::PENDING {
                 continue;
             }
-            if r.flags & FLAG_SIGNED != 0
-                && !r.encrypted
-                && !failed_session_setup(&r)
-                && let Some(s) = &self.signer
-                && !s.verify(&r.raw)
-            {
-                return Err(Error::Status(status::INVALID_SIGNATURE));
-            }
+            self.check_signature(&r)?;
             return Ok(r);
         }
     }
@@ -303,16 +316,7 @@ impl Client {
         }
         let mut replies: Vec<Option<Reply>> = ids.iter().map(|_| None).collect();
         while replies.iter().any(Option::is_none) {
-            let frame = self.t.recv()?;
-            let (raw, encrypted) = if frame.starts_with(&TRANSFORM_ID) {
-                let s = self
-                    .sealer
-                    .as_ref()
-                    .ok_or_else(|| Error::protocol("encrypted reply without session keys"))?;
-                (s.open(&frame)?, true)
-            } else {
-                (frame, false)
-            };
+            let (raw, encrypted) = self.recv_frame()?;
             for piece in ops::split_chain(&raw)? {
                 let r = Reply::parse_linked(piece, encrypted)?;
                 if r.message_id == u64::MAX {
@@ -327,13 +331,7 @@ impl Client {
                 if r.flags & FLAG_ASYNC != 0 && r.status == status::PENDING {
                     continue;
                 }
-                if r.flags & FLAG_SIGNED != 0
-                    && !r.encrypted
-                    && let Some(s) = &self.signer
-                    && !s.verify(&r.raw)
-                {
-                    return Err(Error::Status(status::INVALID_SIGNATURE));
-                }
+                self.check_signature(&r)?;
                 replies[i] = Some(r);
             }
         }
